@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Numeric modules build optimised even in debug: the tests run real spectrograms and
+/// an unoptimised FFT/mel loop would make them slow enough to hide real failures.
+let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "Timbre",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "timbre", targets: ["timbre"]),
+        .library(name: "TimbreKit", targets: ["TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; `make deps` installs them.
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Libraries, one job each.
+        .target(name: "TimbreAudio", dependencies: ["CSndFile", "CSampleRate"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreDSP", dependencies: ["CFFTW"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreHDF5", dependencies: ["CHDF5"]),
+        .target(name: "TimbreStore", dependencies: ["TimbreHDF5", "TimbreDSP", "CZlib"], swiftSettings: optimisedInDebug),
+        .target(
+            name: "TimbreLabels", path: "labels",
+            exclude: ["README.md"],
+            sources: ["LabelTables.swift"],
+            resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv")]
+        ),
+        .target(name: "TimbreDatasets", dependencies: ["TimbreLabels", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TimbreConsole"),
+        .target(
+            name: "TimbrePrepare",
+            dependencies: ["TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole"],
+            swiftSettings: optimisedInDebug
+        ),
+        .executableTarget(
+            name: "timbre",
+            dependencies: ["TimbrePrepare", "TimbreConsole", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5"]),
+        .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio"]),
+        .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
+    ]
+)

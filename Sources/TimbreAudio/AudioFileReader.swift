@@ -1,0 +1,116 @@
+import CSndFile
+import Foundation
+
+/// What a decoder reports about a file before reading it.
+public struct AudioFileInfo: Sendable, Equatable {
+    /// Native sample rate in Hz.
+    public let sampleRate: Int
+    /// Number of interleaved channels.
+    public let channels: Int
+    /// Frames (samples per channel) the container declares; may exceed what decodes.
+    public let frames: Int64
+    /// Major container format, e.g. "WAV", "FLAC", "OGG", "MPEG".
+    public let container: String
+
+    /// Declared duration in seconds.
+    public var duration: Double { sampleRate > 0 ? Double(frames) / Double(sampleRate) : 0 }
+}
+
+/// Decodes any format libsndfile reads (WAV, FLAC, OGG/Vorbis, Opus, AIFF, MP3, ...) into
+/// mono `Float` samples in [-1, 1], block by block.
+///
+/// Mono is the mean of the channels, as librosa's `to_mono`. Not thread-safe; one reader
+/// per thread.
+public final class AudioFileReader {
+    public let url: URL
+    public let info: AudioFileInfo
+    private var handle: OpaquePointer?
+    private var interleaved: [Float] = []
+
+    /// Opens `url` for decoding.
+    /// - Throws: `AudioError` naming the file and libsndfile's reason.
+    public init(url: URL) throws {
+        self.url = url
+        var sfInfo = SF_INFO()
+        guard let handle = sf_open(url.path, Int32(SFM_READ), &sfInfo) else {
+            let reason = String(cString: sf_strerror(nil))
+            throw AudioError(path: url.path, reason: AudioFileReader.explain(reason, url: url))
+        }
+        guard sfInfo.channels > 0, sfInfo.samplerate > 0 else {
+            sf_close(handle)
+            throw AudioError(path: url.path, reason: "no audio channels or zero sample rate")
+        }
+        self.handle = handle
+        self.info = AudioFileInfo(
+            sampleRate: Int(sfInfo.samplerate), channels: Int(sfInfo.channels),
+            frames: Int64(sfInfo.frames), container: AudioFileReader.containerName(sfInfo.format))
+    }
+
+    deinit { if let handle { sf_close(handle) } }
+
+    /// Reads up to `maxFrames` frames and returns them mixed to mono; empty at the end.
+    /// - Throws: `AudioError` if the stream is damaged part-way.
+    public func readMono(maxFrames: Int) throws -> [Float] {
+        guard let handle, maxFrames > 0 else { return [] }
+        let channels = info.channels
+        if interleaved.count < maxFrames * channels {
+            interleaved = [Float](repeating: 0, count: maxFrames * channels)
+        }
+        let got = Int(interleaved.withUnsafeMutableBufferPointer {
+            sf_readf_float(handle, $0.baseAddress, sf_count_t(maxFrames))
+        })
+        if got <= 0 {
+            let code = sf_error(handle)
+            if code != 0 {
+                throw AudioError(path: url.path, reason: String(cString: sf_error_number(code)))
+            }
+            return []
+        }
+        if channels == 1 { return Array(interleaved[0..<got]) }
+        var mono = [Float](repeating: 0, count: got)
+        let scale = 1 / Float(channels)
+        interleaved.withUnsafeBufferPointer { src in
+            mono.withUnsafeMutableBufferPointer { dst in
+                for frame in 0..<got {
+                    var sum: Float = 0
+                    let base = frame * channels
+                    for channel in 0..<channels { sum += src[base + channel] }
+                    dst[frame] = sum * scale
+                }
+            }
+        }
+        return mono
+    }
+
+    /// Reads the rest of the file as mono.
+    public func readAllMono(blockFrames: Int = 1 << 16) throws -> [Float] {
+        var samples: [Float] = []
+        if info.frames > 0 && info.frames < Int64(Int32.max) { samples.reserveCapacity(Int(info.frames)) }
+        while true {
+            let block = try readMono(maxFrames: blockFrames)
+            if block.isEmpty { break }
+            samples.append(contentsOf: block)
+        }
+        return samples
+    }
+
+    private static func explain(_ reason: String, url: URL) -> String {
+        if !FileManager.default.fileExists(atPath: url.path) { return "no such file" }
+        if reason.isEmpty { return "cannot decode" }
+        return "cannot decode (\(reason.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()))"
+    }
+
+    private static func containerName(_ format: Int32) -> String {
+        switch Int(format) & Int(SF_FORMAT_TYPEMASK) {
+        case Int(SF_FORMAT_WAV), Int(SF_FORMAT_WAVEX): return "WAV"
+        case Int(SF_FORMAT_RF64): return "RF64"
+        case Int(SF_FORMAT_AIFF): return "AIFF"
+        case Int(SF_FORMAT_FLAC): return "FLAC"
+        case Int(SF_FORMAT_OGG): return "OGG"
+        case Int(SF_FORMAT_MPEG): return "MPEG"
+        case Int(SF_FORMAT_CAF): return "CAF"
+        case Int(SF_FORMAT_W64): return "W64"
+        default: return "other"
+        }
+    }
+}

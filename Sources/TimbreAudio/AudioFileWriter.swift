@@ -1,0 +1,55 @@
+import CSndFile
+import Foundation
+
+/// Containers and sample encodings Timbre writes: stems, rendered corpora, test fixtures.
+public enum AudioFileFormat: Sendable {
+    case wav16, wav24, wavFloat, flac16, flac24
+
+    var sndfileFormat: Int32 {
+        switch self {
+        case .wav16: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+        case .wav24: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_24)
+        case .wavFloat: return Int32(SF_FORMAT_WAV | SF_FORMAT_FLOAT)
+        case .flac16: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
+        case .flac24: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_24)
+        }
+    }
+
+    /// Picks the format from the file extension: `.flac` gives 24-bit FLAC, anything else
+    /// 16-bit WAV.
+    public static func forExtension(of url: URL) -> AudioFileFormat {
+        url.pathExtension.lowercased() == "flac" ? .flac24 : .wav16
+    }
+}
+
+/// Writes audio files through libsndfile. Integer formats clip at full scale instead of
+/// wrapping around.
+public enum AudioFileWriter {
+    /// Writes interleaved `samples` with `channels` channels to `url`, atomically: the
+    /// file appears complete or not at all.
+    public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int, to url: URL, format: AudioFileFormat? = nil) throws {
+        precondition(channels > 0 && samples.count % channels == 0, "samples must hold whole frames")
+        let format = format ?? AudioFileFormat.forExtension(of: url)
+        let partial = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial.\(url.pathExtension)")
+        var info = SF_INFO()
+        info.samplerate = Int32(sampleRate)
+        info.channels = Int32(channels)
+        info.format = format.sndfileFormat
+        guard let handle = sf_open(partial.path, Int32(SFM_WRITE), &info) else {
+            throw AudioError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
+        }
+        sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+        let frames = samples.count / channels
+        let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) }
+        let closeStatus = sf_close(handle)
+        guard written == frames, closeStatus == 0 else {
+            try? FileManager.default.removeItem(at: partial)
+            throw AudioError(path: url.path, reason: "short write (\(written) of \(frames) frames)")
+        }
+        guard rename(partial.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: partial)
+            throw AudioError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// The label tables shipped with Timbre: the class taxonomy and the maps from other
+/// vocabularies (MedleyDB instrument names, General MIDI programs, folder names) to its codes.
+///
+/// The CSV files beside this source are the single source of truth; they are bundled as
+/// resources so an installed `timbre` carries them.
+public enum LabelTables {
+    /// `code,name,family` for every class of the default taxonomy.
+    public static var taxonomy: URL { url("taxonomy") }
+    /// `instrument,code` for MedleyDB stem instrument names (empty code: no class).
+    public static var medleyDB: URL { url("medleydb") }
+    /// `program,name,code` for the 128 General MIDI programs and the percussion channel.
+    public static var generalMIDI: URL { url("general-midi") }
+    /// `name,code` for folder names used by folder-per-class collections.
+    public static var folderNames: URL { url("folder-names") }
+
+    private static func url(_ name: String) -> URL {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "csv") else {
+            fatalError("Timbre's label table \(name).csv is missing from its resource bundle")
+        }
+        return url
+    }
+}
