@@ -1,0 +1,28 @@
+import Foundation
+
+/// Facts about the terminal Timbre talks to.
+public enum Terminal {
+    /// True when standard error is an interactive terminal (progress bars draw only then).
+    public static var stderrIsInteractive: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// Columns of the terminal on standard error, 80 when unknown.
+    public static var width: Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
+    }
+
+    /// Writes one line to standard error.
+    public static func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// "1:05:09", "4:09" or "12s".
+    public static func formatDuration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "--" }
+        let total = Int(seconds.rounded())
+        if total < 60 { return "\(total)s" }
+        let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60)
+        return h > 0 ? String(format: "%d:%02d:%02d", h, m, s) : String(format: "%d:%02d", m, s)
+    }
+}

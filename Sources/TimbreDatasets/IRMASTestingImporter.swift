@@ -1,0 +1,49 @@
+import Foundation
+
+/// IRMAS testing data: variable-length excerpts, each with a `.txt` of the same name
+/// listing 1–5 class codes, one per line (lines may end in tabs or spaces). Multi-label.
+/// Excerpts of one song are named `<song>-<n>`, which gives the split group.
+public enum IRMASTestingImporter {
+    /// The class codes in a label file's text, in order, without blanks or duplicates.
+    public static func parseLabels(_ text: String) -> [String] {
+        var codes: [String] = []
+        for line in text.split(whereSeparator: \.isNewline) {
+            let code = line.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            if !code.isEmpty && !codes.contains(code) { codes.append(code) }
+        }
+        return codes
+    }
+
+    /// Song name of an excerpt: the file name without extension and trailing `-<digits>`.
+    public static func song(of fileName: String) -> String {
+        let stem = (fileName as NSString).deletingPathExtension
+        if let dash = stem.lastIndex(of: "-"), stem[stem.index(after: dash)...].allSatisfy(\.isNumber), stem.index(after: dash) < stem.endIndex {
+            return String(stem[..<dash]).trimmingCharacters(in: .whitespaces)
+        }
+        return stem
+    }
+
+    public static func importRoot(_ root: URL, taxonomy: Taxonomy) -> ImportResult {
+        var result = ImportResult(layout: .irmasTest)
+        for url in AudioFileFinder.audioFiles(under: root) {
+            let relative = AudioFileFinder.relativePath(of: url, to: root)
+            let labelURL = url.deletingPathExtension().appendingPathExtension("txt")
+            guard let text = try? String(contentsOf: labelURL, encoding: .utf8) ?? String(contentsOf: labelURL, encoding: .isoLatin1) else {
+                result.failures.append(DatasetError(path: relative, reason: "no label file \(labelURL.lastPathComponent)"))
+                continue
+            }
+            let codes = parseLabels(text)
+            let unknown = codes.filter { taxonomy.index(of: $0) == nil }
+            guard unknown.isEmpty, !codes.isEmpty else {
+                let reason = codes.isEmpty ? "label file is empty" : "unknown class code(s) \(unknown.joined(separator: ", ")) in \(labelURL.lastPathComponent)"
+                result.failures.append(DatasetError(path: relative, reason: reason))
+                continue
+            }
+            let folder = (relative as NSString).deletingLastPathComponent
+            let group = "irmas-test:\(folder)/\(song(of: url.lastPathComponent))"
+            let audio = LabelledAudio(url: url, relativePath: relative, classIndices: codes.compactMap(taxonomy.index(of:)))
+            result.jobs.append(.single(audio, group: group))
+        }
+        return result
+    }
+}

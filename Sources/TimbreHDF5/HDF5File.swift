@@ -1,0 +1,118 @@
+import CHDF5
+import Foundation
+
+/// An open HDF5 file. HDF5 (as Debian builds it) serialises every call behind one global
+/// lock, so use a file from one thread at a time.
+public final class HDF5File: HDF5AttributeHolder {
+    public enum Mode { case readOnly, readWrite }
+
+    public let path: String
+    public let id: hid_t
+    public var objectID: hid_t { id }
+
+    /// Creates a new file, replacing any file at `url`.
+    public init(creating url: URL) throws {
+        _ = HDF5Library.initialised
+        path = url.path
+        id = try check(H5Fcreate(url.path, timbre_H5F_ACC_TRUNC(), timbre_H5P_DEFAULT(), timbre_H5P_DEFAULT()), url.path, "cannot create HDF5 file")
+    }
+
+    /// Opens an existing file.
+    public init(opening url: URL, mode: Mode = .readOnly) throws {
+        _ = HDF5Library.initialised
+        path = url.path
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw HDF5Error(path: url.path, message: "no such file")
+        }
+        guard H5Fis_hdf5(url.path) > 0 else {
+            H5Eclear2(0)
+            throw HDF5Error(path: url.path, message: "not an HDF5 file")
+        }
+        let flags = mode == .readOnly ? timbre_H5F_ACC_RDONLY() : timbre_H5F_ACC_RDWR()
+        id = try check(H5Fopen(url.path, flags, timbre_H5P_DEFAULT()), url.path, "cannot open HDF5 file")
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// Writes buffered data and metadata to disk.
+    public func flush() throws {
+        try check(H5Fflush(id, H5F_SCOPE_GLOBAL), path, "cannot flush")
+    }
+
+    public func exists(_ name: String) -> Bool {
+        // H5Lexists needs each parent to exist; Timbre's names are at most two levels deep.
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += "/" + part
+            if H5Lexists(id, prefix, timbre_H5P_DEFAULT()) <= 0 { H5Eclear2(0); return false }
+        }
+        return true
+    }
+
+    /// Creates a group and any missing parents.
+    public func createGroup(_ name: String) throws {
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += "/" + part
+            if !exists(prefix) {
+                let group = try check(H5Gcreate2(id, prefix, timbre_H5P_DEFAULT(), timbre_H5P_DEFAULT(), timbre_H5P_DEFAULT()), path, "cannot create group \(prefix)")
+                H5Gclose(group)
+            }
+        }
+    }
+
+    /// Names of the links directly under `group`, in name order.
+    public func children(of group: String) throws -> [String] {
+        let handle = try check(H5Gopen2(id, group, timbre_H5P_DEFAULT()), path, "cannot open group \(group)")
+        defer { H5Gclose(handle) }
+        var names: [String] = []
+        try withUnsafeMutablePointer(to: &names) { context in
+            try check(H5Literate(handle, H5_INDEX_NAME, H5_ITER_INC, nil, { _, name, _, context in
+                if let name { context!.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name)) }
+                return 0
+            }, context), path, "cannot list group \(group)")
+        }
+        return names
+    }
+
+    /// Creates a dataset of `T` with the given shape.
+    /// - Parameters:
+    ///   - growable: the first dimension may be extended later.
+    ///   - chunk: chunk shape; needed for growth and compression.
+    ///   - shuffle, deflateLevel: HDF5's byte-shuffle and zlib filters, in that order.
+    public func createDataset<T: HDF5Scalar>(_ name: String, of: T.Type, shape: [Int], growable: Bool = false, chunk: [Int]? = nil, shuffle: Bool = false, deflateLevel: Int? = nil) throws -> HDF5Dataset {
+        try createDataset(name, type: T.nativeType, shape: shape, growable: growable, chunk: chunk, shuffle: shuffle, deflateLevel: deflateLevel)
+    }
+
+    /// Creates a 1-D dataset of variable-length UTF-8 strings.
+    public func createStringDataset(_ name: String, count: Int, chunk: Int? = nil, deflateLevel: Int? = nil) throws -> HDF5Dataset {
+        let type = makeUTF8StringType()
+        defer { H5Tclose(type) }
+        return try createDataset(name, type: type, shape: [count], growable: chunk != nil, chunk: chunk.map { [$0] }, shuffle: false, deflateLevel: deflateLevel)
+    }
+
+    private func createDataset(_ name: String, type: hid_t, shape: [Int], growable: Bool, chunk: [Int]?, shuffle: Bool, deflateLevel: Int?) throws -> HDF5Dataset {
+        var dims = shape.map { hsize_t($0) }
+        var maxDims = dims
+        if growable { maxDims[0] = timbre_H5S_UNLIMITED() }
+        let space = try check(H5Screate_simple(Int32(dims.count), &dims, &maxDims), path, "cannot create dataspace for \(name)")
+        defer { H5Sclose(space) }
+        let properties = H5Pcreate(timbre_H5P_DATASET_CREATE())
+        defer { H5Pclose(properties) }
+        if let chunk {
+            var chunkDims = chunk.map { hsize_t(max($0, 1)) }
+            try check(H5Pset_chunk(properties, Int32(chunkDims.count), &chunkDims), path, "cannot set chunking for \(name)")
+            if shuffle { try check(H5Pset_shuffle(properties), path, "cannot set shuffle for \(name)") }
+            if let deflateLevel { try check(H5Pset_deflate(properties, UInt32(deflateLevel)), path, "cannot set deflate for \(name)") }
+        }
+        let dataset = try check(H5Dcreate2(id, name, type, space, timbre_H5P_DEFAULT(), properties, timbre_H5P_DEFAULT()), path, "cannot create dataset \(name)")
+        return HDF5Dataset(id: dataset, path: "\(path):\(name)")
+    }
+
+    /// Opens an existing dataset.
+    public func dataset(_ name: String) throws -> HDF5Dataset {
+        guard exists(name) else { throw HDF5Error(path: path, message: "has no dataset \(name)") }
+        let dataset = try check(H5Dopen2(id, name, timbre_H5P_DEFAULT()), path, "cannot open dataset \(name)")
+        return HDF5Dataset(id: dataset, path: "\(path):\(name)")
+    }
+}

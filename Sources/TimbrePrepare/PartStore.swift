@@ -1,0 +1,108 @@
+import Foundation
+import TimbreDSP
+import TimbreDatasets
+
+/// The resume record of an unfinished `prepare`: a folder beside the output holding one
+/// part file per finished job. Each part is written atomically (temporary file, then
+/// rename), so a run killed at any instant loses at most the jobs in flight, and the next
+/// run with the same output skips every job that has a part.
+///
+/// Parts are keyed by the job's files (path, size, modification time); the folder is
+/// discarded when the feature settings differ from the ones it was made with.
+public final class PartStore: @unchecked Sendable {
+    public let folder: URL
+    private static let magic = Array("TIMBRE-PART-1\n".utf8)
+
+    /// Opens (or starts) the record for `output` and `fingerprint` (the settings).
+    /// Returns whether existing parts were kept.
+    public init(output: URL, fingerprint: String) throws {
+        folder = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).parts")
+        let manager = FileManager.default
+        let stamp = folder.appendingPathComponent("settings.json")
+        if manager.fileExists(atPath: folder.path) {
+            let previous = try? String(contentsOf: stamp, encoding: .utf8)
+            if previous != fingerprint { try manager.removeItem(at: folder) }
+        }
+        if !manager.fileExists(atPath: folder.path) {
+            try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(fingerprint.utf8).write(to: stamp, options: .atomic)
+        }
+    }
+
+    /// Number of parts already present.
+    public var existingCount: Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".part") }.count
+    }
+
+    /// Stable key of a job: its files' relative paths, sizes and modification times.
+    public static func key(of job: PreparationJob) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ text: String) {
+            for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            hash = (hash ^ 0xff) &* 0x0000_0100_0000_01b3
+        }
+        for file in job.files {
+            mix(file.relativePath)
+            mix(file.url.path)
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file.url.path)
+            mix(String(describing: attributes?[.size] ?? 0))
+            mix(String(describing: (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0))
+            mix(file.classIndices.map(String.init).joined(separator: ","))
+        }
+        mix(job.group)
+        return String(hash, radix: 16)
+    }
+
+    private func url(for key: String) -> URL { folder.appendingPathComponent("\(key).part") }
+
+    public func has(_ key: String) -> Bool { FileManager.default.fileExists(atPath: url(for: key).path) }
+
+    /// Saves a job's result atomically.
+    public func save(_ result: JobResult, key: String) throws {
+        struct Header: Encodable {
+            let silentClips: Int
+            let seconds: Double
+            let clips: [PreparedClip]
+            let chunkSizes: [Int]
+        }
+        let header = try JSONEncoder().encode(Header(silentClips: result.silentClips, seconds: result.seconds, clips: result.clips, chunkSizes: result.clips.map(\.melChunk.count)))
+        var data = Data(Self.magic)
+        var length = UInt32(header.count).littleEndian
+        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+        data.append(header)
+        for clip in result.clips { data.append(contentsOf: clip.melChunk) }
+        try data.write(to: url(for: key), options: .atomic)
+    }
+
+    /// Loads a saved result, or nil when the part is missing or damaged.
+    public func load(_ key: String) -> JobResult? {
+        struct Header: Decodable {
+            let silentClips: Int
+            let seconds: Double
+            let clips: [PreparedClip]
+            let chunkSizes: [Int]
+        }
+        guard let data = try? Data(contentsOf: url(for: key)), data.count > Self.magic.count + 4,
+              Array(data.prefix(Self.magic.count)) == Self.magic else { return nil }
+        var cursor = Self.magic.count
+        let length = data[cursor..<cursor + 4].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        cursor += 4
+        guard cursor + length <= data.count,
+              let header = try? JSONDecoder().decode(Header.self, from: data[cursor..<cursor + length]),
+              header.chunkSizes.count == header.clips.count else { return nil }
+        cursor += length
+        var result = JobResult(clips: [], silentClips: header.silentClips, seconds: header.seconds)
+        for (var clip, size) in zip(header.clips, header.chunkSizes) {
+            guard cursor + size <= data.count else { return nil }
+            clip.melChunk = [UInt8](data[cursor..<cursor + size])
+            cursor += size
+            result.clips.append(clip)
+        }
+        return cursor == data.count ? result : nil
+    }
+
+    /// Deletes the record once the feature file is in place.
+    public func remove() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+}

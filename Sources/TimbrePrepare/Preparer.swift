@@ -1,0 +1,227 @@
+import Foundation
+import TimbreAudio
+import TimbreDSP
+import TimbreDatasets
+import TimbreStore
+
+/// What `timbre prepare` is asked to do.
+public struct PrepareOptions: Sendable {
+    public var inputs: [URL]
+    public var output: URL
+    /// nil: detect each input's layout.
+    public var layout: DatasetLayout?
+    public var settings = FeatureSettings()
+    public var quality = ResamplerQuality.medium
+    /// Worker threads for decoding and features; defaults to the number of cores.
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+    public var taxonomy = Taxonomy.standard
+
+    public init(inputs: [URL], output: URL) {
+        self.inputs = inputs
+        self.output = output
+    }
+}
+
+/// How a run went, for the summary and the exit status.
+public struct PrepareSummary: Sendable {
+    public var jobs = 0
+    /// Jobs taken from the resume record of an earlier, interrupted run.
+    public var resumedJobs = 0
+    public var clipsKept = 0
+    public var clipsSilent = 0
+    public var audioSeconds = 0.0
+    public var elapsedSeconds = 0.0
+    /// One line per input that could not be used: "path: reason".
+    public var failures: [String] = []
+    public var notes: [String] = []
+    public var layouts: [String] = []
+    public var interrupted = false
+}
+
+/// Live counters for a progress display.
+public struct PrepareProgress: Sendable {
+    public var jobsDone = 0
+    public var jobsTotal = 0
+    public var jobsResumed = 0
+    public var clipsKept = 0
+    public var clipsSilent = 0
+    public var failures = 0
+    /// Clips computed in this run (not resumed), for the rate.
+    public var clipsComputed = 0
+}
+
+/// Runs the preparation pipeline: import every input, extract features on worker threads
+/// (each job saved to the resume record as it finishes), then write the HDF5 feature file
+/// on this thread and move it into place.
+public final class Preparer: @unchecked Sendable {
+    public let options: PrepareOptions
+    private let cancelLock = NSLock()
+    private var cancelHandler: (() -> Void)?
+    private var cancelRequested = false
+
+    public init(options: PrepareOptions) { self.options = options }
+
+    /// Stops handing out work; finished jobs stay recorded for a later resume. Safe to
+    /// call from any thread, e.g. a signal handler's queue.
+    public func cancel() {
+        cancelLock.lock()
+        cancelRequested = true
+        let handler = cancelHandler
+        cancelLock.unlock()
+        handler?()
+    }
+
+    /// - Parameters:
+    ///   - progress: called on this thread after every finished job.
+    ///   - failure: called once per failed input, "path: reason".
+    public func run(progress: (PrepareProgress) -> Void = { _ in }, failure: (String) -> Void = { _ in }) throws -> PrepareSummary {
+        let started = Date()
+        var summary = PrepareSummary()
+        var jobs: [PreparationJob] = []
+        var metadata = FeatureFileMetadata(
+            classCodes: options.taxonomy.codes, classNames: options.taxonomy.names,
+            settings: options.settings, resampler: options.quality.recordedName)
+        for input in options.inputs {
+            let found = try DatasetImporter.importRoot(input, layout: options.layout, taxonomy: options.taxonomy)
+            let prefix = options.inputs.count > 1 ? input.lastPathComponent + "/" : ""
+            jobs += found.jobs.map { Self.prefixed($0, prefix) }
+            for problem in found.failures {
+                let line = "\(input.appendingPathComponent(problem.path).path): \(problem.reason)"
+                summary.failures.append(line)
+                failure(line)
+            }
+            summary.notes += found.notes
+            summary.layouts.append(found.layout.rawValue)
+            metadata.inputs.append(input.path)
+            metadata.layouts.append(found.layout.rawValue)
+        }
+        guard !jobs.isEmpty else {
+            throw DatasetError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
+        }
+        summary.jobs = jobs.count
+
+        let parts = try PartStore(output: options.output, fingerprint: fingerprint(metadata))
+        let keys = jobs.map(PartStore.key(of:))
+        var state = PrepareProgress(jobsTotal: jobs.count)
+        var pending: [Int] = []
+        for (index, key) in keys.enumerated() {
+            if let result = parts.has(key) ? parts.load(key) : nil {
+                state.jobsDone += 1
+                state.jobsResumed += 1
+                state.clipsKept += result.clips.count
+                state.clipsSilent += result.silentClips
+            } else {
+                pending.append(index)
+            }
+        }
+        progress(state)
+
+        let queue = WorkQueue<Result<JobResult, Error>>(indices: pending)
+        cancelLock.lock()
+        cancelHandler = { queue.cancel() }
+        let alreadyCancelled = cancelRequested
+        cancelLock.unlock()
+        if alreadyCancelled { queue.cancel() }
+
+        let workerCount = max(1, min(options.workers, pending.count))
+        let settings = options.settings, quality = options.quality
+        let finishedWorkers = DispatchGroup()
+        for _ in 0..<workerCount {
+            finishedWorkers.enter()
+            let jobsCopy = jobs, keysCopy = keys
+            Thread {
+                let processor = JobProcessor(settings: settings, quality: quality)
+                while let index = queue.take() {
+                    let outcome = Result { () throws -> JobResult in
+                        let result = try processor.process(jobsCopy[index])
+                        try parts.save(result, key: keysCopy[index])
+                        return result
+                    }
+                    queue.deliver(index, outcome)
+                }
+                finishedWorkers.leave()
+            }.start()
+        }
+
+        var received = 0
+        var failedJobs = Set<Int>()
+        while received < pending.count {
+            let batch = queue.receive(timeout: 0.25)
+            for (index, outcome) in batch {
+                received += 1
+                state.jobsDone += 1
+                switch outcome {
+                case .success(let result):
+                    state.clipsKept += result.clips.count
+                    state.clipsComputed += result.clips.count
+                    state.clipsSilent += result.silentClips
+                case .failure(let error):
+                    failedJobs.insert(index)
+                    state.failures += 1
+                    let line = Self.describe(error, job: jobs[index])
+                    summary.failures.append(line)
+                    failure(line)
+                }
+                progress(state)
+            }
+            if batch.isEmpty && queue.isCancelled && received == queue.takenCount
+                && finishedWorkers.wait(timeout: .now()) == .success { break }
+        }
+        finishedWorkers.wait()
+        summary.resumedJobs = state.jobsResumed
+        summary.clipsSilent = state.clipsSilent
+        summary.elapsedSeconds = Date().timeIntervalSince(started)
+        if queue.isCancelled {
+            summary.interrupted = true
+            summary.clipsKept = state.clipsKept
+            return summary
+        }
+
+        // Assemble in job order: deterministic whatever order the workers finished in.
+        let writer = try FeatureFileWriter(destination: options.output, metadata: metadata)
+        var groupIDs: [String: Int32] = [:]
+        for (index, job) in jobs.enumerated() where !failedJobs.contains(index) {
+            guard let result = parts.load(keys[index]) else {
+                writer.abandon()
+                throw DatasetError(path: parts.folder.path, reason: "resume record for \(job.primary.relativePath) is missing or damaged; run again to recompute it")
+            }
+            let group = groupIDs[job.group] ?? Int32(groupIDs.count)
+            groupIDs[job.group] = group
+            summary.audioSeconds += result.seconds
+            for clip in result.clips {
+                try writer.append(EncodedClip(melChunk: clip.melChunk, classIndices: clip.classIndices, source: clip.source, offset: clip.offset, group: group, rmsDB: clip.rmsDB))
+            }
+        }
+        summary.clipsKept = writer.count
+        try writer.commit()
+        parts.remove()
+        summary.elapsedSeconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    private func fingerprint(_ metadata: FeatureFileMetadata) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let settings = (try? encoder.encode(options.settings)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ",")].joined(separator: "\n")
+    }
+
+    private static func describe(_ error: Error, job: PreparationJob) -> String {
+        switch error {
+        case let error as AudioError: return "\(error.path): \(error.reason)"
+        case let error as DatasetError: return "\(error.path): \(error.reason)"
+        default: return "\(job.primary.url.path): \(error)"
+        }
+    }
+
+    private static func prefixed(_ job: PreparationJob, _ prefix: String) -> PreparationJob {
+        guard !prefix.isEmpty else { return job }
+        func fix(_ audio: LabelledAudio) -> LabelledAudio {
+            LabelledAudio(url: audio.url, relativePath: prefix + audio.relativePath, classIndices: audio.classIndices)
+        }
+        switch job {
+        case .single(let audio, let group): return .single(fix(audio), group: prefix + group)
+        case .multitrack(let mix, let stems, let group): return .multitrack(mix: fix(mix), stems: stems.map(fix), group: prefix + group)
+        }
+    }
+}

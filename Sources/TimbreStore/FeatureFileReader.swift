@@ -1,0 +1,63 @@
+import Foundation
+import TimbreHDF5
+
+/// Reads a feature file written by `timbre prepare` (or any tool following DESIGN.md).
+///
+/// The per-clip arrays (labels, provenance) are loaded at open; log-mel spectrograms are
+/// read on demand, so files larger than memory are fine.
+public final class FeatureFileReader {
+    public let url: URL
+    public let metadata: FeatureFileMetadata
+    public let count: Int
+    /// Multi-hot labels, row-major [count × classes].
+    public let labels: [UInt8]
+    /// The single label of each clip, or -1 when it has none or several.
+    public let label: [Int32]
+    public let sources: [String]
+    public let offsets: [Float]
+    public let groups: [Int32]
+    public let rmsDB: [Float]
+    private let file: HDF5File
+    private let mel: HDF5Dataset
+
+    public var classCount: Int { metadata.classCodes.count }
+    /// Values in one clip's log-mel: nMels × frames.
+    public var melSize: Int { metadata.settings.nMels * metadata.settings.framesPerClip }
+
+    public init(url: URL) throws {
+        self.url = url
+        file = try HDF5File(opening: url)
+        metadata = try FeatureFileMetadata.read(from: file)
+        mel = try file.dataset("mel")
+        let shape = mel.shape
+        let s = metadata.settings
+        guard shape.count == 3, shape[1] == s.nMels, shape[2] == s.framesPerClip else {
+            throw HDF5Error(path: url.path, message: "/mel has shape \(shape), expected [N, \(s.nMels), \(s.framesPerClip)]")
+        }
+        count = shape[0]
+        labels = try file.dataset("labels").readRows(as: UInt8.self)
+        label = try file.dataset("label").readRows(as: Int32.self)
+        sources = try file.dataset("source").readStrings()
+        offsets = try file.dataset("offset").readRows(as: Float.self)
+        groups = try file.dataset("group").readRows(as: Int32.self)
+        rmsDB = try file.dataset("rms_db").readRows(as: Float.self)
+        guard labels.count == count * classCount, [label.count, sources.count, offsets.count, groups.count, rmsDB.count].allSatisfy({ $0 == count }) else {
+            throw HDF5Error(path: url.path, message: "per-clip arrays disagree with /mel on the number of clips")
+        }
+    }
+
+    /// The class indices present in clip `index`.
+    public func classIndices(of index: Int) -> [Int] {
+        (0..<classCount).filter { labels[index * classCount + $0] != 0 }
+    }
+
+    /// Reads `rowCount` consecutive log-mel clips into `buffer` (rowCount × melSize floats).
+    public func readMel(start: Int, rowCount: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try mel.readRows(into: buffer, start: start, rowCount: rowCount)
+    }
+
+    /// One clip's log-mel, band-major [nMels × frames].
+    public func mel(at index: Int) throws -> [Float] {
+        try mel.readRows(start: index, rowCount: 1, as: Float.self)
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import TimbreAudio
+import TimbreConsole
+import TimbreDSP
+import TimbreDatasets
+import TimbrePrepare
+
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Turn folders of audio into a log-mel feature file (HDF5).",
+        discussion: """
+            Reads IRMAS (training or testing), MedleyDB or folder-per-class data, mixes to mono, \
+            resamples, cuts clips, drops silent ones and writes librosa-equal log-mel spectrograms \
+            with labels and provenance. Interrupted runs resume: run the same command again.
+            """
+    )
+
+    @Argument(help: "Folders holding the data sets.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Feature file to write.")
+    var output: String
+
+    @Option(help: "Layout of the inputs: auto, irmas, irmas-test, medleydb or folders.")
+    var layout: String = "auto"
+
+    @Option(help: "Sample rate of the features, Hz.")
+    var sampleRate = 22_050
+
+    @Option(help: "FFT size.")
+    var nFFT = 2048
+
+    @Option(help: "Hop between spectrogram frames, samples.")
+    var hopLength = 512
+
+    @Option(help: "Mel bands.")
+    var nMels = 128
+
+    @Option(help: "Lowest mel frequency, Hz.")
+    var fmin = 0.0
+
+    @Option(help: "Highest mel frequency, Hz (default: half the sample rate).")
+    var fmax: Double?
+
+    @Option(help: "Clip length, seconds.")
+    var clipSeconds = 3.0
+
+    @Option(help: "Hop between clips, seconds (default: the clip length).")
+    var clipHopSeconds: Double?
+
+    @Option(help: "Drop clips whose RMS level is below this, dBFS.")
+    var rmsThresholdDB = -50.0
+
+    @Option(help: "Keep a final partial clip (zero-padded) when it holds at least this many seconds.")
+    var minLastClipSeconds = 1.5
+
+    @Option(help: "libsamplerate converter: best, medium or fastest.")
+    var resampler = ResamplerQuality.medium.rawValue
+
+    @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        if layout != "auto" && DatasetLayout(rawValue: layout) == nil {
+            throw ValidationError("unknown layout '\(layout)'; use auto, \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if ResamplerQuality(rawValue: resampler) == nil { throw ValidationError("unknown resampler '\(resampler)'; use best, medium or fastest") }
+        if clipSeconds <= 0 || (clipHopSeconds ?? 1) <= 0 { throw ValidationError("clip length and hop must be positive") }
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() throws {
+        var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
+        options.layout = DatasetLayout(rawValue: layout)
+        options.quality = ResamplerQuality(rawValue: resampler) ?? .medium
+        options.workers = workers
+        var settings = FeatureSettings()
+        settings.sampleRate = sampleRate
+        settings.nFFT = nFFT
+        settings.hopLength = hopLength
+        settings.nMels = nMels
+        settings.fmin = fmin
+        settings.fmax = fmax
+        settings.clipSeconds = clipSeconds
+        settings.clipHopSeconds = clipHopSeconds ?? clipSeconds
+        settings.rmsThresholdDB = rmsThresholdDB
+        settings.minLastClipSeconds = minLastClipSeconds
+        options.settings = settings
+
+        let preparer = Preparer(options: options)
+        let interrupts = InterruptHandler { preparer.cancel() }
+        var bar: ProgressBar?
+        let summary = try reportingErrors {
+            try preparer.run(
+                progress: { state in
+                    if bar == nil { bar = ProgressBar(total: state.jobsTotal, unit: "files") }
+                    bar?.update(
+                        done: state.jobsDone,
+                        detail: "\(state.clipsKept) clips kept, \(state.clipsSilent) silent\(state.failures > 0 ? ", \(state.failures) failed" : "")",
+                        rate: (state.clipsComputed, "clips"), doneSinceStart: state.jobsDone - state.jobsResumed)
+                },
+                failure: { line in
+                    if let bar { bar.message("timbre: \(line)") } else { Terminal.printError("timbre: \(line)") }
+                })
+        }
+        bar?.clear()
+        withExtendedLifetime(interrupts) {}
+        print(Self.describe(summary, output: output))
+        if summary.interrupted { throw ExitCode(130) }
+        if !summary.failures.isEmpty { throw ExitCode(2) }
+    }
+
+    static func describe(_ s: PrepareSummary, output: String) -> String {
+        let rate = s.elapsedSeconds > 0 ? Double(s.clipsKept) / s.elapsedSeconds : 0
+        var lines: [String] = []
+        if s.interrupted {
+            lines.append("interrupted: \(s.clipsKept) clips from finished files are kept for the next run")
+        } else {
+            lines.append("wrote \(output): \(s.clipsKept) clips from \(s.jobs - s.failures.count) of \(s.jobs) files (\(s.layouts.joined(separator: ", ")))")
+            lines.append(String(format: "  %d silent clips dropped, %.0f s of audio, %.1f s elapsed, %.0f clips/s", s.clipsSilent, s.audioSeconds, s.elapsedSeconds, rate))
+        }
+        if s.resumedJobs > 0 { lines.append("  \(s.resumedJobs) files resumed from an earlier run") }
+        for note in s.notes { lines.append("  note: \(note)") }
+        if !s.failures.isEmpty { lines.append("  \(s.failures.count) input(s) failed (listed on standard error)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import TimbreConsole
+
+@main
+struct Timbre: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timbre",
+        abstract: "Recognise musical instruments in audio.",
+        discussion: """
+            Progress goes to standard error, results to standard output. Exit status: 0 all done, \
+            1 usage or fatal error, 2 finished but some inputs failed, 130 interrupted.
+            """,
+        version: "0.1.0",
+        subcommands: [PrepareCommand.self]
+    )
+}
+
+/// Runs a command body, turning errors into one `timbre: ...` line and exit status 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        Terminal.printError("timbre: \(error)")
+        throw ExitCode.failure
+    }
+}
