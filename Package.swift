@@ -53,5 +53,6 @@ let package = Package(
         .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5"]),
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
+        .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio"]),
     ]
 )

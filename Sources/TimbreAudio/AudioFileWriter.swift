@@ -3,10 +3,14 @@ import Foundation
 
 /// Containers and sample encodings Timbre writes: stems, rendered corpora, test fixtures.
 public enum AudioFileFormat: Sendable {
-    case wav16, wav24, wavFloat, flac16, flac24
+    case wav16, wav24, wavFloat, flac16, flac24, aiff16, oggVorbis, opus, mp3
 
     var sndfileFormat: Int32 {
         switch self {
+        case .aiff16: return Int32(SF_FORMAT_AIFF | SF_FORMAT_PCM_16)
+        case .oggVorbis: return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+        case .opus: return Int32(SF_FORMAT_OGG | SF_FORMAT_OPUS)
+        case .mp3: return Int32(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)
         case .wav16: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
         case .wav24: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_24)
         case .wavFloat: return Int32(SF_FORMAT_WAV | SF_FORMAT_FLOAT)
@@ -15,10 +19,17 @@ public enum AudioFileFormat: Sendable {
         }
     }
 
-    /// Picks the format from the file extension: `.flac` gives 24-bit FLAC, anything else
-    /// 16-bit WAV.
+    /// Picks the format from the file extension: `.flac` 24-bit FLAC, `.aif(f)` 16-bit AIFF,
+    /// `.ogg` Vorbis, `.opus` Opus, `.mp3` MPEG layer III, anything else 16-bit WAV.
     public static func forExtension(of url: URL) -> AudioFileFormat {
-        url.pathExtension.lowercased() == "flac" ? .flac24 : .wav16
+        switch url.pathExtension.lowercased() {
+        case "flac": return .flac24
+        case "aif", "aiff": return .aiff16
+        case "ogg", "oga": return .oggVorbis
+        case "opus": return .opus
+        case "mp3": return .mp3
+        default: return .wav16
+        }
     }
 }
 

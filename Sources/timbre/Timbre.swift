@@ -14,6 +14,20 @@ struct Timbre: ParsableCommand {
         version: "0.1.0",
         subcommands: [PrepareCommand.self]
     )
+
+    /// Parses and runs; usage errors exit with status 1 (DESIGN.md), not ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Terminal.printError(fullMessage(for: error))
+                Foundation.exit(ExitCode.failure.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Runs a command body, turning errors into one `timbre: ...` line and exit status 1.

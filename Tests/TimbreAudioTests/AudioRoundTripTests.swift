@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+@testable import TimbreAudio
+
+/// Lossless formats with the largest rounding error a sample may get.
+private let losslessCases: [(AudioFileFormat, String, Double)] = [
+    (.wav16, "wav", 1.0 / 32_768),
+    (.wav24, "wav", 1.0 / 8_388_608),
+    (.wavFloat, "wav", 0),
+    (.flac16, "flac", 1.0 / 32_768),
+    (.flac24, "flac", 1.0 / 8_388_608),
+    (.aiff16, "aiff", 1.0 / 32_768),
+]
+
+@Suite struct AudioRoundTripTests {
+    @Test(arguments: losslessCases)
+    func losslessWriteThenReadGivesTheSamples(format: AudioFileFormat, ext: String, quantum: Double) throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("tone.\(ext)")
+        let samples = sine(frequency: 440, sampleRate: 44_100, seconds: 0.5)
+        try AudioFileWriter.write(samples, sampleRate: 44_100, to: url, format: format)
+        let (decoded, info) = try MonoAudioStream.load(url)
+        #expect(info.sampleRate == 44_100 && info.channels == 1)
+        #expect(decoded.count == samples.count)
+        let worst = zip(decoded, samples).map { abs(Double($0) - Double($1)) }.max() ?? 0
+        #expect(worst <= quantum, "worst error \(worst)")
+    }
+
+    @Test(arguments: [(AudioFileFormat.oggVorbis, "ogg"), (.opus, "opus"), (.mp3, "mp3")])
+    func lossyFormatsDecodeWithFrequencyAndLevelKept(format: AudioFileFormat, ext: String) throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("tone.\(ext)")
+        let rate = 48_000
+        let samples = sine(frequency: 1000, sampleRate: rate, seconds: 1.0, amplitude: 0.4)
+        try AudioFileWriter.write(samples, sampleRate: rate, to: url, format: format)
+        let (decoded, info) = try MonoAudioStream.load(url)
+        #expect(info.sampleRate == rate)
+        // Codecs add a little priming/padding; the duration stays within 100 ms.
+        #expect(abs(decoded.count - samples.count) < rate / 10, "\(decoded.count) vs \(samples.count)")
+        let middle = decoded[rate / 4..<rate / 2]
+        #expect(abs(dominantFrequency(middle, sampleRate: rate, near: 1000, span: 5, step: 0.5) - 1000) <= 1)
+        #expect(abs(20 * log10(rms(middle) / rms(samples[rate / 4..<rate / 2]))) < 0.5)
+    }
+
+    @Test func stereoIsMixedToTheChannelMean() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("stereo.wav")
+        let left = sine(frequency: 300, sampleRate: 22_050, seconds: 0.2)
+        let right = left.map { $0 * 0.25 }
+        let interleaved = zip(left, right).flatMap { [$0, $1] }
+        try AudioFileWriter.write(interleaved, channels: 2, sampleRate: 22_050, to: url, format: .wavFloat)
+        let (mono, info) = try MonoAudioStream.load(url)
+        #expect(info.channels == 2)
+        for index in stride(from: 0, to: mono.count, by: 97) {
+            #expect(abs(mono[index] - (left[index] + right[index]) / 2) < 1e-7)
+        }
+    }
+
+    @Test func writingIsAtomicAndLeavesNoTemporaryFiles() throws {
+        let folder = TemporaryFolder()
+        try AudioFileWriter.write([0.1, 0.2], sampleRate: 8000, to: folder.file("a.wav"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
+        #expect(names == ["a.wav"])
+    }
+}
+
+@Suite struct ResamplerTests {
+    @Test(arguments: [ResamplerQuality.best, .medium, .fastest])
+    func resamplingASineKeepsItsFrequencyAndLevel(quality: ResamplerQuality) throws {
+        let input = sine(frequency: 440, sampleRate: 44_100, seconds: 2)
+        let resampler = try Resampler(from: 44_100, to: 22_050, quality: quality)
+        var output: [Float] = []
+        // Uneven blocks: the stream must not depend on how input is cut.
+        var start = 0
+        for size in [1000, 7, 30_000, 4096].cycled(until: input.count) {
+            let end = min(start + size, input.count)
+            output += try resampler.process(Array(input[start..<end]))
+            start = end
+            if start == input.count { break }
+        }
+        output += try resampler.finish()
+        #expect(output.count == 44_100)
+        let middle = output[5000..<15_000]
+        #expect(abs(dominantFrequency(middle, sampleRate: 22_050, near: 440, span: 2, step: 0.01) - 440) < 0.05)
+        #expect(abs(20 * log10(rms(middle) / (0.5 / 2.0.squareRoot()))) < 0.01)
+        // Time-aligned: the resampled sine has the input's phase.
+        let expected = sine(frequency: 440, sampleRate: 22_050, seconds: 2)
+        let worst = zip(output[5000..<15_000], expected[5000..<15_000]).map { abs($0 - $1) }.max()!
+        #expect(worst < (quality == .fastest ? 2e-3 : 2e-4), "worst \(worst)")
+    }
+
+    @Test func upsamplingProducesTheRoundedLength() throws {
+        let resampler = try Resampler(from: 8000, to: 22_050)
+        var count = try resampler.process([Float](repeating: 0.1, count: 12_345)).count
+        count += try resampler.finish().count
+        #expect(count == Int((12_345.0 * 22_050 / 8000).rounded()))
+    }
+
+    @Test func streamAtTheTargetRatePassesSamplesThrough() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("native.wav")
+        let samples = sine(frequency: 440, sampleRate: 22_050, seconds: 0.3)
+        try AudioFileWriter.write(samples, sampleRate: 22_050, to: url, format: .wavFloat)
+        let (decoded, _) = try MonoAudioStream.load(url, sampleRate: 22_050)
+        #expect(decoded == samples)
+    }
+}
+
+@Suite struct AudioErrorTests {
+    @Test func aCorruptFileIsReportedWithItsPathAndReason() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("broken.wav")
+        try Data("RIFF\u{0}\u{0}\u{0}\u{0}WAVEnot audio".utf8).write(to: url)
+        let error = #expect(throws: AudioError.self) { try AudioFileReader(url: url) }
+        #expect(error?.path == url.path)
+        #expect(error?.reason.hasPrefix("cannot decode") == true)
+        #expect(error.map { "\($0)" }?.contains("\n") == false)
+    }
+
+    @Test func aMissingFileSaysSo() {
+        let error = #expect(throws: AudioError.self) { try AudioFileReader(url: URL(fileURLWithPath: "/nonexistent/x.flac")) }
+        #expect(error?.reason == "no such file")
+    }
+
+    @Test func aTextFileIsNotAudio() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("notes.mp3")
+        try Data("just some words, not an mp3".utf8).write(to: url)
+        #expect(throws: AudioError.self) { try MonoAudioStream.load(url) }
+    }
+}
+
+extension Array {
+    /// Repeats the elements until their running sum of `Int` values would reach `total`.
+    func cycled(until total: Int) -> [Element] where Element == Int {
+        var out: [Int] = []
+        var sum = 0
+        while sum < total { for v in self { out.append(v); sum += v } }
+        return out
+    }
+}

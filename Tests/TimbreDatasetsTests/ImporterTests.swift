@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+@testable import TimbreDatasets
+
+private let taxonomy = Taxonomy.standard
+private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
+
+@Suite struct LabelTableTests {
+    @Test func theTaxonomyHasThirteenClassesWithFamilies() {
+        #expect(taxonomy.codes == ["cel", "cla", "flu", "gac", "gel", "org", "pia", "sax", "tru", "vio", "voi", "dru", "bas"])
+        #expect(taxonomy.classes.allSatisfy { !$0.name.isEmpty && !$0.family.isEmpty })
+    }
+
+    @Test func everyMappedCodeExistsInTheTaxonomy() {
+        for map in [LabelMap.medleyDB, .generalMIDI, .folderNames] {
+            #expect(map.targetCodes.isSubset(of: Set(taxonomy.codes)), "\(map.targetCodes.subtracting(taxonomy.codes))")
+        }
+    }
+
+    @Test func generalMIDICoversAllProgramsAndPercussion() {
+        #expect(LabelMap.generalMIDI.code(for: "0") == "pia")
+        #expect(LabelMap.generalMIDI.code(for: "42") == "cel")
+        #expect(LabelMap.generalMIDI.code(for: "73") == "flu")
+        #expect(LabelMap.generalMIDI.lookup("127") == .noClass)
+        #expect(LabelMap.generalMIDI.lookup("128") == .unknown)
+        #expect(LabelMap.generalMIDI.code(for: "percussion") == "dru")
+    }
+
+    @Test func medleyDBNamesMapAsDocumented() {
+        #expect(LabelMap.medleyDB.code(for: "clean electric guitar") == "gel")
+        #expect(LabelMap.medleyDB.code(for: "female singer") == "voi")
+        #expect(LabelMap.medleyDB.code(for: "drum set") == "dru")
+        #expect(LabelMap.medleyDB.lookup("synthesizer") == .noClass)
+        #expect(LabelMap.medleyDB.lookup("fx/processed sound") == .noClass)
+        #expect(LabelMap.medleyDB.lookup("kazoo") == .unknown)
+    }
+
+    @Test func folderNamesIgnoreCaseAndSeparators() {
+        let names = LabelMap.folderNames
+        #expect(names.code(for: "Cello") == "cel")
+        #expect(names.code(for: "acoustic_guitar") == "gac")
+        #expect(names.code(for: "Acoustic Guitar") == "gac")
+        #expect(names.code(for: "electric-bass") == "bas")
+        #expect(names.code(for: "voi") == "voi")
+        #expect(names.code(for: "kazoo") == nil)
+    }
+}
+
+@Suite struct IRMASTrainingTests {
+    @Test func namesParseIncludingPrefixesAndGenreBrackets() {
+        #expect(IRMASTrainingImporter.parse("[cel][cla]0001__1.wav") == .init(instrument: "cel", song: "0001"))
+        #expect(IRMASTrainingImporter.parse("008__[flu][nod][cla]0393__1.wav") == .init(instrument: "flu", song: "0393"))
+        #expect(IRMASTrainingImporter.parse("[cla][dru][jaz_blu]2120__3.wav") == .init(instrument: "cla", song: "2120"))
+        #expect(IRMASTrainingImporter.parse("[voi][pop_roc].wav") == .init(instrument: "voi", song: nil))
+        #expect(IRMASTrainingImporter.parse("cello take 1.wav") == nil)
+        #expect(IRMASTrainingImporter.parse("008__cello.wav") == nil)
+    }
+
+    @Test func aTreeImportsWithClassesFromTheFirstBracketAndSongGroups() {
+        let tree = FixtureTree()
+        tree.audio("IRMAS-TrainingData/cel/[cel][cla]0001__1.wav")
+        tree.audio("IRMAS-TrainingData/cel/[cel][cla]0001__2.wav")
+        tree.audio("IRMAS-TrainingData/cla/008__[cla][nod][cla]0058__1.wav")
+        tree.audio("IRMAS-TrainingData/voi/[voi][pop_roc]0099__1 (copy).wav")
+        tree.audio("IRMAS-TrainingData/xyz/[xyz][cla]0100__1.wav")
+        tree.text("IRMAS-TrainingData/README.txt", "not audio")
+        #expect(DatasetLayout.detect(tree.root) == .irmas)
+        let result = IRMASTrainingImporter.importRoot(tree.root, taxonomy: taxonomy)
+        let byPath = Dictionary(uniqueKeysWithValues: result.jobs.map { ($0.primary.relativePath, $0) })
+        #expect(byPath.count == 4)
+        #expect(byPath["IRMAS-TrainingData/cel/[cel][cla]0001__1.wav"]?.primary.classIndices == [index("cel")])
+        #expect(byPath["IRMAS-TrainingData/cla/008__[cla][nod][cla]0058__1.wav"]?.primary.classIndices == [index("cla")])
+        #expect(byPath["IRMAS-TrainingData/cel/[cel][cla]0001__1.wav"]?.group == byPath["IRMAS-TrainingData/cel/[cel][cla]0001__2.wav"]?.group)
+        #expect(byPath["IRMAS-TrainingData/voi/[voi][pop_roc]0099__1 (copy).wav"]?.group == "irmas:0099")
+        #expect(result.failures.map(\.reason) == ["unknown class code [xyz]"])
+    }
+}
+
+@Suite struct IRMASTestingTests {
+    @Test func labelFilesToleratesTabsCRLFAndDuplicates() {
+        #expect(IRMASTestingImporter.parseLabels("gel\t\r\nvoi\t\n\n gel \n") == ["gel", "voi"])
+        #expect(IRMASTestingImporter.parseLabels("") == [])
+    }
+
+    @Test func excerptsOfOneSongShareAGroup() {
+        #expect(IRMASTestingImporter.song(of: "(02) dont kill the whale-1.wav") == "(02) dont kill the whale")
+        #expect(IRMASTestingImporter.song(of: "01 - Song-Title-12.wav") == "01 - Song-Title")
+        #expect(IRMASTestingImporter.song(of: "plain.wav") == "plain")
+    }
+
+    @Test func aTreeImportsAsMultiLabel() {
+        let tree = FixtureTree()
+        tree.audio("Part1/(02) dont kill the whale-1.wav")
+        tree.text("Part1/(02) dont kill the whale-1.txt", "gel\t\nvoi\t\n")
+        tree.audio("Part1/(02) dont kill the whale-2.wav")
+        tree.text("Part1/(02) dont kill the whale-2.txt", "pia\n")
+        tree.audio("Part1/no labels-1.wav")
+        tree.audio("Part1/odd-1.wav")
+        tree.text("Part1/odd-1.txt", "kaz\n")
+        #expect(DatasetLayout.detect(tree.root) == .irmasTest)
+        let result = IRMASTestingImporter.importRoot(tree.root, taxonomy: taxonomy)
+        #expect(result.jobs.count == 2)
+        #expect(result.jobs[0].primary.classIndices == [index("gel"), index("voi")])
+        #expect(result.jobs[1].primary.classIndices == [index("pia")])
+        #expect(result.jobs[0].group == result.jobs[1].group)
+        #expect(Set(result.failures.map(\.path)) == ["Part1/no labels-1.wav", "Part1/odd-1.wav"])
+        #expect(result.failures.contains { $0.reason.contains("kaz") })
+    }
+}
+
+@Suite struct MedleyDBTests {
+    static let metadata = """
+        album: ''
+        artist: Some Band
+        mix_filename: SomeBand_Song_MIX.wav
+        raw_dir: SomeBand_Song_RAW
+        stem_dir: SomeBand_Song_STEMS
+        stems:
+          S01:
+            component: bass
+            filename: SomeBand_Song_STEM_01.wav
+            instrument: electric bass
+            raw:
+              R01: {filename: SomeBand_Song_RAW_01_01.wav, instrument: electric bass}
+          S02:
+            component: melody
+            filename: SomeBand_Song_STEM_02.wav
+            instrument: [male singer, vocalists]
+          S03:
+            component: ''
+            filename: SomeBand_Song_STEM_03.wav
+            instrument: synthesizer
+          S04:
+            component: ''
+            filename: SomeBand_Song_STEM_04.wav
+            instrument: glass harmonica
+        title: Song
+        version: 1.2
+        """
+
+    @Test func metadataParsesStringAndListInstruments() throws {
+        let parsed = try MedleyDBImporter.parseMetadata(Self.metadata, songID: "SomeBand_Song")
+        #expect(parsed.mixFilename == "SomeBand_Song_MIX.wav")
+        #expect(parsed.stems.map(\.instruments) == [["electric bass"], ["male singer", "vocalists"], ["synthesizer"], ["glass harmonica"]])
+    }
+
+    @Test func aSongBecomesOneMultitrackJobWithUnmappedStemsReported() {
+        let tree = FixtureTree()
+        tree.text("Audio/SomeBand_Song/SomeBand_Song_METADATA.yaml", Self.metadata)
+        tree.audio("Audio/SomeBand_Song/SomeBand_Song_MIX.wav")
+        for n in 1...4 { tree.audio("Audio/SomeBand_Song/SomeBand_Song_STEMS/SomeBand_Song_STEM_0\(n).wav") }
+        tree.text("Audio/Broken_Song/Broken_Song_METADATA.yaml", "stems: [unclosed")
+        #expect(DatasetLayout.detect(tree.root) == .medleydb)
+        let result = MedleyDBImporter.importRoot(tree.root, taxonomy: taxonomy)
+        #expect(result.jobs.count == 1)
+        guard case .multitrack(let mix, let stems, let group) = result.jobs.first else {
+            Issue.record("expected a multitrack job")
+            return
+        }
+        #expect(group == "medleydb:SomeBand_Song")
+        #expect(mix.relativePath == "Audio/SomeBand_Song/SomeBand_Song_MIX.wav")
+        #expect(mix.classIndices == [index("voi"), index("bas")].sorted())
+        #expect(stems.map(\.classIndices) == [[index("bas")], [index("voi")]])
+        #expect(stems.map(\.relativePath) == ["Audio/SomeBand_Song/SomeBand_Song_STEMS/SomeBand_Song_STEM_01.wav", "Audio/SomeBand_Song/SomeBand_Song_STEMS/SomeBand_Song_STEM_02.wav"])
+        #expect(result.notes.count == 2)
+        #expect(result.notes.contains { $0.contains("synthesizer (1)") })
+        #expect(result.notes.contains { $0.contains("glass harmonica (1)") })
+        #expect(result.failures.map(\.path) == ["Audio/Broken_Song/Broken_Song_METADATA.yaml"])
+    }
+}
+
+@Suite struct FolderLayoutTests {
+    @Test func foldersMapBySynonymAndUnknownFoldersAreReported() {
+        let tree = FixtureTree()
+        tree.audio("Cello/take one.wav")
+        tree.audio("Acoustic_Guitar/sub dir/ünïcode take.flac")
+        tree.audio("Kazoo/a.wav")
+        tree.audio("loose.wav")
+        #expect(DatasetLayout.detect(tree.root) == .folders)
+        let result = FolderImporter.importRoot(tree.root, taxonomy: taxonomy)
+        #expect(result.jobs.map(\.primary.relativePath) == ["Acoustic_Guitar/sub dir/ünïcode take.flac", "Cello/take one.wav"])
+        #expect(result.jobs.map(\.primary.classIndices) == [[index("gac")], [index("cel")]])
+        #expect(Set(result.jobs.map(\.group)).count == 2)
+        #expect(Set(result.failures.map(\.path)) == ["Kazoo", "loose.wav"])
+    }
+
+    @Test func aMissingRootIsAnError() {
+        #expect(throws: DatasetError.self) { try DatasetImporter.importRoot(URL(fileURLWithPath: "/no/such/dir"), layout: nil) }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import TimbreDSP
+import TimbreHDF5
+@testable import TimbreStore
+
+private func temporaryFile(_ name: String) -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-store-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder.appendingPathComponent(name)
+}
+
+private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
+    var state = UInt64(seed) &* 6_364_136_223_846_793_005 &+ 1
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return -80 + Float(state >> 40) / Float(1 << 24) * 100
+    }
+}
+
+@Suite struct ChunkCodecTests {
+    @Test func encodeThenDecodeIsExact() {
+        let values = pseudoRandomMel(seed: 1, count: 128 * 130)
+        let bytes = ChunkCodec.encode(values, level: 1)
+        #expect(bytes.count < values.count * 4)
+        var decoded = [Float](repeating: 0, count: values.count)
+        #expect(decoded.withUnsafeMutableBufferPointer { ChunkCodec.decode(bytes, into: $0) })
+        #expect(decoded == values)
+    }
+
+    @Test func damagedBytesAreRejected() {
+        var bytes = ChunkCodec.encode(pseudoRandomMel(seed: 2, count: 100), level: 1)
+        bytes[bytes.count / 2] ^= 0xff
+        var decoded = [Float](repeating: 0, count: 100)
+        #expect(!decoded.withUnsafeMutableBufferPointer { ChunkCodec.decode(bytes, into: $0) })
+    }
+
+    @Test func hdf5DecodesChunksWrittenDirectly() throws {
+        // HDF5's own filter pipeline must read what ChunkCodec wrote.
+        let url = temporaryFile("direct.h5")
+        let values = pseudoRandomMel(seed: 3, count: 2 * 4 * 5)
+        do {
+            let file = try HDF5File(creating: url)
+            let data = try file.createDataset("x", of: Float.self, shape: [2, 4, 5], chunk: [1, 4, 5], shuffle: true, deflateLevel: 1)
+            for row in 0..<2 {
+                let chunk = ChunkCodec.encode(Array(values[row * 20..<(row + 1) * 20]), level: 1)
+                try chunk.withUnsafeBytes { try data.writeChunk($0, offset: [row, 0, 0]) }
+            }
+        }
+        let file = try HDF5File(opening: url)
+        #expect(try file.dataset("x").readRows(as: Float.self) == values)
+        let stored = try file.dataset("x").readChunk(offset: [1, 0, 0])
+        #expect(stored.filterMask == 0)
+        var decoded = [Float](repeating: 0, count: 20)
+        #expect(decoded.withUnsafeMutableBufferPointer { ChunkCodec.decode(stored.bytes, into: $0) })
+        #expect(decoded == Array(values[20..<40]))
+    }
+}
+
+@Suite struct HDF5AttributeTests {
+    @Test func everyAttributeKindRoundTrips() throws {
+        let url = temporaryFile("attrs.h5")
+        let values: [String: HDF5AttributeValue] = [
+            "s": .string("naïve – ünïcödé"), "ss": .strings(["cel", "", "voi"]), "i": .int(-7),
+            "is": .ints([1, 2, 3]), "d": .double(0.1), "ds": .doubles([1.5, -2.25]), "empty": .strings([]),
+        ]
+        do {
+            let file = try HDF5File(creating: url)
+            for (name, value) in values { try file.setAttribute(name, value) }
+            try file.setAttribute("i", .int(42))  // replacing works
+        }
+        let file = try HDF5File(opening: url)
+        for (name, value) in values where name != "i" { #expect(try file.attribute(name) == value, "\(name)") }
+        #expect(try file.attribute("i") == .int(42))
+        #expect(try file.attribute("missing") == nil)
+    }
+
+    @Test func openingANonHDF5FileFailsClearly() throws {
+        let url = temporaryFile("fake.h5")
+        try Data("not hdf5".utf8).write(to: url)
+        let error = #expect(throws: HDF5Error.self) { try HDF5File(opening: url) }
+        #expect(error?.message == "not an HDF5 file")
+    }
+}
+
+@Suite struct FeatureFileTests {
+    let settings = FeatureSettings()
+    var metadata: FeatureFileMetadata {
+        var m = FeatureFileMetadata(classCodes: ["cel", "pia", "voi"], classNames: ["cello", "piano", "voice"], settings: settings, resampler: "libsamplerate sinc_medium")
+        m.inputs = ["/data/IRMAS"]
+        m.layouts = ["irmas"]
+        return m
+    }
+
+    @Test func writtenClipsReadBackEqual() throws {
+        let url = temporaryFile("features.h5")
+        let size = settings.nMels * settings.framesPerClip
+        let mels = (0..<3).map { pseudoRandomMel(seed: $0 + 10, count: size) }
+        let labels = [[0], [1, 2], []]
+        let writer = try FeatureFileWriter(destination: url, metadata: metadata)
+        for index in 0..<3 {
+            try writer.append(EncodedClip(
+                melChunk: ChunkCodec.encode(mels[index], level: 1), classIndices: labels[index],
+                source: "cel/[cel][cla]000\(index)__1.wav", offset: Float(index) * 3, group: Int32(index / 2), rmsDB: -20 - Float(index)))
+        }
+        #expect(!FileManager.default.fileExists(atPath: url.path), "nothing appears before commit")
+        try writer.commit()
+
+        let reader = try FeatureFileReader(url: url)
+        #expect(reader.metadata == metadata)
+        #expect(reader.count == 3)
+        for index in 0..<3 { #expect(try reader.mel(at: index) == mels[index]) }
+        #expect(reader.labels == [1, 0, 0, 0, 1, 1, 0, 0, 0])
+        #expect(reader.label == [0, -1, -1])
+        #expect(reader.classIndices(of: 1) == [1, 2])
+        #expect(reader.sources == (0..<3).map { "cel/[cel][cla]000\($0)__1.wav" })
+        #expect(reader.offsets == [0, 3, 6])
+        #expect(reader.groups == [0, 0, 1])
+        #expect(reader.rmsDB == [-20, -21, -22])
+        var batch = [Float](repeating: 0, count: 2 * size)
+        try batch.withUnsafeMutableBufferPointer { try reader.readMel(start: 1, rowCount: 2, into: $0) }
+        #expect(Array(batch[size...]) == mels[2])
+        let names = try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
+        #expect(names == ["features.h5"], "no temporary file left behind")
+    }
+
+    @Test func anEmptyFeatureFileIsValid() throws {
+        let url = temporaryFile("empty.h5")
+        try FeatureFileWriter(destination: url, metadata: metadata).commit()
+        let reader = try FeatureFileReader(url: url)
+        #expect(reader.count == 0 && reader.labels.isEmpty)
+    }
+
+    @Test func anAbandonedWriteLeavesTheExistingFileUntouched() throws {
+        let url = temporaryFile("keep.h5")
+        let first = try FeatureFileWriter(destination: url, metadata: metadata)
+        try first.append(EncodedClip(melChunk: ChunkCodec.encode(pseudoRandomMel(seed: 5, count: settings.nMels * settings.framesPerClip), level: 1), classIndices: [0], source: "a.wav", offset: 0, group: 0, rmsDB: -10))
+        try first.commit()
+        let before = try Data(contentsOf: url)
+        do {
+            let second = try FeatureFileWriter(destination: url, metadata: metadata)
+            try second.append(EncodedClip(melChunk: [1, 2, 3], classIndices: [1], source: "b.wav", offset: 0, group: 0, rmsDB: -10))
+            // Dropped without commit, as when a run fails.
+        }
+        #expect(try Data(contentsOf: url) == before)
+        #expect(try FeatureFileReader(url: url).count == 1)
+    }
+
+    @Test func aFileWithoutTimbreAttributesIsRejectedByName() throws {
+        let url = temporaryFile("other.h5")
+        do {
+            let file = try HDF5File(creating: url)
+            _ = try file.createDataset("mel", of: Float.self, shape: [0, 128, 130], growable: true, chunk: [1, 128, 130])
+        }
+        let error = #expect(throws: HDF5Error.self) { try FeatureFileReader(url: url) }
+        #expect(error?.message.contains("sample_rate") == true)
+    }
+}
