@@ -26,7 +26,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Libraries, one job each.
-        .target(name: "TimbreAudio", dependencies: ["CSndFile", "CSampleRate"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreAudio", dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreDSP", dependencies: ["CFFTW"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreHDF5", dependencies: ["CHDF5"]),
         .target(name: "TimbreStore", dependencies: ["TimbreHDF5", "TimbreDSP", "CZlib"], swiftSettings: optimisedInDebug),
@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "TimbreConsole"),
         .target(
             name: "TimbrePrepare",
-            dependencies: ["TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole"],
+            dependencies: ["TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
             swiftSettings: optimisedInDebug
         ),
         .executableTarget(

@@ -67,19 +67,24 @@ public final class AudioFileReader {
             return []
         }
         if channels == 1 { return Array(interleaved[0..<got]) }
-        var mono = [Float](repeating: 0, count: got)
-        let scale = 1 / Float(channels)
-        interleaved.withUnsafeBufferPointer { src in
-            mono.withUnsafeMutableBufferPointer { dst in
-                for frame in 0..<got {
-                    var sum: Float = 0
-                    let base = frame * channels
-                    for channel in 0..<channels { sum += src[base + channel] }
-                    dst[frame] = sum * scale
+        // Divide (not multiply by the reciprocal) to round exactly as numpy's mean does.
+        let divisor = Float(channels)
+        return [Float](unsafeUninitializedCapacity: got) { mono, initialised in
+            interleaved.withUnsafeBufferPointer { source in
+                let src = source.baseAddress!, dst = mono.baseAddress!
+                if channels == 2 {
+                    for frame in 0..<got { dst[frame] = (src[2 &* frame] + src[2 &* frame &+ 1]) / divisor }
+                } else {
+                    for frame in 0..<got {
+                        var sum: Float = 0
+                        let base = frame &* channels
+                        for channel in 0..<channels { sum += src[base &+ channel] }
+                        dst[frame] = sum / divisor
+                    }
                 }
             }
+            initialised = got
         }
-        return mono
     }
 
     /// Reads the rest of the file as mono.

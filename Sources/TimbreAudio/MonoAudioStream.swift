@@ -11,21 +11,21 @@ public final class MonoAudioStream {
     /// The sample rate of the delivered blocks.
     public let sampleRate: Int
     private let reader: AudioFileReader
-    private let resampler: Resampler?
+    private let resampler: SampleRateConverter?
     private let blockFrames: Int
     private var finished = false
 
     /// - Parameters:
     ///   - sampleRate: the rate to deliver; nil keeps the file's own rate.
-    ///   - quality: libsamplerate converter used when the rates differ.
+    ///   - quality: converter used when the rates differ.
     ///   - blockFrames: source frames decoded per block.
-    public init(url: URL, sampleRate: Int? = nil, quality: ResamplerQuality = .medium, blockFrames: Int = 1 << 16) throws {
+    public init(url: URL, sampleRate: Int? = nil, quality: ResamplerQuality = .polyphase, blockFrames: Int = 1 << 16) throws {
         reader = try AudioFileReader(url: url)
         info = reader.info
         self.sampleRate = sampleRate ?? info.sampleRate
         self.blockFrames = blockFrames
         resampler = self.sampleRate == info.sampleRate
-            ? nil : try Resampler(from: info.sampleRate, to: self.sampleRate, quality: quality)
+            ? nil : try quality.makeConverter(from: info.sampleRate, to: self.sampleRate)
     }
 
     /// The next block of mono samples, or nil at the end. Blocks may be empty while the
@@ -52,7 +52,7 @@ public final class MonoAudioStream {
     }
 
     /// Decodes `url` whole, mono, at `sampleRate` (nil: the file's own rate).
-    public static func load(_ url: URL, sampleRate: Int? = nil, quality: ResamplerQuality = .medium) throws -> (samples: [Float], info: AudioFileInfo) {
+    public static func load(_ url: URL, sampleRate: Int? = nil, quality: ResamplerQuality = .polyphase) throws -> (samples: [Float], info: AudioFileInfo) {
         let stream = try MonoAudioStream(url: url, sampleRate: sampleRate, quality: quality)
         return (try stream.readAll(), stream.info)
     }

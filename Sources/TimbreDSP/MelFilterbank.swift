@@ -59,19 +59,18 @@ public struct MelFilterbank: Sendable {
         return matrix
     }
 
-    /// Projects a frame-major power spectrogram (`power[frame * fftBins + bin]`) onto the
-    /// bands, writing band-major output: `mel[band * frames + frame]`.
+    /// Projects a bin-major power spectrogram (`power[bin * frames + frame]`) onto the
+    /// bands, writing band-major output: `mel[band * frames + frame]`. The inner loop runs
+    /// over frames, contiguous in both arrays, so it vectorises.
     public func apply(power: UnsafeBufferPointer<Float>, frames: Int, into mel: UnsafeMutableBufferPointer<Float>) {
         precondition(power.count >= frames * fftBins && mel.count >= frames * count, "buffer sizes")
+        guard let powerBase = power.baseAddress, let melBase = mel.baseAddress else { return }
         for (row, band) in bands.enumerated() {
-            band.weights.withUnsafeBufferPointer { weights in
-                let out = row * frames
-                for frame in 0..<frames {
-                    let spectrum = frame * fftBins + band.firstBin
-                    var sum: Float = 0
-                    for offset in 0..<weights.count { sum += weights[offset] * power[spectrum + offset] }
-                    mel[out + frame] = sum
-                }
+            let out = melBase + row * frames
+            out.update(repeating: 0, count: frames)
+            for (offset, weight) in band.weights.enumerated() {
+                let source = powerBase + (band.firstBin + offset) * frames
+                for frame in 0..<frames { out[frame] += weight * source[frame] }
             }
         }
     }

@@ -11,7 +11,7 @@ public struct PreparedClip: Sendable, Codable, Equatable {
     public var offset: Float
     public var rmsDB: Float
     public var classIndices: [Int]
-    /// `ChunkCodec` bytes of the log-mel; kept out of the JSON header of part files.
+    /// `ChunkEncoder` bytes of the log-mel; kept out of the JSON header of part files.
     public var melChunk: [UInt8]
 
     enum CodingKeys: String, CodingKey { case source, offset, rmsDB = "rms_db", classIndices = "classes" }
@@ -49,6 +49,7 @@ public final class JobProcessor {
     public let settings: FeatureSettings
     public let quality: ResamplerQuality
     private let extractor: LogMelExtractor
+    private let encoder = ChunkEncoder()
     private var mel: [Float]
 
     public init(settings: FeatureSettings, quality: ResamplerQuality) {
@@ -130,7 +131,7 @@ public final class JobProcessor {
         let chunk = clip.samples.withUnsafeBufferPointer { samples in
             mel.withUnsafeMutableBufferPointer { mel -> [UInt8] in
                 extractor.logMel(samples, into: mel)
-                return ChunkCodec.encode(UnsafeBufferPointer(mel), level: FeatureFileWriter.deflateLevel)
+                return encoder.encode(UnsafeBufferPointer(mel))
             }
         }
         let offset = Float(Double(clip.start) / Double(settings.sampleRate))

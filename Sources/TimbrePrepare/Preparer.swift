@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import TimbreAudio
 import TimbreDSP
@@ -11,7 +12,7 @@ public struct PrepareOptions: Sendable {
     /// nil: detect each input's layout.
     public var layout: DatasetLayout?
     public var settings = FeatureSettings()
-    public var quality = ResamplerQuality.medium
+    public var quality = ResamplerQuality.polyphase
     /// Worker threads for decoding and features; defaults to the number of cores.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var taxonomy = Taxonomy.standard
@@ -104,18 +105,22 @@ public final class Preparer: @unchecked Sendable {
         let keys = jobs.map(PartStore.key(of:))
         var state = PrepareProgress(jobsTotal: jobs.count)
         var pending: [Int] = []
+        var resumed = Set<Int>()
         for (index, key) in keys.enumerated() {
             if let result = parts.has(key) ? parts.load(key) : nil {
+                resumed.insert(index)
                 state.jobsDone += 1
-                state.jobsResumed += 1
                 state.clipsKept += result.clips.count
                 state.clipsSilent += result.silentClips
             } else {
                 pending.append(index)
             }
         }
+        state.jobsResumed = resumed.count
         progress(state)
 
+        // The feature file is written on this thread, in job order, while the workers run.
+        let file = try OrderedFeatureWriter(destination: options.output, metadata: metadata, jobs: jobs, keys: keys, parts: parts)
         let queue = WorkQueue<Result<JobResult, Error>>(indices: pending)
         cancelLock.lock()
         cancelHandler = { queue.cancel() }
@@ -124,6 +129,9 @@ public final class Preparer: @unchecked Sendable {
         if alreadyCancelled { queue.cancel() }
 
         let workerCount = max(1, min(options.workers, pending.count))
+        // The workers are the parallelism; OpenBLAS (the resampler's matrix products) stays
+        // on the calling thread so the two never compete for the cores.
+        openblas_set_num_threads(1)
         let settings = options.settings, quality = options.quality
         let finishedWorkers = DispatchGroup()
         for _ in 0..<workerCount {
@@ -143,57 +151,53 @@ public final class Preparer: @unchecked Sendable {
             }.start()
         }
 
-        var received = 0
-        var failedJobs = Set<Int>()
-        while received < pending.count {
-            let batch = queue.receive(timeout: 0.25)
-            for (index, outcome) in batch {
-                received += 1
-                state.jobsDone += 1
-                switch outcome {
-                case .success(let result):
-                    state.clipsKept += result.clips.count
-                    state.clipsComputed += result.clips.count
-                    state.clipsSilent += result.silentClips
-                case .failure(let error):
-                    failedJobs.insert(index)
-                    state.failures += 1
-                    let line = Self.describe(error, job: jobs[index])
-                    summary.failures.append(line)
-                    failure(line)
+        do {
+            for index in resumed.sorted() { file.finished(index, result: nil) }
+            var received = 0
+            while received < pending.count {
+                let batch = queue.receive(timeout: 0.25)
+                for (index, outcome) in batch {
+                    received += 1
+                    state.jobsDone += 1
+                    switch outcome {
+                    case .success(let result):
+                        state.clipsKept += result.clips.count
+                        state.clipsComputed += result.clips.count
+                        state.clipsSilent += result.silentClips
+                        file.finished(index, result: result)
+                    case .failure(let error):
+                        state.failures += 1
+                        file.failed(index)
+                        let line = Self.describe(error, job: jobs[index])
+                        summary.failures.append(line)
+                        failure(line)
+                    }
+                    progress(state)
                 }
-                progress(state)
+                try file.writeReady()
+                if batch.isEmpty && queue.isCancelled && received == queue.takenCount
+                    && finishedWorkers.wait(timeout: .now()) == .success { break }
             }
-            if batch.isEmpty && queue.isCancelled && received == queue.takenCount
-                && finishedWorkers.wait(timeout: .now()) == .success { break }
+            finishedWorkers.wait()
+        } catch {
+            queue.cancel()
+            finishedWorkers.wait()
+            file.abandon()
+            throw error
         }
-        finishedWorkers.wait()
         summary.resumedJobs = state.jobsResumed
         summary.clipsSilent = state.clipsSilent
-        summary.elapsedSeconds = Date().timeIntervalSince(started)
         if queue.isCancelled {
+            file.abandon()
             summary.interrupted = true
             summary.clipsKept = state.clipsKept
+            summary.elapsedSeconds = Date().timeIntervalSince(started)
             return summary
         }
-
-        // Assemble in job order: deterministic whatever order the workers finished in.
-        let writer = try FeatureFileWriter(destination: options.output, metadata: metadata)
-        var groupIDs: [String: Int32] = [:]
-        for (index, job) in jobs.enumerated() where !failedJobs.contains(index) {
-            guard let result = parts.load(keys[index]) else {
-                writer.abandon()
-                throw DatasetError(path: parts.folder.path, reason: "resume record for \(job.primary.relativePath) is missing or damaged; run again to recompute it")
-            }
-            let group = groupIDs[job.group] ?? Int32(groupIDs.count)
-            groupIDs[job.group] = group
-            summary.audioSeconds += result.seconds
-            for clip in result.clips {
-                try writer.append(EncodedClip(melChunk: clip.melChunk, classIndices: clip.classIndices, source: clip.source, offset: clip.offset, group: group, rmsDB: clip.rmsDB))
-            }
-        }
-        summary.clipsKept = writer.count
-        try writer.commit()
+        try file.writeReady()
+        summary.clipsKept = file.clipCount
+        summary.audioSeconds = file.audioSeconds
+        try file.commit()
         parts.remove()
         summary.elapsedSeconds = Date().timeIntervalSince(started)
         return summary

@@ -1,10 +1,10 @@
 import Foundation
 import TimbreHDF5
 
-/// One clip ready for the feature file: its log-mel already compressed by `ChunkCodec`,
+/// One clip ready for the feature file: its log-mel already compressed by `ChunkEncoder`,
 /// plus labels and provenance.
 public struct EncodedClip: Sendable {
-    /// `ChunkCodec.encode` of the [nMels × frames] log-mel.
+    /// `ChunkEncoder.encode` of the [nMels × frames] log-mel.
     public var melChunk: [UInt8]
     /// Indices into the file's class codes of every instrument present (multi-hot).
     public var classIndices: [Int]
@@ -34,9 +34,9 @@ public struct EncodedClip: Sendable {
 /// Log-mel chunks arrive pre-compressed and are stored with `H5Dwrite_chunk`, one clip per
 /// chunk; the small per-clip arrays are written at commit.
 public final class FeatureFileWriter {
-    /// zlib level of the `/mel` chunks; 1 compresses log-mel floats within a few percent
-    /// of level 6 at a fraction of the time.
-    public static let deflateLevel: Int32 = 1
+    /// The deflate level recorded in the `/mel` filter pipeline (the chunks themselves come
+    /// from `ChunkEncoder`; readers ignore the level when inflating).
+    static let melDeflateLevel = 1
 
     public let destination: URL
     public let metadata: FeatureFileMetadata
@@ -60,7 +60,7 @@ public final class FeatureFileWriter {
         let s = metadata.settings
         mel = try file.createDataset(
             "mel", of: Float.self, shape: [0, s.nMels, s.framesPerClip], growable: true,
-            chunk: [1, s.nMels, s.framesPerClip], shuffle: true, deflateLevel: Int(Self.deflateLevel))
+            chunk: [1, s.nMels, s.framesPerClip], shuffle: true, deflateLevel: Self.melDeflateLevel)
         self.file = file
     }
 

@@ -56,8 +56,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Keep a final partial clip (zero-padded) when it holds at least this many seconds.")
     var minLastClipSeconds = 1.5
 
-    @Option(help: "libsamplerate converter: best, medium or fastest.")
-    var resampler = ResamplerQuality.medium.rawValue
+    @Option(help: "Resampler: polyphase (default), or libsamplerate's src-best, src-medium, src-fastest.")
+    var resampler = ResamplerQuality.polyphase.rawValue
 
     @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
@@ -66,7 +66,7 @@ struct PrepareCommand: ParsableCommand {
         if layout != "auto" && DatasetLayout(rawValue: layout) == nil {
             throw ValidationError("unknown layout '\(layout)'; use auto, \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if ResamplerQuality(rawValue: resampler) == nil { throw ValidationError("unknown resampler '\(resampler)'; use best, medium or fastest") }
+        if ResamplerQuality(rawValue: resampler) == nil { throw ValidationError("unknown resampler '\(resampler)'; use \(ResamplerQuality.allCases.map(\.rawValue).joined(separator: ", "))") }
         if clipSeconds <= 0 || (clipHopSeconds ?? 1) <= 0 { throw ValidationError("clip length and hop must be positive") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
@@ -74,7 +74,7 @@ struct PrepareCommand: ParsableCommand {
     func run() throws {
         var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
         options.layout = DatasetLayout(rawValue: layout)
-        options.quality = ResamplerQuality(rawValue: resampler) ?? .medium
+        options.quality = ResamplerQuality(rawValue: resampler) ?? .polyphase
         options.workers = workers
         var settings = FeatureSettings()
         settings.sampleRate = sampleRate

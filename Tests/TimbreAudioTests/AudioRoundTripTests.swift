@@ -65,10 +65,10 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
 }
 
 @Suite struct ResamplerTests {
-    @Test(arguments: [ResamplerQuality.best, .medium, .fastest])
+    @Test(arguments: ResamplerQuality.allCases)
     func resamplingASineKeepsItsFrequencyAndLevel(quality: ResamplerQuality) throws {
         let input = sine(frequency: 440, sampleRate: 44_100, seconds: 2)
-        let resampler = try Resampler(from: 44_100, to: 22_050, quality: quality)
+        let resampler = try quality.makeConverter(from: 44_100, to: 22_050)
         var output: [Float] = []
         // Uneven blocks: the stream must not depend on how input is cut.
         var start = 0
@@ -89,11 +89,14 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         #expect(worst < (quality == .fastest ? 2e-3 : 2e-4), "worst \(worst)")
     }
 
-    @Test func upsamplingProducesTheRoundedLength() throws {
-        let resampler = try Resampler(from: 8000, to: 22_050)
-        var count = try resampler.process([Float](repeating: 0.1, count: 12_345)).count
-        count += try resampler.finish().count
-        #expect(count == Int((12_345.0 * 22_050 / 8000).rounded()))
+    @Test(arguments: ResamplerQuality.allCases)
+    func outputLengthIsTheCeilingOfTheScaledLength(quality: ResamplerQuality) throws {
+        for (from, count) in [(8000, 12_345), (48_000, 100_001), (44_100, 3)] {
+            let resampler = try quality.makeConverter(from: from, to: 22_050)
+            var total = try resampler.process([Float](repeating: 0.1, count: count)).count
+            total += try resampler.finish().count
+            #expect(total == (count * 22_050 + from - 1) / from, "\(from) Hz, \(count) samples")
+        }
     }
 
     @Test func streamAtTheTargetRatePassesSamplesThrough() throws {

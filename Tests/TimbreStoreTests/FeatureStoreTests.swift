@@ -21,7 +21,7 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
 @Suite struct ChunkCodecTests {
     @Test func encodeThenDecodeIsExact() {
         let values = pseudoRandomMel(seed: 1, count: 128 * 130)
-        let bytes = ChunkCodec.encode(values, level: 1)
+        let bytes = ChunkCodec.encode(values)
         #expect(bytes.count < values.count * 4)
         var decoded = [Float](repeating: 0, count: values.count)
         #expect(decoded.withUnsafeMutableBufferPointer { ChunkCodec.decode(bytes, into: $0) })
@@ -29,7 +29,7 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
     }
 
     @Test func damagedBytesAreRejected() {
-        var bytes = ChunkCodec.encode(pseudoRandomMel(seed: 2, count: 100), level: 1)
+        var bytes = ChunkCodec.encode(pseudoRandomMel(seed: 2, count: 100))
         bytes[bytes.count / 2] ^= 0xff
         var decoded = [Float](repeating: 0, count: 100)
         #expect(!decoded.withUnsafeMutableBufferPointer { ChunkCodec.decode(bytes, into: $0) })
@@ -43,7 +43,7 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
             let file = try HDF5File(creating: url)
             let data = try file.createDataset("x", of: Float.self, shape: [2, 4, 5], chunk: [1, 4, 5], shuffle: true, deflateLevel: 1)
             for row in 0..<2 {
-                let chunk = ChunkCodec.encode(Array(values[row * 20..<(row + 1) * 20]), level: 1)
+                let chunk = ChunkCodec.encode(Array(values[row * 20..<(row + 1) * 20]))
                 try chunk.withUnsafeBytes { try data.writeChunk($0, offset: [row, 0, 0]) }
             }
         }
@@ -100,7 +100,7 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         let writer = try FeatureFileWriter(destination: url, metadata: metadata)
         for index in 0..<3 {
             try writer.append(EncodedClip(
-                melChunk: ChunkCodec.encode(mels[index], level: 1), classIndices: labels[index],
+                melChunk: ChunkCodec.encode(mels[index]), classIndices: labels[index],
                 source: "cel/[cel][cla]000\(index)__1.wav", offset: Float(index) * 3, group: Int32(index / 2), rmsDB: -20 - Float(index)))
         }
         #expect(!FileManager.default.fileExists(atPath: url.path), "nothing appears before commit")
@@ -134,7 +134,7 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
     @Test func anAbandonedWriteLeavesTheExistingFileUntouched() throws {
         let url = temporaryFile("keep.h5")
         let first = try FeatureFileWriter(destination: url, metadata: metadata)
-        try first.append(EncodedClip(melChunk: ChunkCodec.encode(pseudoRandomMel(seed: 5, count: settings.nMels * settings.framesPerClip), level: 1), classIndices: [0], source: "a.wav", offset: 0, group: 0, rmsDB: -10))
+        try first.append(EncodedClip(melChunk: ChunkCodec.encode(pseudoRandomMel(seed: 5, count: settings.nMels * settings.framesPerClip)), classIndices: [0], source: "a.wav", offset: 0, group: 0, rmsDB: -10))
         try first.commit()
         let before = try Data(contentsOf: url)
         do {
