@@ -11,13 +11,20 @@ public enum AudioFileFinder {
         audioExtensions.contains(url.pathExtension.lowercased())
     }
 
-    /// Every regular file under `root`, sorted by relative path; hidden files skipped.
+    /// Every regular file under `root` (symbolic links to files included), sorted by
+    /// relative path; hidden files skipped.
     public static func allFiles(under root: URL) -> [URL] {
         guard let enumerator = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { return [] }
+            at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey], options: [.skipsHiddenFiles]) else { return [] }
         var files: [URL] = []
         for case let url as URL in enumerator {
-            if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true { files.append(url) }
+            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+            if values?.isRegularFile == true {
+                files.append(url)
+            } else if values?.isSymbolicLink == true,
+                      (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                files.append(url)
+            }
         }
         return files.sorted { $0.path < $1.path }
     }

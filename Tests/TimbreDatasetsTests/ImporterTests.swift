@@ -176,11 +176,12 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
         tree.audio("Acoustic_Guitar/sub dir/ünïcode take.flac")
         tree.audio("Kazoo/a.wav")
         tree.audio("loose.wav")
+        try! FileManager.default.createSymbolicLink(at: tree.root.appendingPathComponent("Cello/linked.wav"), withDestinationURL: tree.root.appendingPathComponent("loose.wav"))
         #expect(DatasetLayout.detect(tree.root) == .folders)
         let result = FolderImporter.importRoot(tree.root, taxonomy: taxonomy)
-        #expect(result.jobs.map(\.primary.relativePath) == ["Acoustic_Guitar/sub dir/ünïcode take.flac", "Cello/take one.wav"])
-        #expect(result.jobs.map(\.primary.classIndices) == [[index("gac")], [index("cel")]])
-        #expect(Set(result.jobs.map(\.group)).count == 2)
+        #expect(result.jobs.map(\.primary.relativePath) == ["Acoustic_Guitar/sub dir/ünïcode take.flac", "Cello/linked.wav", "Cello/take one.wav"])
+        #expect(result.jobs.map(\.primary.classIndices) == [[index("gac")], [index("cel")], [index("cel")]])
+        #expect(Set(result.jobs.map(\.group)).count == 3)
         #expect(Set(result.failures.map(\.path)) == ["Kazoo", "loose.wav"])
     }
 

@@ -1,0 +1,46 @@
+# Timbre: build, test, demo and benchmark. Every target installs what it needs first
+# (`deps` is idempotent), so each works on a fresh Debian machine with Swift installed.
+
+SWIFT ?= swift
+BUILD_RELEASE := .build/release/timbre
+BENCH_DIR := .bench
+PYTHON ?= python3
+
+# Debian packages: C libraries with headers (audio I/O, resampling, FFT, BLAS, HDF5,
+# zlib), pkg-config to find them, and sox for the demo's example audio.
+APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
+	libhdf5-dev zlib1g-dev sox
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+
+# The main job today: turn a small generated folder of audio into a feature file.
+demo: build
+	@bash scripts/demo.sh $(BUILD_RELEASE)
+
+# Benchmarks print timbre and the usual Python tools side by side, on the same files.
+bench: build
+	@test -x $(BENCH_DIR)/venv/bin/python || $(PYTHON) -m venv $(BENCH_DIR)/venv
+	@$(BENCH_DIR)/venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(BENCH_DIR)/venv/bin/python bench/bench_prepare.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/prepare
+
+clean:
+	rm -rf .build $(BENCH_DIR) demo
