@@ -40,7 +40,7 @@ public final class HDF5File: HDF5AttributeHolder {
     }
 
     public func exists(_ name: String) -> Bool {
-        // H5Lexists needs each parent to exist; Timbre's names are at most two levels deep.
+        // H5Lexists fails unless every parent exists, so check the path one level at a time.
         var prefix = ""
         for part in name.split(separator: "/") {
             prefix += "/" + part

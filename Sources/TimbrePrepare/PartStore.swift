@@ -71,7 +71,17 @@ public final class PartStore: @unchecked Sendable {
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(header)
         for clip in result.clips { data.append(contentsOf: clip.melChunk) }
-        try data.write(to: url(for: key), options: .atomic)
+        // Write then rename: a killed process leaves either the whole part or none. No
+        // fsync: after a power loss a torn part fails `load`'s checks and is recomputed.
+        let destination = url(for: key)
+        let temporary = folder.appendingPathComponent(".\(key).\(UUID().uuidString).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
+            throw DatasetError(path: temporary.path, reason: "cannot write resume record")
+        }
+        guard rename(temporary.path, destination.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw DatasetError(path: destination.path, reason: "cannot move resume record into place")
+        }
     }
 
     /// Loads a saved result, or nil when the part is missing or damaged.

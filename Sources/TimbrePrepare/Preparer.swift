@@ -26,9 +26,13 @@ public struct PrepareOptions: Sendable {
 /// How a run went, for the summary and the exit status.
 public struct PrepareSummary: Sendable {
     public var jobs = 0
+    /// Jobs whose audio could not be read.
+    public var failedJobs = 0
     /// Jobs taken from the resume record of an earlier, interrupted run.
     public var resumedJobs = 0
     public var clipsKept = 0
+    /// Clips computed in this run, not taken from the resume record.
+    public var clipsComputed = 0
     public var clipsSilent = 0
     public var audioSeconds = 0.0
     public var elapsedSeconds = 0.0
@@ -187,6 +191,8 @@ public final class Preparer: @unchecked Sendable {
         }
         summary.resumedJobs = state.jobsResumed
         summary.clipsSilent = state.clipsSilent
+        summary.clipsComputed = state.clipsComputed
+        summary.failedJobs = state.failures
         if queue.isCancelled {
             file.abandon()
             summary.interrupted = true
