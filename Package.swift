@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
-        .library(name: "TimbreKit", targets: ["TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare"]),
+        .library(name: "TimbreKit", targets: ["TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +38,7 @@ let package = Package(
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
+        .target(name: "TimbreNN", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbrePrepare",
             dependencies: ["TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5"]),
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
+        .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio"]),
     ]
 )

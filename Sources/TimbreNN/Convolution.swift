@@ -1,0 +1,199 @@
+import COpenBLAS
+
+/// 2-D convolution, stride 1, "same" zero padding: output[f, y, x] = bias[f] +
+/// Σ_c,dy,dx weight[f, c, dy, dx] · input[c, y + dy − k/2, x + dx − k/2].
+///
+/// Lowered per batch item to im2col + one `cblas_sgemm` ([F × C·k²] · [C·k² × H·W]); the
+/// backward pass recomputes the columns instead of storing them for the whole batch.
+/// Weights are [filters, inChannels, k, k], as Keras's "channels_first" kernels transposed.
+public final class Conv2D: Layer {
+    public let inChannels: Int
+    public let filters: Int
+    public let kernel: Int
+    /// The first layer's input gradient is never used; skipping it saves a third of the work.
+    public var computesInputGradient = true
+    let weight: ParameterStore.Slice
+    let bias: ParameterStore.Slice
+    private let store: ParameterStore
+    private var input: Tensor?
+    /// Per-worker im2col buffers and weight/bias gradient partials.
+    private let columns = WorkerScratch()
+    private let columnGradients = WorkerScratch()
+    private let partials = WorkerScratch()
+
+    public init(inChannels: Int, filters: Int, kernel: Int = 3, store: ParameterStore, name: String) {
+        precondition(kernel % 2 == 1, "'same' padding needs an odd kernel")
+        self.inChannels = inChannels
+        self.filters = filters
+        self.kernel = kernel
+        self.store = store
+        weight = store.add("\(name)/kernel", shape: [filters, inChannels, kernel, kernel])
+        bias = store.add("\(name)/bias", shape: [filters])
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.count == 3 && inputShape[0] == inChannels, "Conv2D expects [\(inChannels), H, W], got \(inputShape)")
+        return [filters, inputShape[1], inputShape[2]]
+    }
+
+    private var patch: Int { inChannels * kernel * kernel }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let pixels = h * w
+        self.input = input
+        let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
+        let col = columns.buffers(size: patch * pixels)
+        let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
+        var output = Tensor(zeros: [n, filters, h, w])
+        input.data.withUnsafeBufferPointer { x in
+            output.data.withUnsafeMutableBufferPointer { y in
+                let xBase = x.baseAddress!, yBase = y.baseAddress!
+                Parallel.forEachRange(n) { worker, items in
+                    for item in items {
+                        Im2Col.fill(col[worker], from: xBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
+                        let out = yBase + item * filters * pixels
+                        for f in 0..<filters { (out + f * pixels).update(repeating: biases[f], count: pixels) }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(filters), Int32(pixels), Int32(patch),
+                                    1, weights, Int32(patch), col[worker], Int32(pixels), 1, out, Int32(pixels))
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("backward before forward") }
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let pixels = h * w
+        let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
+        let weights = UnsafePointer(store.values(weight))
+        let needInput = computesInputGradient
+        let col = columns.buffers(size: patch * pixels)
+        let dCol = needInput ? columnGradients.buffers(size: patch * pixels) : []
+        // Per-worker weight and bias gradients, added to the store in worker order.
+        let partialSize = filters * patch + filters
+        let grads = partials.buffers(size: partialSize)
+        for buffer in grads { buffer.update(repeating: 0, count: partialSize) }
+        var inputGradient = Tensor(zeros: needInput ? input.shape : [0])
+        input.data.withUnsafeBufferPointer { x in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, dxBase = dx.baseAddress
+                    Parallel.forEachRange(n) { worker, items in
+                        let partial = grads[worker]
+                        for item in items {
+                            let dOut = dyBase + item * filters * pixels
+                            Im2Col.fill(col[worker], from: xBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
+                            // dW += dOut · colᵀ
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch), Int32(pixels),
+                                        1, dOut, Int32(pixels), col[worker], Int32(pixels), 1, partial, Int32(patch))
+                            for f in 0..<filters {
+                                var sum: Float = 0
+                                let row = dOut + f * pixels
+                                for p in 0..<pixels { sum += row[p] }
+                                partial[filters * patch + f] += sum
+                            }
+                            if needInput, let dxBase {
+                                // dCol = Wᵀ · dOut, then scatter back onto the image.
+                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patch), Int32(pixels), Int32(filters),
+                                            1, weights, Int32(patch), dOut, Int32(pixels), 0, dCol[worker], Int32(pixels))
+                                Im2Col.accumulate(dCol[worker], into: dxBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let weightGradient = store.gradients(weight), biasGradient = store.gradients(bias)
+        for partial in grads.prefix(min(Parallel.workers, max(n, 1))) {
+            for i in 0..<(filters * patch) { weightGradient[i] += partial[i] }
+            for f in 0..<filters { biasGradient[f] += partial[filters * patch + f] }
+        }
+        return inputGradient
+    }
+}
+
+/// One reusable buffer per worker thread, grown on demand and owned by a layer.
+final class WorkerScratch {
+    private var storage: [UnsafeMutablePointer<Float>] = []
+    private var size = 0
+
+    /// Pointers to `Parallel.workers` buffers of at least `size` floats.
+    func buffers(size: Int) -> [UnsafeMutablePointer<Float>] {
+        if size > self.size {
+            release()
+            storage = (0..<Parallel.workers).map { _ in
+                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: size)
+                buffer.initialize(repeating: 0, count: size)
+                return buffer
+            }
+            self.size = size
+        }
+        return storage
+    }
+
+    private func release() {
+        for buffer in storage { buffer.deallocate() }
+        storage = []
+    }
+
+    deinit { release() }
+}
+
+/// The im2col lowering for stride-1 "same" convolutions: one row per (channel, dy, dx),
+/// one column per output pixel.
+enum Im2Col {
+    static func fill(_ col: UnsafeMutablePointer<Float>, from image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel: Int) {
+        let pad = kernel / 2, pixels = height * width
+        var row = 0
+        for c in 0..<channels {
+            let plane = image + c * pixels
+            for dy in 0..<kernel {
+                for dx in 0..<kernel {
+                    let out = col + row * pixels
+                    let shift = dx - pad
+                    let first = max(0, -shift), last = min(width, width - shift)
+                    for y in 0..<height {
+                        let target = out + y * width
+                        let sy = y + dy - pad
+                        if sy < 0 || sy >= height || first >= last {
+                            target.update(repeating: 0, count: width)
+                            continue
+                        }
+                        if first > 0 { target.update(repeating: 0, count: first) }
+                        (target + first).update(from: plane + sy * width + first + shift, count: last - first)
+                        if last < width { (target + last).update(repeating: 0, count: width - last) }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Adds column gradients back onto the image they were taken from (col2im).
+    static func accumulate(_ col: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int, kernel: Int) {
+        let pad = kernel / 2, pixels = height * width
+        var row = 0
+        for c in 0..<channels {
+            let plane = image + c * pixels
+            for dy in 0..<kernel {
+                for dx in 0..<kernel {
+                    let source = col + row * pixels
+                    let shift = dx - pad
+                    let first = max(0, -shift), last = min(width, width - shift)
+                    if first < last {
+                        for y in 0..<height {
+                            let sy = y + dy - pad
+                            guard sy >= 0 && sy < height else { continue }
+                            let from = source + y * width, to = plane + sy * width + shift
+                            for x in first..<last { to[x] += from[x] }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

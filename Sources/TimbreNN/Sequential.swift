@@ -1,0 +1,101 @@
+import Foundation
+
+/// A stack of layers built from an `Architecture`, owning its parameters.
+public final class Sequential {
+    public let architecture: Architecture
+    public let parameters = ParameterStore()
+    public private(set) var layers: [Layer] = []
+    /// Output shape of every layer (without batch), for checks and summaries.
+    public private(set) var shapes: [[Int]] = []
+    /// Index of the first layer with parameters; nothing below it needs a gradient.
+    private var firstWeightedLayer = 0
+
+    /// Whether `backward` carries the gradient all the way to the input (only gradient
+    /// checks need it; training stops at the first layer with parameters).
+    public var computesInputGradient = false {
+        didSet { (layers[firstWeightedLayer] as? Conv2D)?.computesInputGradient = computesInputGradient }
+    }
+
+    public init(_ architecture: Architecture) {
+        self.architecture = architecture
+        var shape = architecture.inputShape
+        var isFirstWeightedLayer = true
+        for (index, spec) in architecture.layers.enumerated() {
+            let layer: Layer
+            switch spec {
+            case .standardize:
+                layer = Standardize()
+            case .conv2d(let filters, let kernel):
+                let conv = Conv2D(inChannels: shape[0], filters: filters, kernel: kernel, store: parameters, name: "conv\(index)")
+                if isFirstWeightedLayer {
+                    conv.computesInputGradient = false
+                    firstWeightedLayer = index
+                }
+                isFirstWeightedLayer = false
+                layer = conv
+            case .relu:
+                layer = ReLU()
+            case .maxPool(let size):
+                layer = MaxPool2D(size: size)
+            case .dropout(let rate):
+                layer = Dropout(rate: Float(rate), salt: UInt64(index))
+            case .flatten:
+                layer = Flatten()
+            case .dense(let units):
+                layer = Dense(inputs: shape.reduce(1, *), outputs: units, store: parameters, name: "dense\(index)")
+                if isFirstWeightedLayer { firstWeightedLayer = index }
+                isFirstWeightedLayer = false
+            }
+            shape = layer.outputShape(for: shape)
+            layers.append(layer)
+            shapes.append(shape)
+        }
+    }
+
+    public var outputShape: [Int] { shapes.last ?? architecture.inputShape }
+
+    /// He initialisation: weights ~ N(0, 2 / fan_in), truncated at two standard deviations
+    /// (as Keras's `he_normal`); biases zero.
+    public func initialize(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        for slice in parameters.slices {
+            let values = parameters.values(slice)
+            guard slice.name.hasSuffix("/kernel") else {
+                values.update(repeating: 0, count: slice.count)
+                continue
+            }
+            // Kernels are [filters, in, k, k] (conv) or [in, out] (dense).
+            let fanIn = slice.shape.count == 4 ? slice.shape[1] * slice.shape[2] * slice.shape[3] : slice.shape[0]
+            // A normal truncated at ±2σ has standard deviation 0.8796σ; compensate.
+            let deviation = (2.0 / Double(fanIn)).squareRoot() / 0.879_625_661_034_239_8
+            for i in 0..<slice.count {
+                var z = generator.nextNormal()
+                while abs(z) > 2 { z = generator.nextNormal() }
+                values[i] = Float(z * deviation)
+            }
+        }
+    }
+
+    /// Runs the batch through every layer; outputs are logits.
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        precondition(Array(input.shape.dropFirst()) == architecture.inputShape, "input items must be \(architecture.inputShape), got \(input.shape)")
+        return layers.reduce(input) { $1.forward($0, context: context) }
+    }
+
+    /// Back-propagates the gradient of the loss with respect to the logits, adding into
+    /// the parameter gradients. Returns the gradient with respect to the input when
+    /// `computesInputGradient` is set, else the gradient at the first weighted layer's output.
+    @discardableResult
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let lowest = computesInputGradient ? 0 : firstWeightedLayer
+        var gradient = gradient
+        for index in stride(from: layers.count - 1, through: lowest, by: -1) {
+            if index == firstWeightedLayer && !computesInputGradient {
+                _ = layers[index].backward(gradient)
+                break
+            }
+            gradient = layers[index].backward(gradient)
+        }
+        return gradient
+    }
+}

@@ -1,0 +1,19 @@
+/// The two operations every training and evaluation loop is made of.
+public extension Sequential {
+    /// One optimisation step on a batch: forward (training mode), fused softmax
+    /// cross-entropy, backward, Adam update. Returns the batch's mean loss and its
+    /// softmax probabilities.
+    func trainStep(_ batch: Tensor, targets: [Int], weights: [Float]? = nil, optimizer: Adam, seed: UInt64, step: UInt64) -> SoftmaxCrossEntropy.Result {
+        parameters.zeroGradients()
+        let logits = forward(batch, context: ForwardContext(training: true, seed: seed, step: step))
+        let result = SoftmaxCrossEntropy.evaluate(logits: logits, targets: targets, weights: weights)
+        backward(result.gradient)
+        optimizer.update(parameters)
+        return result
+    }
+
+    /// Class probabilities for a batch, with dropout off.
+    func predict(_ batch: Tensor) -> Tensor {
+        SoftmaxCrossEntropy.softmax(forward(batch, context: ForwardContext(training: false)))
+    }
+}
