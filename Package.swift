@@ -49,6 +49,8 @@ let package = Package(
             dependencies: ["TimbrePrepare", "TimbreConsole", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        .executableTarget(name: "timbre-bench", dependencies: ["TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
+
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5"]),

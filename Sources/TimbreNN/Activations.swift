@@ -9,7 +9,7 @@ public final class ReLU: Layer {
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         var output = input
         output.data.withUnsafeMutableBufferPointer { y in
-            for i in y.indices where y[i] < 0 { y[i] = 0 }
+            for i in y.indices { y[i] = max(y[i], 0) }
         }
         self.output = output
         return output
@@ -25,4 +25,13 @@ public final class ReLU: Layer {
         }
         return gradient
     }
+}
+
+/// Passes values through unchanged; stands in for a ReLU that a preceding convolution
+/// already applied.
+public final class Identity: Layer {
+    public init() {}
+    public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor { input }
+    public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient }
 }

@@ -6,23 +6,29 @@ import COpenBLAS
 /// Lowered per batch item to im2col + one `cblas_sgemm` ([F × C·k²] · [C·k² × H·W]); the
 /// backward pass recomputes the columns instead of storing them for the whole batch.
 /// Weights are [filters, inChannels, k, k], as Keras's "channels_first" kernels transposed.
+/// With `fusedReLU` the layer also applies max(0, ·) to its output (and masks the
+/// gradient) inside its parallel loop, saving a full pass over the largest activations.
 public final class Conv2D: Layer {
     public let inChannels: Int
     public let filters: Int
     public let kernel: Int
     /// The first layer's input gradient is never used; skipping it saves a third of the work.
     public var computesInputGradient = true
+    public let fusedReLU: Bool
     let weight: ParameterStore.Slice
     let bias: ParameterStore.Slice
     private let store: ParameterStore
     private var input: Tensor?
+    private var output: Tensor?
     /// Per-worker im2col buffers and weight/bias gradient partials.
     private let columns = WorkerScratch()
     private let columnGradients = WorkerScratch()
     private let partials = WorkerScratch()
+    private let maskedGradients = WorkerScratch()
 
-    public init(inChannels: Int, filters: Int, kernel: Int = 3, store: ParameterStore, name: String) {
+    public init(inChannels: Int, filters: Int, kernel: Int = 3, fusedReLU: Bool = false, store: ParameterStore, name: String) {
         precondition(kernel % 2 == 1, "'same' padding needs an odd kernel")
+        self.fusedReLU = fusedReLU
         self.inChannels = inChannels
         self.filters = filters
         self.kernel = kernel
@@ -45,7 +51,8 @@ public final class Conv2D: Layer {
         let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
         let col = columns.buffers(size: patch * pixels)
         let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
-        var output = Tensor(zeros: [n, filters, h, w])
+        let relu = fusedReLU
+        var output = Tensor(uninitialized: [n, filters, h, w])
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
@@ -56,10 +63,12 @@ public final class Conv2D: Layer {
                         for f in 0..<filters { (out + f * pixels).update(repeating: biases[f], count: pixels) }
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(filters), Int32(pixels), Int32(patch),
                                     1, weights, Int32(patch), col[worker], Int32(pixels), 1, out, Int32(pixels))
+                        if relu { for i in 0..<(filters * pixels) { out[i] = max(out[i], 0) } }
                     }
                 }
             }
         }
+        if relu { self.output = output }
         return output
     }
 
@@ -72,6 +81,9 @@ public final class Conv2D: Layer {
         let needInput = computesInputGradient
         let col = columns.buffers(size: patch * pixels)
         let dCol = needInput ? columnGradients.buffers(size: patch * pixels) : []
+        let relu = fusedReLU
+        let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
+        let reluOutput = output
         // Per-worker weight and bias gradients, added to the store in worker order.
         let partialSize = filters * patch + filters
         let grads = partials.buffers(size: partialSize)
@@ -80,11 +92,18 @@ public final class Conv2D: Layer {
         input.data.withUnsafeBufferPointer { x in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, dxBase = dx.baseAddress
+                  (reluOutput?.data ?? []).withUnsafeBufferPointer { y in
+                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, dxBase = dx.baseAddress, yBase = y.baseAddress
                     Parallel.forEachRange(n) { worker, items in
                         let partial = grads[worker]
                         for item in items {
-                            let dOut = dyBase + item * filters * pixels
+                            var dOut = UnsafePointer(dyBase + item * filters * pixels)
+                            if relu, let yBase {
+                                // Through the fused ReLU: zero where the output was clipped.
+                                let outputs = yBase + item * filters * pixels, target = masked[worker]
+                                for i in 0..<(filters * pixels) { target[i] = outputs[i] > 0 ? dOut[i] : 0 }
+                                dOut = UnsafePointer(target)
+                            }
                             Im2Col.fill(col[worker], from: xBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
                             // dW += dOut · colᵀ
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch), Int32(pixels),
@@ -103,6 +122,7 @@ public final class Conv2D: Layer {
                             }
                         }
                     }
+                  }
                 }
             }
         }

@@ -16,24 +16,29 @@ public final class MaxPool2D: Layer {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (oh, ow) = (h / size, w / size)
         inputShape = input.shape
-        var output = Tensor(zeros: [n, c, oh, ow])
+        var output = Tensor(uninitialized: [n, c, oh, ow])
         winners = [Int32](repeating: 0, count: output.count)
         let size = self.size
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
                 winners.withUnsafeMutableBufferPointer { win in
+                    let xBase = x.baseAddress!, yBase = y.baseAddress!, winBase = win.baseAddress!
                     Parallel.forEachRange(n * c) { _, planes in
                         for plane in planes {
-                            let inBase = plane * h * w, outBase = plane * oh * ow
+                            let inBase = plane &* h &* w, outBase = plane &* oh &* ow
                             for oy in 0..<oh {
                                 for ox in 0..<ow {
-                                    var best = inBase + oy * size * w + ox * size
+                                    var best = inBase &+ oy &* size &* w &+ ox &* size
+                                    var value = xBase[best]
                                     for dy in 0..<size {
-                                        let row = inBase + (oy * size + dy) * w + ox * size
-                                        for dx in 0..<size where x[row + dx] > x[best] { best = row + dx }
+                                        let row = inBase &+ (oy &* size &+ dy) &* w &+ ox &* size
+                                        for dx in 0..<size where xBase[row &+ dx] > value {
+                                            best = row &+ dx
+                                            value = xBase[best]
+                                        }
                                     }
-                                    y[outBase + oy * ow + ox] = x[best]
-                                    win[outBase + oy * ow + ox] = Int32(best)
+                                    yBase[outBase &+ oy &* ow &+ ox] = value
+                                    winBase[outBase &+ oy &* ow &+ ox] = Int32(best)
                                 }
                             }
                         }

@@ -26,7 +26,9 @@ public final class Sequential {
             case .standardize:
                 layer = Standardize()
             case .conv2d(let filters, let kernel):
-                let conv = Conv2D(inChannels: shape[0], filters: filters, kernel: kernel, store: parameters, name: "conv\(index)")
+                // A ReLU right after a convolution runs inside it (see Conv2D.fusedReLU).
+                let fuse = index + 1 < architecture.layers.count && architecture.layers[index + 1] == .relu
+                let conv = Conv2D(inChannels: shape[0], filters: filters, kernel: kernel, fusedReLU: fuse, store: parameters, name: "conv\(index)")
                 if isFirstWeightedLayer {
                     conv.computesInputGradient = false
                     firstWeightedLayer = index
@@ -34,7 +36,8 @@ public final class Sequential {
                 isFirstWeightedLayer = false
                 layer = conv
             case .relu:
-                layer = ReLU()
+                let fused = index > 0 && { if case .conv2d = architecture.layers[index - 1] { return true } else { return false } }()
+                layer = fused ? Identity() : ReLU()
             case .maxPool(let size):
                 layer = MaxPool2D(size: size)
             case .dropout(let rate):

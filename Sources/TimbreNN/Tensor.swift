@@ -14,6 +14,12 @@ public struct Tensor: Sendable, Equatable {
         self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
+    /// A tensor whose values the caller overwrites entirely (no zero-filling).
+    public init(uninitialized shape: [Int]) {
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, data: [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
+    }
+
     public var count: Int { data.count }
     /// Size of the first (batch) dimension.
     public var batch: Int { shape.first ?? 0 }

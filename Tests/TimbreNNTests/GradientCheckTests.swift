@@ -176,3 +176,25 @@ func checkGradients(layer: Layer, store: ParameterStore?, input: Tensor, step: F
         #expect(adam.state.step == 2)
     }
 }
+
+@Suite struct FusionTests {
+    @Test func convolutionWithFusedReLUEqualsConvolutionThenReLU() {
+        let fusedStore = ParameterStore(), plainStore = ParameterStore()
+        let fused = Conv2D(inChannels: 3, filters: 4, fusedReLU: true, store: fusedStore, name: "c")
+        let plain = Conv2D(inChannels: 3, filters: 4, store: plainStore, name: "c")
+        let relu = ReLU()
+        let weights = randomTensor([fusedStore.count], seed: 31).data
+        fusedStore.setValues(weights)
+        plainStore.setValues(weights)
+        let input = randomTensor([3, 3, 6, 5], seed: 32)
+        let context = ForwardContext(training: true)
+        let a = fused.forward(input, context: context)
+        let b = relu.forward(plain.forward(input, context: context), context: context)
+        #expect(a == b)
+        let gradient = randomTensor(a.shape, seed: 33)
+        let dxFused = fused.backward(gradient)
+        let dxPlain = plain.backward(relu.backward(gradient))
+        #expect(dxFused == dxPlain)
+        #expect(Array(fusedStore.gradients) == Array(plainStore.gradients))
+    }
+}

@@ -1,0 +1,93 @@
+import COpenBLAS
+import Foundation
+import TimbreNN
+
+// Measures the neural-network engine on this machine and prints JSON lines that
+// bench/bench_nn.py puts side by side with Keras:
+//   sgemm peak, convolution layers' GFLOP/s, training and inference clips/s.
+// Usage: timbre-bench [--classes 13] [--batch 32] [--seconds 20]
+
+func argument(_ name: String, default value: Int) -> Int {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else { return value }
+    return Int(CommandLine.arguments[index + 1]) ?? value
+}
+
+let classes = argument("--classes", default: 13)
+let batch = argument("--batch", default: 32)
+let budget = Double(argument("--seconds", default: 20))
+
+func time(_ body: () -> Void) -> Double {
+    let start = Date()
+    body()
+    return Date().timeIntervalSince(start)
+}
+
+func emit(_ fields: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+// 1. sgemm peak on both cores (OpenBLAS threads) and on one.
+for threads in [2, 1] {
+    openblas_set_num_threads(Int32(threads))
+    let n = 2048
+    let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+    var reps = 0
+    let seconds = time { while reps < 20 { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n)); reps += 1 } }
+    emit(["what": "sgemm_peak", "threads": threads, "gflops": 2 * Double(n * n * n) * Double(reps) / seconds / 1e9])
+}
+// The engine parallelises over batch items itself.
+openblas_set_num_threads(1)
+
+let architecture = Architecture.instrumentCNN(classes: classes)
+let model = Sequential(architecture)
+model.initialize(seed: 1)
+let optimizer = Adam(parameterCount: model.parameters.count)
+var generator = SeededGenerator(seed: 2)
+let input = Tensor(shape: [batch] + architecture.inputShape, data: (0..<(batch * 128 * 130)).map { _ in generator.nextUnit() * 80 - 80 })
+let targets = (0..<batch).map { $0 % classes }
+
+// 2. Convolution layers alone: forward and backward FLOPs over their time.
+var convFlops = 0.0, convSeconds = 0.0
+var activations = model.layers[0].forward(input, context: ForwardContext(training: true))
+for (index, layer) in model.layers.enumerated().dropFirst() {
+    if let conv = layer as? Conv2D {
+        let pixels = Double(activations.shape[2] * activations.shape[3])
+        let flops = 2 * Double(conv.filters * conv.inChannels * conv.kernel * conv.kernel) * pixels * Double(batch)
+        var output = Tensor(zeros: [0])
+        let forwardTime = time { output = conv.forward(activations, context: ForwardContext(training: true)) }
+        let backwardTime = time { _ = conv.backward(output) }
+        // Backward: weight gradient always, input gradient except for the first convolution.
+        let backwardFlops = flops * (conv.computesInputGradient ? 2 : 1)
+        convFlops += flops + backwardFlops
+        convSeconds += forwardTime + backwardTime
+        emit(["what": "conv_layer", "layer": index, "input": activations.shape, "forward_gflops": flops / forwardTime / 1e9, "backward_gflops": backwardFlops / backwardTime / 1e9])
+        activations = output
+    } else {
+        activations = layer.forward(activations, context: ForwardContext(training: true))
+    }
+}
+emit(["what": "conv_total", "gflops": convFlops / convSeconds / 1e9])
+
+// 3. Training and inference throughput at this batch size.
+var steps = 0
+_ = model.trainStep(input, targets: targets, optimizer: optimizer, seed: 1, step: 0)
+let trainSeconds = time {
+    let start = Date()
+    while steps < 3 || Date().timeIntervalSince(start) < budget / 2 {
+        _ = model.trainStep(input, targets: targets, optimizer: optimizer, seed: 1, step: UInt64(steps))
+        steps += 1
+    }
+}
+emit(["what": "train", "batch": batch, "clips_per_second": Double(steps * batch) / trainSeconds])
+var inferences = 0
+let inferSeconds = time {
+    let start = Date()
+    while inferences < 3 || Date().timeIntervalSince(start) < budget / 2 {
+        _ = model.predict(input)
+        inferences += 1
+    }
+}
+emit(["what": "infer", "batch": batch, "clips_per_second": Double(inferences * batch) / inferSeconds])
