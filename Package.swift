@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
-        .library(name: "TimbreKit", targets: ["TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN"]),
+        .library(name: "TimbreKit", targets: ["TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "TimbreDatasets", dependencies: ["TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
         .target(name: "TimbreNN", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreTraining", dependencies: ["TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbrePrepare",
             dependencies: ["TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
@@ -46,7 +47,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "timbre",
-            dependencies: ["TimbrePrepare", "TimbreConsole", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreConsole", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .executableTarget(name: "timbre-bench", dependencies: ["TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
@@ -57,6 +58,7 @@ let package = Package(
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
         .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreTraining", "TimbreStore", "TimbreNN"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio"]),
     ]
 )

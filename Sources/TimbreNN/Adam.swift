@@ -8,6 +8,12 @@ public final class Adam {
         public var step = 0
         public var m: [Float]
         public var v: [Float]
+
+        public init(step: Int, m: [Float], v: [Float]) {
+            self.step = step
+            self.m = m
+            self.v = v
+        }
     }
 
     public var learningRate: Double

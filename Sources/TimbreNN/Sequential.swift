@@ -57,10 +57,13 @@ public final class Sequential {
 
     public var outputShape: [Int] { shapes.last ?? architecture.inputShape }
 
-    /// He initialisation: weights ~ N(0, 2 / fan_in), truncated at two standard deviations
-    /// (as Keras's `he_normal`); biases zero.
+    /// He initialisation for the layers that feed a ReLU: weights ~ N(0, 2 / fan_in),
+    /// truncated at two standard deviations (Keras's `he_normal`). The output layer, which
+    /// feeds the softmax, gets Glorot-uniform weights (Keras's default for Dense), so the
+    /// first logits are small and the starting loss is near ln(classes). Biases are zero.
     public func initialize(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
+        let outputKernel = parameters.slices.last { $0.name.hasSuffix("/kernel") }?.name
         for slice in parameters.slices {
             let values = parameters.values(slice)
             guard slice.name.hasSuffix("/kernel") else {
@@ -69,6 +72,11 @@ public final class Sequential {
             }
             // Kernels are [filters, in, k, k] (conv) or [in, out] (dense).
             let fanIn = slice.shape.count == 4 ? slice.shape[1] * slice.shape[2] * slice.shape[3] : slice.shape[0]
+            if slice.name == outputKernel && slice.shape.count == 2 {
+                let limit = Float((6.0 / Double(slice.shape[0] + slice.shape[1])).squareRoot())
+                for i in 0..<slice.count { values[i] = (generator.nextUnit() * 2 - 1) * limit }
+                continue
+            }
             // A normal truncated at ±2σ has standard deviation 0.8796σ; compensate.
             let deviation = (2.0 / Double(fanIn)).squareRoot() / 0.879_625_661_034_239_8
             for i in 0..<slice.count {

@@ -28,7 +28,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         self.resampler = resampler
     }
 
-    func write(to holder: some HDF5AttributeHolder) throws {
+    public func write(to holder: some HDF5AttributeHolder) throws {
         let s = settings
         let attributes: [(String, HDF5AttributeValue)] = [
             ("class_codes", .strings(classCodes)), ("class_names", .strings(classNames)),
@@ -46,7 +46,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
     }
 
     /// Reads the metadata back; missing required attributes are an error naming them.
-    static func read(from holder: some HDF5AttributeHolder) throws -> FeatureFileMetadata {
+    public static func read(from holder: some HDF5AttributeHolder) throws -> FeatureFileMetadata {
         func value(_ name: String) throws -> HDF5AttributeValue {
             guard let value = try holder.attribute(name) else {
                 throw HDF5Error(path: holder.path, message: "is not a Timbre feature file (attribute \(name) missing)")

@@ -7,14 +7,14 @@ import TimbreConsole
 final class InterruptHandler {
     private var sources: [DispatchSourceSignal] = []
 
-    init(onInterrupt: @escaping @Sendable () -> Void) {
+    init(message: String = "stopping after the files in progress (Ctrl-C again to quit now); run the same command to resume", onInterrupt: @escaping @Sendable () -> Void) {
         let count = Counter()
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 if count.increment() == 1 {
-                    Terminal.printError("\ntimbre: stopping after the files in progress (Ctrl-C again to quit now); run the same command to resume")
+                    Terminal.printError("\ntimbre: \(message)")
                     onInterrupt()
                 } else {
                     exit(130)

@@ -1,0 +1,125 @@
+import Foundation
+import TimbreDSP
+import TimbreHDF5
+import TimbreNN
+import TimbreStore
+
+/// A trained classifier as stored on disk (DESIGN.md, "Model file"): weights under
+/// `/weights/<layer>/<name>`, the architecture as JSON, the class vocabulary and the
+/// feature settings it was trained on, and a training summary. Checkpoints also carry the
+/// optimiser state and the trainer's position so training resumes exactly.
+public struct ModelFile {
+    public var architecture: Architecture
+    /// Class vocabulary and feature settings, as in the feature file it was trained on.
+    public var features: FeatureFileMetadata
+    /// Flat parameter values in the order of the model's `ParameterStore`.
+    public var weights: [Float]
+    /// Free-form JSON describing how the model was trained (data, recipe, metrics).
+    public var trainingSummary: String = "{}"
+    /// Present in checkpoints only.
+    public var checkpoint: Checkpoint?
+
+    public struct Checkpoint: Equatable {
+        public var optimizer: Adam.State
+        /// JSON of the trainer's own state (epoch, best score, history...).
+        public var trainerState: String
+    }
+
+    public init(architecture: Architecture, features: FeatureFileMetadata, weights: [Float]) {
+        self.architecture = architecture
+        self.features = features
+        self.weights = weights
+    }
+
+    /// Builds the network and loads the weights into it.
+    public func makeModel() throws -> Sequential {
+        let model = Sequential(architecture)
+        guard model.parameters.count == weights.count else {
+            throw HDF5Error(path: "model", message: "holds \(weights.count) weights, its architecture needs \(model.parameters.count)")
+        }
+        model.parameters.setValues(weights)
+        return model
+    }
+
+    /// Writes atomically: a hidden file beside `url` renamed into place when complete.
+    public func write(to url: URL, slices: [ParameterStore.Slice]) throws {
+        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        try? FileManager.default.removeItem(at: partial)
+        do {
+            let file = try HDF5File(creating: partial)
+            try features.write(to: file)
+            try file.setAttribute("architecture", .string(String(decoding: try JSONEncoder().encode(architecture), as: UTF8.self)))
+            try file.setAttribute("training_summary", .string(trainingSummary))
+            try file.setAttribute("model_format_version", .int(1))
+            for slice in slices {
+                let name = "weights/\(slice.name)"
+                try file.createGroup((name as NSString).deletingLastPathComponent)
+                let dataset = try file.createDataset(name, of: Float.self, shape: slice.shape)
+                try dataset.writeRows(Array(weights[slice.offset..<slice.offset + slice.count]))
+            }
+            if let checkpoint {
+                try file.createGroup("optimizer")
+                try file.createDataset("optimizer/m", of: Float.self, shape: [checkpoint.optimizer.m.count]).writeRows(checkpoint.optimizer.m)
+                try file.createDataset("optimizer/v", of: Float.self, shape: [checkpoint.optimizer.v.count]).writeRows(checkpoint.optimizer.v)
+                try file.setAttribute("optimizer_step", .int(checkpoint.optimizer.step))
+                try file.setAttribute("trainer_state", .string(checkpoint.trainerState))
+            }
+            try file.flush()
+        }
+        guard rename(partial.path, url.path) == 0 else {
+            throw HDF5Error(path: url.path, message: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// Reads a model or checkpoint file.
+    public static func read(from url: URL) throws -> ModelFile {
+        let file = try HDF5File(opening: url)
+        guard let json = try file.attribute("architecture")?.stringValue else {
+            throw HDF5Error(path: url.path, message: "is not a Timbre model (no architecture attribute)")
+        }
+        let architecture = try JSONDecoder().decode(Architecture.self, from: Data(json.utf8))
+        let features = try FeatureFileMetadata.read(from: file)
+        let model = Sequential(architecture)
+        var weights = [Float](repeating: 0, count: model.parameters.count)
+        for slice in model.parameters.slices {
+            let values = try file.dataset("weights/\(slice.name)").readRows(as: Float.self)
+            guard values.count == slice.count else {
+                throw HDF5Error(path: url.path, message: "weights/\(slice.name) has \(values.count) values, expected \(slice.count)")
+            }
+            weights.replaceSubrange(slice.offset..<slice.offset + slice.count, with: values)
+        }
+        var result = ModelFile(architecture: architecture, features: features, weights: weights)
+        result.trainingSummary = try file.attribute("training_summary")?.stringValue ?? "{}"
+        if file.exists("optimizer/m") {
+            let state = Adam.State(
+                step: try file.attribute("optimizer_step")?.intValue ?? 0,
+                m: try file.dataset("optimizer/m").readRows(as: Float.self),
+                v: try file.dataset("optimizer/v").readRows(as: Float.self))
+            result.checkpoint = Checkpoint(optimizer: state, trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
+        }
+        return result
+    }
+
+    /// Refuses features computed differently (anything that changes a clip's log-mel; the
+    /// RMS gate and clip hop do not) or labelled with another class vocabulary.
+    public func checkCompatible(with other: FeatureFileMetadata, source: String) throws {
+        let mine = features.settings, theirs = other.settings
+        var differences: [String] = []
+        func compare<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { differences.append("\(name) \(b) (model: \(a))") } }
+        compare("sample_rate", mine.sampleRate, theirs.sampleRate)
+        compare("n_fft", mine.nFFT, theirs.nFFT)
+        compare("hop_length", mine.hopLength, theirs.hopLength)
+        compare("n_mels", mine.nMels, theirs.nMels)
+        compare("fmin", mine.fmin, theirs.fmin)
+        compare("fmax", mine.effectiveFmax, theirs.effectiveFmax)
+        compare("clip_seconds", mine.clipSeconds, theirs.clipSeconds)
+        compare("top_db", mine.topDB, theirs.topDB)
+        compare("amin", mine.amin, theirs.amin)
+        if !differences.isEmpty {
+            throw HDF5Error(path: source, message: "features made with other settings than the model's: \(differences.joined(separator: ", "))")
+        }
+        if other.classCodes != features.classCodes {
+            throw HDF5Error(path: source, message: "class codes \(other.classCodes) differ from the model's \(features.classCodes)")
+        }
+    }
+}

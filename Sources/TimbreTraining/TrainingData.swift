@@ -1,0 +1,91 @@
+import Foundation
+import TimbreNN
+import TimbreStore
+
+/// Which clips of a feature file train and which validate, split by recording (`/group`)
+/// so that clips of one recording never sit on both sides.
+public struct DataSplit: Equatable, Sendable {
+    public var training: [Int]
+    public var validation: [Int]
+
+    /// Puts about `fraction` of each class's recordings into validation, chosen by `seed`.
+    /// A recording belongs to the class of its first single-label clip; clips without a
+    /// single label (multi-label mixes) follow their recording.
+    public static func byGroup(labels: [Int32], groups: [Int32], fraction: Double, seed: UInt64) -> DataSplit {
+        var classOfGroup: [Int32: Int32] = [:]
+        for (label, group) in zip(labels, groups) where label >= 0 && classOfGroup[group] == nil { classOfGroup[group] = label }
+        var groupsOfClass: [Int32: [Int32]] = [:]
+        for group in Set(groups).sorted() { groupsOfClass[classOfGroup[group] ?? -1, default: []].append(group) }
+        var generator = SeededGenerator(seed: seed)
+        var validationGroups = Set<Int32>()
+        for label in groupsOfClass.keys.sorted() {
+            var members = groupsOfClass[label]!
+            members.shuffle(using: &generator)
+            let take = members.count > 1 ? max(1, Int((Double(members.count) * fraction).rounded())) : 0
+            validationGroups.formUnion(members.prefix(min(take, members.count - 1)))
+        }
+        var split = DataSplit(training: [], validation: [])
+        for (index, group) in groups.enumerated() {
+            if validationGroups.contains(group) { split.validation.append(index) } else { split.training.append(index) }
+        }
+        return split
+    }
+}
+
+/// The order in which one epoch visits the training clips: every class equally often
+/// (smaller classes are revisited, in a fresh order each time, rather than larger ones
+/// being cut), the same length as the training set, reproducible from seed and epoch.
+public struct BalancedSampler: Sendable {
+    public let clipsByClass: [[Int]]
+    public let epochLength: Int
+
+    /// - Parameter clips: (clip index, class) pairs of single-label training clips.
+    public init(clips: [(index: Int, label: Int)], classCount: Int) {
+        var byClass = [[Int]](repeating: [], count: classCount)
+        for clip in clips { byClass[clip.label].append(clip.index) }
+        clipsByClass = byClass.filter { !$0.isEmpty }
+        epochLength = clips.count
+    }
+
+    public func order(epoch: Int, seed: UInt64) -> [Int] {
+        guard !clipsByClass.isEmpty else { return [] }
+        var generator = SeededGenerator(seed: seed, stream: UInt64(epoch) &+ 0x5EED)
+        var queues = clipsByClass.map { $0.shuffled(using: &generator) }
+        var positions = [Int](repeating: 0, count: queues.count)
+        var order: [Int] = []
+        order.reserveCapacity(epochLength)
+        var cls = 0
+        while order.count < epochLength {
+            if positions[cls] == queues[cls].count {
+                queues[cls].shuffle(using: &generator)
+                positions[cls] = 0
+            }
+            order.append(queues[cls][positions[cls]])
+            positions[cls] += 1
+            cls = (cls + 1) % queues.count
+        }
+        order.shuffle(using: &generator)
+        return order
+    }
+}
+
+/// Reads batches of clips from a feature file on demand: memory holds one batch, never
+/// the data set.
+public final class BatchReader {
+    public let reader: FeatureFileReader
+    public var inputShape: [Int] { [1, reader.metadata.settings.nMels, reader.metadata.settings.framesPerClip] }
+
+    public init(reader: FeatureFileReader) { self.reader = reader }
+
+    /// The clips at `indices` as a [n, 1, mels, frames] tensor, with their single labels.
+    public func batch(_ indices: [Int]) throws -> (input: Tensor, labels: [Int]) {
+        let size = reader.melSize
+        var data = [Float](repeating: 0, count: indices.count * size)
+        try data.withUnsafeMutableBufferPointer { buffer in
+            for (slot, index) in indices.enumerated() {
+                try reader.readMel(start: index, rowCount: 1, into: UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size]))
+            }
+        }
+        return (Tensor(shape: [indices.count] + inputShape, data: data), indices.map { Int(reader.label[$0]) })
+    }
+}

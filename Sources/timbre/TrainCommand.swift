@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import TimbreConsole
+import TimbreTraining
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the instrument classifier on a feature file.",
+        discussion: """
+            Trains the 4-block CNN with class-balanced epochs, validates after each epoch, stops \
+            early when the validation loss stops improving, and keeps the best model in MODEL. A \
+            checkpoint (MODEL.checkpoint.h5) is written after every epoch; --resume continues \
+            from it with the same results as an uninterrupted run.
+            """
+    )
+
+    @Argument(help: "Feature file written by `timbre prepare`.")
+    var features: String
+
+    @Option(name: .shortAndLong, help: "Model file to write (the best epoch).")
+    var output: String
+
+    @Option(help: "Epochs to train at most.")
+    var epochs = 30
+
+    @Option(help: "Clips per batch.")
+    var batchSize = 32
+
+    @Option(help: "Adam learning rate.")
+    var learningRate = 1e-4
+
+    @Option(help: "Validation feature file (default: hold out recordings of FEATURES).")
+    var validation: String?
+
+    @Option(help: "Share of each class's recordings held out for validation.")
+    var validationFraction = 0.15
+
+    @Option(help: "Stop after this many epochs without a lower validation loss.")
+    var patience = 5
+
+    @Option(help: "Seed for initialisation, sampling and dropout.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Units of the fully connected layer.")
+    var hidden = 256
+
+    @Flag(help: "Continue from the checkpoint beside MODEL.")
+    var resume = false
+
+    func validate() throws {
+        if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
+        if validationFraction < 0 || validationFraction >= 1 { throw ValidationError("--validation-fraction must be in [0, 1)") }
+    }
+
+    func run() throws {
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.validationFraction = validationFraction
+        options.patience = patience
+        options.seed = seed
+        options.hidden = hidden
+        let trainer = Trainer(features: URL(fileURLWithPath: features), output: URL(fileURLWithPath: output),
+                              validation: validation.map { URL(fileURLWithPath: $0) }, options: options)
+        let interrupts = InterruptHandler(message: "stopping after this batch; continue later with --resume") { trainer.cancel() }
+        var bar: ProgressBar?
+        let result = try reportingErrors {
+            try trainer.run(resume: resume, progress: { p in
+                if bar == nil || p.batch == 1 { bar = ProgressBar(total: p.batches, unit: "batches") }
+                bar?.update(done: p.batch, detail: String(format: "epoch %d  loss %.3f  acc %.1f%%", p.epoch + 1, p.loss, p.accuracy * 100),
+                            rate: (p.batch * batchSize, "clips"))
+            }, epochDone: { record, improved in
+                bar?.clear()
+                bar = nil
+                var line = String(format: "epoch %d/%d  loss %.4f  acc %.1f%%", record.epoch, epochs, record.trainingLoss, record.trainingAccuracy * 100)
+                if let loss = record.validationLoss, let accuracy = record.validationAccuracy {
+                    line += String(format: "  |  val loss %.4f  acc %.1f%%", loss, accuracy * 100)
+                }
+                line += String(format: "  |  %.1f clips/s", record.clipsPerSecond) + (improved ? "  (best, saved)" : "")
+                Terminal.printError(line)
+            })
+        }
+        bar?.clear()
+        withExtendedLifetime(interrupts) {}
+        if result.interrupted {
+            print("interrupted after epoch \(result.history.count); run the same command with --resume to continue")
+            throw ExitCode(130)
+        }
+        let best = result.history.first { $0.epoch == result.bestEpoch }
+        var line = "wrote \(output): best epoch \(result.bestEpoch) of \(result.history.count)"
+        if let loss = best?.validationLoss, let accuracy = best?.validationAccuracy {
+            line += String(format: ", validation loss %.4f, top-1 error %.1f%%", loss, (1 - accuracy) * 100)
+        }
+        line += " (\(result.trainingClips) training clips, \(result.validationClips) validation clips)"
+        if result.stoppedEarly { line += "; stopped early" }
+        print(line)
+    }
+}

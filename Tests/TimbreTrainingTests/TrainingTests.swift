@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+import TimbreDSP
+import TimbreNN
+import TimbreStore
+@testable import TimbreTraining
+
+func temporaryFolder() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-training-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Settings whose clips are 24 mel bands × 25 frames, so tests train in seconds.
+func smallSettings() -> FeatureSettings {
+    var settings = FeatureSettings()
+    settings.nMels = 24
+    settings.clipSeconds = Double(24 * 512) / 22_050
+    settings.clipHopSeconds = settings.clipSeconds
+    return settings
+}
+
+/// A feature file of three classes of synthetic spectrograms (a low band, a high band,
+/// vertical onsets), three clips per recording.
+func syntheticFeatureFile(clips: Int, seed: UInt64, in folder: URL, name: String = "features.h5") throws -> URL {
+    let settings = smallSettings()
+    precondition(settings.framesPerClip == 25)
+    var metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "dru"], classNames: ["piano", "violin", "drums"], settings: settings, resampler: "test")
+    metadata.inputs = ["synthetic"]
+    let url = folder.appendingPathComponent(name)
+    let writer = try FeatureFileWriter(destination: url, metadata: metadata)
+    var generator = SeededGenerator(seed: seed)
+    for clip in 0..<clips {
+        let label = (clip / 3) % 3
+        let shift = Int(generator.next() % 3)
+        let level: Float = 20 + generator.nextUnit() * 20
+        var mel = [Float](repeating: 0, count: 24 * 25)
+        for y in 0..<24 {
+            for x in 0..<25 {
+                var value = -60 + generator.nextUnit() * 15
+                switch label {
+                case 0: if y == 3 + shift || y == 7 + shift { value += level }
+                case 1: if y == 15 + shift || y == 18 + shift { value += level }
+                default: if (x + shift) % 6 == 0 { value += level }
+                }
+                mel[y * 25 + x] = value
+            }
+        }
+        try writer.append(EncodedClip(melChunk: ChunkCodec.encode(mel), classIndices: [label], source: "clip\(clip).wav",
+                                      offset: 0, group: Int32(clip / 3), rmsDB: -20))
+    }
+    try writer.commit()
+    return url
+}
+
+func smallOptions(epochs: Int) -> TrainingOptions {
+    var options = TrainingOptions()
+    options.epochs = epochs
+    options.batchSize = 16
+    options.learningRate = 3e-3
+    options.filters = 8
+    options.hidden = 32
+    options.dropout = 0.25
+    options.validationFraction = 0.25
+    options.seed = 42
+    options.patience = 100
+    return options
+}
+
+@Suite struct ModelFileTests {
+    @Test func aCheckpointRoundTripsExactly() throws {
+        let folder = temporaryFolder()
+        let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8)
+        let model = Sequential(architecture)
+        model.initialize(seed: 5)
+        let metadata = FeatureFileMetadata(classCodes: ["a", "b", "c"], classNames: ["A", "B", "C"], settings: smallSettings(), resampler: "x")
+        var file = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
+        file.trainingSummary = #"{"note":"test"}"#
+        file.checkpoint = .init(optimizer: Adam.State(step: 7, m: (0..<model.parameters.count).map { Float($0) }, v: [Float](repeating: 0.5, count: model.parameters.count)),
+                                trainerState: #"{"epoch":3}"#)
+        let url = folder.appendingPathComponent("model.h5")
+        try file.write(to: url, slices: model.parameters.slices)
+        let read = try ModelFile.read(from: url)
+        #expect(read.architecture == architecture)
+        #expect(read.weights == file.weights)
+        #expect(read.features == metadata)
+        #expect(read.trainingSummary == file.trainingSummary)
+        #expect(read.checkpoint == file.checkpoint)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.h5"])
+        let rebuilt = try read.makeModel()
+        #expect(rebuilt.parameters.valueArray == model.parameters.valueArray)
+    }
+
+    @Test func featuresMadeDifferentlyAreRefusedByName() throws {
+        let metadata = FeatureFileMetadata(classCodes: ["a"], classNames: ["A"], settings: smallSettings(), resampler: "x")
+        let file = ModelFile(architecture: .instrumentCNN(classes: 1, inputShape: [1, 24, 25], filters: 2, hidden: 2), features: metadata, weights: [])
+        var other = metadata
+        other.settings.nMels = 64
+        let error = #expect(throws: Error.self) { try file.checkCompatible(with: other, source: "x.h5") }
+        #expect("\(error!)".contains("n_mels 64 (model: 24)"))
+        var gated = metadata
+        gated.settings.rmsThresholdDB = -70  // does not change a clip's features
+        try file.checkCompatible(with: gated, source: "x.h5")
+    }
+}
+
+@Suite struct DataTests {
+    @Test func theSplitKeepsRecordingsTogetherAndCoversEveryClass() {
+        let labels: [Int32] = (0..<60).map { Int32(($0 / 3) % 4) }
+        let groups: [Int32] = (0..<60).map { Int32($0 / 3) }
+        let split = DataSplit.byGroup(labels: labels, groups: groups, fraction: 0.25, seed: 1)
+        #expect(Set(split.training).isDisjoint(with: split.validation))
+        #expect(split.training.count + split.validation.count == 60)
+        #expect(Set(split.training.map { groups[$0] }).isDisjoint(with: Set(split.validation.map { groups[$0] })))
+        #expect(Set(split.validation.map { labels[$0] }) == [0, 1, 2, 3])
+        #expect(Set(split.training.map { labels[$0] }) == [0, 1, 2, 3])
+        #expect(split == DataSplit.byGroup(labels: labels, groups: groups, fraction: 0.25, seed: 1))
+    }
+
+    @Test func epochsVisitEveryClassEquallyOftenWithoutDroppingData() {
+        // 20 clips of class 0, 4 of class 1, 6 of class 2.
+        let clips = (0..<30).map { (index: $0, label: $0 < 20 ? 0 : ($0 < 24 ? 1 : 2)) }
+        let sampler = BalancedSampler(clips: clips, classCount: 3)
+        let order = sampler.order(epoch: 0, seed: 9)
+        #expect(order.count == 30)
+        let counts = [0, 1, 2].map { label in order.filter { clips[$0].label == label }.count }
+        #expect(counts == [10, 10, 10])
+        #expect(Set(order.filter { $0 >= 20 && $0 < 24 }) == [20, 21, 22, 23])
+        #expect(order == sampler.order(epoch: 0, seed: 9))
+        #expect(order != sampler.order(epoch: 1, seed: 9))
+    }
+}
+
+@Suite(.serialized) struct TrainerTests {
+    @Test func trainingOnSyntheticFeaturesReachesNearZeroValidationError() throws {
+        let folder = temporaryFolder()
+        let features = try syntheticFeatureFile(clips: 144, seed: 1, in: folder)
+        let output = folder.appendingPathComponent("model.h5")
+        let result = try Trainer(features: features, output: output, options: smallOptions(epochs: 12)).run(resume: false)
+        #expect(result.validationClips > 0 && result.trainingClips + result.validationClips == 144)
+        let last = try #require(result.history.last)
+        #expect((last.validationAccuracy ?? 0) >= 0.95, "validation accuracy \(last.validationAccuracy ?? 0)")
+        let model = try ModelFile.read(from: output)
+        #expect(model.trainingSummary.contains("\"bestEpoch\""))
+        #expect(model.features.classCodes == ["pia", "vio", "dru"])
+    }
+
+    @Test func resumingAfterAnInterruptionGivesTheSameModel() throws {
+        let folder = temporaryFolder()
+        let features = try syntheticFeatureFile(clips: 72, seed: 2, in: folder)
+        let straight = folder.appendingPathComponent("straight.h5")
+        _ = try Trainer(features: features, output: straight, options: smallOptions(epochs: 4)).run(resume: false)
+
+        let resumed = folder.appendingPathComponent("resumed.h5")
+        let first = Trainer(features: features, output: resumed, options: smallOptions(epochs: 4))
+        let partial = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 2 { first.cancel() } })
+        #expect(partial.interrupted && partial.history.count == 2)
+        let rest = try Trainer(features: features, output: resumed, options: smallOptions(epochs: 4)).run(resume: true)
+        #expect(rest.history.count == 4)
+
+        let a = try ModelFile.read(from: straight.deletingPathExtension().appendingPathExtension("checkpoint.h5"))
+        let b = try ModelFile.read(from: resumed.deletingPathExtension().appendingPathExtension("checkpoint.h5"))
+        #expect(a.weights == b.weights)
+        #expect(a.checkpoint?.optimizer == b.checkpoint?.optimizer)
+        #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
+    }
+}
