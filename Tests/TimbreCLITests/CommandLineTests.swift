@@ -115,3 +115,47 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         for index in stride(from: 0, to: a.count, by: 7) { #expect(try a.mel(at: index) == b.mel(at: index)) }
     }
 }
+
+@Suite(.serialized) struct TrainEvaluateCommandTests {
+    @Test func prepareTrainAndEvaluateEndToEnd() throws {
+        let data = makeFolder()
+        for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
+            for take in 0..<4 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
+        }
+        let work = makeFolder()
+        let features = work.appendingPathComponent("features.h5").path
+        let model = work.appendingPathComponent("model.h5").path
+        #expect(try TimbreProcess.run(["prepare", data.path, "-o", features]).status == 0)
+        let train = try TimbreProcess.run(["train", features, "-o", model, "--epochs", "2", "--validation-fraction", "0.25", "--hidden", "16"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("wrote \(model): best epoch"))
+        #expect(train.stderr.contains("epoch 2/2"))
+        #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("model.checkpoint.h5").path))
+
+        let report = work.appendingPathComponent("report")
+        let evaluate = try TimbreProcess.run(["evaluate", "--model", model, features, "--report", report.path])
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        #expect(evaluate.stdout.contains("24 clips  top-1 error"))
+        let csv = try String(contentsOf: report.appendingPathComponent("confusion.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("true\\predicted,cel,cla,flu,"))
+        let counts = csv.split(separator: "\n").dropFirst().flatMap { $0.split(separator: ",").dropFirst().compactMap { Int($0) } }
+        #expect(counts.reduce(0, +) == 24)
+        #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent("confusion.svg").path))
+
+        // The same model on the audio folder prepares features with the model's settings.
+        let fromAudio = try TimbreProcess.run(["evaluate", "--model", model, data.path])
+        #expect(fromAudio.status == 0)
+        #expect(fromAudio.stdout.contains("24 clips  top-1 error"))
+    }
+
+    @Test func evaluateExplainsMissingPieces() throws {
+        let noModel = try TimbreProcess.run(["evaluate", "/tmp"])
+        #expect(noModel.status == 1)
+        #expect(noModel.stderr.contains("no --model given"))
+        let notAModel = makeFolder().appendingPathComponent("x.h5")
+        try Data("nope".utf8).write(to: notAModel)
+        let bad = try TimbreProcess.run(["evaluate", "--model", notAModel.path, "/tmp"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr == "timbre: \(notAModel.path): not an HDF5 file\n")
+    }
+}

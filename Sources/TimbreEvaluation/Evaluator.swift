@@ -1,0 +1,44 @@
+import COpenBLAS
+import Foundation
+import TimbreNN
+import TimbreStore
+import TimbreTraining
+
+/// Runs a model over every clip of a feature file and scores it: single-label clips give
+/// the confusion matrix and its metrics; clips with several classes give multi-label F1
+/// and LRAP at `threshold`.
+public enum Evaluator {
+    public static func evaluate(model file: ModelFile, features url: URL, families: [String], threshold: Double = 0.5, batchSize: Int = 32) throws -> EvaluationReport {
+        let reader = try FeatureFileReader(url: url)
+        try file.checkCompatible(with: reader.metadata, source: url.path)
+        let model = try file.makeModel()
+        let batches = BatchReader(reader: reader)
+        let classes = reader.classCount
+        openblas_set_num_threads(1)
+        var probabilities: [Float] = []
+        probabilities.reserveCapacity(reader.count * classes)
+        for start in stride(from: 0, to: reader.count, by: batchSize) {
+            let (input, _) = try batches.batch(Array(start..<min(reader.count, start + batchSize)))
+            probabilities += model.predict(input).data
+        }
+        var truth: [Int] = [], predicted: [Int] = []
+        var multiTruth: [Set<Int>] = [], multiRows: [Float] = []
+        for clip in 0..<reader.count {
+            let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
+            let labels = reader.classIndices(of: clip)
+            if labels.count == 1 {
+                truth.append(labels[0])
+                predicted.append(row.indices.max { row[$0] < row[$1] }! - clip * classes)
+            } else if labels.count > 1 {
+                multiTruth.append(Set(labels))
+                multiRows += row
+            }
+        }
+        var report = EvaluationReport(classCodes: reader.metadata.classCodes, classNames: reader.metadata.classNames, families: families)
+        if !truth.isEmpty { report.single = ClassificationMetrics(truth: truth, predicted: predicted, classes: classes) }
+        if !multiTruth.isEmpty {
+            report.multi = MultiLabelMetrics(probabilities: multiRows, truth: multiTruth, classes: classes, threshold: threshold)
+        }
+        return report
+    }
+}

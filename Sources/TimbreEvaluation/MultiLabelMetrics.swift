@@ -1,0 +1,72 @@
+/// Metrics for clips that may carry several classes at once (IRMAS test excerpts,
+/// MedleyDB mixes), from class probabilities and multi-hot truth.
+public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
+    public let threshold: Double
+    public let microF1: Double
+    public let macroF1: Double
+    /// Label-ranking average precision: for each true label of a clip, the share of labels
+    /// ranked at or above it that are true; averaged over labels, then clips (as sklearn).
+    public let labelRankingAveragePrecision: Double
+    public let clips: Int
+
+    enum CodingKeys: String, CodingKey {
+        case threshold, microF1 = "micro_f1", macroF1 = "macro_f1", labelRankingAveragePrecision = "lrap", clips
+    }
+
+    /// The classes predicted for one clip: every class with probability ≥ threshold, and
+    /// always at least the most probable one.
+    public static func decide(_ probabilities: ArraySlice<Float>, threshold: Double) -> Set<Int> {
+        let base = probabilities.startIndex
+        var chosen = Set(probabilities.indices.filter { Double(probabilities[$0]) >= threshold }.map { $0 - base })
+        if let best = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] }) { chosen.insert(best - base) }
+        return chosen
+    }
+
+    /// - Parameters:
+    ///   - probabilities: [clips × classes], row-major.
+    ///   - truth: the true class sets.
+    public init(probabilities: [Float], truth: [Set<Int>], classes: Int, threshold: Double) {
+        self.threshold = threshold
+        clips = truth.count
+        var tp = [Int](repeating: 0, count: classes), fp = tp, fn = tp
+        var lrapSum = 0.0
+        for (clip, labels) in truth.enumerated() {
+            let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
+            let predicted = Self.decide(row, threshold: threshold)
+            for c in 0..<classes {
+                switch (predicted.contains(c), labels.contains(c)) {
+                case (true, true): tp[c] += 1
+                case (true, false): fp[c] += 1
+                case (false, true): fn[c] += 1
+                default: break
+                }
+            }
+            guard !labels.isEmpty else { continue }
+            var clipScore = 0.0
+            for label in labels {
+                let score = row[row.startIndex + label]
+                let atOrAbove = row.indices.filter { row[$0] >= score }.map { $0 - row.startIndex }
+                let trueAtOrAbove = atOrAbove.filter { labels.contains($0) }.count
+                clipScore += Double(trueAtOrAbove) / Double(atOrAbove.count)
+            }
+            lrapSum += clipScore / Double(labels.count)
+        }
+        func f1(_ tp: Int, _ fp: Int, _ fn: Int) -> Double { tp == 0 ? 0 : 2 * Double(tp) / Double(2 * tp + fp + fn) }
+        microF1 = f1(tp.reduce(0, +), fp.reduce(0, +), fn.reduce(0, +))
+        let present = (0..<classes).filter { tp[$0] + fn[$0] > 0 }
+        macroF1 = present.isEmpty ? 0 : present.reduce(0.0) { $0 + f1(tp[$1], fp[$1], fn[$1]) } / Double(present.count)
+        let scored = truth.filter { !$0.isEmpty }.count
+        labelRankingAveragePrecision = scored > 0 ? lrapSum / Double(scored) : 0
+    }
+
+    /// The threshold in 0.05 … 0.95 that maximises micro F1 on `truth` (ties: the lowest).
+    public static func bestThreshold(probabilities: [Float], truth: [Set<Int>], classes: Int) -> Double {
+        var best = (threshold: 0.5, f1: -1.0)
+        for step in 1...19 {
+            let threshold = Double(step) * 0.05
+            let f1 = MultiLabelMetrics(probabilities: probabilities, truth: truth, classes: classes, threshold: threshold).microF1
+            if f1 > best.f1 + 1e-12 { best = (threshold, f1) }
+        }
+        return best.threshold
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// Everything `timbre evaluate` reports, and the files it writes.
+public struct EvaluationReport: Sendable {
+    public var classCodes: [String]
+    public var classNames: [String]
+    public var families: [String]
+    public var single: ClassificationMetrics?
+    public var multi: MultiLabelMetrics?
+
+    /// `true\predicted,<codes...>`, one row per true class, counts.
+    public func confusionCSV() -> String {
+        guard let single else { return "" }
+        var lines = ["true\\predicted," + classCodes.joined(separator: ",")]
+        for (index, row) in single.confusion.enumerated() {
+            lines.append(classCodes[index] + "," + row.map(String.init).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// metrics.json as DESIGN.md specifies, plus per-family and multi-label sections.
+    public func metricsJSON() throws -> String {
+        var root: [String: Any] = [:]
+        if let single {
+            root["n_clips"] = single.clips
+            root["top1_error"] = single.top1Error
+            root["accuracy"] = single.accuracy
+            root["macro_f1"] = single.macroF1
+            root["micro_f1"] = single.microF1
+            var perClass: [String: Any] = [:]
+            for (index, code) in classCodes.enumerated() {
+                let m = single.perClass[index]
+                perClass[code] = ["precision": m.precision, "recall": m.recall, "f1": m.f1, "support": m.support]
+            }
+            root["per_class"] = perClass
+            root["per_family"] = single.perFamily(families).mapValues {
+                ["class_accuracy": $0.classAccuracy, "family_accuracy": $0.familyAccuracy, "support": $0.support] as [String: Any]
+            }
+        }
+        if let multi {
+            root["multi_label"] = ["n_clips": multi.clips, "threshold": multi.threshold, "micro_f1": multi.microF1, "macro_f1": multi.macroF1, "lrap": multi.labelRankingAveragePrecision] as [String: Any]
+        }
+        let data = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// A terminal summary: headline figures, the confusion matrix and per-class scores.
+    public func table() -> String {
+        var lines: [String] = []
+        if let single {
+            lines.append(String(format: "%d clips  top-1 error %.2f%%  accuracy %.2f%%  macro F1 %.4f  micro F1 %.4f",
+                                single.clips, single.top1Error * 100, single.accuracy * 100, single.macroF1, single.microF1))
+            let width = max(5, (single.confusion.flatMap { $0 }.max() ?? 0).description.count + 1)
+            lines.append("")
+            lines.append("true \\ predicted".padding(toLength: 22, withPad: " ", startingAt: 0) + classCodes.map { $0.leftPadded(width) }.joined())
+            for (index, row) in single.confusion.enumerated() {
+                let label = "\(classCodes[index]) \(classNames[index])".padding(toLength: 22, withPad: " ", startingAt: 0)
+                lines.append(label + row.map { String($0).leftPadded(width) }.joined())
+            }
+            lines.append("")
+            lines.append("class".padding(toLength: 22, withPad: " ", startingAt: 0) + "precision".leftPadded(10) + "recall".leftPadded(8) + "F1".leftPadded(8) + "support".leftPadded(9))
+            for (index, m) in single.perClass.enumerated() where m.support > 0 || single.confusion.contains(where: { $0[index] > 0 }) {
+                let label = "\(classCodes[index]) \(classNames[index])".padding(toLength: 22, withPad: " ", startingAt: 0)
+                lines.append(label + String(format: "%10.3f%8.3f%8.3f%9d", m.precision, m.recall, m.f1, m.support))
+            }
+            let families = single.perFamily(self.families)
+            if !families.isEmpty {
+                lines.append("")
+                lines.append("family".padding(toLength: 22, withPad: " ", startingAt: 0) + "class acc".leftPadded(10) + "family acc".leftPadded(11) + "support".leftPadded(9))
+                for (family, m) in families.sorted(by: { $0.key < $1.key }) {
+                    lines.append(family.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.3f%11.3f%9d", m.classAccuracy, m.familyAccuracy, m.support))
+                }
+            }
+        }
+        if let multi {
+            lines.append("")
+            lines.append(String(format: "multi-label: %d clips  threshold %.2f  micro F1 %.4f  macro F1 %.4f  LRAP %.4f",
+                                multi.clips, multi.threshold, multi.microF1, multi.macroF1, multi.labelRankingAveragePrecision))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The confusion matrix as an SVG heatmap: cells shaded by the share of the true class
+    /// (row-normalised recall), the count written on each cell, class names on both axes.
+    public func confusionSVG() -> String {
+        guard let single else { return "" }
+        let n = single.confusion.count
+        let cell = 44, left = 160, top = 170, right = 110, bottom = 30
+        let width = left + n * cell + right, height = top + n * cell + bottom
+        var svg = [#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(width)" height="\#(height)" font-family="Helvetica, Arial, sans-serif">"#,
+                   #"<rect width="100%" height="100%" fill="white"/>"#,
+                   #"<text x="\#(left)" y="24" font-size="16" font-weight="bold">Confusion matrix — accuracy \#(String(format: "%.1f%%", single.accuracy * 100)), \#(single.clips) clips</text>"#,
+                   #"<text x="\#(left + n * cell / 2)" y="50" font-size="13" text-anchor="middle" font-style="italic">predicted</text>"#,
+                   #"<text x="18" y="\#(top + n * cell / 2)" font-size="13" text-anchor="middle" font-style="italic" transform="rotate(-90 18 \#(top + n * cell / 2))">true</text>"#]
+        for (index, code) in classCodes.enumerated() {
+            let label = Self.escape("\(classNames[index]) (\(code))")
+            let x = left + index * cell + cell / 2
+            svg.append(#"<text x="\#(x)" y="\#(top - 8)" font-size="12" text-anchor="start" transform="rotate(-45 \#(x) \#(top - 8))">\#(label)</text>"#)
+            svg.append(#"<text x="\#(left - 8)" y="\#(top + index * cell + cell / 2 + 4)" font-size="12" text-anchor="end">\#(label)</text>"#)
+        }
+        for (row, counts) in single.confusion.enumerated() {
+            let total = max(1, counts.reduce(0, +))
+            for (column, count) in counts.enumerated() {
+                let share = Double(count) / Double(total)
+                // White to deep blue; diagonal cells in blue, errors in red.
+                let (r, g, b) = row == column
+                    ? (Int(255 - 205 * share), Int(255 - 155 * share), Int(255 - 40 * share))
+                    : (Int(255 - 20 * share), Int(255 - 190 * share), Int(255 - 190 * share))
+                let x = left + column * cell, y = top + row * cell
+                svg.append(#"<rect x="\#(x)" y="\#(y)" width="\#(cell)" height="\#(cell)" fill="rgb(\#(r),\#(g),\#(b))" stroke="rgb(204,204,204)"/>"#)
+                if count > 0 {
+                    let ink = share > 0.55 ? "white" : "black"
+                    svg.append(#"<text x="\#(x + cell / 2)" y="\#(y + cell / 2 + 5)" font-size="13" text-anchor="middle" fill="\#(ink)">\#(count)</text>"#)
+                }
+            }
+        }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes confusion.csv, confusion.svg and metrics.json into `folder`.
+    public func write(to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if single != nil {
+            try Data(confusionCSV().utf8).write(to: folder.appendingPathComponent("confusion.csv"), options: .atomic)
+            try Data(confusionSVG().utf8).write(to: folder.appendingPathComponent("confusion.svg"), options: .atomic)
+        }
+        try Data(metricsJSON().utf8).write(to: folder.appendingPathComponent("metrics.json"), options: .atomic)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import TimbreConsole
+import TimbreDatasets
+import TimbreEvaluation
+import TimbrePrepare
+import TimbreTraining
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on a feature file or a folder of labelled audio.",
+        discussion: """
+            Prints top-1 error, accuracy, macro and micro F1, the confusion matrix, per-class \
+            precision/recall/F1/support and per-family accuracy; clips with several classes are \
+            scored as multi-label (F1 at --threshold, label-ranking average precision). With \
+            --report DIR, writes confusion.csv, confusion.svg and metrics.json there.
+            """
+    )
+
+    @Option(help: "Model file (default: the bundled model).")
+    var model: String?
+
+    @Argument(help: "A feature file, or a folder of audio in a supported layout.")
+    var data: String
+
+    @Option(help: "Folder for confusion.csv, confusion.svg and metrics.json.")
+    var report: String?
+
+    @Option(help: "Probability at or above which a class counts as present in multi-label clips.")
+    var threshold = 0.5
+
+    @Option(help: "Layout of an audio folder: auto, irmas, irmas-test, medleydb or folders.")
+    var layout: String = "auto"
+
+    func run() throws {
+        let report = try reportingErrors { () -> EvaluationReport in
+            guard let model else {
+                throw TrainingError("no --model given, and this build of timbre has no bundled default model")
+            }
+            let modelFile = try ModelFile.read(from: URL(fileURLWithPath: model))
+            let families = modelFile.features.classCodes.map { code in
+                Taxonomy.standard.index(of: code).map { Taxonomy.standard.classes[$0].family } ?? "other"
+            }
+            let dataURL = URL(fileURLWithPath: data)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dataURL.path, isDirectory: &isDirectory) else {
+                throw TrainingError("\(data): no such file or folder")
+            }
+            guard isDirectory.boolValue else {
+                return try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold)
+            }
+            // An audio folder: features first, made exactly as the model's were.
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluate-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            var options = PrepareOptions(inputs: [dataURL], output: scratch.appendingPathComponent("features.h5"))
+            options.layout = layout == "auto" ? nil : DatasetLayout(rawValue: layout)
+            options.settings = modelFile.features.settings
+            let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
+            Terminal.printError("prepared \(summary.clipsKept) clips from \(data)")
+            return try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold)
+        }
+        print(report.table())
+        if let folder = self.report {
+            try reportingErrors { try report.write(to: URL(fileURLWithPath: folder)) }
+            print("\nwrote \(folder)/metrics.json" + (report.single != nil ? ", confusion.csv, confusion.svg" : ""))
+        }
+    }
+}
