@@ -44,12 +44,19 @@ public final class Conv2D: Layer {
 
     private var patch: Int { inChannels * kernel * kernel }
 
+    /// Rows per band: about 256 KB of im2col columns, so a band stays in the core's cache
+    /// between being written and being multiplied.
+    static func bandRows(patch: Int, width: Int, height: Int) -> Int {
+        max(1, min(height, (1 << 16) / max(1, patch * width)))
+    }
+
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let pixels = h * w
         self.input = input
         let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
-        let col = columns.buffers(size: patch * pixels)
+        let band = Self.bandRows(patch: patch, width: w, height: h)
+        let col = columns.buffers(size: patch * band * w)
         let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
         let relu = fusedReLU
         var output = Tensor(uninitialized: [n, filters, h, w])
@@ -58,11 +65,16 @@ public final class Conv2D: Layer {
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
                 Parallel.forEachRange(n) { worker, items in
                     for item in items {
-                        Im2Col.fill(col[worker], from: xBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
+                        let image = xBase + item * inChannels * pixels
                         let out = yBase + item * filters * pixels
                         for f in 0..<filters { (out + f * pixels).update(repeating: biases[f], count: pixels) }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(filters), Int32(pixels), Int32(patch),
-                                    1, weights, Int32(patch), col[worker], Int32(pixels), 1, out, Int32(pixels))
+                        // A band of rows at a time, so its columns stay in cache for the sgemm.
+                        for top in stride(from: 0, to: h, by: band) {
+                            let rows = top..<min(h, top + band), span = rows.count * w
+                            Im2Col.fill(col[worker], from: image, channels: inChannels, height: h, width: w, kernel: kernel, rows: rows)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(filters), Int32(span), Int32(patch),
+                                        1, weights, Int32(patch), col[worker], Int32(span), 1, out + top * w, Int32(pixels))
+                        }
                         if relu { for i in 0..<(filters * pixels) { out[i] = max(out[i], 0) } }
                     }
                 }
@@ -79,8 +91,9 @@ public final class Conv2D: Layer {
         let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
         let weights = UnsafePointer(store.values(weight))
         let needInput = computesInputGradient
-        let col = columns.buffers(size: patch * pixels)
-        let dCol = needInput ? columnGradients.buffers(size: patch * pixels) : []
+        let band = Self.bandRows(patch: patch, width: w, height: h)
+        let col = columns.buffers(size: patch * band * w)
+        let dCol = needInput ? columnGradients.buffers(size: patch * band * w) : []
         let relu = fusedReLU
         let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
         let reluOutput = output
@@ -104,21 +117,26 @@ public final class Conv2D: Layer {
                                 for i in 0..<(filters * pixels) { target[i] = outputs[i] > 0 ? dOut[i] : 0 }
                                 dOut = UnsafePointer(target)
                             }
-                            Im2Col.fill(col[worker], from: xBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
-                            // dW += dOut · colᵀ
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch), Int32(pixels),
-                                        1, dOut, Int32(pixels), col[worker], Int32(pixels), 1, partial, Int32(patch))
                             for f in 0..<filters {
                                 var sum: Float = 0
                                 let row = dOut + f * pixels
                                 for p in 0..<pixels { sum += row[p] }
                                 partial[filters * patch + f] += sum
                             }
-                            if needInput, let dxBase {
-                                // dCol = Wᵀ · dOut, then scatter back onto the image.
-                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patch), Int32(pixels), Int32(filters),
-                                            1, weights, Int32(patch), dOut, Int32(pixels), 0, dCol[worker], Int32(pixels))
-                                Im2Col.accumulate(dCol[worker], into: dxBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel)
+                            let image = xBase + item * inChannels * pixels
+                            for top in stride(from: 0, to: h, by: band) {
+                                let rows = top..<min(h, top + band), span = rows.count * w
+                                let dOutBand = dOut + top * w
+                                Im2Col.fill(col[worker], from: image, channels: inChannels, height: h, width: w, kernel: kernel, rows: rows)
+                                // dW += dOut · colᵀ
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch), Int32(span),
+                                            1, dOutBand, Int32(pixels), col[worker], Int32(span), 1, partial, Int32(patch))
+                                if needInput, let dxBase {
+                                    // dCol = Wᵀ · dOut, then scatter back onto the image.
+                                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patch), Int32(span), Int32(filters),
+                                                1, weights, Int32(patch), dOutBand, Int32(pixels), 0, dCol[worker], Int32(span))
+                                    Im2Col.accumulate(dCol[worker], into: dxBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel, rows: rows)
+                                }
                             }
                         }
                     }
@@ -163,20 +181,21 @@ final class WorkerScratch {
 }
 
 /// The im2col lowering for stride-1 "same" convolutions: one row per (channel, dy, dx),
-/// one column per output pixel.
+/// one column per output pixel of a band of image rows.
 enum Im2Col {
-    static func fill(_ col: UnsafeMutablePointer<Float>, from image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel: Int) {
-        let pad = kernel / 2, pixels = height * width
+    /// Fills `col` ([C·k² × rows.count·width]) for output rows `rows`.
+    static func fill(_ col: UnsafeMutablePointer<Float>, from image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, kernel: Int, rows: Range<Int>) {
+        let pad = kernel / 2, pixels = height * width, columns = rows.count * width
         var row = 0
         for c in 0..<channels {
             let plane = image + c * pixels
             for dy in 0..<kernel {
                 for dx in 0..<kernel {
-                    let out = col + row * pixels
+                    let out = col + row * columns
                     let shift = dx - pad
                     let first = max(0, -shift), last = min(width, width - shift)
-                    for y in 0..<height {
-                        let target = out + y * width
+                    for y in rows {
+                        let target = out + (y - rows.lowerBound) * width
                         let sy = y + dy - pad
                         if sy < 0 || sy >= height || first >= last {
                             target.update(repeating: 0, count: width)
@@ -192,22 +211,22 @@ enum Im2Col {
         }
     }
 
-    /// Adds column gradients back onto the image they were taken from (col2im).
-    static func accumulate(_ col: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int, kernel: Int) {
-        let pad = kernel / 2, pixels = height * width
+    /// Adds the column gradients of output rows `rows` back onto the image (col2im).
+    static func accumulate(_ col: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int, kernel: Int, rows: Range<Int>) {
+        let pad = kernel / 2, pixels = height * width, columns = rows.count * width
         var row = 0
         for c in 0..<channels {
             let plane = image + c * pixels
             for dy in 0..<kernel {
                 for dx in 0..<kernel {
-                    let source = col + row * pixels
+                    let source = col + row * columns
                     let shift = dx - pad
                     let first = max(0, -shift), last = min(width, width - shift)
                     if first < last {
-                        for y in 0..<height {
+                        for y in rows {
                             let sy = y + dy - pad
                             guard sy >= 0 && sy < height else { continue }
-                            let from = source + y * width, to = plane + sy * width + shift
+                            let from = source + (y - rows.lowerBound) * width, to = plane + sy * width + shift
                             for x in first..<last { to[x] += from[x] }
                         }
                     }
