@@ -58,15 +58,4 @@ public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
         let scored = truth.filter { !$0.isEmpty }.count
         labelRankingAveragePrecision = scored > 0 ? lrapSum / Double(scored) : 0
     }
-
-    /// The threshold in 0.05 … 0.95 that maximises micro F1 on `truth` (ties: the lowest).
-    public static func bestThreshold(probabilities: [Float], truth: [Set<Int>], classes: Int) -> Double {
-        var best = (threshold: 0.5, f1: -1.0)
-        for step in 1...19 {
-            let threshold = Double(step) * 0.05
-            let f1 = MultiLabelMetrics(probabilities: probabilities, truth: truth, classes: classes, threshold: threshold).microF1
-            if f1 > best.f1 + 1e-12 { best = (threshold, f1) }
-        }
-        return best.threshold
-    }
 }

@@ -57,6 +57,8 @@ struct TrainerState: Codable, Equatable {
     var epochsWithoutImprovement = 0
     var history: [EpochRecord] = []
     var options: TrainingOptions
+    /// Decision threshold for multi-label use, chosen on validation with the best model.
+    var threshold: Double?
 }
 
 /// How training ended.
@@ -201,8 +203,14 @@ public final class Trainer: @unchecked Sendable {
             if !split.validation.isEmpty && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }
         }
         if !interrupted {
-            // Record the complete history in the final model file.
+            // Record the complete history, and a threshold chosen on validation data for
+            // multi-label decisions, in the final model file.
             var best = try ModelFile.read(from: outputURL)
+            if let validationBatches, !split.validation.isEmpty {
+                let bestModel = try best.makeModel()
+                let (probabilities, truth) = try Self.probabilities(bestModel, validationBatches, split.validation, batchSize: options.batchSize)
+                state.threshold = ThresholdSearch.best(probabilities: probabilities, truth: truth, classes: classCount)
+            }
             best.trainingSummary = summary(state, split: split)
             try best.write(to: outputURL, slices: model.parameters.slices)
         }
@@ -224,6 +232,17 @@ public final class Trainer: @unchecked Sendable {
         return (lossSum / Double(indices.count), Double(correct) / Double(indices.count))
     }
 
+    /// Probabilities and true classes of `indices`, dropout off.
+    static func probabilities(_ model: Sequential, _ batches: BatchReader, _ indices: [Int], batchSize: Int) throws -> ([Float], [Int]) {
+        var probabilities: [Float] = [], truth: [Int] = []
+        for start in stride(from: 0, to: indices.count, by: batchSize) {
+            let (input, labels) = try batches.batch(Array(indices[start..<min(indices.count, start + batchSize)]))
+            probabilities += model.predict(input).data
+            truth += labels
+        }
+        return (probabilities, truth)
+    }
+
     static func correctCount(_ probabilities: Tensor, _ labels: [Int]) -> Int {
         let classes = probabilities.shape[1]
         var correct = 0
@@ -242,13 +261,15 @@ public final class Trainer: @unchecked Sendable {
             let validationClips: Int
             let bestEpoch: Int
             let bestValidationLoss: Double?
+            let threshold: Double?
             let recipe: TrainingOptions
             let history: [EpochRecord]
         }
         let summary = Summary(
             features: featuresURL.path, validation: validationURL?.path ?? "held-out recordings (\(options.validationFraction))",
             trainingClips: split.training.count, validationClips: split.validation.count, bestEpoch: state.bestEpoch,
-            bestValidationLoss: state.bestValidationLoss.isFinite ? state.bestValidationLoss : nil, recipe: options, history: state.history)
+            bestValidationLoss: state.bestValidationLoss.isFinite ? state.bestValidationLoss : nil, threshold: state.threshold,
+            recipe: options, history: state.history)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

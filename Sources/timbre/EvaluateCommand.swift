@@ -27,8 +27,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Folder for confusion.csv, confusion.svg and metrics.json.")
     var report: String?
 
-    @Option(help: "Probability at or above which a class counts as present in multi-label clips.")
-    var threshold = 0.5
+    @Option(help: "Probability at or above which a class counts as present in multi-label clips (default: the one chosen on validation data when the model was trained, else 0.5).")
+    var threshold: Double?
 
     @Option(help: "Layout of an audio folder: auto, irmas, irmas-test, medleydb or folders.")
     var layout: String = "auto"
@@ -39,6 +39,7 @@ struct EvaluateCommand: ParsableCommand {
                 throw TrainingError("no --model given, and this build of timbre has no bundled default model")
             }
             let modelFile = try ModelFile.read(from: URL(fileURLWithPath: model))
+            let threshold = self.threshold ?? ThresholdSearch.recorded(in: modelFile.trainingSummary) ?? 0.5
             let families = modelFile.features.classCodes.map { code in
                 Taxonomy.standard.index(of: code).map { Taxonomy.standard.classes[$0].family } ?? "other"
             }

@@ -142,6 +142,8 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect((last.validationAccuracy ?? 0) >= 0.95, "validation accuracy \(last.validationAccuracy ?? 0)")
         let model = try ModelFile.read(from: output)
         #expect(model.trainingSummary.contains("\"bestEpoch\""))
+        let threshold = try #require(ThresholdSearch.recorded(in: model.trainingSummary))
+        #expect(threshold >= 0.05 && threshold <= 0.95)
         #expect(model.features.classCodes == ["pia", "vio", "dru"])
     }
 
@@ -163,5 +165,16 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(a.weights == b.weights)
         #expect(a.checkpoint?.optimizer == b.checkpoint?.optimizer)
         #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
+    }
+}
+
+@Suite struct ThresholdTests {
+    @Test func theThresholdMaximisesMicroF1OnValidation() {
+        // Two clips of class 0 with a confident second guess on class 1: any threshold up
+        // to 0.4 adds a false positive; above it only the top class is kept.
+        let probabilities: [Float] = [0.55, 0.4, 0.05, 0.6, 0.35, 0.05]
+        #expect(ThresholdSearch.best(probabilities: probabilities, truth: [0, 0], classes: 3) == 0.45)
+        #expect(ThresholdSearch.recorded(in: #"{"threshold":0.3}"#) == 0.3)
+        #expect(ThresholdSearch.recorded(in: "{}") == nil)
     }
 }
