@@ -40,7 +40,9 @@ demo: build
 bench: build
 	@test -x $(BENCH_DIR)/venv/bin/python || $(PYTHON) -m venv $(BENCH_DIR)/venv
 	@$(BENCH_DIR)/venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(SWIFT) build -c release --product timbre-bench
 	$(BENCH_DIR)/venv/bin/python bench/bench_prepare.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/prepare
+	$(BENCH_DIR)/venv/bin/python bench/bench_nn.py --timbre-bench .build/release/timbre-bench
 
 clean:
 	rm -rf .build $(BENCH_DIR) demo

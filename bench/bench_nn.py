@@ -1,0 +1,51 @@
+"""Benchmark: Timbre's CNN engine against the same network in Keras 3 on TensorFlow-CPU.
+
+Runs `timbre-bench` (sgemm peak, convolution GFLOP/s, training and inference throughput)
+and keras_cnn.py's throughput mode, both on this machine's cores, batch 32, 13 classes,
+and prints them side by side.
+
+Usage: bench_nn.py --timbre-bench PATH [--seconds S]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def lines(command):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timbre-bench", required=True)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    timbre = lines([args.timbre_bench, "--seconds", str(int(args.seconds))])
+    keras = lines([sys.executable, os.path.join(HERE, "keras_cnn.py"), "throughput", "--seconds", str(args.seconds)])
+    pick = lambda rows, what: next(r for r in rows if r["what"] == what)
+    peak = pick(timbre, "sgemm_peak")["gflops"]
+    print("\nCNN: standardise, 4 x (conv 3x3, 64 filters, ReLU, max-pool 2x2), dense 256, 13 classes;")
+    print("input 1 x 128 x 130, batch 32, 2 cores\n")
+    print(f"{'':<26} {'train clips/s':>14} {'infer clips/s':>14}")
+    k_train, k_infer = pick(keras, "train")["clips_per_second"], pick(keras, "infer")["clips_per_second"]
+    t_train, t_infer = pick(timbre, "train")["clips_per_second"], pick(timbre, "infer")["clips_per_second"]
+    print(f"{'Keras 3 / TensorFlow-CPU':<26} {k_train:14.1f} {k_infer:14.1f}")
+    print(f"{'timbre':<26} {t_train:14.1f} {t_infer:14.1f}")
+    print(f"{'timbre / Keras':<26} {t_train / k_train:13.2f}x {t_infer / k_infer:13.2f}x")
+    conv = pick(timbre, "conv_total")["gflops"]
+    print(f"\ncblas_sgemm peak (2048^3, 2 threads): {peak:.1f} GFLOP/s")
+    print(f"timbre convolutions, forward + backward: {conv:.1f} GFLOP/s = {100 * conv / peak:.0f}% of peak")
+    for row in (r for r in timbre if r["what"] == "conv_layer"):
+        shape = "x".join(str(d) for d in row["input"][1:])
+        print(f"  layer {row['layer']:>2} input {shape:<10} forward {row['forward_gflops']:6.1f}  backward {row['backward_gflops']:6.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
