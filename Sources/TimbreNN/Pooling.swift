@@ -1,10 +1,12 @@
 /// Max pooling over non-overlapping size × size windows (stride = size); rows and columns
 /// that do not fill a window are dropped, as Keras's "valid" padding does (65 → 32).
+///
+/// The backward pass finds each window's winner again from the input (the first maximum in
+/// row-major order) rather than storing an index per output, which would cost as much
+/// memory traffic as the pooling itself.
 public final class MaxPool2D: Layer {
     public let size: Int
-    private var inputShape: [Int] = []
-    /// For each output value, the flat input index that held the maximum.
-    private var winners: [Int32] = []
+    private var input: Tensor?
 
     public init(size: Int = 2) { self.size = size }
 
@@ -15,30 +17,36 @@ public final class MaxPool2D: Layer {
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (oh, ow) = (h / size, w / size)
-        inputShape = input.shape
+        self.input = input
         var output = Tensor(uninitialized: [n, c, oh, ow])
-        winners = [Int32](repeating: 0, count: output.count)
         let size = self.size
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
-                winners.withUnsafeMutableBufferPointer { win in
-                    let xBase = x.baseAddress!, yBase = y.baseAddress!, winBase = win.baseAddress!
-                    Parallel.forEachRange(n * c) { _, planes in
-                        for plane in planes {
-                            let inBase = plane &* h &* w, outBase = plane &* oh &* ow
-                            for oy in 0..<oh {
+                let xBase = x.baseAddress!, yBase = y.baseAddress!
+                Parallel.forEachRange(n * c) { _, planes in
+                    for plane in planes {
+                        let inOffset: Int = plane &* h &* w, outOffset: Int = plane &* oh &* ow
+                        let source = xBase + inOffset, target = yBase + outOffset
+                        for oy in 0..<oh {
+                            let rowOffset: Int = oy &* ow
+                            let out = target + rowOffset
+                            if size == 2 {
+                                let topOffset: Int = (2 &* oy) &* w
+                                let top = source + topOffset, bottom = top + w
                                 for ox in 0..<ow {
-                                    var best = inBase &+ oy &* size &* w &+ ox &* size
-                                    var value = xBase[best]
+                                    let i = 2 &* ox
+                                    let upper: Float = max(top[i], top[i &+ 1])
+                                    let lower: Float = max(bottom[i], bottom[i &+ 1])
+                                    out[ox] = max(upper, lower)
+                                }
+                            } else {
+                                for ox in 0..<ow {
+                                    var value = source[(oy &* size) &* w &+ ox &* size]
                                     for dy in 0..<size {
-                                        let row = inBase &+ (oy &* size &+ dy) &* w &+ ox &* size
-                                        for dx in 0..<size where xBase[row &+ dx] > value {
-                                            best = row &+ dx
-                                            value = xBase[best]
-                                        }
+                                        let rowOffset: Int = (oy &* size &+ dy) &* w &+ ox &* size
+                                        for dx in 0..<size { value = max(value, source[rowOffset &+ dx]) }
                                     }
-                                    yBase[outBase &+ oy &* ow &+ ox] = value
-                                    winBase[outBase &+ oy &* ow &+ ox] = Int32(best)
+                                    out[ox] = value
                                 }
                             }
                         }
@@ -50,9 +58,35 @@ public final class MaxPool2D: Layer {
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        var inputGradient = Tensor(zeros: inputShape)
-        inputGradient.data.withUnsafeMutableBufferPointer { dx in
-            for (index, winner) in winners.enumerated() { dx[Int(winner)] += outputGradient.data[index] }
+        guard let input else { preconditionFailure("backward before forward") }
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let (oh, ow) = (h / size, w / size)
+        var inputGradient = Tensor(zeros: input.shape)
+        let size = self.size
+        input.data.withUnsafeBufferPointer { x in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, dxBase = dx.baseAddress!
+                    Parallel.forEachRange(n * c) { _, planes in
+                        for plane in planes {
+                            let inOffset: Int = plane &* h &* w, outOffset: Int = plane &* oh &* ow
+                            let source = xBase + inOffset, gradient = dxBase + inOffset
+                            let incoming = dyBase + outOffset
+                            for oy in 0..<oh {
+                                for ox in 0..<ow {
+                                    // The first maximum in row-major order, as the forward max.
+                                    var best = (oy &* size) &* w &+ ox &* size
+                                    for ddy in 0..<size {
+                                        let row = (oy &* size &+ ddy) &* w &+ ox &* size
+                                        for ddx in 0..<size where source[row &+ ddx] > source[best] { best = row &+ ddx }
+                                    }
+                                    gradient[best] += incoming[oy &* ow &+ ox]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         return inputGradient
     }
