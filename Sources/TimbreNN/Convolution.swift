@@ -25,6 +25,10 @@ public final class Conv2D: Layer {
     private let columnGradients = WorkerScratch()
     private let partials = WorkerScratch()
     private let maskedGradients = WorkerScratch()
+    /// 3×3 kernels over several channels use Winograd F(2×2, 3×3) for the forward pass and
+    /// the input gradient (2.25× fewer multiplications); weight gradients stay on im2col.
+    private var usesWinograd: Bool { kernel == 3 && inChannels > 1 }
+    private lazy var workspaces: [Winograd.Workspace] = (0..<Parallel.workers).map { _ in Winograd.Workspace() }
 
     public init(inChannels: Int, filters: Int, kernel: Int = 3, fusedReLU: Bool = false, store: ParameterStore, name: String) {
         precondition(kernel % 2 == 1, "'same' padding needs an odd kernel")
@@ -56,17 +60,30 @@ public final class Conv2D: Layer {
         self.input = input
         let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
         let band = Self.bandRows(patch: patch, width: w, height: h)
-        let col = columns.buffers(size: patch * band * w)
+        let winograd = usesWinograd
+        let col = winograd ? [] : columns.buffers(size: patch * band * w)
         let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
+        let transformed = winograd ? Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: false) : []
+        let workspaces = winograd ? self.workspaces : []
         let relu = fusedReLU
         var output = Tensor(uninitialized: [n, filters, h, w])
         input.data.withUnsafeBufferPointer { x in
+          transformed.withUnsafeBufferPointer { u in
             output.data.withUnsafeMutableBufferPointer { y in
-                let xBase = x.baseAddress!, yBase = y.baseAddress!
+                let xBase = x.baseAddress!, yBase = y.baseAddress!, uBase = u.baseAddress
                 Parallel.forEachRange(n) { worker, items in
                     for item in items {
                         let image = xBase + item * inChannels * pixels
                         let out = yBase + item * filters * pixels
+                        if winograd, let uBase {
+                            Winograd.convolve(image, channels: inChannels, height: h, width: w, u: uBase, outputs: filters,
+                                              into: out, accumulate: false, workspace: workspaces[worker])
+                            for f in 0..<filters {
+                                let plane = out + f * pixels, b = biases[f]
+                                if relu { for i in 0..<pixels { plane[i] = max(plane[i] + b, 0) } } else { for i in 0..<pixels { plane[i] += b } }
+                            }
+                            continue
+                        }
                         for f in 0..<filters { (out + f * pixels).update(repeating: biases[f], count: pixels) }
                         // A band of rows at a time, so its columns stay in cache for the sgemm.
                         for top in stride(from: 0, to: h, by: band) {
@@ -79,6 +96,7 @@ public final class Conv2D: Layer {
                     }
                 }
             }
+          }
         }
         if relu { self.output = output }
         return output
@@ -93,7 +111,10 @@ public final class Conv2D: Layer {
         let needInput = computesInputGradient
         let band = Self.bandRows(patch: patch, width: w, height: h)
         let col = columns.buffers(size: patch * band * w)
-        let dCol = needInput ? columnGradients.buffers(size: patch * band * w) : []
+        let winograd = usesWinograd && needInput
+        let dCol = needInput && !winograd ? columnGradients.buffers(size: patch * band * w) : []
+        let flipped = winograd ? Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: true) : []
+        let workspaces = winograd ? self.workspaces : []
         let relu = fusedReLU
         let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
         let reluOutput = output
@@ -101,7 +122,8 @@ public final class Conv2D: Layer {
         let partialSize = filters * patch + filters
         let grads = partials.buffers(size: partialSize)
         for buffer in grads { buffer.update(repeating: 0, count: partialSize) }
-        var inputGradient = Tensor(zeros: needInput ? input.shape : [0])
+        // Winograd overwrites every input-gradient value; col2im adds into zeros.
+        var inputGradient = winograd ? Tensor(uninitialized: input.shape) : Tensor(zeros: needInput ? input.shape : [0])
         input.data.withUnsafeBufferPointer { x in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
@@ -131,11 +153,18 @@ public final class Conv2D: Layer {
                                 // dW += dOut · colᵀ
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch), Int32(span),
                                             1, dOutBand, Int32(pixels), col[worker], Int32(span), 1, partial, Int32(patch))
-                                if needInput, let dxBase {
+                                if needInput && !winograd, let dxBase {
                                     // dCol = Wᵀ · dOut, then scatter back onto the image.
                                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patch), Int32(span), Int32(filters),
                                                 1, weights, Int32(patch), dOutBand, Int32(pixels), 0, dCol[worker], Int32(span))
                                     Im2Col.accumulate(dCol[worker], into: dxBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel, rows: rows)
+                                }
+                            }
+                            if winograd, let dxBase {
+                                // The input gradient is the convolution of dOut with the flipped kernels.
+                                flipped.withUnsafeBufferPointer { u in
+                                    Winograd.convolve(dOut, channels: filters, height: h, width: w, u: u.baseAddress!, outputs: inChannels,
+                                                      into: dxBase + item * inChannels * pixels, accumulate: false, workspace: workspaces[worker])
                                 }
                             }
                         }
