@@ -42,6 +42,7 @@ def main():
     conv = pick(timbre, "conv_total")["gflops"]
     print(f"\ncblas_sgemm peak (2048^3, 2 threads): {peak:.1f} GFLOP/s")
     print(f"timbre convolutions, forward + backward: {conv:.1f} GFLOP/s = {100 * conv / peak:.0f}% of peak")
+    print("(counting direct-convolution FLOPs; Winograd layers perform fewer multiplications)")
     for row in (r for r in timbre if r["what"] == "conv_layer"):
         shape = "x".join(str(d) for d in row["input"][1:])
         print(f"  layer {row['layer']:>2} input {shape:<10} forward {row['forward_gflops']:6.1f}  backward {row['backward_gflops']:6.1f} GFLOP/s")
