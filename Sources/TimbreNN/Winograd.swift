@@ -40,36 +40,41 @@ enum Winograd {
         return u
     }
 
-    /// Scratch for one worker: transformed input and products of one band of tiles.
+    /// Scratch for one worker: transformed input and products of one band of tiles, and
+    /// de-interleaved input rows.
     final class Workspace {
         var v: UnsafeMutablePointer<Float>
         var m: UnsafeMutablePointer<Float>
-        private var capacity: Int
+        /// 4 rows × (even, odd) samples, each `rowCapacity` long.
+        var rows: UnsafeMutablePointer<Float>
+        private(set) var rowCapacity = 0
+        private var capacity = 0
 
         init() {
-            capacity = 0
             v = .allocate(capacity: 1)
             m = .allocate(capacity: 1)
+            rows = .allocate(capacity: 1)
         }
 
-        func reserve(_ size: Int) {
-            guard size > capacity else { return }
-            v.deallocate(); m.deallocate()
-            v = .allocate(capacity: size)
-            m = .allocate(capacity: size)
-            capacity = size
+        func reserve(_ size: Int, tileColumns: Int) {
+            if size > capacity {
+                v.deallocate(); m.deallocate()
+                // Vector loads and stores may run up to 8 values past the last tile.
+                v = .allocate(capacity: size + 8)
+                m = .allocate(capacity: size + 8)
+                m.initialize(repeating: 0, count: size + 8)
+                capacity = size
+            }
+            let needed = (tileColumns + 1 + 8 + 7) / 8 * 8
+            if needed > rowCapacity {
+                rows.deallocate()
+                rows = .allocate(capacity: 8 * needed)
+                rows.initialize(repeating: 0, count: 8 * needed)
+                rowCapacity = needed
+            }
         }
 
-        deinit { v.deallocate(); m.deallocate() }
-    }
-
-    /// Writes one row of (Bᵀ d) B: the 4 column combinations of `t` to entries ξ = 4·row + col.
-    @inline(__always)
-    private static func store(_ t: SIMD4<Float>, row: Int, _ base: UnsafeMutablePointer<Float>, _ stride: Int) {
-        base[(row * 4) * stride] = t[0] - t[2]
-        base[(row * 4 + 1) * stride] = t[1] + t[2]
-        base[(row * 4 + 2) * stride] = t[2] - t[1]
-        base[(row * 4 + 3) * stride] = t[1] - t[3]
+        deinit { v.deallocate(); m.deallocate(); rows.deallocate() }
     }
 
     /// Tile rows per band: about 512 KB of transformed input and products.
@@ -86,78 +91,127 @@ enum Winograd {
                          accumulate: Bool, workspace: Workspace) {
         let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
         let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
-        workspace.reserve(16 * max(channels, outputs) * band * tileColumns)
-        let v = workspace.v, m = workspace.m
+        workspace.reserve(16 * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns)
+        let v = workspace.v, m = workspace.m, rowBuffer = workspace.rows, rowStride = workspace.rowCapacity
         let pixels = height * width
+        // Bᵀ d for 8 tiles: 4 rows × 4 columns of vectors.
+        let t = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 16)
+        t.initialize(repeating: SIMD8(), count: 16)
+        defer { t.deallocate() }
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
+            let vStride = channels * tiles
             // V = Bᵀ d B for every channel and tile of the band; layout [16][channels][tiles].
             for c in 0..<channels {
                 let plane = input + c * pixels
                 for tr in 0..<rows {
                     let top = 2 * (firstTileRow + tr) - 1
-                    for tc in 0..<tileColumns {
-                        let left = 2 * tc - 1
-                        var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
-                        func row(_ r: Int) -> SIMD4<Float> {
-                            let y = top + r
-                            guard y >= 0 && y < height else { return SIMD4() }
-                            let line = plane + y * width
-                            if left >= 0 && left + 3 < width { return SIMD4(line[left], line[left + 1], line[left + 2], line[left + 3]) }
-                            var values = SIMD4<Float>()
-                            for k in 0..<4 where left + k >= 0 && left + k < width { values[k] = line[left + k] }
-                            return values
+                    // Padded input row P[x], x from −1: even[j] = P[2j], odd[j] = P[2j − 1], so tile
+                    // t reads odd[t], even[t], odd[t + 1], even[t + 1] — contiguous across tiles.
+                    for r in 0..<4 {
+                        let even = rowBuffer + (2 * r) * rowStride, odd = even + rowStride
+                        let y = top + r
+                        guard y >= 0 && y < height else {
+                            even.update(repeating: 0, count: 2 * rowStride)
+                            continue
                         }
-                        d = (row(0), row(1), row(2), row(3))
-                        // Bᵀ d combines rows; (Bᵀ d) B then combines columns.
-                        let t0 = d.0 - d.2, t1 = d.1 + d.2, t2 = d.2 - d.1, t3 = d.1 - d.3
-                        let tile = tr * tileColumns + tc
-                        let base = v + c * tiles + tile, stride = channels * tiles
-                        store(t0, row: 0, base, stride)
-                        store(t1, row: 1, base, stride)
-                        store(t2, row: 2, base, stride)
-                        store(t3, row: 3, base, stride)
+                        let line = plane + y * width
+                        for j in 0...tileColumns {
+                            let e = 2 * j, o = 2 * j - 1
+                            even[j] = e < width ? line[e] : 0
+                            odd[j] = o >= 0 && o < width ? line[o] : 0
+                        }
+                    }
+                    let target = v + c * tiles + tr * tileColumns
+                    var tc = 0
+                    while tc < tileColumns {
+                        @inline(__always) func load(_ r: Int, _ k: Int) -> SIMD8<Float> {
+                            let even = rowBuffer + (2 * r) * rowStride, odd = even + rowStride
+                            let source: UnsafeMutablePointer<Float>
+                            switch k {
+                            case 0: source = odd + tc
+                            case 1: source = even + tc
+                            case 2: source = odd + tc + 1
+                            default: source = even + tc + 1
+                            }
+                            return UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        // Bᵀ d: combine rows (for each of the 4 columns k).
+                        for k in 0..<4 {
+                            let d0 = load(0, k), d1 = load(1, k), d2 = load(2, k), d3 = load(3, k)
+                            t[k] = d0 - d2
+                            t[4 + k] = d1 + d2
+                            t[8 + k] = d2 - d1
+                            t[12 + k] = d1 - d3
+                        }
+                        // (Bᵀ d) B: combine columns, one contiguous store of 8 tiles per element.
+                        let lanes = min(8, tileColumns - tc)
+                        for r in 0..<4 {
+                            let t0 = t[4 * r], t1 = t[4 * r + 1], t2 = t[4 * r + 2], t3 = t[4 * r + 3]
+                            let results = (t0 - t2, t1 + t2, t2 - t1, t1 - t3)
+                            store(results.0, target + (4 * r) * vStride + tc, lanes)
+                            store(results.1, target + (4 * r + 1) * vStride + tc, lanes)
+                            store(results.2, target + (4 * r + 2) * vStride + tc, lanes)
+                            store(results.3, target + (4 * r + 3) * vStride + tc, lanes)
+                        }
+                        tc += 8
                     }
                 }
             }
             // M[ξ] = U[ξ] · V[ξ]: [outputs × channels] · [channels × tiles].
             for xi in 0..<16 {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(tiles), Int32(channels),
-                            1, u + xi * outputs * channels, Int32(channels), v + xi * channels * tiles, Int32(tiles),
+                            1, u + xi * outputs * channels, Int32(channels), v + xi * vStride, Int32(tiles),
                             0, m + xi * outputs * tiles, Int32(tiles))
             }
-            // Y = Aᵀ M A, cropped at the image's edge.
-            let stride = outputs * tiles
+            // Y = Aᵀ M A, eight tiles at a time, cropped at the image's edge.
+            let mStride = outputs * tiles
             for o in 0..<outputs {
                 let plane = output + o * pixels
-                let mo = m + o * tiles
                 for tr in 0..<rows {
                     let y0 = 2 * (firstTileRow + tr)
                     let fullRows = y0 + 1 < height
-                    for tc in 0..<tileColumns {
-                        let p = mo + tr * tileColumns + tc
-                        @inline(__always) func at(_ k: Int) -> Float { p[k * stride] }
+                    let source = m + o * tiles + tr * tileColumns
+                    var tc = 0
+                    while tc < tileColumns {
+                        @inline(__always) func at(_ k: Int) -> SIMD8<Float> {
+                            UnsafeRawPointer(source + k * mStride + tc).loadUnaligned(as: SIMD8<Float>.self)
+                        }
                         // Aᵀ M: rows 0+1+2 and 1−2−3, for each of the 4 columns.
                         let a0 = at(0) + at(4) + at(8), a1 = at(1) + at(5) + at(9), a2 = at(2) + at(6) + at(10), a3 = at(3) + at(7) + at(11)
                         let b0 = at(4) - at(8) - at(12), b1 = at(5) - at(9) - at(13), b2 = at(6) - at(10) - at(14), b3 = at(7) - at(11) - at(15)
                         // (Aᵀ M) A: columns 0+1+2 and 1−2−3.
                         let y00 = a0 + a1 + a2, y01 = a1 - a2 - a3, y10 = b0 + b1 + b2, y11 = b1 - b2 - b3
-                        let x0 = 2 * tc
-                        let line = plane + y0 * width + x0
-                        let fullColumns = x0 + 1 < width
-                        if accumulate {
-                            line[0] += y00
-                            if fullColumns { line[1] += y01 }
-                            if fullRows { line[width] += y10; if fullColumns { line[width + 1] += y11 } }
-                        } else {
-                            line[0] = y00
-                            if fullColumns { line[1] = y01 }
-                            if fullRows { line[width] = y10; if fullColumns { line[width + 1] = y11 } }
+                        let lanes = min(8, tileColumns - tc)
+                        let line = plane + y0 * width
+                        for lane in 0..<lanes {
+                            let x0 = 2 * (tc + lane)
+                            let fullColumns = x0 + 1 < width
+                            if accumulate {
+                                line[x0] += y00[lane]
+                                if fullColumns { line[x0 + 1] += y01[lane] }
+                                if fullRows { line[width + x0] += y10[lane]; if fullColumns { line[width + x0 + 1] += y11[lane] } }
+                            } else {
+                                line[x0] = y00[lane]
+                                if fullColumns { line[x0 + 1] = y01[lane] }
+                                if fullRows { line[width + x0] = y10[lane]; if fullColumns { line[width + x0 + 1] = y11[lane] } }
+                            }
                         }
+                        tc += 8
                     }
                 }
             }
+        }
+    }
+
+    /// Stores the first `lanes` values of `vector` at `target`.
+    @inline(__always)
+    private static func store(_ vector: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == 8 {
+            UnsafeMutableRawPointer(target).storeBytes(of: vector, as: SIMD8<Float>.self)
+        } else {
+            for lane in 0..<lanes { target[lane] = vector[lane] }
         }
     }
 }
