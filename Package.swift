@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // Libraries, one job each.
         .target(name: "TimbreAudio", dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"], swiftSettings: optimisedInDebug),
@@ -38,7 +39,7 @@ let package = Package(
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
-        .target(name: "TimbreNN", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreNN", dependencies: ["COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreTraining", "TimbreNN", "TimbreStore", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(

@@ -40,6 +40,7 @@ for threads in [2, 1] {
 }
 // The engine parallelises over batch items itself.
 openblas_set_num_threads(1)
+MemoryPolicy.reuseLargeAllocations()
 
 let architecture = Architecture.instrumentCNN(classes: classes)
 let model = Sequential(architecture)

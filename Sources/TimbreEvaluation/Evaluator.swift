@@ -15,6 +15,7 @@ public enum Evaluator {
         let batches = BatchReader(reader: reader)
         let classes = reader.classCount
         openblas_set_num_threads(1)
+        MemoryPolicy.reuseLargeAllocations()
         var probabilities: [Float] = []
         probabilities.reserveCapacity(reader.count * classes)
         for start in stride(from: 0, to: reader.count, by: batchSize) {

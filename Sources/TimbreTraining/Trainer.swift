@@ -153,6 +153,7 @@ public final class Trainer: @unchecked Sendable {
 
         // The engine parallelises over batch items; OpenBLAS stays single-threaded.
         openblas_set_num_threads(1)
+        MemoryPolicy.reuseLargeAllocations()
         var interrupted = false
         var stoppedEarly = state.epochsWithoutImprovement >= options.patience && split.validation.count > 0
         epochs: for epoch in state.nextEpoch..<options.epochs where !stoppedEarly {
