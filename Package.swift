@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
         .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreEvaluation"]),
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP"]),
         .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreTraining", "TimbreStore", "TimbreNN"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio"]),
     ]

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import TimbreDSP
+import TimbreNN
+import TimbreStore
+import TimbreTraining
+@testable import TimbreEvaluation
+
+@Suite struct EvaluatorTests {
+    @Test func singleAndMultiLabelClipsAreScoredSeparately() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluator-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var settings = FeatureSettings()
+        settings.nMels = 24
+        settings.clipSeconds = Double(24 * 512) / 22_050
+        let metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "voi"], classNames: ["piano", "violin", "voice"], settings: settings, resampler: "test")
+        let features = folder.appendingPathComponent("features.h5")
+        let writer = try FeatureFileWriter(destination: features, metadata: metadata)
+        var generator = SeededGenerator(seed: 3)
+        // 5 single-label clips, 3 two-label clips (like mixes), 1 unlabelled clip.
+        let labels: [[Int]] = [[0], [1], [2], [0], [1], [0, 2], [1, 2], [0, 1], []]
+        for (index, classes) in labels.enumerated() {
+            let mel = (0..<(24 * 25)).map { _ in generator.nextUnit() * 60 - 80 }
+            try writer.append(EncodedClip(melChunk: ChunkCodec.encode(mel), classIndices: classes, source: "mix\(index).wav", offset: 0, group: Int32(index), rmsDB: -20))
+        }
+        try writer.commit()
+
+        let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8)
+        let model = Sequential(architecture)
+        model.initialize(seed: 1)
+        let file = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
+
+        let report = try Evaluator.evaluate(model: file, features: features, families: ["keyboards", "bowed strings", "voice"], threshold: 0.3)
+        let single = try #require(report.single)
+        #expect(single.clips == 5)
+        #expect(single.confusion.map { $0.reduce(0, +) } == [2, 2, 1])
+        let multi = try #require(report.multi)
+        #expect(multi.clips == 3)
+        #expect(multi.threshold == 0.3)
+        #expect(multi.labelRankingAveragePrecision > 0 && multi.labelRankingAveragePrecision <= 1)
+
+        // Features made differently are refused with the setting named.
+        var other = metadata
+        other.settings.hopLength = 256
+        let mismatched = ModelFile(architecture: architecture, features: other, weights: model.parameters.valueArray)
+        let error = #expect(throws: Error.self) { try Evaluator.evaluate(model: mismatched, features: features, families: []) }
+        #expect("\(error!)".contains("hop_length 512 (model: 256)"))
+    }
+}
