@@ -112,7 +112,9 @@ public final class Conv2D: Layer {
         let weights = UnsafePointer(store.values(weight))
         let needInput = computesInputGradient
         let band = Self.bandRows(patch: patch, width: w, height: h)
-        let col = columns.buffers(size: patch * band * w)
+        // One more row than the patch: ones, so the weight-gradient product also sums the
+        // bias gradient (its last column).
+        let col = columns.buffers(size: (patch + 1) * band * w)
         let winograd = usesWinograd && needInput
         let dCol = needInput && !winograd ? columnGradients.buffers(size: patch * band * w) : []
         let flipped = winograd ? Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: true) : []
@@ -120,8 +122,9 @@ public final class Conv2D: Layer {
         let relu = fusedReLU
         let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
         let reluOutput = output
-        // Per-worker weight and bias gradients, added to the store in worker order.
-        let partialSize = filters * patch + filters
+        // Per-worker [filters × (patch + 1)] weight-and-bias gradients, added to the store in
+        // worker order.
+        let partialSize = filters * (patch + 1)
         let grads = partials.buffers(size: partialSize)
         for buffer in grads { buffer.update(repeating: 0, count: partialSize) }
         // Winograd overwrites every input-gradient value; col2im adds into zeros.
@@ -141,20 +144,15 @@ public final class Conv2D: Layer {
                                 for i in 0..<(filters * pixels) { target[i] = outputs[i] > 0 ? dOut[i] : 0 }
                                 dOut = UnsafePointer(target)
                             }
-                            for f in 0..<filters {
-                                var sum: Float = 0
-                                let row = dOut + f * pixels
-                                for p in 0..<pixels { sum += row[p] }
-                                partial[filters * patch + f] += sum
-                            }
                             let image = xBase + item * inChannels * pixels
                             for top in stride(from: 0, to: h, by: band) {
                                 let rows = top..<min(h, top + band), span = rows.count * w
                                 let dOutBand = dOut + top * w
                                 Im2Col.fill(col[worker], from: image, channels: inChannels, height: h, width: w, kernel: kernel, rows: rows)
-                                // dW += dOut · colᵀ
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch), Int32(span),
-                                            1, dOutBand, Int32(pixels), col[worker], Int32(span), 1, partial, Int32(patch))
+                                (col[worker] + patch * span).update(repeating: 1, count: span)
+                                // [dW | db] += dOut · [col; 1]ᵀ
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch + 1), Int32(span),
+                                            1, dOutBand, Int32(pixels), col[worker], Int32(span), 1, partial, Int32(patch + 1))
                                 if needInput && !winograd, let dxBase {
                                     // dCol = Wᵀ · dOut, then scatter back onto the image.
                                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patch), Int32(span), Int32(filters),
@@ -177,8 +175,10 @@ public final class Conv2D: Layer {
         }
         let weightGradient = store.gradients(weight), biasGradient = store.gradients(bias)
         for partial in grads.prefix(min(Parallel.workers, max(n, 1))) {
-            for i in 0..<(filters * patch) { weightGradient[i] += partial[i] }
-            for f in 0..<filters { biasGradient[f] += partial[filters * patch + f] }
+            for f in 0..<filters {
+                for k in 0..<patch { weightGradient[f * patch + k] += partial[f * (patch + 1) + k] }
+                biasGradient[f] += partial[f * (patch + 1) + patch]
+            }
         }
         return inputGradient
     }
