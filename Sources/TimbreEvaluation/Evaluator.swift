@@ -16,12 +16,7 @@ public enum Evaluator {
         let classes = reader.classCount
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
-        var probabilities: [Float] = []
-        probabilities.reserveCapacity(reader.count * classes)
-        for start in stride(from: 0, to: reader.count, by: batchSize) {
-            let (input, _) = try batches.batch(Array(start..<min(reader.count, start + batchSize)))
-            probabilities += model.predict(input).data
-        }
+        let probabilities = SoftmaxCrossEntropy.softmax(try batches.logits(of: model, for: Array(0..<reader.count), batchSize: batchSize).logits).data
         var truth: [Int] = [], predicted: [Int] = []
         var multiTruth: [Set<Int>] = [], multiRows: [Float] = []
         for clip in 0..<reader.count {

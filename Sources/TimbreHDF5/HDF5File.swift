@@ -61,20 +61,6 @@ public final class HDF5File: HDF5AttributeHolder {
         }
     }
 
-    /// Names of the links directly under `group`, in name order.
-    public func children(of group: String) throws -> [String] {
-        let handle = try check(H5Gopen2(id, group, timbre_H5P_DEFAULT()), path, "cannot open group \(group)")
-        defer { H5Gclose(handle) }
-        var names: [String] = []
-        try withUnsafeMutablePointer(to: &names) { context in
-            try check(H5Literate(handle, H5_INDEX_NAME, H5_ITER_INC, nil, { _, name, _, context in
-                if let name { context!.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name)) }
-                return 0
-            }, context), path, "cannot list group \(group)")
-        }
-        return names
-    }
-
     /// Creates a dataset of `T` with the given shape.
     /// - Parameters:
     ///   - growable: the first dimension may be extended later.

@@ -29,11 +29,6 @@ public final class PartStore: @unchecked Sendable {
         }
     }
 
-    /// Number of parts already present.
-    public var existingCount: Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".part") }.count
-    }
-
     /// Stable key of a job: its files' relative paths, sizes and modification times.
     public static func key(of job: PreparationJob) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -208,9 +208,8 @@ public final class Trainer: @unchecked Sendable {
             // multi-label decisions, in the final model file.
             var best = try ModelFile.read(from: outputURL)
             if let validationBatches, !split.validation.isEmpty {
-                let bestModel = try best.makeModel()
-                let (probabilities, truth) = try Self.probabilities(bestModel, validationBatches, split.validation, batchSize: options.batchSize)
-                state.threshold = ThresholdSearch.best(probabilities: probabilities, truth: truth, classes: classCount)
+                let (logits, truth) = try validationBatches.logits(of: try best.makeModel(), for: split.validation, batchSize: options.batchSize)
+                state.threshold = ThresholdSearch.best(probabilities: SoftmaxCrossEntropy.softmax(logits).data, truth: truth, classes: classCount)
             }
             best.trainingSummary = summary(state, split: split)
             try best.write(to: outputURL, slices: model.parameters.slices)
@@ -221,27 +220,9 @@ public final class Trainer: @unchecked Sendable {
 
     /// Mean loss and accuracy over `indices`, dropout off.
     static func evaluate(_ model: Sequential, _ batches: BatchReader, _ indices: [Int], batchSize: Int) throws -> (Double, Double) {
-        var lossSum = 0.0, correct = 0
-        for start in stride(from: 0, to: indices.count, by: batchSize) {
-            let chunk = Array(indices[start..<min(indices.count, start + batchSize)])
-            let (input, labels) = try batches.batch(chunk)
-            let logits = model.forward(input, context: ForwardContext(training: false))
-            let result = SoftmaxCrossEntropy.evaluate(logits: logits, targets: labels)
-            lossSum += result.loss * Double(chunk.count)
-            correct += correctCount(result.probabilities, labels)
-        }
-        return (lossSum / Double(indices.count), Double(correct) / Double(indices.count))
-    }
-
-    /// Probabilities and true classes of `indices`, dropout off.
-    static func probabilities(_ model: Sequential, _ batches: BatchReader, _ indices: [Int], batchSize: Int) throws -> ([Float], [Int]) {
-        var probabilities: [Float] = [], truth: [Int] = []
-        for start in stride(from: 0, to: indices.count, by: batchSize) {
-            let (input, labels) = try batches.batch(Array(indices[start..<min(indices.count, start + batchSize)]))
-            probabilities += model.predict(input).data
-            truth += labels
-        }
-        return (probabilities, truth)
+        let (logits, labels) = try batches.logits(of: model, for: indices, batchSize: batchSize)
+        let result = SoftmaxCrossEntropy.evaluate(logits: logits, targets: labels)
+        return (result.loss, Double(correctCount(result.probabilities, labels)) / Double(indices.count))
     }
 
     static func correctCount(_ probabilities: Tensor, _ labels: [Int]) -> Int {

@@ -88,4 +88,17 @@ public final class BatchReader {
         }
         return (Tensor(shape: [indices.count] + inputShape, data: data), indices.map { Int(reader.label[$0]) })
     }
+
+    /// The logits of the clips at `indices`, predicted `batchSize` at a time with dropout
+    /// off, and their single labels (−1 where a clip has none or several).
+    public func logits(of model: Sequential, for indices: [Int], batchSize: Int) throws -> (logits: Tensor, labels: [Int]) {
+        var values: [Float] = [], labels: [Int] = []
+        for start in stride(from: 0, to: indices.count, by: batchSize) {
+            let (input, batchLabels) = try batch(Array(indices[start..<min(indices.count, start + batchSize)]))
+            values += model.forward(input, context: ForwardContext(training: false)).data
+            labels += batchLabels
+        }
+        let classes = model.outputShape.reduce(1, *)
+        return (Tensor(shape: [indices.count, classes], data: values), labels)
+    }
 }
