@@ -4,39 +4,10 @@ import TimbreDSP
 import TimbreDatasets
 import TimbreStore
 
-/// A clip's features and labels as a worker produces them (the group id is assigned
-/// later, when the feature file is assembled in job order).
-public struct PreparedClip: Sendable, Codable, Equatable {
-    public var source: String
-    public var offset: Float
-    public var rmsDB: Float
-    public var classIndices: [Int]
-    /// `ChunkEncoder` bytes of the log-mel; kept out of the JSON header of part files.
-    public var melChunk: [UInt8]
-
-    enum CodingKeys: String, CodingKey { case source, offset, rmsDB = "rms_db", classIndices = "classes" }
-
-    public init(source: String, offset: Float, rmsDB: Float, classIndices: [Int], melChunk: [UInt8]) {
-        self.source = source
-        self.offset = offset
-        self.rmsDB = rmsDB
-        self.classIndices = classIndices
-        self.melChunk = melChunk
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        source = try c.decode(String.self, forKey: .source)
-        offset = try c.decode(Float.self, forKey: .offset)
-        rmsDB = try c.decode(Float.self, forKey: .rmsDB)
-        classIndices = try c.decode([Int].self, forKey: .classIndices)
-        melChunk = []
-    }
-}
-
 /// Everything one job produced.
 public struct JobResult: Sendable, Equatable {
-    public var clips: [PreparedClip] = []
+    /// Clips with their group still 0: ids are assigned when the file is written in job order.
+    public var clips: [EncodedClip] = []
     /// Clips dropped by the RMS gate.
     public var silentClips = 0
     /// Seconds of audio decoded (the primary file's).
@@ -127,7 +98,7 @@ public final class JobProcessor {
         clip.samples.withUnsafeBufferPointer { Decibels.rmsLevel(UnsafeBufferPointer(rebasing: $0[0..<clip.validCount])) }
     }
 
-    private func encode(_ clip: Clip, level: Double, source: String, classes: [Int]) -> PreparedClip {
+    private func encode(_ clip: Clip, level: Double, source: String, classes: [Int]) -> EncodedClip {
         let chunk = clip.samples.withUnsafeBufferPointer { samples in
             mel.withUnsafeMutableBufferPointer { mel -> [UInt8] in
                 extractor.logMel(samples, into: mel)
@@ -135,6 +106,6 @@ public final class JobProcessor {
             }
         }
         let offset = Float(Double(clip.start) / Double(settings.sampleRate))
-        return PreparedClip(source: source, offset: offset, rmsDB: Float(level), classIndices: classes, melChunk: chunk)
+        return EncodedClip(melChunk: chunk, classIndices: classes, source: source, offset: offset, group: 0, rmsDB: Float(level))
     }
 }

@@ -49,8 +49,9 @@ final class OrderedFeatureWriter {
             let group = groupIDs[job.group] ?? Int32(groupIDs.count)
             groupIDs[job.group] = group
             audioSeconds += result.seconds
-            for clip in result.clips {
-                try writer.append(EncodedClip(melChunk: clip.melChunk, classIndices: clip.classIndices, source: clip.source, offset: clip.offset, group: group, rmsDB: clip.rmsDB))
+            for var clip in result.clips {
+                clip.group = group
+                try writer.append(clip)
             }
             next += 1
         }

@@ -1,6 +1,7 @@
 import Foundation
 import TimbreDSP
 import TimbreDatasets
+import TimbreStore
 
 /// The resume record of an unfinished `prepare`: a folder beside the output holding one
 /// part file per finished job. Each part is written atomically (temporary file, then
@@ -52,14 +53,16 @@ public final class PartStore: @unchecked Sendable {
 
     public func has(_ key: String) -> Bool { FileManager.default.fileExists(atPath: url(for: key).path) }
 
+    /// A part's JSON header; the clips' chunk bytes follow it in order.
+    private struct Header: Codable {
+        let silentClips: Int
+        let seconds: Double
+        let clips: [EncodedClip]
+        let chunkSizes: [Int]
+    }
+
     /// Saves a job's result atomically.
     public func save(_ result: JobResult, key: String) throws {
-        struct Header: Encodable {
-            let silentClips: Int
-            let seconds: Double
-            let clips: [PreparedClip]
-            let chunkSizes: [Int]
-        }
         let header = try JSONEncoder().encode(Header(silentClips: result.silentClips, seconds: result.seconds, clips: result.clips, chunkSizes: result.clips.map(\.melChunk.count)))
         var data = Data(Self.magic)
         var length = UInt32(header.count).littleEndian
@@ -81,12 +84,6 @@ public final class PartStore: @unchecked Sendable {
 
     /// Loads a saved result, or nil when the part is missing or damaged.
     public func load(_ key: String) -> JobResult? {
-        struct Header: Decodable {
-            let silentClips: Int
-            let seconds: Double
-            let clips: [PreparedClip]
-            let chunkSizes: [Int]
-        }
         guard let data = try? Data(contentsOf: url(for: key)), data.count > Self.magic.count + 4,
               Array(data.prefix(Self.magic.count)) == Self.magic else { return nil }
         var cursor = Self.magic.count

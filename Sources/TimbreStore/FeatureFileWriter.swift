@@ -2,8 +2,9 @@ import Foundation
 import TimbreHDF5
 
 /// One clip ready for the feature file: its log-mel already compressed by `ChunkEncoder`,
-/// plus labels and provenance.
-public struct EncodedClip: Sendable {
+/// plus labels and provenance. Codable without the chunk, so a resume record can keep the
+/// metadata as JSON and the chunk bytes beside it.
+public struct EncodedClip: Sendable, Codable, Equatable {
     /// `ChunkEncoder.encode` of the [nMels × frames] log-mel.
     public var melChunk: [UInt8]
     /// Indices into the file's class codes of every instrument present (multi-hot).
@@ -24,6 +25,19 @@ public struct EncodedClip: Sendable {
         self.offset = offset
         self.group = group
         self.rmsDB = rmsDB
+    }
+
+    enum CodingKeys: String, CodingKey { case classIndices = "classes", source, offset, group, rmsDB = "rms_db" }
+
+    /// Decodes the metadata; `melChunk` is left empty for the caller to fill.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        melChunk = []
+        classIndices = try c.decode([Int].self, forKey: .classIndices)
+        source = try c.decode(String.self, forKey: .source)
+        offset = try c.decode(Float.self, forKey: .offset)
+        group = try c.decode(Int32.self, forKey: .group)
+        rmsDB = try c.decode(Float.self, forKey: .rmsDB)
     }
 }
 
