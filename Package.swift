@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
-        .library(name: "TimbreKit", targets: ["TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining", "TimbreEvaluation"]),
+        .library(name: "TimbreKit", targets: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining", "TimbreEvaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,24 +27,25 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
 
         // Libraries, one job each.
-        .target(name: "TimbreAudio", dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreCore"),
+        .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CSampleRate", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreDSP", dependencies: ["CFFTW"], swiftSettings: optimisedInDebug),
-        .target(name: "TimbreHDF5", dependencies: ["CHDF5"]),
-        .target(name: "TimbreStore", dependencies: ["TimbreHDF5", "TimbreDSP", "CZlib"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreHDF5", dependencies: ["TimbreCore", "CHDF5"]),
+        .target(name: "TimbreStore", dependencies: ["TimbreCore", "TimbreHDF5", "TimbreDSP", "CZlib"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbreLabels", path: "labels",
             exclude: ["README.md"],
             sources: ["LabelTables.swift"],
             resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv")]
         ),
-        .target(name: "TimbreDatasets", dependencies: ["TimbreLabels", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
         .target(name: "TimbreNN", dependencies: ["COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreTraining", "TimbreNN", "TimbreStore", "COpenBLAS"]),
-        .target(name: "TimbreTraining", dependencies: ["TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbrePrepare",
-            dependencies: ["TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
+            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
             swiftSettings: optimisedInDebug
         ),
         .executableTarget(
@@ -54,10 +55,10 @@ let package = Package(
 
         .executableTarget(name: "timbre-bench", dependencies: ["TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
 
-        .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio", "TimbreCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5"]),
-        .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio"]),
+        .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5", "TimbreCore"]),
+        .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio", "TimbreCore"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
         .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP"]),

@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import TimbreCore
 
 /// What a decoder reports about a file before reading it.
 public struct AudioFileInfo: Sendable, Equatable {
@@ -28,17 +29,17 @@ public final class AudioFileReader {
     private var interleaved: [Float] = []
 
     /// Opens `url` for decoding.
-    /// - Throws: `AudioError` naming the file and libsndfile's reason.
+    /// - Throws: `FileError` naming the file and libsndfile's reason.
     public init(url: URL) throws {
         self.url = url
         var sfInfo = SF_INFO()
         guard let handle = sf_open(url.path, Int32(SFM_READ), &sfInfo) else {
             let reason = String(cString: sf_strerror(nil))
-            throw AudioError(path: url.path, reason: AudioFileReader.explain(reason, url: url))
+            throw FileError(path: url.path, reason: AudioFileReader.explain(reason, url: url))
         }
         guard sfInfo.channels > 0, sfInfo.samplerate > 0 else {
             sf_close(handle)
-            throw AudioError(path: url.path, reason: "no audio channels or zero sample rate")
+            throw FileError(path: url.path, reason: "no audio channels or zero sample rate")
         }
         self.handle = handle
         self.info = AudioFileInfo(
@@ -49,7 +50,7 @@ public final class AudioFileReader {
     deinit { if let handle { sf_close(handle) } }
 
     /// Reads up to `maxFrames` frames and returns them mixed to mono; empty at the end.
-    /// - Throws: `AudioError` if the stream is damaged part-way.
+    /// - Throws: `FileError` if the stream is damaged part-way.
     public func readMono(maxFrames: Int) throws -> [Float] {
         guard let handle, maxFrames > 0 else { return [] }
         let channels = info.channels
@@ -62,7 +63,7 @@ public final class AudioFileReader {
         if got <= 0 {
             let code = sf_error(handle)
             if code != 0 {
-                throw AudioError(path: url.path, reason: String(cString: sf_error_number(code)))
+                throw FileError(path: url.path, reason: String(cString: sf_error_number(code)))
             }
             return []
         }

@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import TimbreCore
 
 /// Containers and sample encodings Timbre writes: stems, rendered corpora, test fixtures.
 public enum AudioFileFormat: Sendable {
@@ -48,7 +49,7 @@ public enum AudioFileWriter {
         info.channels = Int32(channels)
         info.format = format.sndfileFormat
         guard let handle = sf_open(partial.path, Int32(SFM_WRITE), &info) else {
-            throw AudioError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
+            throw FileError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
         }
         sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
         let frames = samples.count / channels
@@ -56,11 +57,11 @@ public enum AudioFileWriter {
         let closeStatus = sf_close(handle)
         guard written == frames, closeStatus == 0 else {
             try? FileManager.default.removeItem(at: partial)
-            throw AudioError(path: url.path, reason: "short write (\(written) of \(frames) frames)")
+            throw FileError(path: url.path, reason: "short write (\(written) of \(frames) frames)")
         }
         guard rename(partial.path, url.path) == 0 else {
             try? FileManager.default.removeItem(at: partial)
-            throw AudioError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
+            throw FileError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
         }
     }
 }

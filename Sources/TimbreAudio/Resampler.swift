@@ -1,4 +1,5 @@
 import CSampleRate
+import TimbreCore
 
 /// A streaming mono sample-rate converter: feed blocks in order, then `finish`.
 /// Output is time-aligned with the input and totals ⌈inputCount · ratio⌉ samples.
@@ -61,7 +62,7 @@ public final class Resampler: SampleRateConverter {
         ratio = Double(outputRate) / Double(inputRate)
         var error: Int32 = 0
         guard let state = src_new(quality.converter, 1, &error) else {
-            throw AudioError(path: "libsamplerate", reason: String(cString: src_strerror(error)))
+            throw FileError(path: "libsamplerate", reason: String(cString: src_strerror(error)))
         }
         self.state = state
     }
@@ -114,7 +115,7 @@ public final class Resampler: SampleRateConverter {
                 }
             }
             if status != 0 {
-                throw AudioError(path: "libsamplerate", reason: String(cString: src_strerror(status)))
+                throw FileError(path: "libsamplerate", reason: String(cString: src_strerror(status)))
             }
             offset += used
             if generated > 0 { output.append(contentsOf: buffer[0..<generated]) }

@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// A small CSV reader for Timbre's label tables: a header row, comma-separated fields,
 /// double-quoted fields may hold commas and doubled quotes.
@@ -9,13 +10,13 @@ struct CSVTable {
     init(url: URL) throws {
         let text = try String(contentsOf: url, encoding: .utf8)
         let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let first = lines.first else { throw DatasetError(path: url.path, reason: "empty table") }
+        guard let first = lines.first else { throw FileError(path: url.path, reason: "empty table") }
         let header = CSVTable.fields(of: first)
         self.header = header
         rows = try lines.dropFirst().map { line in
             let values = CSVTable.fields(of: line)
             guard values.count == header.count else {
-                throw DatasetError(path: url.path, reason: "row has \(values.count) fields, header has \(header.count): \(line)")
+                throw FileError(path: url.path, reason: "row has \(values.count) fields, header has \(header.count): \(line)")
             }
             return Dictionary(uniqueKeysWithValues: zip(header, values))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// How a folder of audio is organised, and so where its labels come from.
 public enum DatasetLayout: String, Sendable, CaseIterable {
@@ -31,10 +32,10 @@ public enum DatasetImporter {
     public static func importRoot(_ root: URL, layout: DatasetLayout?, taxonomy: Taxonomy = .standard) throws -> ImportResult {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory) else {
-            throw DatasetError(path: root.path, reason: "no such file or folder")
+            throw FileError(path: root.path, reason: "no such file or folder")
         }
         guard isDirectory.boolValue else {
-            throw DatasetError(path: root.path, reason: "is a file; give the folder that holds the data set")
+            throw FileError(path: root.path, reason: "is a file; give the folder that holds the data set")
         }
         switch layout ?? DatasetLayout.detect(root) {
         case .irmas: return IRMASTrainingImporter.importRoot(root, taxonomy: taxonomy)

@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// Folder-per-class collections: `root/<class>/**/<audio>`, where `<class>` is a class
 /// code, name or a synonym from `labels/folder-names.csv`. Every file is its own group.
@@ -10,7 +11,7 @@ public enum FolderImporter {
             let relative = AudioFileFinder.relativePath(of: url, to: root)
             let parts = relative.split(separator: "/")
             guard parts.count >= 2 else {
-                result.failures.append(DatasetError(path: relative, reason: "is not inside a class folder"))
+                result.failures.append(FileError(path: relative, reason: "is not inside a class folder"))
                 continue
             }
             let folder = String(parts[0])
@@ -21,7 +22,7 @@ public enum FolderImporter {
             result.jobs.append(.single(LabelledAudio(url: url, relativePath: relative, classIndices: [index]), group: "file:\(relative)"))
         }
         for (folder, count) in unmapped.sorted(by: { $0.key < $1.key }) {
-            result.failures.append(DatasetError(path: folder, reason: "folder names no known class (\(count) file(s) skipped); see labels/folder-names.csv"))
+            result.failures.append(FileError(path: folder, reason: "folder names no known class (\(count) file(s) skipped); see labels/folder-names.csv"))
         }
         return result
     }

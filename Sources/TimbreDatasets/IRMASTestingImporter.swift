@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// IRMAS testing data: variable-length excerpts, each with a `.txt` of the same name
 /// listing 1–5 class codes, one per line (lines may end in tabs or spaces). Multi-label.
@@ -29,14 +30,14 @@ public enum IRMASTestingImporter {
             let relative = AudioFileFinder.relativePath(of: url, to: root)
             let labelURL = url.deletingPathExtension().appendingPathExtension("txt")
             guard let text = try? String(contentsOf: labelURL, encoding: .utf8) ?? String(contentsOf: labelURL, encoding: .isoLatin1) else {
-                result.failures.append(DatasetError(path: relative, reason: "no label file \(labelURL.lastPathComponent)"))
+                result.failures.append(FileError(path: relative, reason: "no label file \(labelURL.lastPathComponent)"))
                 continue
             }
             let codes = parseLabels(text)
             let unknown = codes.filter { taxonomy.index(of: $0) == nil }
             guard unknown.isEmpty, !codes.isEmpty else {
                 let reason = codes.isEmpty ? "label file is empty" : "unknown class code(s) \(unknown.joined(separator: ", ")) in \(labelURL.lastPathComponent)"
-                result.failures.append(DatasetError(path: relative, reason: reason))
+                result.failures.append(FileError(path: relative, reason: reason))
                 continue
             }
             let folder = (relative as NSString).deletingLastPathComponent

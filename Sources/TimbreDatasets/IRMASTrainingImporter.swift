@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// IRMAS training data: `<class>/[cel][cla]0001__1.wav`, where the first bracket is the
 /// predominant instrument, later brackets are drums (`[dru]`/`[nod]`) and genre (note that
@@ -33,11 +34,11 @@ public enum IRMASTrainingImporter {
         for url in AudioFileFinder.audioFiles(under: root) {
             let relative = AudioFileFinder.relativePath(of: url, to: root)
             guard let name = parse(url.lastPathComponent) else {
-                result.failures.append(DatasetError(path: relative, reason: "name does not start with an IRMAS [code]"))
+                result.failures.append(FileError(path: relative, reason: "name does not start with an IRMAS [code]"))
                 continue
             }
             guard let index = taxonomy.index(of: name.instrument) else {
-                result.failures.append(DatasetError(path: relative, reason: "unknown class code [\(name.instrument)]"))
+                result.failures.append(FileError(path: relative, reason: "unknown class code [\(name.instrument)]"))
                 continue
             }
             // The song number identifies the recording; excerpts of one song share it.

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreLabels
+import TimbreCore
 
 /// Maps names from another vocabulary (MedleyDB instruments, General MIDI programs, folder
 /// names) to taxonomy codes. A name mapped to nothing is known but has no class; a name
@@ -17,7 +18,7 @@ public struct LabelMap: Sendable {
     public init(csv url: URL, keyColumn: String) throws {
         let table = try CSVTable(url: url)
         guard table.header.contains(keyColumn), table.header.contains("code") else {
-            throw DatasetError(path: url.path, reason: "needs columns \(keyColumn) and code")
+            throw FileError(path: url.path, reason: "needs columns \(keyColumn) and code")
         }
         self.init(table.rows.map { ($0[keyColumn] ?? "", $0["code"] ?? "") })
     }

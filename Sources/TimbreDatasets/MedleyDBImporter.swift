@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import TimbreCore
 
 /// MedleyDB: `<Song>/<Song>_MIX.wav`, `<Song>/<Song>_STEMS/<Song>_STEM_NN.wav` and
 /// `<Song>_METADATA.yaml` naming each stem's instrument (a string, or a list in later
@@ -21,17 +22,17 @@ public enum MedleyDBImporter {
     /// Parses a `<Song>_METADATA.yaml` text.
     public static func parseMetadata(_ text: String, songID: String) throws -> Metadata {
         guard let root = try Yams.load(yaml: text) as? [String: Any] else {
-            throw DatasetError(path: "\(songID)_METADATA.yaml", reason: "is not a YAML mapping")
+            throw FileError(path: "\(songID)_METADATA.yaml", reason: "is not a YAML mapping")
         }
         let mix = (root["mix_filename"] as? String) ?? "\(songID)_MIX.wav"
         let stemDirectory = (root["stem_dir"] as? String) ?? "\(songID)_STEMS"
         guard let stemTable = root["stems"] as? [String: Any] else {
-            throw DatasetError(path: "\(songID)_METADATA.yaml", reason: "has no stems mapping")
+            throw FileError(path: "\(songID)_METADATA.yaml", reason: "has no stems mapping")
         }
         var stems: [Metadata.Stem] = []
         for key in stemTable.keys.sorted() {
             guard let stem = stemTable[key] as? [String: Any], let filename = stem["filename"] as? String else {
-                throw DatasetError(path: "\(songID)_METADATA.yaml", reason: "stem \(key) has no filename")
+                throw FileError(path: "\(songID)_METADATA.yaml", reason: "stem \(key) has no filename")
             }
             let instruments: [String]
             switch stem["instrument"] {
@@ -55,11 +56,11 @@ public enum MedleyDBImporter {
             let metadata: Metadata
             do {
                 metadata = try parseMetadata(String(contentsOf: metadataURL, encoding: .utf8), songID: songID)
-            } catch let error as DatasetError {
-                result.failures.append(DatasetError(path: relativeMetadata, reason: error.reason))
+            } catch let error as FileError {
+                result.failures.append(FileError(path: relativeMetadata, reason: error.reason))
                 continue
             } catch {
-                result.failures.append(DatasetError(path: relativeMetadata, reason: "unreadable metadata (\(error))"))
+                result.failures.append(FileError(path: relativeMetadata, reason: "unreadable metadata (\(error))"))
                 continue
             }
             let songFolder = metadataURL.deletingLastPathComponent()

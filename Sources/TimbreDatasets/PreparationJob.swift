@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// An audio file and the classes it is labelled with.
 public struct LabelledAudio: Sendable, Equatable {
@@ -51,7 +52,7 @@ public struct ImportResult: Sendable {
     public var jobs: [PreparationJob] = []
     /// Files that cannot be used (unknown label codes, unreadable metadata); each counts
     /// as a failed input.
-    public var failures: [DatasetError] = []
+    public var failures: [FileError] = []
     /// Things skipped on purpose and worth telling (e.g. stems with no Timbre class).
     public var notes: [String] = []
 

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreLabels
+import TimbreCore
 
 /// One class of the taxonomy.
 public struct InstrumentClass: Sendable, Equatable {
@@ -26,7 +27,7 @@ public struct Taxonomy: Sendable, Equatable {
         let table = try CSVTable(url: url)
         let classes = table.rows.map { InstrumentClass(code: $0["code"] ?? "", name: $0["name"] ?? "", family: $0["family"] ?? "") }
         guard Set(classes.map(\.code)).count == classes.count, !classes.contains(where: { $0.code.isEmpty }) else {
-            throw DatasetError(path: url.path, reason: "class codes must be unique and non-empty")
+            throw FileError(path: url.path, reason: "class codes must be unique and non-empty")
         }
         self.init(classes: classes)
     }

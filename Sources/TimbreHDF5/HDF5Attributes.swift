@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import TimbreCore
 
 /// A value stored as an HDF5 attribute.
 public enum HDF5AttributeValue: Equatable, Sendable {
@@ -76,7 +77,7 @@ extension HDF5AttributeHolder {
             try check(H5Aread(attr, timbre_H5T_NATIVE_DOUBLE(), &values), path, "cannot read attribute \(name)")
             return scalar ? .double(values[0]) : .doubles(values)
         default:
-            throw HDF5Error(path: path, message: "attribute \(name) has a type Timbre does not read")
+            throw FileError(path: path, reason: "attribute \(name) has a type Timbre does not read")
         }
     }
 

@@ -1,4 +1,5 @@
 import CHDF5
+import TimbreCore
 
 /// An open HDF5 dataset: whole or leading-dimension (row) reads and writes, strings, and
 /// direct access to compressed chunks.
@@ -114,7 +115,7 @@ public final class HDF5Dataset: HDF5AttributeHolder {
         let rowSize = dims.dropFirst().reduce(1, *)
         precondition(expected >= rowCount * rowSize, "buffer holds fewer than \(rowCount) rows")
         guard start >= 0, start + rowCount <= (dims.first ?? 0) else {
-            throw HDF5Error(path: path, message: "rows \(start)..<\(start + rowCount) outside 0..<\(dims.first ?? 0)")
+            throw FileError(path: path, reason: "rows \(start)..<\(start + rowCount) outside 0..<\(dims.first ?? 0)")
         }
         if rowCount == 0 { return }
         let fileSpace = H5Dget_space(id)

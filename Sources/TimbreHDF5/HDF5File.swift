@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import TimbreCore
 
 /// An open HDF5 file. HDF5 (as Debian builds it) serialises every call behind one global
 /// lock, so use a file from one thread at a time.
@@ -22,11 +23,11 @@ public final class HDF5File: HDF5AttributeHolder {
         _ = HDF5Library.initialised
         path = url.path
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw HDF5Error(path: url.path, message: "no such file")
+            throw FileError(path: url.path, reason: "no such file")
         }
         guard H5Fis_hdf5(url.path) > 0 else {
             H5Eclear2(0)
-            throw HDF5Error(path: url.path, message: "not an HDF5 file")
+            throw FileError(path: url.path, reason: "not an HDF5 file")
         }
         let flags = mode == .readOnly ? timbre_H5F_ACC_RDONLY() : timbre_H5F_ACC_RDWR()
         id = try check(H5Fopen(url.path, flags, timbre_H5P_DEFAULT()), url.path, "cannot open HDF5 file")
@@ -97,7 +98,7 @@ public final class HDF5File: HDF5AttributeHolder {
 
     /// Opens an existing dataset.
     public func dataset(_ name: String) throws -> HDF5Dataset {
-        guard exists(name) else { throw HDF5Error(path: path, message: "has no dataset \(name)") }
+        guard exists(name) else { throw FileError(path: path, reason: "has no dataset \(name)") }
         let dataset = try check(H5Dopen2(id, name, timbre_H5P_DEFAULT()), path, "cannot open dataset \(name)")
         return HDF5Dataset(id: dataset, path: "\(path):\(name)")
     }

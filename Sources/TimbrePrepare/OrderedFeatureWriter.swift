@@ -1,6 +1,7 @@
 import Foundation
 import TimbreDatasets
 import TimbreStore
+import TimbreCore
 
 /// Appends finished jobs to the feature file strictly in job order, whatever order the
 /// workers finish in, so the file (clip order, group ids) is the same on every run.
@@ -43,7 +44,7 @@ final class OrderedFeatureWriter {
             if failures.contains(next) { next += 1; continue }
             guard let entry = waiting.removeValue(forKey: next) else { return }
             guard let result = entry ?? parts.load(keys[next]) else {
-                throw DatasetError(path: parts.folder.path, reason: "resume record for \(jobs[next].primary.relativePath) is missing or damaged; run again to recompute it")
+                throw FileError(path: parts.folder.path, reason: "resume record for \(jobs[next].primary.relativePath) is missing or damaged; run again to recompute it")
             }
             let job = jobs[next]
             let group = groupIDs[job.group] ?? Int32(groupIDs.count)

@@ -2,6 +2,7 @@ import Foundation
 import TimbreDSP
 import TimbreDatasets
 import TimbreStore
+import TimbreCore
 
 /// The resume record of an unfinished `prepare`: a folder beside the output holding one
 /// part file per finished job. Each part is written atomically (temporary file, then
@@ -74,11 +75,11 @@ public final class PartStore: @unchecked Sendable {
         let destination = url(for: key)
         let temporary = folder.appendingPathComponent(".\(key).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-            throw DatasetError(path: temporary.path, reason: "cannot write resume record")
+            throw FileError(path: temporary.path, reason: "cannot write resume record")
         }
         guard rename(temporary.path, destination.path) == 0 else {
             try? FileManager.default.removeItem(at: temporary)
-            throw DatasetError(path: destination.path, reason: "cannot move resume record into place")
+            throw FileError(path: destination.path, reason: "cannot move resume record into place")
         }
     }
 

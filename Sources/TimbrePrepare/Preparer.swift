@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreDSP
 import TimbreDatasets
 import TimbreStore
+import TimbreCore
 
 /// What `timbre prepare` is asked to do.
 public struct PrepareOptions: Sendable {
@@ -101,7 +102,7 @@ public final class Preparer: @unchecked Sendable {
             metadata.layouts.append(found.layout.rawValue)
         }
         guard !jobs.isEmpty else {
-            throw DatasetError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
+            throw FileError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
         }
         summary.jobs = jobs.count
 
@@ -217,11 +218,7 @@ public final class Preparer: @unchecked Sendable {
     }
 
     private static func describe(_ error: Error, job: PreparationJob) -> String {
-        switch error {
-        case let error as AudioError: return "\(error.path): \(error.reason)"
-        case let error as DatasetError: return "\(error.path): \(error.reason)"
-        default: return "\(job.primary.url.path): \(error)"
-        }
+        (error as? FileError)?.description ?? "\(job.primary.url.path): \(error)"
     }
 
     private static func prefixed(_ job: PreparationJob, _ prefix: String) -> PreparationJob {

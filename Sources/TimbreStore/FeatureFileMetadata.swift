@@ -1,5 +1,6 @@
 import TimbreDSP
 import TimbreHDF5
+import TimbreCore
 
 /// Everything a feature file says about how its clips were made: the class vocabulary,
 /// the feature settings and provenance. Stored as root attributes (DESIGN.md).
@@ -49,16 +50,16 @@ public struct FeatureFileMetadata: Equatable, Sendable {
     public static func read(from holder: some HDF5AttributeHolder) throws -> FeatureFileMetadata {
         func value(_ name: String) throws -> HDF5AttributeValue {
             guard let value = try holder.attribute(name) else {
-                throw HDF5Error(path: holder.path, message: "is not a Timbre feature file (attribute \(name) missing)")
+                throw FileError(path: holder.path, reason: "is not a Timbre feature file (attribute \(name) missing)")
             }
             return value
         }
         func int(_ name: String) throws -> Int {
-            guard let v = try value(name).intValue else { throw HDF5Error(path: holder.path, message: "attribute \(name) is not an integer") }
+            guard let v = try value(name).intValue else { throw FileError(path: holder.path, reason: "attribute \(name) is not an integer") }
             return v
         }
         func double(_ name: String) throws -> Double {
-            guard let v = try value(name).doubleValue else { throw HDF5Error(path: holder.path, message: "attribute \(name) is not a number") }
+            guard let v = try value(name).doubleValue else { throw FileError(path: holder.path, reason: "attribute \(name) is not a number") }
             return v
         }
         var settings = FeatureSettings()

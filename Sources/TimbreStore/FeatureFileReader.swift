@@ -1,5 +1,6 @@
 import Foundation
 import TimbreHDF5
+import TimbreCore
 
 /// Reads a feature file written by `timbre prepare` (or any tool following DESIGN.md).
 ///
@@ -32,7 +33,7 @@ public final class FeatureFileReader {
         let shape = mel.shape
         let s = metadata.settings
         guard shape.count == 3, shape[1] == s.nMels, shape[2] == s.framesPerClip else {
-            throw HDF5Error(path: url.path, message: "/mel has shape \(shape), expected [N, \(s.nMels), \(s.framesPerClip)]")
+            throw FileError(path: url.path, reason: "/mel has shape \(shape), expected [N, \(s.nMels), \(s.framesPerClip)]")
         }
         count = shape[0]
         labels = try file.dataset("labels").readRows(as: UInt8.self)
@@ -42,7 +43,7 @@ public final class FeatureFileReader {
         groups = try file.dataset("group").readRows(as: Int32.self)
         rmsDB = try file.dataset("rms_db").readRows(as: Float.self)
         guard labels.count == count * classCount, [label.count, sources.count, offsets.count, groups.count, rmsDB.count].allSatisfy({ $0 == count }) else {
-            throw HDF5Error(path: url.path, message: "per-clip arrays disagree with /mel on the number of clips")
+            throw FileError(path: url.path, reason: "per-clip arrays disagree with /mel on the number of clips")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import TimbreHDF5
+import TimbreCore
 
 /// One clip ready for the feature file: its log-mel already compressed by `ChunkEncoder`,
 /// plus labels and provenance. Codable without the chunk, so a resume record can keep the
@@ -119,7 +120,7 @@ public final class FeatureFileWriter {
         self.file = nil  // closes the file
         try Self.syncToDisk(partial)
         guard rename(partial.path, destination.path) == 0 else {
-            throw HDF5Error(path: destination.path, message: "cannot move finished file into place (\(String(cString: strerror(errno))))")
+            throw FileError(path: destination.path, reason: "cannot move finished file into place (\(String(cString: strerror(errno))))")
         }
     }
 
@@ -132,7 +133,7 @@ public final class FeatureFileWriter {
 
     private static func syncToDisk(_ url: URL) throws {
         let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw HDF5Error(path: url.path, message: "cannot reopen to sync") }
+        guard fd >= 0 else { throw FileError(path: url.path, reason: "cannot reopen to sync") }
         defer { close(fd) }
         fsync(fd)
     }

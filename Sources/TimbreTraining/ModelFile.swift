@@ -3,6 +3,7 @@ import TimbreDSP
 import TimbreHDF5
 import TimbreNN
 import TimbreStore
+import TimbreCore
 
 /// A trained classifier as stored on disk (DESIGN.md, "Model file"): weights under
 /// `/weights/<layer>/<name>`, the architecture as JSON, the class vocabulary and the
@@ -35,7 +36,7 @@ public struct ModelFile {
     public func makeModel() throws -> Sequential {
         let model = Sequential(architecture)
         guard model.parameters.count == weights.count else {
-            throw HDF5Error(path: "model", message: "holds \(weights.count) weights, its architecture needs \(model.parameters.count)")
+            throw FileError(path: "model", reason: "holds \(weights.count) weights, its architecture needs \(model.parameters.count)")
         }
         model.parameters.setValues(weights)
         return model
@@ -67,7 +68,7 @@ public struct ModelFile {
             try file.flush()
         }
         guard rename(partial.path, url.path) == 0 else {
-            throw HDF5Error(path: url.path, message: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
+            throw FileError(path: url.path, reason: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
         }
     }
 
@@ -75,7 +76,7 @@ public struct ModelFile {
     public static func read(from url: URL) throws -> ModelFile {
         let file = try HDF5File(opening: url)
         guard let json = try file.attribute("architecture")?.stringValue else {
-            throw HDF5Error(path: url.path, message: "is not a Timbre model (no architecture attribute)")
+            throw FileError(path: url.path, reason: "is not a Timbre model (no architecture attribute)")
         }
         let architecture = try JSONDecoder().decode(Architecture.self, from: Data(json.utf8))
         let features = try FeatureFileMetadata.read(from: file)
@@ -84,7 +85,7 @@ public struct ModelFile {
         for slice in model.parameters.slices {
             let values = try file.dataset("weights/\(slice.name)").readRows(as: Float.self)
             guard values.count == slice.count else {
-                throw HDF5Error(path: url.path, message: "weights/\(slice.name) has \(values.count) values, expected \(slice.count)")
+                throw FileError(path: url.path, reason: "weights/\(slice.name) has \(values.count) values, expected \(slice.count)")
             }
             weights.replaceSubrange(slice.offset..<slice.offset + slice.count, with: values)
         }
@@ -116,10 +117,10 @@ public struct ModelFile {
         compare("top_db", mine.topDB, theirs.topDB)
         compare("amin", mine.amin, theirs.amin)
         if !differences.isEmpty {
-            throw HDF5Error(path: source, message: "features made with other settings than the model's: \(differences.joined(separator: ", "))")
+            throw FileError(path: source, reason: "features made with other settings than the model's: \(differences.joined(separator: ", "))")
         }
         if other.classCodes != features.classCodes {
-            throw HDF5Error(path: source, message: "class codes \(other.classCodes) differ from the model's \(features.classCodes)")
+            throw FileError(path: source, reason: "class codes \(other.classCodes) differ from the model's \(features.classCodes)")
         }
     }
 }

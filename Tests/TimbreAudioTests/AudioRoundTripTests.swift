@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TimbreAudio
+import TimbreCore
 
 /// Lossless formats with the largest rounding error a sample may get.
 private let losslessCases: [(AudioFileFormat, String, Double)] = [
@@ -114,14 +115,14 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         let folder = TemporaryFolder()
         let url = folder.file("broken.wav")
         try Data("RIFF\u{0}\u{0}\u{0}\u{0}WAVEnot audio".utf8).write(to: url)
-        let error = #expect(throws: AudioError.self) { try AudioFileReader(url: url) }
+        let error = #expect(throws: FileError.self) { try AudioFileReader(url: url) }
         #expect(error?.path == url.path)
         #expect(error?.reason.hasPrefix("cannot decode") == true)
         #expect(error.map { "\($0)" }?.contains("\n") == false)
     }
 
     @Test func aMissingFileSaysSo() {
-        let error = #expect(throws: AudioError.self) { try AudioFileReader(url: URL(fileURLWithPath: "/nonexistent/x.flac")) }
+        let error = #expect(throws: FileError.self) { try AudioFileReader(url: URL(fileURLWithPath: "/nonexistent/x.flac")) }
         #expect(error?.reason == "no such file")
     }
 
@@ -129,7 +130,7 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         let folder = TemporaryFolder()
         let url = folder.file("notes.mp3")
         try Data("just some words, not an mp3".utf8).write(to: url)
-        #expect(throws: AudioError.self) { try MonoAudioStream.load(url) }
+        #expect(throws: FileError.self) { try MonoAudioStream.load(url) }
     }
 }
 

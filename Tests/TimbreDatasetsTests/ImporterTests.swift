@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TimbreDatasets
+import TimbreCore
 
 private let taxonomy = Taxonomy.standard
 private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
@@ -186,6 +187,6 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
     }
 
     @Test func aMissingRootIsAnError() {
-        #expect(throws: DatasetError.self) { try DatasetImporter.importRoot(URL(fileURLWithPath: "/no/such/dir"), layout: nil) }
+        #expect(throws: FileError.self) { try DatasetImporter.importRoot(URL(fileURLWithPath: "/no/such/dir"), layout: nil) }
     }
 }

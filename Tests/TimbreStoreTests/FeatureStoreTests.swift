@@ -3,6 +3,7 @@ import Testing
 import TimbreDSP
 import TimbreHDF5
 @testable import TimbreStore
+import TimbreCore
 
 private func temporaryFile(_ name: String) -> URL {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-store-\(UUID().uuidString)")
@@ -78,8 +79,8 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
     @Test func openingANonHDF5FileFailsClearly() throws {
         let url = temporaryFile("fake.h5")
         try Data("not hdf5".utf8).write(to: url)
-        let error = #expect(throws: HDF5Error.self) { try HDF5File(opening: url) }
-        #expect(error?.message == "not an HDF5 file")
+        let error = #expect(throws: FileError.self) { try HDF5File(opening: url) }
+        #expect(error?.reason == "not an HDF5 file")
     }
 }
 
@@ -152,7 +153,7 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
             let file = try HDF5File(creating: url)
             _ = try file.createDataset("mel", of: Float.self, shape: [0, 128, 130], growable: true, chunk: [1, 128, 130])
         }
-        let error = #expect(throws: HDF5Error.self) { try FeatureFileReader(url: url) }
-        #expect(error?.message.contains("sample_rate") == true)
+        let error = #expect(throws: FileError.self) { try FeatureFileReader(url: url) }
+        #expect(error?.reason.contains("sample_rate") == true)
     }
 }
