@@ -21,8 +21,6 @@ final class OrderedFeatureWriter {
     private var groupIDs: [String: Int32] = [:]
     private(set) var audioSeconds = 0.0
 
-    var clipCount: Int { writer.count }
-
     init(destination: URL, metadata: FeatureFileMetadata, jobs: [PreparationJob], keys: [String], parts: PartStore) throws {
         writer = try FeatureFileWriter(destination: destination, metadata: metadata)
         self.jobs = jobs

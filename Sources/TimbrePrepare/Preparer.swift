@@ -26,15 +26,8 @@ public struct PrepareOptions: Sendable {
 
 /// How a run went, for the summary and the exit status.
 public struct PrepareSummary: Sendable {
-    public var jobs = 0
-    /// Jobs whose audio could not be read.
-    public var failedJobs = 0
-    /// Jobs taken from the resume record of an earlier, interrupted run.
-    public var resumedJobs = 0
-    public var clipsKept = 0
-    /// Clips computed in this run, not taken from the resume record.
-    public var clipsComputed = 0
-    public var clipsSilent = 0
+    /// The counters at the end of the run.
+    public var counts = PrepareProgress()
     public var audioSeconds = 0.0
     public var elapsedSeconds = 0.0
     /// One line per input that could not be used: "path: reason".
@@ -44,13 +37,16 @@ public struct PrepareSummary: Sendable {
     public var interrupted = false
 }
 
-/// Live counters for a progress display.
+/// Counters of a run: live for a progress display, final in the summary.
 public struct PrepareProgress: Sendable {
     public var jobsDone = 0
     public var jobsTotal = 0
+    /// Jobs taken from the resume record of an earlier, interrupted run.
     public var jobsResumed = 0
     public var clipsKept = 0
+    /// Clips dropped by the RMS gate.
     public var clipsSilent = 0
+    /// Jobs whose audio could not be read.
     public var failures = 0
     /// Clips computed in this run (not resumed), for the rate.
     public var clipsComputed = 0
@@ -104,7 +100,6 @@ public final class Preparer: @unchecked Sendable {
         guard !jobs.isEmpty else {
             throw FileError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
         }
-        summary.jobs = jobs.count
 
         let parts = try PartStore(output: options.output, fingerprint: fingerprint(metadata))
         let keys = jobs.map(PartStore.key(of:))
@@ -190,19 +185,14 @@ public final class Preparer: @unchecked Sendable {
             file.abandon()
             throw error
         }
-        summary.resumedJobs = state.jobsResumed
-        summary.clipsSilent = state.clipsSilent
-        summary.clipsComputed = state.clipsComputed
-        summary.failedJobs = state.failures
+        summary.counts = state
         if queue.isCancelled {
             file.abandon()
             summary.interrupted = true
-            summary.clipsKept = state.clipsKept
             summary.elapsedSeconds = Date().timeIntervalSince(started)
             return summary
         }
         try file.writeReady()
-        summary.clipsKept = file.clipCount
         summary.audioSeconds = file.audioSeconds
         try file.commit()
         parts.remove()

@@ -59,7 +59,7 @@ struct EvaluateCommand: ParsableCommand {
             options.layout = layout == "auto" ? nil : DatasetLayout(rawValue: layout)
             options.settings = modelFile.features.settings
             let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
-            Terminal.printError("prepared \(summary.clipsKept) clips from \(data)")
+            Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data)")
             return try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold)
         }
         print(report.table())

@@ -113,15 +113,16 @@ struct PrepareCommand: ParsableCommand {
     }
 
     static func describe(_ s: PrepareSummary, output: String) -> String {
-        let rate = s.elapsedSeconds > 0 ? Double(s.clipsComputed) / s.elapsedSeconds : 0
+        let c = s.counts
+        let rate = s.elapsedSeconds > 0 ? Double(c.clipsComputed) / s.elapsedSeconds : 0
         var lines: [String] = []
         if s.interrupted {
-            lines.append("interrupted: \(s.clipsKept) clips from finished files are kept for the next run")
+            lines.append("interrupted: \(c.clipsKept) clips from finished files are kept for the next run")
         } else {
-            lines.append("wrote \(output): \(s.clipsKept) clips from \(s.jobs - s.failedJobs) of \(s.jobs) files (\(s.layouts.joined(separator: ", ")))")
-            lines.append(String(format: "  %d silent clips dropped, %.0f s of audio, %.1f s elapsed, %.0f clips/s computed", s.clipsSilent, s.audioSeconds, s.elapsedSeconds, rate))
+            lines.append("wrote \(output): \(c.clipsKept) clips from \(c.jobsTotal - c.failures) of \(c.jobsTotal) files (\(s.layouts.joined(separator: ", ")))")
+            lines.append(String(format: "  %d silent clips dropped, %.0f s of audio, %.1f s elapsed, %.0f clips/s computed", c.clipsSilent, s.audioSeconds, s.elapsedSeconds, rate))
         }
-        if s.resumedJobs > 0 { lines.append("  \(s.resumedJobs) files resumed from an earlier run") }
+        if c.jobsResumed > 0 { lines.append("  \(c.jobsResumed) files resumed from an earlier run") }
         for note in s.notes { lines.append("  note: \(note)") }
         if !s.failures.isEmpty { lines.append("  \(s.failures.count) input(s) failed (listed on standard error)") }
         return lines.joined(separator: "\n")

@@ -58,7 +58,7 @@ final class AudioTree {
         let output = outputURL()
         let summary = try Preparer(options: PrepareOptions(inputs: [tree.root], output: output)).run()
         #expect(summary.failures.count == 1 && summary.failures[0].contains("bad.wav"))
-        #expect(summary.clipsSilent == 1)
+        #expect(summary.counts.clipsSilent == 1)
         let reader = try FeatureFileReader(url: output)
         // a.wav: 7 s → 2 clips (1 s tail dropped); b.flac: 3.5 s → 1 clip; c.wav: silent first clip dropped.
         #expect(reader.sources == ["Cello/c.wav", "piano/a.wav", "piano/a.wav", "piano/b.flac"])
@@ -122,7 +122,7 @@ final class AudioTree {
 
         let resumed = try Preparer(options: options).run()
         #expect(!resumed.interrupted)
-        #expect(resumed.resumedJobs >= 2 && resumed.resumedJobs < 6, "resumed \(resumed.resumedJobs)")
+        #expect(resumed.counts.jobsResumed >= 2 && resumed.counts.jobsResumed < 6, "resumed \(resumed.counts.jobsResumed)")
         let fresh = outputURL()
         _ = try Preparer(options: PrepareOptions(inputs: [tree.root], output: fresh)).run()
         let a = try FeatureFileReader(url: output), b = try FeatureFileReader(url: fresh)
@@ -142,7 +142,7 @@ final class AudioTree {
         _ = try first.run(progress: { state in if state.jobsDone >= 1 { first.cancel() } })
         options.settings.rmsThresholdDB = -60
         let second = try Preparer(options: options).run()
-        #expect(second.resumedJobs == 0)
+        #expect(second.counts.jobsResumed == 0)
         #expect(try FeatureFileReader(url: output).metadata.settings.rmsThresholdDB == -60)
     }
 }
