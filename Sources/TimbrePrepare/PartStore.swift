@@ -52,7 +52,6 @@ public final class PartStore: @unchecked Sendable {
 
     private func url(for key: String) -> URL { folder.appendingPathComponent("\(key).part") }
 
-    public func has(_ key: String) -> Bool { FileManager.default.fileExists(atPath: url(for: key).path) }
 
     /// A part's JSON header; the clips' chunk bytes follow it in order.
     private struct Header: Codable {
@@ -83,17 +82,33 @@ public final class PartStore: @unchecked Sendable {
         }
     }
 
+    /// Reads a part's header (not its chunks) and checks that the file holds exactly the
+    /// chunks it lists. Nil when the part is missing or damaged.
+    private func header(_ key: String) -> (header: Header, chunksStart: Int, handle: FileHandle)? {
+        guard let handle = try? FileHandle(forReadingFrom: url(for: key)),
+              let prefix = try? handle.read(upToCount: Self.magic.count + 4), prefix.count == Self.magic.count + 4,
+              Array(prefix.prefix(Self.magic.count)) == Self.magic else { return nil }
+        let length = prefix.suffix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard let json = try? handle.read(upToCount: length), json.count == length,
+              let header = try? JSONDecoder().decode(Header.self, from: json),
+              header.chunkSizes.count == header.clips.count,
+              let size = try? handle.seekToEnd(),
+              Int(size) == prefix.count + length + header.chunkSizes.reduce(0, +) else { return nil }
+        return (header, prefix.count + length, handle)
+    }
+
+    /// Clip counts of a saved result without reading its features; nil when the part is
+    /// missing or damaged.
+    public func counts(_ key: String) -> (clips: Int, silentClips: Int)? {
+        header(key).map { ($0.header.clips.count, $0.header.silentClips) }
+    }
+
     /// Loads a saved result, or nil when the part is missing or damaged.
     public func load(_ key: String) -> JobResult? {
-        guard let data = try? Data(contentsOf: url(for: key)), data.count > Self.magic.count + 4,
-              Array(data.prefix(Self.magic.count)) == Self.magic else { return nil }
-        var cursor = Self.magic.count
-        let length = data[cursor..<cursor + 4].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        cursor += 4
-        guard cursor + length <= data.count,
-              let header = try? JSONDecoder().decode(Header.self, from: data[cursor..<cursor + length]),
-              header.chunkSizes.count == header.clips.count else { return nil }
-        cursor += length
+        guard let (header, chunksStart, handle) = header(key),
+              (try? handle.seek(toOffset: UInt64(chunksStart))) != nil,
+              let data = try? handle.readToEnd() ?? Data() else { return nil }
+        var cursor = 0
         var result = JobResult(clips: [], silentClips: header.silentClips, seconds: header.seconds)
         for (var clip, size) in zip(header.clips, header.chunkSizes) {
             guard cursor + size <= data.count else { return nil }

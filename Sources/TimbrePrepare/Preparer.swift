@@ -107,11 +107,11 @@ public final class Preparer: @unchecked Sendable {
         var pending: [Int] = []
         var resumed = Set<Int>()
         for (index, key) in keys.enumerated() {
-            if let result = parts.has(key) ? parts.load(key) : nil {
+            if let saved = parts.counts(key) {
                 resumed.insert(index)
                 state.jobsDone += 1
-                state.clipsKept += result.clips.count
-                state.clipsSilent += result.silentClips
+                state.clipsKept += saved.clips
+                state.clipsSilent += saved.silentClips
             } else {
                 pending.append(index)
             }

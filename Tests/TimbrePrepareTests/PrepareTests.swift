@@ -146,3 +146,24 @@ final class AudioTree {
         #expect(try FeatureFileReader(url: output).metadata.settings.rmsThresholdDB == -60)
     }
 }
+
+@Suite struct PartStoreTests {
+    @Test func aDamagedPartIsTreatedAsMissing() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-parts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = try PartStore(output: folder.appendingPathComponent("f.h5"), fingerprint: "settings")
+        let clips = (0..<3).map { EncodedClip(melChunk: [UInt8](repeating: UInt8($0), count: 10 + $0), classIndices: [$0], source: "a.wav", offset: Float($0) * 3, group: 0, rmsDB: -20) }
+        let result = JobResult(clips: clips, silentClips: 2, seconds: 9)
+        try store.save(result, key: "k")
+        #expect(store.counts("k")! == (3, 2))
+        #expect(store.load("k") == result)
+
+        let part = store.folder.appendingPathComponent("k.part")
+        let bytes = try Data(contentsOf: part)
+        try bytes.dropLast().write(to: part)
+        #expect(store.counts("k") == nil && store.load("k") == nil)
+        try (bytes + Data([0])).write(to: part)
+        #expect(store.counts("k") == nil && store.load("k") == nil)
+        #expect(store.counts("absent") == nil)
+    }
+}
