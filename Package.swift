@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
-        .library(name: "TimbreKit", targets: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining", "TimbreEvaluation"]),
+        .library(name: "TimbreKit", targets: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining", "TimbreEvaluation", "TimbreSynth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CFluidSynth", pkgConfig: "fluidsynth", providers: [.apt(["libfluidsynth-dev"])]),
         .systemLibrary(name: "CMalloc"),
 
         // Libraries, one job each.
@@ -40,9 +41,10 @@ let package = Package(
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
-        .target(name: "TimbreNN", dependencies: ["COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreTraining", "TimbreNN", "TimbreStore", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "CFluidSynth"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbrePrepare",
             dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
@@ -50,19 +52,19 @@ let package = Package(
         ),
         .executableTarget(
             name: "timbre",
-            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        .executableTarget(name: "timbre-bench", dependencies: ["TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
+        .executableTarget(name: "timbre-bench", dependencies: ["TimbreCore", "TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
 
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio", "TimbreCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5", "TimbreCore"]),
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio", "TimbreCore"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
-        .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP"]),
-        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreTraining", "TimbreStore", "TimbreNN"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN", "TimbreCore"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP"]),
+        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio"]),
     ]
 )

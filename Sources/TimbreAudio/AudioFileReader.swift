@@ -88,6 +88,22 @@ public final class AudioFileReader {
         }
     }
 
+    /// Reads the rest of the file with its channels interleaved, as stored.
+    public func readAllInterleaved(blockFrames: Int = 1 << 16) throws -> [Float] {
+        guard let handle else { return [] }
+        var samples: [Float] = []
+        var block = [Float](repeating: 0, count: blockFrames * info.channels)
+        while true {
+            let got = Int(block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, sf_count_t(blockFrames)) })
+            if got <= 0 {
+                let code = sf_error(handle)
+                if code != 0 { throw FileError(path: url.path, reason: String(cString: sf_error_number(code))) }
+                return samples
+            }
+            samples.append(contentsOf: block[0..<got * info.channels])
+        }
+    }
+
     /// Reads the rest of the file as mono.
     public func readAllMono(blockFrames: Int = 1 << 16) throws -> [Float] {
         var samples: [Float] = []

@@ -1,3 +1,4 @@
+import TimbreCore
 import COpenBLAS
 import Foundation
 import TimbreNN

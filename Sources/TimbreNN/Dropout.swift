@@ -1,3 +1,5 @@
+import TimbreCore
+
 /// Inverted dropout: while training, each value is zeroed with probability `rate` and the
 /// survivors are scaled by 1/(1 − rate), so inference needs no rescaling; at inference it
 /// is the identity.

@@ -1,3 +1,4 @@
+import TimbreCore
 import Foundation
 
 /// A stack of layers built from an `Architecture`, owning its parameters.

@@ -1,3 +1,4 @@
+import TimbreCore
 import Foundation
 import TimbreNN
 import TimbreStore

@@ -1,0 +1,147 @@
+import Foundation
+import TimbreCore
+
+/// Which sound plays a part: a SoundFont preset, or a Hydrogen kit of recorded drums.
+public enum SoundSource: Sendable, Equatable, CustomStringConvertible {
+    case soundFont(Preset)
+    case drumKit(String)
+
+    public var description: String {
+        switch self {
+        case .soundFont(let preset): return "FluidR3_GM \(preset)"
+        case .drumKit(let name): return "hydrogen \(name)"
+        }
+    }
+}
+
+/// Everything decided about one part before any audio exists, from the corpus seed and the
+/// part's number alone: what plays, how, and through which recording chain. Planning is
+/// cheap and pure, so the manifest and resumption never need the audio.
+public struct PartPlan: Sendable {
+    public let code: String
+    public let source: SoundSource
+    public let detuneCents: Double
+    public let vibrato: Int
+    public var chain: AugmentationChain
+    /// Seed of the notes and noise (independent of the planning draws).
+    public let renderSeed: UInt64
+}
+
+/// A solo take: one performance cut into `excerpts` consecutive 3-s files, the way IRMAS
+/// cuts a song into excerpts.
+public struct TakePlan: Sendable {
+    public let number: Int
+    public let context: MusicalContext
+    public let lead: PartPlan
+    /// A quieter second instrument playing along (IRMAS excerpts are rarely solo).
+    public let accompaniment: PartPlan?
+    /// Accompaniment level relative to the lead, in dB.
+    public let accompanimentDB: Double
+    public let excerpts: Int
+    public let excerptSeconds: Double
+}
+
+/// A multitrack song: drums, bass, a harmony instrument and a lead.
+public struct SongPlan: Sendable {
+    public let number: Int
+    public let context: MusicalContext
+    public let parts: [PartPlan]
+    /// Per part, the bars in which it is silent (arrangement: parts enter and drop out).
+    public let restingBars: [[Int]]
+    public let seconds: Double
+}
+
+/// Draws plans for a split of the corpus.
+public struct CorpusPlanner: Sendable {
+    public let seed: UInt64
+    public let split: SynthSplit
+    public let augment: Bool
+    public let classes: [String]
+    /// Hydrogen kits available for this split (installed ones only).
+    public let drumKits: [String]
+
+    public init(seed: UInt64, split: SynthSplit, augment: Bool, classes: [String], drumKits: [String]) {
+        self.seed = seed
+        self.split = split
+        self.augment = augment
+        self.classes = classes
+        self.drumKits = drumKits
+    }
+
+    /// Numbers of the held-out split start here, so groups of the two splits never
+    /// coincide even when both are prepared into one file.
+    public var firstNumber: Int { split == .train ? 1 : 50_001 }
+
+    private func generator(_ kind: UInt64, _ index: Int) -> SeededGenerator {
+        SeededGenerator(seed: seed ^ (split == .train ? 0 : 0x5EED_0F0D_D5), stream: kind << 32 | UInt64(index))
+    }
+
+    /// The `index`-th take of class `code`.
+    public func take(code: String, index: Int, takesPerClass: Int, excerpts: Int, excerptSeconds: Double) -> TakePlan {
+        let classIndex = classes.firstIndex(of: code) ?? 0
+        let number = firstNumber + classIndex * takesPerClass + index
+        var rng = generator(1, number)
+        let context = MusicalContext.random(using: &rng)
+        let lead = part(code: code, strength: 1, rng: &rng)
+        var accompaniment: PartPlan?
+        var accompanimentDB = 0.0
+        if augment && rng.chance(0.35) {
+            let others = classes.filter { $0 != code }
+            if !others.isEmpty {
+                accompaniment = part(code: rng.pick(others), strength: 0.3, rng: &rng)
+                accompanimentDB = rng.uniform(-26, -14)
+            }
+        }
+        return TakePlan(number: number, context: context, lead: lead, accompaniment: accompaniment, accompanimentDB: accompanimentDB, excerpts: excerpts, excerptSeconds: excerptSeconds)
+    }
+
+    /// The `index`-th song.
+    public func song(index: Int, seconds: Double) -> SongPlan {
+        let number = firstNumber + index
+        var rng = generator(2, number)
+        var context = MusicalContext.random(using: &rng, tempo: 80...140)
+        context.beatsPerBar = 4
+        let harmonies = ["pia", "org", "gac", "gel"].filter(classes.contains)
+        let harmony = harmonies.isEmpty ? nil : rng.pick(harmonies)
+        let leads = ["voi", "sax", "tru", "flu", "cla", "vio", "gel", "pia", "cel"].filter { classes.contains($0) && $0 != harmony }
+        var codes = ["dru", "bas"].filter(classes.contains) + (harmony.map { [$0] } ?? [])
+        if !leads.isEmpty { codes.append(rng.pick(leads)) }
+        let extras = leads.filter { !codes.contains($0) }
+        if rng.chance(0.3), !extras.isEmpty { codes.append(rng.pick(extras)) }
+        let levels: [String: Double] = ["dru": -19, "bas": -22]
+        var parts: [PartPlan] = []
+        var resting: [[Int]] = []
+        let bars = Int((seconds / context.secondsPerBar).rounded(.up))
+        for (order, code) in codes.enumerated() {
+            var plan = part(code: code, strength: 0.4, rng: &rng)
+            plan.chain.levelDB = (levels[code] ?? (order == 2 ? -24 : -21)) + rng.uniform(-3, 3)
+            parts.append(plan)
+            // Drums and bass play throughout; others enter late or rest for a phrase.
+            var rests: [Int] = []
+            if order >= 2 {
+                if rng.chance(0.5) { rests += Array(0..<min(bars, rng.integer(1...2) * 2)) }
+                for phrase in stride(from: 4, to: bars, by: 4) where rng.chance(0.25) { rests += Array(phrase..<min(bars, phrase + 4)) }
+            }
+            resting.append(rests)
+        }
+        return SongPlan(number: number, context: context, parts: parts, restingBars: resting, seconds: seconds)
+    }
+
+    private func part(code: String, strength: Double, rng: inout SeededGenerator) -> PartPlan {
+        let instrument = InstrumentSources.source(for: code)!
+        let source: SoundSource
+        if instrument.idiom == .drums && !drumKits.isEmpty && rng.chance(0.5) {
+            source = .drumKit(rng.pick(drumKits))
+        } else {
+            source = .soundFont(rng.pick(instrument.presets(for: split)))
+        }
+        let vibrato: Int
+        switch instrument.idiom {
+        case .voice: vibrato = rng.integer(30...90)
+        case .melody: vibrato = rng.integer(0...60)
+        default: vibrato = 0
+        }
+        let chain = augment ? AugmentationChain.random(using: &rng, strength: strength) : .levelOnly(-20)
+        return PartPlan(code: code, source: source, detuneCents: augment ? rng.uniform(-30, 30) : 0, vibrato: vibrato, chain: chain, renderSeed: rng.next())
+    }
+}

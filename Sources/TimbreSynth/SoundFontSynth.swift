@@ -1,0 +1,129 @@
+import CFluidSynth
+import Foundation
+import TimbreCore
+
+/// A General MIDI preset in a SoundFont: bank 128 holds drum kits.
+public struct Preset: Hashable, Sendable, CustomStringConvertible {
+    public let bank: Int
+    public let program: Int
+    public init(bank: Int = 0, program: Int) {
+        self.bank = bank
+        self.program = program
+    }
+    public var isDrumKit: Bool { bank == 128 }
+    public var description: String { "\(bank):\(program)" }
+}
+
+/// Renders note sequences with one SoundFont through libfluidsynth, dry (its own reverb
+/// and chorus are off: room and chain colour come from `Augmentation`, under our seed).
+/// Loading a SoundFont takes a moment, so create one per worker thread and reuse it.
+public final class SoundFontSynth {
+    public let soundFont: URL
+    public let sampleRate: Int
+    private let settings: OpaquePointer
+    private let synth: OpaquePointer
+    private let fontID: Int32
+
+    public init(soundFont: URL, sampleRate: Int = 44_100) throws {
+        SoundFontSynth.silenceLibraryLog()
+        self.soundFont = soundFont
+        self.sampleRate = sampleRate
+        guard let settings = new_fluid_settings() else {
+            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot allocate settings")
+        }
+        fluid_settings_setnum(settings, "synth.sample-rate", Double(sampleRate))
+        fluid_settings_setint(settings, "synth.reverb.active", 0)
+        fluid_settings_setint(settings, "synth.chorus.active", 0)
+        fluid_settings_setint(settings, "synth.polyphony", 256)
+        fluid_settings_setnum(settings, "synth.gain", 0.5)
+        guard let synth = new_fluid_synth(settings) else {
+            delete_fluid_settings(settings)
+            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
+        }
+        let id = fluid_synth_sfload(synth, soundFont.path, 0)
+        guard id != FLUID_FAILED else {
+            delete_fluid_synth(synth)
+            delete_fluid_settings(settings)
+            throw FileError(path: soundFont.path, reason: "not a SoundFont libfluidsynth can load")
+        }
+        self.settings = settings
+        self.synth = synth
+        fontID = id
+    }
+
+    deinit {
+        delete_fluid_synth(synth)
+        delete_fluid_settings(settings)
+    }
+
+    /// True when the SoundFont defines `preset` (fluidsynth would otherwise fall back
+    /// silently to another one).
+    public func has(_ preset: Preset) -> Bool {
+        guard let font = fluid_synth_get_sfont_by_id(synth, fontID) else { return false }
+        return fluid_sfont_get_preset(font, Int32(preset.bank), Int32(preset.program)) != nil
+    }
+
+    /// Renders `performance` with `preset` into a stereo signal of exactly
+    /// `performance.seconds`; notes still sounding at the end are cut there.
+    public func render(_ performance: Performance, preset: Preset) throws -> StereoSignal {
+        guard has(preset) else {
+            throw FileError(path: soundFont.path, reason: "has no preset \(preset)")
+        }
+        fluid_synth_system_reset(synth)
+        let channel: Int32 = preset.isDrumKit ? 9 : 0
+        if preset.isDrumKit { fluid_synth_set_channel_type(synth, channel, Int32(CHANNEL_TYPE_DRUM.rawValue)) }
+        fluid_synth_program_select(synth, channel, fontID, Int32(preset.bank), Int32(preset.program))
+        fluid_synth_cc(synth, channel, 7, 110)
+        fluid_synth_cc(synth, channel, 1, Int32(performance.vibrato))
+        fluid_synth_pitch_bend(synth, channel, Int32(8192 + performance.detuneCents / 200 * 8192).clamped(0, 16383))
+
+        let total = Int(performance.seconds * Double(sampleRate))
+        var events: [(frame: Int, on: Bool, key: Int32, velocity: Int32)] = []
+        for note in performance.notes {
+            let start = Int(note.start * Double(sampleRate))
+            guard start < total else { continue }
+            events.append((start, true, Int32(note.key), Int32(note.velocity)))
+            events.append((min(total, start + max(1, Int(note.duration * Double(sampleRate)))), false, Int32(note.key), 0))
+        }
+        // Offs before ons at the same frame, so a repeated key restarts cleanly.
+        events.sort { $0.frame != $1.frame ? $0.frame < $1.frame : (!$0.on && $1.on) }
+
+        var signal = StereoSignal(frames: total, sampleRate: sampleRate)
+        var position = 0
+        signal.left.withUnsafeMutableBufferPointer { left in
+            signal.right.withUnsafeMutableBufferPointer { right in
+                func advance(to frame: Int) {
+                    while position < frame {
+                        let count = min(4096, frame - position)
+                        fluid_synth_write_float(synth, Int32(count), left.baseAddress! + position, 0, 1, right.baseAddress! + position, 0, 1)
+                        position += count
+                    }
+                }
+                for event in events {
+                    advance(to: event.frame)
+                    if event.on {
+                        fluid_synth_noteon(synth, channel, event.key.clamped(0, 127), event.velocity.clamped(1, 127))
+                    } else {
+                        fluid_synth_noteoff(synth, channel, event.key.clamped(0, 127))
+                    }
+                }
+                advance(to: total)
+            }
+        }
+        return signal
+    }
+
+    /// fluidsynth prints warnings (e.g. about missing MIDI drivers) on stderr; a batch
+    /// renderer has no use for them.
+    private static let silence: Void = {
+        for level in [FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG] {
+            fluid_set_log_function(Int32(level.rawValue), nil, nil)
+        }
+    }()
+
+    private static func silenceLibraryLog() { _ = silence }
+}
+
+extension Comparable {
+    func clamped(_ low: Self, _ high: Self) -> Self { min(max(self, low), high) }
+}
