@@ -1,3 +1,4 @@
+import TimbreCore
 import Foundation
 import Testing
 import TimbreDSP

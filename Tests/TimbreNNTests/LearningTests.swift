@@ -1,3 +1,4 @@
+import TimbreCore
 import Testing
 @testable import TimbreNN
 
