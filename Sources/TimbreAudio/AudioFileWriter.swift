@@ -52,6 +52,9 @@ public enum AudioFileWriter {
             throw FileError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
         }
         sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+        // Float WAV files otherwise carry a PEAK chunk with the time of writing, which
+        // would make identical audio give different files.
+        sf_command(handle, Int32(SFC_SET_ADD_PEAK_CHUNK), nil, Int32(SF_FALSE))
         let frames = samples.count / channels
         let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) }
         let closeStatus = sf_close(handle)

@@ -7,6 +7,12 @@ public struct Clip: Sendable {
     /// How many leading samples are real audio rather than padding.
     public let validCount: Int
 
+    public init(start: Int, samples: [Float], validCount: Int) {
+        self.start = start
+        self.samples = samples
+        self.validCount = validCount
+    }
+
     /// True when the clip was zero-padded past the end of the source.
     public var isPadded: Bool { validCount < samples.count }
 }

@@ -16,7 +16,8 @@ public struct Preset: Hashable, Sendable, CustomStringConvertible {
 
 /// Renders note sequences with one SoundFont through libfluidsynth, dry (its own reverb
 /// and chorus are off: room and chain colour come from `Augmentation`, under our seed).
-/// Loading a SoundFont takes a moment, so create one per worker thread and reuse it.
+/// Loading a SoundFont takes a moment, so create one per worker thread and reuse it;
+/// every take still renders from a clean state, so output never depends on order.
 public final class SoundFontSynth {
     public let soundFont: URL
     public let sampleRate: Int
@@ -69,7 +70,16 @@ public final class SoundFontSynth {
         guard has(preset) else {
             throw FileError(path: soundFont.path, reason: "has no preset \(preset)")
         }
-        fluid_synth_system_reset(synth)
+        // A fluidsynth instance carries state from one take into the next (partial
+        // 64-frame blocks, recycled voices' filter ramps), so each take gets a fresh one.
+        // Its SoundFont load is cheap: the samples come from fluidsynth's cache, which
+        // `synth` keeps alive.
+        guard let synth = new_fluid_synth(settings) else {
+            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
+        }
+        defer { delete_fluid_synth(synth) }
+        let fontID = fluid_synth_sfload(synth, soundFont.path, 1)
+        guard fontID != FLUID_FAILED else { throw FileError(path: soundFont.path, reason: "SoundFont failed to load again") }
         let channel: Int32 = preset.isDrumKit ? 9 : 0
         if preset.isDrumKit { fluid_synth_set_channel_type(synth, channel, Int32(CHANNEL_TYPE_DRUM.rawValue)) }
         fluid_synth_program_select(synth, channel, fontID, Int32(preset.bank), Int32(preset.program))

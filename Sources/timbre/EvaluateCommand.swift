@@ -3,6 +3,7 @@ import Foundation
 import TimbreConsole
 import TimbreDatasets
 import TimbreEvaluation
+import TimbreModel
 import TimbrePrepare
 import TimbreTraining
 
@@ -35,10 +36,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let report = try reportingErrors { () -> EvaluationReport in
-            guard let model else {
-                throw TrainingError("no --model given, and this build of timbre has no bundled default model")
-            }
-            let modelFile = try ModelFile.read(from: URL(fileURLWithPath: model))
+            let modelFile = try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()
             let threshold = self.threshold ?? ThresholdSearch.recorded(in: modelFile.trainingSummary) ?? 0.5
             let families = modelFile.features.classCodes.map { code in
                 Taxonomy.standard.index(of: code).map { Taxonomy.standard.classes[$0].family } ?? "other"

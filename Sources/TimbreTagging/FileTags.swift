@@ -1,0 +1,30 @@
+/// One instrument reported for a file or a window, with the model's probability.
+public struct Tag: Equatable, Sendable, Codable {
+    public let code: String
+    public let name: String
+    public let confidence: Double
+}
+
+/// What one window of a file holds.
+public struct WindowTags: Equatable, Sendable {
+    public let start: Double
+    public let end: Double
+    /// Below the RMS gate: not classified.
+    public let isSilent: Bool
+    public let tags: [Tag]
+}
+
+/// The result of tagging one file.
+public struct FileTags: Equatable, Sendable {
+    public let path: String
+    public let duration: Double
+    /// Windows the file was cut into (silent ones included).
+    public let windows: Int
+    /// The whole file was below the RMS gate: no instrument is claimed.
+    public let isSilent: Bool
+    /// Shorter than one window: zero-padded to a full window (less context than the model
+    /// was trained with).
+    public let isPadded: Bool
+    public let tags: [Tag]
+    public let timeline: [WindowTags]
+}

@@ -1,0 +1,205 @@
+import COpenBLAS
+import Foundation
+import TimbreAudio
+import TimbreCore
+import TimbreDSP
+import TimbreNN
+
+/// How `Tagger` turns window probabilities into tags.
+public struct TagOptions: Sendable {
+    /// Reported classes per file (and per window), at most.
+    public var topK = 3
+    /// Mean probability at or above which a class is reported (the top class always is).
+    public var threshold = 0.5
+    /// Seconds between window starts (default: the window length, no overlap).
+    public var hopSeconds: Double?
+    /// Windows per forward pass.
+    public var batchSize = 32
+    /// Decoding and spectrogram threads.
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    public init() {}
+}
+
+/// Tags audio files of any length with a trained model: cuts each file into windows of
+/// the model's clip length, skips windows under the RMS gate, averages the class
+/// probabilities of the rest and reports the top classes over the threshold.
+public final class Tagger {
+    public let model: Sequential
+    public let settings: FeatureSettings
+    public let classCodes: [String]
+    public let classNames: [String]
+    public let options: TagOptions
+
+    public init(model: Sequential, settings: FeatureSettings, classCodes: [String], classNames: [String], options: TagOptions) {
+        self.model = model
+        self.settings = settings
+        self.classCodes = classCodes
+        self.classNames = classNames
+        self.options = options
+        // Batch items run on all cores; BLAS threads inside them would only contend.
+        openblas_set_num_threads(1)
+        MemoryPolicy.reuseLargeAllocations()
+    }
+
+    /// Log-mel windows of one file, before the model sees them.
+    struct Windows {
+        var starts: [Int] = []
+        var silent: [Bool] = []
+        /// Log-mel of the non-silent windows, one after another.
+        var mel: [Float] = []
+        var sampleCount = 0
+        var padded = false
+    }
+
+    /// Tags `files` in order, calling `result` for each (from the calling thread) as soon
+    /// as its group is done. Decoding runs on `options.workers` threads; prediction uses
+    /// every core through the model.
+    public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 16, result: (Result<FileTags, FileError>) -> Void) {
+        let workers = max(1, options.workers)
+        for groupStart in stride(from: 0, to: files.count, by: groupSize) {
+            let group = Array(files[groupStart..<min(files.count, groupStart + groupSize)])
+            let slots = UncheckedSlots<Result<Windows, FileError>>(count: group.count)
+            let next = IndexCounter()
+            let settings = self.settings, hopSeconds = options.hopSeconds
+            DispatchQueue.concurrentPerform(iterations: min(workers, group.count)) { _ in
+                let extractor = LogMelExtractor(settings: settings)
+                while let index = next.take(below: group.count) {
+                    do {
+                        slots[index] = .success(try Tagger.windows(of: group[index].url, settings: settings, extractor: extractor, hopSeconds: hopSeconds))
+                    } catch let error as FileError {
+                        slots[index] = .failure(FileError(path: group[index].path, reason: error.reason))
+                    } catch {
+                        slots[index] = .failure(FileError(path: group[index].path, reason: "\(error)"))
+                    }
+                }
+            }
+            let outcomes = slots.values
+            // All non-silent windows of the group in one stream of batches.
+            var stacked: [Float] = []
+            for case .success(let windows) in outcomes { stacked += windows.mel }
+            let probabilities = predict(stacked)
+            var offset = 0
+            for (index, outcome) in outcomes.enumerated() {
+                switch outcome {
+                case .failure(let error): result(.failure(error))
+                case .success(let windows):
+                    let count = windows.silent.filter { !$0 }.count
+                    let rows = Array(probabilities[offset * classCodes.count..<(offset + count) * classCodes.count])
+                    offset += count
+                    result(.success(summarise(windows, probabilities: rows, path: group[index].path)))
+                }
+            }
+        }
+    }
+
+    /// Class probabilities for windows of log-mel, `batchSize` at a time.
+    func predict(_ mel: [Float]) -> [Float] {
+        let size = settings.nMels * settings.framesPerClip
+        let count = mel.count / size
+        var out: [Float] = []
+        out.reserveCapacity(count * classCodes.count)
+        for start in stride(from: 0, to: count, by: options.batchSize) {
+            let n = min(options.batchSize, count - start)
+            let batch = Tensor(shape: [n, 1, settings.nMels, settings.framesPerClip], data: Array(mel[start * size..<(start + n) * size]))
+            out += model.predict(batch).data
+        }
+        return out
+    }
+
+    /// Decodes a file and cuts it into windows; a file shorter than the last-window
+    /// minimum still gives one zero-padded window.
+    static func windows(of url: URL, settings: FeatureSettings, extractor: LogMelExtractor, hopSeconds: Double?) throws -> Windows {
+        let stream = try MonoAudioStream(url: url, sampleRate: settings.sampleRate)
+        let hop = hopSeconds.map { max(1, Int(($0 * Double(settings.sampleRate)).rounded())) } ?? settings.clipSamples
+        var slicer = ClipSlicer(clipLength: settings.clipSamples, hop: hop, minLastClip: settings.minLastClipSamples)
+        var windows = Windows()
+        var clips: [Clip] = []
+        var tail: [Float] = []
+        while let block = try stream.next() {
+            windows.sampleCount += block.count
+            if windows.sampleCount <= settings.clipSamples { tail += block }
+            clips += slicer.append(block)
+            for clip in clips { add(clip, to: &windows, settings: settings, extractor: extractor) }
+            clips.removeAll()
+        }
+        clips += slicer.finish()
+        if windows.starts.isEmpty && clips.isEmpty {
+            guard windows.sampleCount > 0 else { throw FileError(path: url.path, reason: "holds no audio") }
+            // Shorter than the last-window minimum: one padded window anyway.
+            clips = [Clip(start: 0, samples: tail + [Float](repeating: 0, count: settings.clipSamples - tail.count), validCount: tail.count)]
+        }
+        for clip in clips { add(clip, to: &windows, settings: settings, extractor: extractor) }
+        windows.padded = windows.sampleCount < settings.clipSamples
+        return windows
+    }
+
+    private static func add(_ clip: Clip, to windows: inout Windows, settings: FeatureSettings, extractor: LogMelExtractor) {
+        let level = clip.samples.withUnsafeBufferPointer { Decibels.rmsLevel(UnsafeBufferPointer(rebasing: $0[0..<clip.validCount])) }
+        windows.starts.append(clip.start)
+        let silent = level < settings.rmsThresholdDB
+        windows.silent.append(silent)
+        if !silent { windows.mel += extractor.logMel(clip.samples) }
+    }
+
+    /// Mean probabilities over the non-silent windows, then the threshold rule.
+    func summarise(_ windows: Windows, probabilities: [Float], path: String) -> FileTags {
+        let classes = classCodes.count
+        let rate = Double(settings.sampleRate)
+        let duration = Double(windows.sampleCount) / rate
+        var timeline: [WindowTags] = []
+        var row = 0
+        var mean = [Double](repeating: 0, count: classes)
+        for (index, start) in windows.starts.enumerated() {
+            let startSeconds = Double(start) / rate
+            let end = min(duration, startSeconds + settings.clipSeconds)
+            if windows.silent[index] {
+                timeline.append(WindowTags(start: startSeconds, end: end, isSilent: true, tags: []))
+                continue
+            }
+            let values = probabilities[row * classes..<(row + 1) * classes].map(Double.init)
+            for c in 0..<classes { mean[c] += values[c] }
+            timeline.append(WindowTags(start: startSeconds, end: end, isSilent: false, tags: decide(values)))
+            row += 1
+        }
+        guard row > 0 else {
+            return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: true, isPadded: windows.padded, tags: [], timeline: timeline)
+        }
+        mean = mean.map { $0 / Double(row) }
+        return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: false, isPadded: windows.padded, tags: decide(mean), timeline: timeline)
+    }
+
+    /// The top class, plus the others at or above the threshold, at most `topK`, most
+    /// probable first.
+    func decide(_ probabilities: [Double]) -> [Tag] {
+        let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
+        return order.enumerated()
+            .filter { rank, c in rank == 0 || probabilities[c] >= options.threshold }
+            .prefix(max(1, options.topK))
+            .map { _, c in Tag(code: classCodes[c], name: classNames[c], confidence: probabilities[c]) }
+    }
+}
+
+/// Result slots written by the decoding threads, one slot per thread at a time.
+private final class UncheckedSlots<Value>: @unchecked Sendable {
+    private var storage: [Value?]
+    private let lock = NSLock()
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    subscript(index: Int) -> Value? {
+        get { lock.lock(); defer { lock.unlock() }; return storage[index] }
+        set { lock.lock(); storage[index] = newValue; lock.unlock() }
+    }
+    var values: [Value] { storage.map { $0! } }
+}
+
+/// Hands out indices to threads.
+private final class IndexCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    func take(below limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
+    }
+}

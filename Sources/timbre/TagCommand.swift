@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import TimbreConsole
+import TimbreDatasets
+import TimbreModel
+import TimbreTagging
+import TimbreTraining
+
+struct TagCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tag",
+        abstract: "Say which instruments play in audio files.",
+        discussion: """
+            Cuts each file into 3-s windows, classifies every window that is not silent, \
+            averages the probabilities over the file and reports the most probable instrument \
+            plus any other at or above the threshold. Folders are searched recursively for \
+            audio files. Silent files are reported as silent; files shorter than a window are \
+            padded and flagged. Failures are printed once each on standard error and the run \
+            goes on (exit status 2).
+            """
+    )
+
+    @Option(help: "Model file (default: the bundled model).")
+    var model: String?
+
+    @Argument(help: "Audio files and folders.")
+    var paths: [String]
+
+    @Option(help: "Output: table, jsonl or csv.")
+    var format = TagFormat.table.rawValue
+
+    @Option(help: "Most tags reported per file.")
+    var topK = 3
+
+    @Option(help: "Mean probability at or above which an instrument is reported (default: the model's, chosen on validation data).")
+    var threshold: Double?
+
+    @Option(help: "Seconds between window starts (default: the window length).")
+    var hopSeconds: Double?
+
+    @Flag(help: "Also report the tags of every window, with its start time.")
+    var timeline = false
+
+    @Option(name: [.customShort("j"), .long], help: "Decoding threads (default: one per core).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        if TagFormat(rawValue: format) == nil { throw ValidationError("unknown format '\(format)'; use table, jsonl or csv") }
+        if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+        if let hopSeconds, hopSeconds <= 0 { throw ValidationError("--hop-seconds must be positive") }
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() throws {
+        let modelFile = try reportingErrors { try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load() }
+        let network = try reportingErrors { try modelFile.makeModel() }
+        var options = TagOptions()
+        options.topK = topK
+        options.threshold = threshold ?? ThresholdSearch.recorded(in: modelFile.trainingSummary) ?? 0.5
+        options.hopSeconds = hopSeconds
+        options.workers = workers
+        let features = modelFile.features
+        let tagger = Tagger(model: network, settings: features.settings, classCodes: features.classCodes, classNames: features.classNames, options: options)
+
+        var failures = 0
+        let formatter = TagFormatter(format: TagFormat(rawValue: format)!, timeline: timeline, pathWidth: 0)
+        var files: [(url: URL, path: String)] = []
+        for path in paths {
+            let url = URL(fileURLWithPath: path)
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                report(path: path, reason: "no such file or folder", formatter: formatter)
+                failures += 1
+            } else if isDirectory.boolValue {
+                files += AudioFileFinder.audioFiles(under: url).map { ($0, (path as NSString).appendingPathComponent(AudioFileFinder.relativePath(of: $0, to: url))) }
+            } else {
+                files.append((url, path))
+            }
+        }
+        let output = TagFormatter(format: formatter.format, timeline: timeline, pathWidth: min(60, files.map(\.path.count).max() ?? 4))
+        if let header = output.header, !files.isEmpty { print(header) }
+        let bar = ProgressBar(total: files.count, unit: "files")
+        var done = 0, seconds = 0.0
+        tagger.tag(files) { outcome in
+            done += 1
+            switch outcome {
+            case .success(let tags):
+                seconds += tags.duration
+                bar.clear()
+                print(output.format(tags))
+                fflush(nil)
+            case .failure(let error):
+                failures += 1
+                bar.clear()
+                report(path: error.path, reason: error.reason, formatter: output)
+            }
+            bar.update(done: done, detail: String(format: "%.0f s of audio", seconds), rate: (Int(seconds), "audio s"))
+        }
+        bar.clear()
+        if failures > 0 { throw ExitCode(2) }
+    }
+
+    private func report(path: String, reason: String, formatter: TagFormatter) {
+        Terminal.printError("timbre: \(path): \(reason)")
+        if let line = formatter.failure(path: path, reason: reason) { print(line) }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreCore
+import TimbreDatasets
+@testable import TimbreSynth
+
+private func makeFolder() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-synth-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A small corpus: two takes for three classes and one short song.
+private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) throws -> (SynthCorpus, URL) {
+    var options = SynthOptions(output: makeFolder())
+    options.split = split
+    options.seed = seed
+    options.takesPerClass = 2
+    options.excerpts = 2
+    options.songs = 1
+    options.songSeconds = 8
+    options.classes = ["pia", "dru", "bas", "gac", "sax"]
+    let corpus = try SynthCorpus(options: options)
+    let summary = try corpus.run()
+    #expect(summary.failures.isEmpty, "\(summary.failures)")
+    return (corpus, options.output)
+}
+
+@Suite(.serialized) struct SynthCorpusTests {
+    @Test func irmasLayoutReadsBackWithTheRightLabels() throws {
+        let (corpus, root) = try renderSmallCorpus()
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(DatasetLayout.detect(corpus.irmasRoot) == .irmas)
+        let imported = try DatasetImporter.importRoot(corpus.irmasRoot, layout: nil)
+        #expect(imported.failures.isEmpty)
+        #expect(imported.jobs.count == 5 * 2 * 2)
+        var groups = Set<String>()
+        for job in imported.jobs {
+            guard case .single(let audio, let group) = job else { Issue.record("expected single-file jobs"); continue }
+            let folder = audio.url.deletingLastPathComponent().lastPathComponent
+            #expect(audio.classIndices == [Taxonomy.standard.index(of: folder)!])
+            groups.insert(group)
+            // Every excerpt is 3 s of 44.1-kHz stereo with sound in it.
+            let info = try AudioFileReader(url: audio.url).info
+            #expect(info.sampleRate == 44_100 && info.channels == 2 && info.frames == 3 * 44_100)
+            let samples = try MonoAudioStream.load(audio.url).samples
+            var energy = 0.0
+            for sample in samples { energy += Double(sample) * Double(sample) }
+            let level: Double = 10 * log10(energy / Double(samples.count))
+            #expect(level > -45, "\(audio.relativePath) is nearly silent")
+        }
+        // Excerpts of one take share a group; takes do not.
+        #expect(groups.count == 5 * 2)
+    }
+
+    @Test func medleyDBLayoutReadsBackAndTheMixIsTheSumOfItsStems() throws {
+        let (corpus, root) = try renderSmallCorpus()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let imported = try DatasetImporter.importRoot(corpus.medleyRoot, layout: nil)
+        #expect(imported.layout == .medleydb)
+        #expect(imported.failures.isEmpty && imported.notes.isEmpty, "\(imported.notes)")
+        guard case .multitrack(let mix, let stems, _) = imported.jobs.first else { Issue.record("no song imported"); return }
+        let plan = corpus.planner.song(index: 0, seconds: 8)
+        #expect(stems.map(\.classIndices) == plan.parts.map { [Taxonomy.standard.index(of: $0.code)!] })
+        #expect(stems.first?.classIndices == [Taxonomy.standard.index(of: "dru")!])
+        #expect(Set(mix.classIndices) == Set(stems.flatMap(\.classIndices)))
+
+        var sum = [Float]()
+        for stem in stems {
+            let samples = try AudioFileReader(url: stem.url).readAllInterleaved()
+            if sum.isEmpty { sum = samples } else { for i in sum.indices { sum[i] += samples[i] } }
+        }
+        let stored = try AudioFileReader(url: mix.url).readAllInterleaved()
+        #expect(stored.count == 2 * 8 * 44_100)
+        #expect(stored == sum)
+    }
+
+    @Test func sameSeedSameCorpusAndRerunsResume() throws {
+        let (first, rootA) = try renderSmallCorpus(seed: 9)
+        let (_, rootB) = try renderSmallCorpus(seed: 9)
+        defer { try? FileManager.default.removeItem(at: rootA); try? FileManager.default.removeItem(at: rootB) }
+        let files = AudioFileFinder.allFiles(under: rootA).map { AudioFileFinder.relativePath(of: $0, to: rootA) }
+        #expect(files.count == 5 * 2 * 2 + 6 + 1)
+        for file in files {
+            #expect(FileManager.default.contents(atPath: rootA.appendingPathComponent(file).path) == FileManager.default.contents(atPath: rootB.appendingPathComponent(file).path), "\(file) differs")
+        }
+        // A removed file is rendered again; the rest is kept.
+        let removed = rootA.appendingPathComponent(files.first { $0.hasSuffix("__2.wav") }!)
+        let original = FileManager.default.contents(atPath: removed.path)
+        try FileManager.default.removeItem(at: removed)
+        let summary = try first.run()
+        #expect(summary.rendered == 1 && summary.skipped == first.items.count - 1)
+        #expect(FileManager.default.contents(atPath: removed.path) == original)
+    }
+
+    @Test func heldOutSplitUsesOtherNumbersAndHeldOutSources() {
+        let classes = InstrumentSources.all.map(\.code)
+        let train = CorpusPlanner(seed: 1, split: .train, augment: true, classes: classes, drumKits: HydrogenDrumKit.kitNames(for: .train))
+        let heldOut = CorpusPlanner(seed: 1, split: .heldOut, augment: true, classes: classes, drumKits: HydrogenDrumKit.kitNames(for: .heldOut))
+        var heldOutOnly = 0
+        for index in 0..<40 {
+            let a = train.take(code: "pia", index: index, takesPerClass: 40, excerpts: 3, excerptSeconds: 3)
+            let b = heldOut.take(code: "pia", index: index, takesPerClass: 40, excerpts: 3, excerptSeconds: 3)
+            #expect(a.number < 50_001 && b.number >= 50_001)
+            guard case .soundFont(let trainPreset) = a.lead.source, case .soundFont(let heldPreset) = b.lead.source else { continue }
+            #expect(InstrumentSources.source(for: "pia")!.presets.contains(trainPreset))
+            if InstrumentSources.source(for: "pia")!.heldOutPresets.contains(heldPreset) { heldOutOnly += 1 }
+        }
+        #expect(heldOutOnly > 0)
+        #expect(Set(HydrogenDrumKit.kitNames(for: .train)).isDisjoint(with: HydrogenDrumKit.kitNames(for: .heldOut)))
+    }
+
+    @Test func everySourceExistsInTheSoundFontAndEveryKitLoads() throws {
+        let synth = try SoundFontSynth(soundFont: SynthOptions(output: makeFolder()).soundFont)
+        for source in InstrumentSources.all {
+            for preset in source.presets + source.heldOutPresets {
+                #expect(synth.has(preset), "\(source.code): no preset \(preset)")
+            }
+        }
+        for name in HydrogenDrumKit.kitNames(for: .train) + HydrogenDrumKit.kitNames(for: .heldOut) {
+            let kit = try HydrogenDrumKit(folder: HydrogenDrumKit.systemFolder.appendingPathComponent(name))
+            let hits = kit.render([Note(start: 0, duration: 0.3, key: 36, velocity: 100), Note(start: 0.5, duration: 0.3, key: 38, velocity: 100)], seconds: 1)
+            #expect(hits.rms > 1e-3, "\(name) is silent")
+        }
+    }
+}
