@@ -7,11 +7,12 @@ BENCH_DIR := .bench
 PYTHON ?= python3
 
 # Debian packages: C libraries with headers (audio I/O, resampling, FFT, BLAS, HDF5,
-# zlib), pkg-config to find them, and sox for the demo's example audio.
+# zlib, FluidSynth), pkg-config to find them, and the recorded instrument samples that
+# `timbre synth` plays (the FluidR3 General MIDI SoundFont and Hydrogen's drum kits).
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
-	libhdf5-dev zlib1g-dev sox
+	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo model bench parity clean
 
 all: build
 
@@ -32,9 +33,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
-# The main job today: turn a small generated folder of audio into a feature file.
+# The main job: render a small demo folder, tag it with the bundled model and score
+# its solo clips.
 demo: build
 	@bash scripts/demo.sh $(BUILD_RELEASE)
+
+# Reproduces the bundled model (about an hour on 2 cores) and installs it as the
+# package resource.
+model: build
+	@TIMBRE=$(BUILD_RELEASE) bash scripts/make-model.sh
 
 # Benchmarks print timbre and the usual Python tools side by side, on the same files.
 bench: build
@@ -43,6 +50,14 @@ bench: build
 	$(SWIFT) build -c release --product timbre-bench
 	$(BENCH_DIR)/venv/bin/python bench/bench_prepare.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/prepare
 	$(BENCH_DIR)/venv/bin/python bench/bench_nn.py --timbre-bench .build/release/timbre-bench
+	$(BENCH_DIR)/venv/bin/python bench/bench_tag.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/tag
+
+# Trains the CNN with timbre and with the Keras reference on the same feature files
+# (about 20 minutes on 2 cores) and prints their validation errors side by side.
+parity: build
+	@test -x $(BENCH_DIR)/venv/bin/python || $(PYTHON) -m venv $(BENCH_DIR)/venv
+	@$(BENCH_DIR)/venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(BENCH_DIR)/venv/bin/python bench/train_parity.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/parity
 
 clean:
 	rm -rf .build $(BENCH_DIR) demo

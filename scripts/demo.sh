@@ -1,21 +1,16 @@
 #!/usr/bin/env bash
-# Renders a few seconds of example audio per class with sox, in the folder-per-class
-# layout, and turns it into a feature file with `timbre prepare`.
+# Renders a small demo folder that the bundled model has never heard (held-out programs,
+# drum kits and seed): a few solo clips per class and two short songs. Tags all of it,
+# then scores the solo clips and writes the report (confusion matrix picture, metrics).
 set -euo pipefail
 timbre=${1:-.build/release/timbre}
-root=demo/audio
-mkdir -p "$root/piano" "$root/Acoustic Guitar" "$root/flute" "$root/organ"
-note() {
-  local bits=(-b 16)
-  [[ $1 == *.ogg ]] && bits=()
-  sox -q -n -r 44100 -c 2 "${bits[@]}" "$1" synth "${@:2}" fade 0.01 0 0.05 gain -6
-}
-for n in 0 1 2; do
-  f=$((220 + 40 * n))
-  note "$root/piano/take $n.wav" 7 pluck $f pluck $((f * 5 / 4)) pluck $((f * 3 / 2)) tremolo 1.5 100
-  note "$root/Acoustic Guitar/take $n.flac" 7 pluck $((f / 2)) pluck $((f * 3 / 4))
-  note "$root/flute/take $n.ogg" 7 sine $((f * 2)) sine $((f * 4))
-  note "$root/organ/take $n.wav" 7 square $f square $((f * 2))
-done
-echo "rendered $(find "$root" -type f | wc -l) files into $root"
-"$timbre" prepare "$root" -o demo/features.h5
+root=demo
+rm -rf "$root/corpus" "$root/report"
+"$timbre" synth -o "$root/corpus" --split held-out --seed 2026 --takes-per-class 4 --excerpts 1 --songs 2 --song-seconds 20 > /dev/null
+echo "rendered $(find "$root/corpus" -name '*.wav' | wc -l) files into $root/corpus"
+echo
+echo "== timbre tag $root/corpus/IRMAS-TrainingData $root/corpus/MedleyDB/*/*_MIX.wav"
+"$timbre" tag "$root/corpus/IRMAS-TrainingData" "$root"/corpus/MedleyDB/*/*_MIX.wav
+echo
+echo "== timbre evaluate $root/corpus/IRMAS-TrainingData --report $root/report"
+"$timbre" evaluate "$root/corpus/IRMAS-TrainingData" --report "$root/report"

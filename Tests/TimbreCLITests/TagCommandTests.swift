@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreCore
+import TimbreSynth
+
+/// A folder with the cases `timbre tag` must tell apart: a long piano phrase, a file
+/// shorter than a window, a silent file, a corrupt file, and a text file to ignore.
+private func makeTagFolder() throws -> URL {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-tag-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: root.appendingPathComponent("session"), withIntermediateDirectories: true)
+    var rng = SeededGenerator(seed: 5)
+    var context = MusicalContext.random(using: &rng, tempo: 90...110)
+    context.swing = 0
+    let synth = try SoundFontSynth(soundFont: URL(fileURLWithPath: "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+    let notes = PhraseComposer.compose(.keyboard, range: 36...96, context: context, seconds: 12, rng: &rng)
+    var piano = try synth.render(Performance(notes: notes, seconds: 12), preset: Preset(program: 0))
+    piano.scale(by: 0.3 / max(piano.peak, 1e-6))
+    try AudioFileWriter.write(piano.interleaved, channels: 2, sampleRate: 44_100, to: root.appendingPathComponent("session/piano phrase.wav"))
+    let short = piano.slice(0..<44_100)
+    try AudioFileWriter.write(short.interleaved, channels: 2, sampleRate: 44_100, to: root.appendingPathComponent("session/short.flac"))
+    try AudioFileWriter.write([Float](repeating: 0, count: 5 * 22_050), sampleRate: 22_050, to: root.appendingPathComponent("session/silence.wav"))
+    try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: root.appendingPathComponent("session/corrupt.wav"))
+    try "not audio".write(to: root.appendingPathComponent("session/notes.txt"), atomically: true, encoding: .utf8)
+    return root
+}
+
+private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
+    var byName: [String: [String: Any]] = [:]
+    for line in text.split(separator: "\n") {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let path = try #require(object["path"] as? String)
+        byName[(path as NSString).lastPathComponent] = object
+    }
+    return byName
+}
+
+@Suite(.serialized) struct TagCommandTests {
+    @Test func tagsAFolderWithLongShortSilentAndCorruptFiles() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try TimbreProcess.run(["tag", "--format", "jsonl", "--timeline", root.appendingPathComponent("session").path])
+        #expect(result.status == 2)
+        let files = try jsonLines(result.stdout)
+        #expect(Set(files.keys) == ["piano phrase.wav", "short.flac", "silence.wav", "corrupt.wav"])
+
+        let piano = try #require(files["piano phrase.wav"])
+        #expect(piano["windows"] as? Int == 4)
+        #expect(abs((piano["duration_s"] as? Double ?? 0) - 12) < 0.01)
+        let tags = try #require(piano["tags"] as? [[String: Any]])
+        #expect(tags.first?["code"] as? String == "pia", "\(tags)")
+        #expect((tags.first?["confidence"] as? Double ?? 0) > 0.5)
+        let timeline = try #require(piano["timeline"] as? [[String: Any]])
+        #expect(timeline.compactMap { $0["start_s"] as? Double } == [0, 3, 6, 9])
+
+        let short = try #require(files["short.flac"])
+        #expect(short["padded"] as? Bool == true)
+        #expect(short["windows"] as? Int == 1)
+        #expect((short["tags"] as? [Any])?.count ?? 0 >= 1)
+
+        let silence = try #require(files["silence.wav"])
+        #expect(silence["silent"] as? Bool == true)
+        #expect((silence["tags"] as? [Any])?.isEmpty == true)
+
+        #expect(files["corrupt.wav"]?["error"] is String)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("timbre: ") }
+        #expect(errors.count == 1 && errors[0].contains("corrupt.wav"), "\(result.stderr)")
+    }
+
+    @Test func tableAndCSVFormats() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let piano = root.appendingPathComponent("session/piano phrase.wav").path
+        let table = try TimbreProcess.run(["tag", piano])
+        #expect(table.status == 0)
+        let lines = table.stdout.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("FILE") && lines[1].contains("piano"), "\(table.stdout)")
+
+        let csv = try TimbreProcess.run(["tag", "--format", "csv", "--top-k", "2", "--threshold", "0", piano, root.appendingPathComponent("session/silence.wav").path])
+        #expect(csv.status == 0)
+        let rows = csv.stdout.split(separator: "\n").map(String.init)
+        #expect(rows[0] == "path,scope,start_s,end_s,rank,code,name,confidence,note")
+        // Threshold 0 reports top-k classes for the piano file; the silent file gets one row.
+        #expect(rows.count == 1 + 2 + 1, "\(rows)")
+        #expect(rows[1].contains(",file,0.000,12.000,1,pia,"))
+        #expect(rows.last!.hasSuffix(",silent"))
+    }
+
+    @Test func missingPathsAndBadOptions() throws {
+        let missing = try TimbreProcess.run(["tag", "/nonexistent/folder"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/folder: no such file or folder"))
+        let badFormat = try TimbreProcess.run(["tag", "--format", "xml", "."])
+        #expect(badFormat.status == 1)
+    }
+}

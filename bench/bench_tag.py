@@ -1,0 +1,57 @@
+"""Benchmark: `timbre tag` against the Python path (librosa + Keras predict), same files.
+
+Renders a folder of multitrack song mixes with `timbre synth` (44.1 kHz stereo float WAV,
+the held-out split), then times `timbre tag` and python_tag.py over all of them, on 2
+cores, window hop = window. Reports real-time factors: seconds of audio tagged per second
+of wall time, for whole commands and (Python) after start-up and the first file.
+
+Usage: bench_tag.py --timbre PATH --work DIR [--songs N] [--seconds S]
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timbre", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--songs", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+
+    corpus = os.path.join(args.work, "songs")
+    subprocess.run([args.timbre, "synth", "-o", corpus, "--split", "held-out", "--seed", "11",
+                    "--takes-per-class", "0", "--songs", str(args.songs), "--song-seconds", str(args.seconds)],
+                   check=True, stdout=subprocess.DEVNULL)
+    mixes = sorted(glob.glob(os.path.join(corpus, "MedleyDB", "*", "*_MIX.wav")))
+    total_audio = args.songs * args.seconds
+    print(f"\ntagging {len(mixes)} song mixes of {args.seconds:.0f} s (44.1 kHz stereo float WAV), 2 cores, hop = window")
+
+    start = time.perf_counter()
+    out = subprocess.run([args.timbre, "tag", "--format", "jsonl", *mixes], check=True, capture_output=True, text=True)
+    timbre_seconds = time.perf_counter() - start
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(lines) == len(mixes) and all("tags" in line for line in lines)
+
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, os.path.join(HERE, "python_tag.py"), *mixes], check=True, capture_output=True, text=True, env=env)
+    python = json.loads(out.stdout.strip().splitlines()[-1])
+
+    timbre_rtf = total_audio / timbre_seconds
+    python_rtf = python["seconds_audio"] / python["seconds_total"]
+    python_warm = python["audio_warm"] / python["seconds_warm"]
+    print(f"{'':28}{'timbre tag':>14}{'librosa+Keras':>16}{'ratio':>9}")
+    print(f"{'whole command (x real time)':28}{timbre_rtf:>14.0f}{python_rtf:>16.0f}{timbre_rtf / python_rtf:>8.1f}x")
+    print(f"{'Python warm (x real time)':28}{'':>14}{python_warm:>16.0f}{timbre_rtf / python_warm:>8.1f}x")
+    print(f"{'wall seconds':28}{timbre_seconds:>14.1f}{python['seconds_total']:>16.1f}")
+
+
+if __name__ == "__main__":
+    main()
