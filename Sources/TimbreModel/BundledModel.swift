@@ -4,11 +4,20 @@ import TimbreTraining
 /// The default instrument model shipped with Timbre (reproduced by `make model`), used
 /// whenever a command is given no `--model`.
 public enum BundledModel {
-    /// Location of the model file inside the installed resources.
-    public static var url: URL? { Bundle.module.url(forResource: "default-model", withExtension: "h5") }
+    /// Location of the model file among the executable's resources, or nil when the
+    /// resource folder did not travel with the binary.
+    public static var url: URL? {
+        let name = "Timbre_TimbreModel.resources/default-model.h5"
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        return [Bundle.main.bundleURL, executable]
+            .map { $0.appendingPathComponent(name) }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
+    }
 
     public static func load() throws -> ModelFile {
-        guard let url else { throw TrainingError("this build of timbre has no bundled default model; pass --model") }
+        guard let url else {
+            throw TrainingError("the bundled default model is missing (Timbre_TimbreModel.resources must sit beside the timbre executable); pass --model")
+        }
         return try ModelFile.read(from: url)
     }
 }

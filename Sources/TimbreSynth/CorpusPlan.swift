@@ -49,6 +49,8 @@ public struct SongPlan: Sendable {
     /// Per part, the bars in which it is silent (arrangement: parts enter and drop out).
     public let restingBars: [[Int]]
     public let seconds: Double
+    /// The part carrying the melody, if any.
+    public let leadIndex: Int?
 }
 
 /// Draws plans for a split of the corpus.
@@ -57,7 +59,8 @@ public struct CorpusPlanner: Sendable {
     public let split: SynthSplit
     public let augment: Bool
     public let classes: [String]
-    /// Hydrogen kits available for this split (installed ones only).
+    /// Hydrogen kits this split plays (HydrogenDrumKit.kitNames), whether installed or
+    /// not: plans never depend on the machine, rendering fails clearly if one is missing.
     public let drumKits: [String]
 
     public init(seed: UInt64, split: SynthSplit, augment: Bool, classes: [String], drumKits: [String]) {
@@ -75,6 +78,9 @@ public struct CorpusPlanner: Sendable {
     private func generator(_ kind: UInt64, _ index: Int) -> SeededGenerator {
         SeededGenerator(seed: seed ^ (split == .train ? 0 : 0x5EED_0F0D_D5), stream: kind << 32 | UInt64(index))
     }
+
+    /// Most takes per class: numbers must stay below the held-out range.
+    public static let maximumTakesPerClass = 3_800
 
     /// The `index`-th take of class `code`.
     public func take(code: String, index: Int, takesPerClass: Int, excerpts: Int, excerptSeconds: Double) -> TakePlan {
@@ -108,29 +114,30 @@ public struct CorpusPlanner: Sendable {
         if !leads.isEmpty { codes.append(rng.pick(leads)) }
         let extras = leads.filter { !codes.contains($0) }
         if rng.chance(0.3), !extras.isEmpty { codes.append(rng.pick(extras)) }
-        let levels: [String: Double] = ["dru": -19, "bas": -22]
+        let levels: [String: Double] = ["dru": -19, "bas": -22, harmony ?? "": -24]
         var parts: [PartPlan] = []
         var resting: [[Int]] = []
         let bars = Int((seconds / context.secondsPerBar).rounded(.up))
         for (order, code) in codes.enumerated() {
             var plan = part(code: code, strength: 0.4, rng: &rng)
-            plan.chain.levelDB = (levels[code] ?? (order == 2 ? -24 : -21)) + rng.uniform(-3, 3)
+            plan.chain.levelDB = (levels[code] ?? -21) + rng.uniform(-3, 3)
             parts.append(plan)
             // Drums and bass play throughout; others enter late or rest for a phrase.
             var rests: [Int] = []
-            if order >= 2 {
+            if !["dru", "bas"].contains(code) {
                 if rng.chance(0.5) { rests += Array(0..<min(bars, rng.integer(1...2) * 2)) }
                 for phrase in stride(from: 4, to: bars, by: 4) where rng.chance(0.25) { rests += Array(phrase..<min(bars, phrase + 4)) }
             }
             resting.append(rests)
         }
-        return SongPlan(number: number, context: context, parts: parts, restingBars: resting, seconds: seconds)
+        return SongPlan(number: number, context: context, parts: parts, restingBars: resting, seconds: seconds,
+                        leadIndex: codes.firstIndex { $0 != harmony && !["dru", "bas"].contains($0) })
     }
 
     private func part(code: String, strength: Double, rng: inout SeededGenerator) -> PartPlan {
         let instrument = InstrumentSources.source(for: code)!
         let source: SoundSource
-        if instrument.idiom == .drums && !drumKits.isEmpty && rng.chance(0.5) {
+        if instrument.idiom == .drums && rng.chance(0.5) {
             source = .drumKit(rng.pick(drumKits))
         } else {
             source = .soundFont(rng.pick(instrument.presets(for: split)))

@@ -90,7 +90,7 @@ public final class HydrogenDrumKit {
         return ([key] + (fallbacks[key] ?? [])).first { layers[$0] != nil }
     }
 
-    /// Left (−1) to right (+1), as seen from the drummer.
+    /// Stereo position of each drum, left (−1) to right (+1).
     private static let pan: [Int: Double] = [42: 0.4, 44: 0.4, 46: 0.4, 49: -0.5, 51: 0.5, 50: 0.25, 47: -0.1, 45: -0.35]
 
     /// The General MIDI key for a kit instrument's name, or nil for sounds the grooves do

@@ -26,10 +26,12 @@ public struct InstrumentSource: Sendable {
     public let range: ClosedRange<Int>
     /// SoundFont presets used for the training split.
     public let presets: [Preset]
-    /// Presets heard only in the held-out split (other programs of the same class).
+    /// Presets that only the held-out split plays (other programs of the same class);
+    /// empty where General MIDI has no second program for the class.
     public let heldOutPresets: [Preset]
 
-    /// The presets a split may use.
+    /// The presets a split may use: the held-out split adds the held-out presets to the
+    /// training ones.
     public func presets(for split: SynthSplit) -> [Preset] {
         switch split {
         case .train: return presets
@@ -38,9 +40,9 @@ public struct InstrumentSource: Sendable {
     }
 }
 
-/// Training data or honest validation data: the held-out split uses other seeds, other
-/// song numbers and, where a class has them, SoundFont programs and drum kits that the
-/// training split never plays.
+/// Training data or honest validation data: the held-out split uses other seeds and
+/// take numbers, and adds SoundFont programs and drum kits the training split never plays
+/// where a class has them (cello, clarinet, flute, trumpet and voice have none).
 public enum SynthSplit: String, Sendable, CaseIterable {
     case train
     case heldOut = "held-out"

@@ -39,7 +39,11 @@ public final class PartRenderer {
 
     private func kit(named name: String) throws -> HydrogenDrumKit {
         if let kit = kits[name] { return kit }
-        let kit = try HydrogenDrumKit(folder: drumKitFolder.appendingPathComponent(name), sampleRate: synth.sampleRate)
+        let folder = drumKitFolder.appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("drumkit.xml").path) else {
+            throw FileError(path: folder.path, reason: "drum kit not installed (Debian package hydrogen-drumkits)")
+        }
+        let kit = try HydrogenDrumKit(folder: folder, sampleRate: synth.sampleRate)
         kits[name] = kit
         return kit
     }

@@ -284,8 +284,9 @@ public enum PhraseComposer {
         public static let lowTom = 45, midTom = 47, highTom = 50, crash = 49, ride = 51
     }
 
-    /// A groove on a sixteenth grid (rock, pop, half-time, shuffle, jazz ride, brush-like
-    /// side stick) with a fill into the next phrase now and then.
+    /// A groove in one of five styles (rock eighths, pop syncopation, half-time, jazz ride
+    /// with side stick, sixteenth hats) with a fill into the next phrase now and then;
+    /// swing comes from the context.
     static func drumGroove(context: MusicalContext, beats: Double, rng: inout SeededGenerator) -> [Note] {
         typealias K = DrumKey
         let style = rng.integer(0...4)

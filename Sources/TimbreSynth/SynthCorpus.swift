@@ -42,10 +42,11 @@ public final class SynthCorpus {
         guard FileManager.default.fileExists(atPath: options.soundFont.path) else {
             throw FileError(path: options.soundFont.path, reason: "SoundFont not found (Debian package fluid-soundfont-gm)")
         }
-        let kits = HydrogenDrumKit.kitNames(for: options.split).filter {
-            FileManager.default.fileExists(atPath: options.drumKitFolder.appendingPathComponent($0).appendingPathComponent("drumkit.xml").path)
+        guard options.takesPerClass <= CorpusPlanner.maximumTakesPerClass else {
+            throw FileError(path: options.output.path, reason: "at most \(CorpusPlanner.maximumTakesPerClass) takes per class")
         }
-        planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes, drumKits: kits)
+        planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes,
+                                drumKits: HydrogenDrumKit.kitNames(for: options.split))
     }
 
     public var items: [Item] {
@@ -186,7 +187,7 @@ public final class SynthCorpus {
         ]
         for (index, part) in plan.parts.enumerated() {
             let id = String(format: "S%02d", index + 1)
-            let component = part.code == "bas" ? "bass" : index == 3 ? "melody" : "''"
+            let component = part.code == "bas" ? "bass" : index == plan.leadIndex ? "melody" : "''"
             lines += [
                 "  \(id):", "    component: \(component)",
                 "    filename: \(name)_STEM_\(String(format: "%02d", index + 1)).wav",
@@ -234,15 +235,13 @@ public final class SynthCorpus {
         let all = items
         let pending = all.filter { !isDone($0) }
         let state = RunState(summary: Summary(skipped: all.count - pending.count))
-        let workers = max(1, min(options.workers, pending.count))
+        let workers = min(options.workers, pending.count)
         let started = Date()
-        if !pending.isEmpty {
-            // One SoundFont per worker; fail early and clearly if it cannot load.
-            _ = try SoundFontSynth(soundFont: options.soundFont, sampleRate: options.sampleRate)
-        }
-        let corpus = UncheckedBox(self), report = UncheckedBox(progress)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            guard let renderer = try? PartRenderer(soundFont: corpus.value.options.soundFont, drumKitFolder: corpus.value.options.drumKitFolder, sampleRate: corpus.value.options.sampleRate) else { return }
+        // One SoundFont per worker; fail early and clearly if it cannot load.
+        let renderers = try (0..<workers).map { _ in try PartRenderer(soundFont: options.soundFont, drumKitFolder: options.drumKitFolder, sampleRate: options.sampleRate) }
+        let corpus = UncheckedBox(self), report = UncheckedBox(progress), shared = UncheckedBox(renderers)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let renderer = shared.value[worker]
             while !shouldStop(), let index = state.takeIndex(limit: pending.count) {
                 let item = pending[index]
                 do {

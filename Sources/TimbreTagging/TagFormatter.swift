@@ -74,7 +74,7 @@ public struct TagFormatter {
         var text: String {
             switch self {
             case .string(let s): return TagFormatter.quote(s)
-            case .number(let x): return String(format: "%.4f", x)
+            case .number(let x): return x.isFinite ? String(format: "%.4f", x) : "null"
             case .integer(let n): return "\(n)"
             case .bool(let b): return b ? "true" : "false"
             case .array(let items): return "[" + items.joined(separator: ",") + "]"

@@ -53,17 +53,29 @@ public final class Tagger {
     }
 
     /// Tags `files` in order, calling `result` for each (from the calling thread) as soon
-    /// as its group is done. Decoding runs on `options.workers` threads; prediction uses
-    /// every core through the model.
-    public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 16, result: (Result<FileTags, FileError>) -> Void) {
+    /// as its group is done. Files are taken in groups of up to `groupSize` files and
+    /// `groupSeconds` of audio (by their headers), which bounds memory: a group's
+    /// spectrograms are held until the network has seen them. Decoding runs on
+    /// `options.workers` threads; prediction uses every core through the model.
+    public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 16, groupSeconds: Double = 900, result: (Result<FileTags, FileError>) -> Void) {
         let workers = max(1, options.workers)
-        for groupStart in stride(from: 0, to: files.count, by: groupSize) {
-            let group = Array(files[groupStart..<min(files.count, groupStart + groupSize)])
+        let settings = self.settings, hopSeconds = options.hopSeconds
+        let extractors = UncheckedSlots<LogMelExtractor>(count: workers)
+        for worker in 0..<workers { extractors[worker] = LogMelExtractor(settings: settings) }
+        var groupStart = 0
+        while groupStart < files.count {
+            var groupEnd = groupStart + 1, seconds = Tagger.estimatedSeconds(files[groupStart].url)
+            while groupEnd < files.count, groupEnd - groupStart < groupSize {
+                seconds += Tagger.estimatedSeconds(files[groupEnd].url)
+                if seconds > groupSeconds { break }
+                groupEnd += 1
+            }
+            let group = Array(files[groupStart..<groupEnd])
+            groupStart = groupEnd
             let slots = UncheckedSlots<Result<Windows, FileError>>(count: group.count)
             let next = IndexCounter()
-            let settings = self.settings, hopSeconds = options.hopSeconds
-            DispatchQueue.concurrentPerform(iterations: min(workers, group.count)) { _ in
-                let extractor = LogMelExtractor(settings: settings)
+            DispatchQueue.concurrentPerform(iterations: min(workers, group.count)) { worker in
+                let extractor = extractors[worker]!
                 while let index = next.take(below: group.count) {
                     do {
                         slots[index] = .success(try Tagger.windows(of: group[index].url, settings: settings, extractor: extractor, hopSeconds: hopSeconds))
@@ -91,6 +103,11 @@ public final class Tagger {
                 }
             }
         }
+    }
+
+    /// A file's duration from its header, 0 when it cannot be read (decoding will say why).
+    static func estimatedSeconds(_ url: URL) -> Double {
+        (try? AudioFileReader(url: url).info.duration) ?? 0
     }
 
     /// Class probabilities for windows of log-mel, `batchSize` at a time.

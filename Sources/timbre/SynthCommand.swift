@@ -21,7 +21,7 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Folder to write the corpus into.")
     var output: String
 
-    @Option(help: "train, or held-out: other seeds, song numbers and, where a class has them, programs and drum kits training never uses.")
+    @Option(help: "train, or held-out: other seeds and take numbers, plus programs and drum kits training never plays where a class has them.")
     var split = SynthSplit.train.rawValue
 
     @Option(help: "Seed of every random choice.")
@@ -56,6 +56,7 @@ struct SynthCommand: ParsableCommand {
 
     func validate() throws {
         if SynthSplit(rawValue: split) == nil { throw ValidationError("unknown split '\(split)'; use train or held-out") }
+        if takesPerClass > CorpusPlanner.maximumTakesPerClass { throw ValidationError("--takes-per-class is at most \(CorpusPlanner.maximumTakesPerClass)") }
         if takesPerClass < 0 || songs < 0 || excerpts < 1 || songSeconds < 3 { throw ValidationError("counts must be positive and songs at least 3 s long") }
         if let codes = classes?.split(separator: ",").map(String.init), let bad = codes.first(where: { InstrumentSources.source(for: $0) == nil }) {
             throw ValidationError("unknown class code '\(bad)'; use \(InstrumentSources.all.map(\.code).joined(separator: ","))")

@@ -73,7 +73,12 @@ struct TagCommand: ParsableCommand {
                 report(path: path, reason: "no such file or folder", formatter: formatter)
                 failures += 1
             } else if isDirectory.boolValue {
-                files += AudioFileFinder.audioFiles(under: url).map { ($0, (path as NSString).appendingPathComponent(AudioFileFinder.relativePath(of: $0, to: url))) }
+                let found = AudioFileFinder.audioFiles(under: url)
+                if found.isEmpty {
+                    report(path: path, reason: "no audio files in this folder", formatter: formatter)
+                    failures += 1
+                }
+                files += found.map { ($0, (path as NSString).appendingPathComponent(AudioFileFinder.relativePath(of: $0, to: url))) }
             } else {
                 files.append((url, path))
             }

@@ -92,5 +92,10 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(missing.stderr.contains("/nonexistent/folder: no such file or folder"))
         let badFormat = try TimbreProcess.run(["tag", "--format", "xml", "."])
         #expect(badFormat.status == 1)
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let nothing = try TimbreProcess.run(["tag", empty.path])
+        #expect(nothing.status == 2 && nothing.stderr.contains("no audio files"))
     }
 }
