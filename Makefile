@@ -38,7 +38,7 @@ test: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD_RELEASE)
 
-# Reproduces the bundled model (about an hour on 2 cores) and installs it as the
+# Reproduces the bundled model (about 80 minutes on 2 cores) and installs it as the
 # package resource.
 model: build
 	@TIMBRE=$(BUILD_RELEASE) bash scripts/make-model.sh

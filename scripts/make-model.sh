@@ -5,7 +5,7 @@
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-model-build}
-epochs=${EPOCHS:-14}
+epochs=${EPOCHS:-24}
 mkdir -p "$work"
 
 "$timbre" synth -o "$work/train" --split train --seed 1 --takes-per-class 100 --songs 40
