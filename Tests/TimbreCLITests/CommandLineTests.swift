@@ -149,9 +149,10 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func evaluateExplainsMissingPieces() throws {
-        let noModel = try TimbreProcess.run(["evaluate", "/tmp"])
-        #expect(noModel.status == 1)
-        #expect(noModel.stderr.contains("no --model given"))
+        // Without --model the bundled model is used; the data must still exist.
+        let noData = try TimbreProcess.run(["evaluate", "/nonexistent/features.h5"])
+        #expect(noData.status == 1)
+        #expect(noData.stderr == "timbre: /nonexistent/features.h5: no such file or folder\n")
         let notAModel = makeFolder().appendingPathComponent("x.h5")
         try Data("nope".utf8).write(to: notAModel)
         let bad = try TimbreProcess.run(["evaluate", "--model", notAModel.path, "/tmp"])
