@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TimbreCore
 
 /// Splits `count` batch items over the cores in fixed contiguous ranges, so any per-worker
 /// partial results can be combined in worker order and the outcome never depends on
@@ -14,7 +15,7 @@ enum Parallel {
         let parts = max(1, min(workers, count))
         if parts == 1 { body(0, 0..<count); return }
         withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
+            let shared = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: parts) { worker in
                 let start = count * worker / parts, end = count * (worker + 1) / parts
                 shared.value(worker, start..<end)
@@ -23,8 +24,3 @@ enum Parallel {
     }
 }
 
-/// Carries a value across threads where the caller guarantees the accesses are disjoint.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}

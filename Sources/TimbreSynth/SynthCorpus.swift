@@ -240,9 +240,10 @@ public final class SynthCorpus {
         // One SoundFont per worker; fail early and clearly if it cannot load.
         let renderers = try (0..<workers).map { _ in try PartRenderer(soundFont: options.soundFont, drumKitFolder: options.drumKitFolder, sampleRate: options.sampleRate) }
         let corpus = UncheckedBox(self), report = UncheckedBox(progress), shared = UncheckedBox(renderers)
+        let next = IndexDispenser(count: pending.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let renderer = shared.value[worker]
-            while !shouldStop(), let index = state.takeIndex(limit: pending.count) {
+            while !shouldStop(), let index = next.take() {
                 let item = pending[index]
                 do {
                     try corpus.value.render(item, with: renderer)
@@ -274,20 +275,12 @@ public final class SynthCorpus {
 /// Counters shared by the render workers.
 private final class RunState: @unchecked Sendable {
     private let lock = NSLock()
-    private var next = 0
     private var done = 0
     var summary: Summary
 
     typealias Summary = SynthCorpus.Summary
 
     init(summary: Summary) { self.summary = summary }
-
-    func takeIndex(limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < limit else { return nil }
-        next += 1
-        return next - 1
-    }
 
     /// Records an item's outcome and reports progress (items done, including skipped).
     func finish(_ failure: FileError?, progress: (Int, Int) -> Void, total: Int) {
@@ -296,10 +289,4 @@ private final class RunState: @unchecked Sendable {
         if let failure { summary.failures.append(failure) } else { summary.rendered += 1 }
         progress(done + summary.skipped, total)
     }
-}
-
-/// Shares a value across the render threads, which only read it.
-private struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -73,10 +73,10 @@ public final class Tagger {
             let group = Array(files[groupStart..<groupEnd])
             groupStart = groupEnd
             let slots = UncheckedSlots<Result<Windows, FileError>>(count: group.count)
-            let next = IndexCounter()
+            let next = IndexDispenser(count: group.count)
             DispatchQueue.concurrentPerform(iterations: min(workers, group.count)) { worker in
                 let extractor = extractors[worker]!
-                while let index = next.take(below: group.count) {
+                while let index = next.take() {
                     do {
                         slots[index] = .success(try Tagger.windows(of: group[index].url, settings: settings, extractor: extractor, hopSeconds: hopSeconds))
                     } catch let error as FileError {
@@ -207,16 +207,4 @@ private final class UncheckedSlots<Value>: @unchecked Sendable {
         set { lock.lock(); storage[index] = newValue; lock.unlock() }
     }
     var values: [Value] { storage.map { $0! } }
-}
-
-/// Hands out indices to threads.
-private final class IndexCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < limit else { return nil }
-        next += 1
-        return next - 1
-    }
 }
