@@ -73,6 +73,26 @@ for (index, layer) in model.layers.enumerated().dropFirst() {
 }
 emit(["what": "conv_total", "gflops": convFlops / convSeconds / 1e9])
 
+// Where a training step spends its time: every layer's forward and backward in steady
+// state (the fastest of three runs), in milliseconds per batch.
+var forwardMs = [Double](repeating: .infinity, count: model.layers.count)
+var backwardMs = forwardMs
+for run in 0..<3 {
+    var values = input
+    let context = ForwardContext(training: true, seed: 1, step: UInt64(run))
+    for (index, layer) in model.layers.enumerated() {
+        forwardMs[index] = min(forwardMs[index], 1000 * time { values = layer.forward(values, context: context) })
+    }
+    var gradient = SoftmaxCrossEntropy.evaluate(logits: values, targets: targets, weights: nil).gradient
+    // Training stops at the first convolution (the input needs no gradient).
+    for index in model.layers.indices.reversed() where index > 0 {
+        backwardMs[index] = min(backwardMs[index], 1000 * time { gradient = model.layers[index].backward(gradient) })
+    }
+}
+for (index, layer) in model.layers.enumerated() {
+    emit(["what": "layer_time", "layer": index, "kind": String(describing: type(of: layer)), "forward_ms": forwardMs[index], "backward_ms": backwardMs[index].isFinite ? backwardMs[index] : 0])
+}
+
 // 3. Training and inference throughput at this batch size.
 var steps = 0
 _ = model.trainStep(input, targets: targets, optimizer: optimizer, seed: 1, step: 0)
