@@ -50,6 +50,12 @@ public final class Sequential {
                 if isFirstWeightedLayer { firstWeightedLayer = index }
                 isFirstWeightedLayer = false
             }
+            // Conv + ReLU + max-pool: the pool's backward pass applies the ReLU's mask.
+            if let pool = layer as? MaxPool2D, index >= 2, architecture.layers[index - 1] == .relu,
+               let conv = layers[index - 2] as? Conv2D, conv.fusedReLU {
+                pool.masksNonPositive = true
+                conv.outputGradientIsMasked = true
+            }
             shape = layer.outputShape(for: shape)
             layers.append(layer)
             shapes.append(shape)
