@@ -1,9 +1,29 @@
 // swift-tools-version: 6.0
 import PackageDescription
+import Foundation
 
 /// Numeric modules build optimised even in debug: the tests run real spectrograms and
 /// an unoptimised FFT/mel loop would make them slow enough to hide real failures.
 let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+/// The network's vector loops use AVX2 and fused multiply-add when the building machine
+/// has them (a build runs where it is made); `TIMBRE_TARGET_CPU=x86-64` builds a portable
+/// binary instead. Code checks `TIMBRE_FMA` before asking for fused multiply-adds, which
+/// baseline x86-64 would emulate in software.
+let vectorUnit: [SwiftSetting] = {
+    #if os(Linux) && arch(x86_64)
+    let environment = ProcessInfo.processInfo.environment["TIMBRE_TARGET_CPU"]
+    let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
+    let detected = cpuFlags.contains("avx2") && cpuFlags.contains("fma") ? "haswell" : "x86-64"
+    let cpu = environment ?? detected
+    return [.unsafeFlags(["-target-cpu", cpu] + (cpu == "x86-64" ? [] : ["-DTIMBRE_FMA"]))]
+    #elseif arch(arm64)
+    return [.define("TIMBRE_FMA")]
+    #else
+    return []
+    #endif
+}()
 
 let package = Package(
     name: "Timbre",
@@ -41,7 +61,7 @@ let package = Package(
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
-        .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug + vectorUnit),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreTraining", "TimbreNN", "TimbreStore", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "CFluidSynth"], swiftSettings: optimisedInDebug),

@@ -15,6 +15,9 @@ public final class Conv2D: Layer {
     /// The first layer's input gradient is never used; skipping it saves a third of the work.
     public var computesInputGradient = true
     public let fusedReLU: Bool
+    /// Set when the next layer already zeroes the output gradient where the fused ReLU
+    /// clipped (see `MaxPool2D.masksNonPositive`), so backward need not mask it again.
+    public var outputGradientIsMasked = false
     let weight: ParameterStore.Slice
     let bias: ParameterStore.Slice
     private let store: ParameterStore
@@ -28,6 +31,10 @@ public final class Conv2D: Layer {
     /// 3×3 kernels over several channels use Winograd F(2×2, 3×3) for the forward pass and
     /// the input gradient (2.25× fewer multiplications); weight gradients stay on im2col.
     private var usesWinograd: Bool { kernel == 3 && inChannels > 1 }
+    /// A single input channel with 3×3 kernels (the spectrogram layer) is convolved
+    /// directly; its weight gradient too, when no input gradient is asked for.
+    private var usesDirect: Bool { kernel == 3 && inChannels == 1 }
+    private let paddedImages = WorkerScratch()
     private lazy var workspaces: [Winograd.Workspace] = (0..<Parallel.workers).map { _ in Winograd.Workspace() }
 
     public init(inChannels: Int, filters: Int, kernel: Int = 3, fusedReLU: Bool = false, store: ParameterStore, name: String) {
@@ -69,6 +76,23 @@ public final class Conv2D: Layer {
         let workspaces = winograd ? self.workspaces : []
         let relu = fusedReLU
         var output = Tensor(uninitialized: [n, filters, h, w])
+        if usesDirect {
+            let padded = paddedImages.buffers(size: DirectConvolution.PaddedImage.capacity(height: h, width: w))
+            input.data.withUnsafeBufferPointer { x in
+                output.data.withUnsafeMutableBufferPointer { y in
+                    let xBase = x.baseAddress!, yBase = y.baseAddress!
+                    Parallel.forEachRange(n) { worker, items in
+                        for item in items {
+                            let image = DirectConvolution.PaddedImage(xBase + item * pixels, height: h, width: w, buffer: padded[worker])
+                            DirectConvolution.forward(image, height: h, width: w, weights: weights, biases: biases, filters: filters,
+                                                      relu: relu, into: yBase + item * filters * pixels)
+                        }
+                    }
+                }
+            }
+            if relu && !outputGradientIsMasked { self.output = output }
+            return output
+        }
         input.data.withUnsafeBufferPointer { x in
           transformed.withUnsafeBufferPointer { u in
             output.data.withUnsafeMutableBufferPointer { y in
@@ -100,7 +124,7 @@ public final class Conv2D: Layer {
             }
           }
         }
-        if relu { self.output = output }
+        if relu && !outputGradientIsMasked { self.output = output }
         return output
     }
 
@@ -111,6 +135,10 @@ public final class Conv2D: Layer {
         let patch = self.patch, filters = self.filters, inChannels = self.inChannels, kernel = self.kernel
         let weights = UnsafePointer(store.values(weight))
         let needInput = computesInputGradient
+        if usesDirect && !needInput {
+            directWeightGradient(input: input, outputGradient: outputGradient)
+            return Tensor(zeros: [0])
+        }
         let band = Self.bandRows(patch: patch, width: w, height: h)
         // One more row than the patch: ones, so the weight-gradient product also sums the
         // bias gradient (its last column).
@@ -119,9 +147,9 @@ public final class Conv2D: Layer {
         let dCol = needInput && !winograd ? columnGradients.buffers(size: patch * band * w) : []
         let flipped = winograd ? Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: true) : []
         let workspaces = winograd ? self.workspaces : []
-        let relu = fusedReLU
+        let relu = fusedReLU && !outputGradientIsMasked
         let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
-        let reluOutput = output
+        let reluOutput = relu ? output : nil
         // Per-worker [filters × (patch + 1)] weight-and-bias gradients, added to the store in
         // worker order.
         let partialSize = filters * (patch + 1)
@@ -181,6 +209,39 @@ public final class Conv2D: Layer {
             }
         }
         return inputGradient
+    }
+}
+
+extension Conv2D {
+    /// Weight and bias gradients of a single-channel 3×3 layer, per worker, then added to
+    /// the store in worker order.
+    private func directWeightGradient(input: Tensor, outputGradient: Tensor) {
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let pixels = h * w, filters = self.filters
+        let padded = paddedImages.buffers(size: DirectConvolution.PaddedImage.capacity(height: h, width: w))
+        let grads = partials.buffers(size: filters * 10)
+        for buffer in grads { buffer.update(repeating: 0, count: filters * 10) }
+        let clippedOutput = fusedReLU && !outputGradientIsMasked ? output : nil
+        input.data.withUnsafeBufferPointer { x in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                (clippedOutput?.data ?? []).withUnsafeBufferPointer { y in
+                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, yBase = clippedOutput == nil ? nil : y.baseAddress
+                    Parallel.forEachRange(n) { worker, items in
+                        for item in items {
+                            let image = DirectConvolution.PaddedImage(xBase + item * pixels, height: h, width: w, buffer: padded[worker])
+                            DirectConvolution.weightGradient(image, height: h, width: w, outputGradient: dyBase + item * filters * pixels,
+                                                             output: yBase.map { UnsafePointer($0 + item * filters * pixels) }, filters: filters,
+                                                             weightGradient: grads[worker], biasGradient: grads[worker] + 9 * filters)
+                        }
+                    }
+                }
+            }
+        }
+        let weightGradient = store.gradients(weight), biasGradient = store.gradients(bias)
+        for partial in grads.prefix(min(Parallel.workers, max(n, 1))) {
+            for k in 0..<(9 * filters) { weightGradient[k] += partial[k] }
+            for f in 0..<filters { biasGradient[f] += partial[9 * filters + f] }
+        }
     }
 }
 

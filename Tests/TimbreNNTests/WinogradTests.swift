@@ -57,3 +57,90 @@ func naiveConvolution(_ input: [Float], channels: Int, height: Int, width: Int, 
         #expect(worstGradient <= 1e-5 * max(1, gradientScale), "input gradient differs by \(worstGradient)")
     }
 }
+
+/// Weight and bias gradients of a 3×3 "same" convolution in Double:
+/// dW[f, c, dy, dx] = Σ_y,x dY[f, y, x] · X[c, y + dy − 1, x + dx − 1], db[f] = Σ dY[f].
+func naiveWeightGradients(input: [Float], channels: Int, height: Int, width: Int, outputGradient: [Float], filters: Int) -> [Double] {
+    var gradients = [Double](repeating: 0, count: filters * channels * 9 + filters)
+    for f in 0..<filters {
+        for y in 0..<height {
+            for x in 0..<width {
+                let g = Double(outputGradient[(f * height + y) * width + x])
+                gradients[filters * channels * 9 + f] += g
+                for c in 0..<channels {
+                    for dy in 0..<3 {
+                        for dx in 0..<3 {
+                            let sy = y + dy - 1, sx = x + dx - 1
+                            guard sy >= 0, sy < height, sx >= 0, sx < width else { continue }
+                            gradients[((f * channels + c) * 3 + dy) * 3 + dx] += g * Double(input[(c * height + sy) * width + sx])
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return gradients
+}
+
+@Suite struct ConvolutionPathTests {
+    /// Every lowering (direct single-channel, Winograd, im2col) against the Double
+    /// reference: forward output, ReLU included, and weight and bias gradients.
+    @Test(arguments: [(1, 4, 9, 37), (1, 3, 5, 16), (1, 64, 6, 130), (3, 4, 7, 9), (64, 8, 13, 11)])
+    func forwardAndWeightGradientsMatchADirectComputation(channels: Int, filters: Int, height: Int, width: Int) {
+        let store = ParameterStore()
+        let conv = Conv2D(inChannels: channels, filters: filters, fusedReLU: true, store: store, name: "c")
+        conv.computesInputGradient = false
+        let values = randomTensor([store.count], seed: 51).data
+        store.setValues(values)
+        let kernels = Array(values[0..<(store.count - filters)]), biases = Array(values[(store.count - filters)...])
+        let input = randomTensor([2, channels, height, width], seed: 52)
+        let pixels = height * width
+        let output = conv.forward(input, context: ForwardContext(training: true))
+        let gradient = randomTensor(output.shape, seed: 53)
+        store.zeroGradients()
+        _ = conv.backward(gradient)
+        var expectedGradients = [Double](repeating: 0, count: store.count)
+        for item in 0..<2 {
+            let image = Array(input.data[(item * channels * pixels)..<((item + 1) * channels * pixels)])
+            let convolved = naiveConvolution(image, channels: channels, height: height, width: width, kernels: kernels, filters: filters)
+            var masked = Array(gradient.data[(item * filters * pixels)..<((item + 1) * filters * pixels)])
+            for i in convolved.indices {
+                let expected = max(0, convolved[i] + Double(biases[i / pixels]))
+                let actual = Double(output.data[item * filters * pixels + i])
+                #expect(abs(actual - expected) <= 1e-5 * max(1, abs(expected)), "output \(i) of item \(item): \(actual) vs \(expected)")
+                if !(expected > 0) { masked[i] = 0 }
+            }
+            let itemGradients = naiveWeightGradients(input: image, channels: channels, height: height, width: width, outputGradient: masked, filters: filters)
+            for k in expectedGradients.indices { expectedGradients[k] += itemGradients[k] }
+        }
+        let scale = expectedGradients.map(abs).max()!
+        let worst = zip(store.gradients, expectedGradients).map { abs(Double($0) - $1) }.max()!
+        #expect(worst <= 1e-5 * max(1, scale), "weight gradients differ by \(worst) (scale \(scale))")
+    }
+
+    /// Max-pooling's vector path (eight windows at a time) and tail agree with finite
+    /// differences, and behind a ReLU it sends nothing through windows whose maximum is 0.
+    @Test func wideMaxPoolingAndItsReLUMask() {
+        var input = randomTensor([2, 3, 5, 37], seed: 54)
+        for i in input.data.indices { input.data[i] = Float((i * 37) % 1110) * 0.01 + input.data[i] * 0.001 }
+        checkGradients(layer: MaxPool2D(size: 2), store: nil, input: input)
+
+        var rectified = randomTensor([1, 2, 4, 36], seed: 55)
+        for i in rectified.data.indices { rectified.data[i] = max(0, rectified.data[i]) }
+        let pool = MaxPool2D(size: 2)
+        pool.masksNonPositive = true
+        let output = pool.forward(rectified, context: ForwardContext(training: true))
+        let gradient = pool.backward(Tensor(shape: output.shape, data: [Float](repeating: 1, count: output.count)))
+        var expected = [Float](repeating: 0, count: rectified.count)
+        for plane in 0..<2 {
+            for oy in 0..<2 {
+                for ox in 0..<18 {
+                    let corners = [0, 1, 36, 37].map { plane * 144 + 2 * oy * 36 + 2 * ox + $0 }
+                    let best = corners.map { rectified.data[$0] }.max()!
+                    if best > 0 { expected[corners.first { rectified.data[$0] == best }!] = 1 }
+                }
+            }
+        }
+        #expect(gradient.data == expected)
+    }
+}

@@ -1,0 +1,122 @@
+/// 3×3 "same" convolution of a single-channel image, computed directly with vector
+/// multiply-adds along each row.
+///
+/// A spectrogram has one channel, so the first layer's im2col matrix has only nine rows:
+/// too thin for a matrix product to run near peak. Direct loops keep the image (about
+/// 70 KB, padded) in cache and touch each output value once.
+enum DirectConvolution {
+    typealias Vector = SIMD16<Float>
+    static let lanes = Vector.scalarCount
+
+    /// The image with one zero pixel of padding on every side, rows `stride` apart;
+    /// rows are long enough for whole-vector loads past the last column.
+    struct PaddedImage {
+        let stride: Int
+        let pointer: UnsafeMutablePointer<Float>
+
+        static func capacity(height: Int, width: Int) -> Int { (height + 2) * rowStride(width: width) }
+        static func rowStride(width: Int) -> Int { (width + 2 + DirectConvolution.lanes + 15) / 16 * 16 }
+
+        /// Copies `image` ([height × width]) into `buffer` with its padding.
+        init(_ image: UnsafePointer<Float>, height: Int, width: Int, buffer: UnsafeMutablePointer<Float>) {
+            stride = Self.rowStride(width: width)
+            pointer = buffer
+            buffer.update(repeating: 0, count: Self.capacity(height: height, width: width))
+            for y in 0..<height { (buffer + (y + 1) * stride + 1).update(from: image + y * width, count: width) }
+        }
+
+        /// Sixteen pixels from padded row `row`, column `column` (both counted with padding).
+        @inline(__always) func load(_ row: Int, _ column: Int) -> Vector {
+            UnsafeRawPointer(pointer + (row &* stride &+ column)).loadUnaligned(as: Vector.self)
+        }
+    }
+
+    /// The nine weights of one filter as splatted vectors.
+    struct Taps {
+        let w00, w01, w02, w10, w11, w12, w20, w21, w22: Vector
+        init(_ w: UnsafePointer<Float>) {
+            (w00, w01, w02) = (Vector(repeating: w[0]), Vector(repeating: w[1]), Vector(repeating: w[2]))
+            (w10, w11, w12) = (Vector(repeating: w[3]), Vector(repeating: w[4]), Vector(repeating: w[5]))
+            (w20, w21, w22) = (Vector(repeating: w[6]), Vector(repeating: w[7]), Vector(repeating: w[8]))
+        }
+    }
+
+    /// output[f] = bias[f] + Σ weight[f] ⋆ image, optionally through max(0, ·).
+    static func forward(_ image: PaddedImage, height: Int, width: Int, weights: UnsafePointer<Float>, biases: UnsafePointer<Float>,
+                        filters: Int, relu: Bool, into output: UnsafeMutablePointer<Float>) {
+        let pixels = height * width
+        var tail = Vector()
+        for f in 0..<filters {
+            let taps = Taps(weights + 9 * f), bias = Vector(repeating: biases[f])
+            let plane = output + f * pixels
+            for y in 0..<height {
+                var x = 0
+                while x < width {
+                    // Padded coordinates: output (y, x) sees rows y…y+2, columns x…x+2.
+                    var sum = bias
+                    multiplyAdd(&sum, taps.w00, image.load(y, x)); multiplyAdd(&sum, taps.w01, image.load(y, x + 1)); multiplyAdd(&sum, taps.w02, image.load(y, x + 2))
+                    multiplyAdd(&sum, taps.w10, image.load(y + 1, x)); multiplyAdd(&sum, taps.w11, image.load(y + 1, x + 1)); multiplyAdd(&sum, taps.w12, image.load(y + 1, x + 2))
+                    multiplyAdd(&sum, taps.w20, image.load(y + 2, x)); multiplyAdd(&sum, taps.w21, image.load(y + 2, x + 1)); multiplyAdd(&sum, taps.w22, image.load(y + 2, x + 2))
+                    if relu { sum.replace(with: 0, where: sum .< 0) }
+                    let target = plane + y * width + x
+                    if x + lanes <= width {
+                        UnsafeMutableRawPointer(target).storeBytes(of: sum, as: Vector.self)
+                    } else {
+                        tail = sum
+                        for lane in 0..<(width - x) { target[lane] = tail[lane] }
+                    }
+                    x += lanes
+                }
+            }
+        }
+    }
+
+    /// Adds ∂L/∂weight ([filters × 9]) and ∂L/∂bias ([filters]) for one image into
+    /// `weightGradient` and `biasGradient`; with `relu`, the gradient is first zeroed where
+    /// `output` was clipped.
+    static func weightGradient(_ image: PaddedImage, height: Int, width: Int, outputGradient: UnsafePointer<Float>,
+                               output: UnsafePointer<Float>?, filters: Int,
+                               weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
+        let pixels = height * width
+        for f in 0..<filters {
+            var g00 = Vector(), g01 = Vector(), g02 = Vector(), g10 = Vector(), g11 = Vector(), g12 = Vector()
+            var g20 = Vector(), g21 = Vector(), g22 = Vector(), gb = Vector()
+            let plane = outputGradient + f * pixels
+            for y in 0..<height {
+                var x = 0
+                while x < width {
+                    let source = plane + y * width + x
+                    var d: Vector
+                    if x + lanes <= width {
+                        d = UnsafeRawPointer(source).loadUnaligned(as: Vector.self)
+                        if let output {
+                            let clipped = UnsafeRawPointer(output + f * pixels + y * width + x).loadUnaligned(as: Vector.self) .<= 0
+                            d.replace(with: 0, where: clipped)
+                        }
+                    } else {
+                        d = Vector()
+                        for lane in 0..<(width - x) where output.map({ $0[f * pixels + y * width + x + lane] > 0 }) ?? true { d[lane] = source[lane] }
+                    }
+                    gb += d
+                    multiplyAdd(&g00, d, image.load(y, x)); multiplyAdd(&g01, d, image.load(y, x + 1)); multiplyAdd(&g02, d, image.load(y, x + 2))
+                    multiplyAdd(&g10, d, image.load(y + 1, x)); multiplyAdd(&g11, d, image.load(y + 1, x + 1)); multiplyAdd(&g12, d, image.load(y + 1, x + 2))
+                    multiplyAdd(&g20, d, image.load(y + 2, x)); multiplyAdd(&g21, d, image.load(y + 2, x + 1)); multiplyAdd(&g22, d, image.load(y + 2, x + 2))
+                    x += lanes
+                }
+            }
+            let sums = [g00, g01, g02, g10, g11, g12, g20, g21, g22]
+            for k in 0..<9 { weightGradient[9 * f + k] += sums[k].sum() }
+            biasGradient[f] += gb.sum()
+        }
+    }
+
+    /// sum += a · b, fused where the build targets a CPU with fused multiply-add.
+    @inline(__always)
+    static func multiplyAdd(_ sum: inout Vector, _ a: Vector, _ b: Vector) {
+        #if TIMBRE_FMA
+        sum.addProduct(a, b)
+        #else
+        sum += a * b
+        #endif
+    }
+}
