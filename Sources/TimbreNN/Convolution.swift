@@ -103,11 +103,7 @@ public final class Conv2D: Layer {
                         let out = yBase + item * filters * pixels
                         if winograd, let uBase {
                             Winograd.convolve(image, channels: inChannels, height: h, width: w, u: uBase, outputs: filters,
-                                              into: out, accumulate: false, workspace: workspaces[worker])
-                            for f in 0..<filters {
-                                let plane = out + f * pixels, b = biases[f]
-                                if relu { for i in 0..<pixels { plane[i] = max(plane[i] + b, 0) } } else { for i in 0..<pixels { plane[i] += b } }
-                            }
+                                              into: out, bias: biases, relu: relu, workspace: workspaces[worker])
                             continue
                         }
                         for f in 0..<filters { (out + f * pixels).update(repeating: biases[f], count: pixels) }
@@ -142,37 +138,52 @@ public final class Conv2D: Layer {
         let band = Self.bandRows(patch: patch, width: w, height: h)
         // One more row than the patch: ones, so the weight-gradient product also sums the
         // bias gradient (its last column).
-        let col = columns.buffers(size: (patch + 1) * band * w)
-        let winograd = usesWinograd && needInput
+        let winograd = usesWinograd
+        let col = winograd ? [] : columns.buffers(size: (patch + 1) * band * w)
         let dCol = needInput && !winograd ? columnGradients.buffers(size: patch * band * w) : []
-        let flipped = winograd ? Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: true) : []
+        let flipped = winograd && needInput ? Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: true) : []
         let workspaces = winograd ? self.workspaces : []
         let relu = fusedReLU && !outputGradientIsMasked
         let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
         let reluOutput = relu ? output : nil
-        // Per-worker [filters × (patch + 1)] weight-and-bias gradients, added to the store in
-        // worker order.
-        let partialSize = filters * (patch + 1)
+        // Per-worker weight and bias gradients, added to the store in worker order:
+        // Winograd's transformed [16][filters][inChannels] then [filters], or im2col's
+        // [filters × (patch + 1)].
+        let transformedSize = 16 * filters * inChannels
+        let partialSize = winograd ? transformedSize + filters : filters * (patch + 1)
         let grads = partials.buffers(size: partialSize)
         for buffer in grads { buffer.update(repeating: 0, count: partialSize) }
         // Winograd overwrites every input-gradient value; col2im adds into zeros.
-        var inputGradient = winograd ? Tensor(uninitialized: input.shape) : Tensor(zeros: needInput ? input.shape : [0])
+        var inputGradient = winograd ? Tensor(uninitialized: needInput ? input.shape : [0]) : Tensor(zeros: needInput ? input.shape : [0])
         input.data.withUnsafeBufferPointer { x in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
                   (reluOutput?.data ?? []).withUnsafeBufferPointer { y in
-                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, dxBase = dx.baseAddress, yBase = y.baseAddress
+                    let xBase = x.baseAddress!, dyBase = dy.baseAddress!, dxBase = needInput ? dx.baseAddress : nil
+                    let yBase = relu ? y.baseAddress : nil
                     Parallel.forEachRange(n) { worker, items in
                         let partial = grads[worker]
                         for item in items {
                             var dOut = UnsafePointer(dyBase + item * filters * pixels)
-                            if relu, let yBase {
+                            if let yBase {
                                 // Through the fused ReLU: zero where the output was clipped.
                                 let outputs = yBase + item * filters * pixels, target = masked[worker]
                                 for i in 0..<(filters * pixels) { target[i] = outputs[i] > 0 ? dOut[i] : 0 }
                                 dOut = UnsafePointer(target)
                             }
                             let image = xBase + item * inChannels * pixels
+                            if winograd {
+                                Winograd.accumulateFilterGradient(image, channels: inChannels, height: h, width: w, outputGradient: dOut, outputs: filters,
+                                                                  into: partial, biasGradient: partial + transformedSize, workspace: workspaces[worker])
+                                if let dxBase {
+                                    // The input gradient is the convolution of dOut with the flipped kernels.
+                                    flipped.withUnsafeBufferPointer { u in
+                                        Winograd.convolve(dOut, channels: filters, height: h, width: w, u: u.baseAddress!, outputs: inChannels,
+                                                          into: dxBase + item * inChannels * pixels, bias: nil, relu: false, workspace: workspaces[worker])
+                                    }
+                                }
+                                continue
+                            }
                             for top in stride(from: 0, to: h, by: band) {
                                 let rows = top..<min(h, top + band), span = rows.count * w
                                 let dOutBand = dOut + top * w
@@ -181,18 +192,11 @@ public final class Conv2D: Layer {
                                 // [dW | db] += dOut · [col; 1]ᵀ
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(filters), Int32(patch + 1), Int32(span),
                                             1, dOutBand, Int32(pixels), col[worker], Int32(span), 1, partial, Int32(patch + 1))
-                                if needInput && !winograd, let dxBase {
+                                if let dxBase {
                                     // dCol = Wᵀ · dOut, then scatter back onto the image.
                                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patch), Int32(span), Int32(filters),
                                                 1, weights, Int32(patch), dOutBand, Int32(pixels), 0, dCol[worker], Int32(span))
                                     Im2Col.accumulate(dCol[worker], into: dxBase + item * inChannels * pixels, channels: inChannels, height: h, width: w, kernel: kernel, rows: rows)
-                                }
-                            }
-                            if winograd, let dxBase {
-                                // The input gradient is the convolution of dOut with the flipped kernels.
-                                flipped.withUnsafeBufferPointer { u in
-                                    Winograd.convolve(dOut, channels: filters, height: h, width: w, u: u.baseAddress!, outputs: inChannels,
-                                                      into: dxBase + item * inChannels * pixels, accumulate: false, workspace: workspaces[worker])
                                 }
                             }
                         }
@@ -203,6 +207,11 @@ public final class Conv2D: Layer {
         }
         let weightGradient = store.gradients(weight), biasGradient = store.gradients(bias)
         for partial in grads.prefix(min(Parallel.workers, max(n, 1))) {
+            if winograd {
+                Winograd.addFilterGradient(partial, filters: filters, channels: inChannels, to: weightGradient)
+                for f in 0..<filters { biasGradient[f] += partial[transformedSize + f] }
+                continue
+            }
             for f in 0..<filters {
                 for k in 0..<patch { weightGradient[f * patch + k] += partial[f * (patch + 1) + k] }
                 biasGradient[f] += partial[f * (patch + 1) + patch]

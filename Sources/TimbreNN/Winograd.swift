@@ -45,8 +45,10 @@ enum Winograd {
     final class Workspace {
         var v: UnsafeMutablePointer<Float>
         var m: UnsafeMutablePointer<Float>
-        /// 4 rows × (even, odd) samples, each `rowCapacity` long.
+        /// 4 zero-padded input rows, each `rowCapacity` long.
         var rows: UnsafeMutablePointer<Float>
+        /// Bᵀ d of 8 tiles: 4 rows × 4 columns of vectors.
+        let rowTransform: UnsafeMutablePointer<SIMD8<Float>>
         private(set) var rowCapacity = 0
         private var capacity = 0
 
@@ -54,6 +56,8 @@ enum Winograd {
             v = .allocate(capacity: 1)
             m = .allocate(capacity: 1)
             rows = .allocate(capacity: 1)
+            rowTransform = .allocate(capacity: 16)
+            rowTransform.initialize(repeating: SIMD8(), count: 16)
         }
 
         func reserve(_ size: Int, tileColumns: Int) {
@@ -65,16 +69,17 @@ enum Winograd {
                 m.initialize(repeating: 0, count: size + 8)
                 capacity = size
             }
-            let needed = (tileColumns + 1 + 8 + 7) / 8 * 8
+            // Two columns per tile, one of padding, and a 16-value load's reach past the end.
+            let needed = (2 * tileColumns + 1 + 2 + 16 + 7) / 8 * 8
             if needed > rowCapacity {
                 rows.deallocate()
-                rows = .allocate(capacity: 8 * needed)
-                rows.initialize(repeating: 0, count: 8 * needed)
+                rows = .allocate(capacity: 4 * needed)
+                rows.initialize(repeating: 0, count: 4 * needed)
                 rowCapacity = needed
             }
         }
 
-        deinit { v.deallocate(); m.deallocate(); rows.deallocate() }
+        deinit { v.deallocate(); m.deallocate(); rows.deallocate(); rowTransform.deallocate() }
     }
 
     /// Tile rows per band: about 512 KB of transformed input and products.
@@ -82,83 +87,23 @@ enum Winograd {
         max(1, (1 << 17) / max(1, 16 * max(channels, outputs) * tileColumns))
     }
 
-    /// output[o] (+)= Σ_i input[i] ⋆ kernel[o, i], zero padding, one image.
+    /// output[o] = bias[o] + Σ_i input[i] ⋆ kernel[o, i], zero padding, one image,
+    /// optionally through max(0, ·).
     /// - Parameters:
     ///   - u: filters from `transformFilters`, [16][outputs][channels].
-    ///   - accumulate: add into `output` instead of overwriting it.
+    ///   - bias: one value per output, or nil for none.
     static func convolve(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                          u: UnsafePointer<Float>, outputs: Int, into output: UnsafeMutablePointer<Float>,
-                         accumulate: Bool, workspace: Workspace) {
+                         bias: UnsafePointer<Float>?, relu: Bool, workspace: Workspace) {
         let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
         let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
         workspace.reserve(16 * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns)
-        let v = workspace.v, m = workspace.m, rowBuffer = workspace.rows, rowStride = workspace.rowCapacity
-        let pixels = height * width
-        // Bᵀ d for 8 tiles: 4 rows × 4 columns of vectors.
-        let t = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 16)
-        t.initialize(repeating: SIMD8(), count: 16)
-        defer { t.deallocate() }
+        let pixels = height * width, m = workspace.m
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
             let vStride = channels * tiles
-            // V = Bᵀ d B for every channel and tile of the band; layout [16][channels][tiles].
-            for c in 0..<channels {
-                let plane = input + c * pixels
-                for tr in 0..<rows {
-                    let top = 2 * (firstTileRow + tr) - 1
-                    // Padded input row P[x], x from −1: even[j] = P[2j], odd[j] = P[2j − 1], so tile
-                    // t reads odd[t], even[t], odd[t + 1], even[t + 1] — contiguous across tiles.
-                    for r in 0..<4 {
-                        let even = rowBuffer + (2 * r) * rowStride, odd = even + rowStride
-                        let y = top + r
-                        guard y >= 0 && y < height else {
-                            even.update(repeating: 0, count: 2 * rowStride)
-                            continue
-                        }
-                        let line = plane + y * width
-                        for j in 0...tileColumns {
-                            let e = 2 * j, o = 2 * j - 1
-                            even[j] = e < width ? line[e] : 0
-                            odd[j] = o >= 0 && o < width ? line[o] : 0
-                        }
-                    }
-                    let target = v + c * tiles + tr * tileColumns
-                    var tc = 0
-                    while tc < tileColumns {
-                        @inline(__always) func load(_ r: Int, _ k: Int) -> SIMD8<Float> {
-                            let even = rowBuffer + (2 * r) * rowStride, odd = even + rowStride
-                            let source: UnsafeMutablePointer<Float>
-                            switch k {
-                            case 0: source = odd + tc
-                            case 1: source = even + tc
-                            case 2: source = odd + tc + 1
-                            default: source = even + tc + 1
-                            }
-                            return UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self)
-                        }
-                        // Bᵀ d: combine rows (for each of the 4 columns k).
-                        for k in 0..<4 {
-                            let d0 = load(0, k), d1 = load(1, k), d2 = load(2, k), d3 = load(3, k)
-                            t[k] = d0 - d2
-                            t[4 + k] = d1 + d2
-                            t[8 + k] = d2 - d1
-                            t[12 + k] = d1 - d3
-                        }
-                        // (Bᵀ d) B: combine columns, one contiguous store of 8 tiles per element.
-                        let lanes = min(8, tileColumns - tc)
-                        for r in 0..<4 {
-                            let t0 = t[4 * r], t1 = t[4 * r + 1], t2 = t[4 * r + 2], t3 = t[4 * r + 3]
-                            let results = (t0 - t2, t1 + t2, t2 - t1, t1 - t3)
-                            store(results.0, target + (4 * r) * vStride + tc, lanes)
-                            store(results.1, target + (4 * r + 1) * vStride + tc, lanes)
-                            store(results.2, target + (4 * r + 2) * vStride + tc, lanes)
-                            store(results.3, target + (4 * r + 3) * vStride + tc, lanes)
-                        }
-                        tc += 8
-                    }
-                }
-            }
+            let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, workspace: workspace)
             // M[ξ] = U[ξ] · V[ξ]: [outputs × channels] · [channels × tiles].
             for xi in 0..<16 {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(tiles), Int32(channels),
@@ -169,6 +114,7 @@ enum Winograd {
             let mStride = outputs * tiles
             for o in 0..<outputs {
                 let plane = output + o * pixels
+                let offset = SIMD16<Float>(repeating: bias?[o] ?? 0)
                 for tr in 0..<rows {
                     let y0 = 2 * (firstTileRow + tr)
                     let fullRows = y0 + 1 < height
@@ -183,19 +129,19 @@ enum Winograd {
                         let b0 = at(4) - at(8) - at(12), b1 = at(5) - at(9) - at(13), b2 = at(6) - at(10) - at(14), b3 = at(7) - at(11) - at(15)
                         // (Aᵀ M) A: columns 0+1+2 and 1−2−3.
                         let y00 = a0 + a1 + a2, y01 = a1 - a2 - a3, y10 = b0 + b1 + b2, y11 = b1 - b2 - b3
-                        let lanes = min(8, tileColumns - tc)
-                        let line = plane + y0 * width
-                        for lane in 0..<lanes {
-                            let x0 = 2 * (tc + lane)
-                            let fullColumns = x0 + 1 < width
-                            if accumulate {
-                                line[x0] += y00[lane]
-                                if fullColumns { line[x0 + 1] += y01[lane] }
-                                if fullRows { line[width + x0] += y10[lane]; if fullColumns { line[width + x0 + 1] += y11[lane] } }
-                            } else {
-                                line[x0] = y00[lane]
-                                if fullColumns { line[x0 + 1] = y01[lane] }
-                                if fullRows { line[width + x0] = y10[lane]; if fullColumns { line[width + x0 + 1] = y11[lane] } }
+                        let line = plane + y0 * width, x0 = 2 * tc
+                        var top = interleave(y00, y01) + offset, bottom = interleave(y10, y11) + offset
+                        if relu {
+                            top.replace(with: 0, where: top .< 0)
+                            bottom.replace(with: 0, where: bottom .< 0)
+                        }
+                        if x0 + 16 <= width {
+                            UnsafeMutableRawPointer(line + x0).storeBytes(of: top, as: SIMD16<Float>.self)
+                            if fullRows { UnsafeMutableRawPointer(line + width + x0).storeBytes(of: bottom, as: SIMD16<Float>.self) }
+                        } else {
+                            for lane in 0..<(width - x0) {
+                                line[x0 + lane] = top[lane]
+                                if fullRows { line[width + x0 + lane] = bottom[lane] }
                             }
                         }
                         tc += 8
@@ -203,6 +149,165 @@ enum Winograd {
                 }
             }
         }
+    }
+
+    /// Adds one image's filter gradient in the transformed domain, dU[ξ] += dM[ξ] · V[ξ]ᵀ
+    /// ([16][outputs][channels]), where dM = A dY Aᵀ for each 2×2 block of the output
+    /// gradient dY and V is the forward pass's input transform: the adjoint of
+    /// `convolve`, with the same 2.25× saving. Also adds Σ dY of every output to `biasGradient`.
+    /// `filterGradient` maps dU back to kernels.
+    static func accumulateFilterGradient(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                                         outputGradient: UnsafePointer<Float>, outputs: Int,
+                                         into dU: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
+                                         workspace: Workspace) {
+        let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
+        let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
+        workspace.reserve(16 * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns)
+        let pixels = height * width, dM = workspace.m
+        for firstTileRow in stride(from: 0, to: tileRows, by: band) {
+            let rows = min(band, tileRows - firstTileRow)
+            let tiles = rows * tileColumns
+            let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, workspace: workspace)
+            let mStride = outputs * tiles
+            for o in 0..<outputs {
+                let plane = outputGradient + o * pixels
+                var biasSum = SIMD16<Float>()
+                for tr in 0..<rows {
+                    let y0 = 2 * (firstTileRow + tr)
+                    let target = dM + o * tiles + tr * tileColumns
+                    var tc = 0
+                    while tc < tileColumns {
+                        // Sixteen output columns = eight 2×2 blocks; zeros past the edge.
+                        let top = loadRow(plane + y0 * width, from: 2 * tc, width: width)
+                        let bottom = y0 + 1 < height ? loadRow(plane + (y0 + 1) * width, from: 2 * tc, width: width) : SIMD16()
+                        biasSum += top + bottom
+                        let g00 = top.evenHalf, g01 = top.oddHalf, g10 = bottom.evenHalf, g11 = bottom.oddHalf
+                        let lanes = min(8, tileColumns - tc)
+                        // Row r of A g, then (A g) Aᵀ: columns h0, h0 + h1, h0 − h1, −h1.
+                        @inline(__always) func emit(_ r: Int, _ h0: SIMD8<Float>, _ h1: SIMD8<Float>) {
+                            store(h0, target + (4 * r) * mStride + tc, lanes)
+                            store(h0 + h1, target + (4 * r + 1) * mStride + tc, lanes)
+                            store(h0 - h1, target + (4 * r + 2) * mStride + tc, lanes)
+                            store(-h1, target + (4 * r + 3) * mStride + tc, lanes)
+                        }
+                        // A g: rows g0, g0 + g1, g0 − g1, −g1.
+                        emit(0, g00, g01)
+                        emit(1, g00 + g10, g01 + g11)
+                        emit(2, g00 - g10, g01 - g11)
+                        emit(3, -g10, -g11)
+                        tc += 8
+                    }
+                }
+                biasGradient[o] += biasSum.sum()
+            }
+            // dU[ξ] += dM[ξ] · V[ξ]ᵀ: [outputs × tiles] · [tiles × channels].
+            for xi in 0..<16 {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outputs), Int32(channels), Int32(tiles),
+                            1, dM + xi * mStride, Int32(tiles), v + xi * channels * tiles, Int32(tiles),
+                            1, dU + xi * outputs * channels, Int32(channels))
+            }
+        }
+    }
+
+    /// Adds Gᵀ dU G, the kernel gradient of transformed-filter gradients dU
+    /// ([16][filters][channels]), to `kernelGradient` ([filters, channels, 3, 3]).
+    static func addFilterGradient(_ dU: UnsafePointer<Float>, filters: Int, channels: Int, to kernelGradient: UnsafeMutablePointer<Float>) {
+        let stride = filters * channels
+        for f in 0..<filters {
+            for c in 0..<channels {
+                let d = (0..<16).map { dU[$0 * stride + f * channels + c] }
+                // Gᵀ dU: 3 × 4.
+                var q = [Float](repeating: 0, count: 12)
+                for col in 0..<4 {
+                    let d0 = d[col], d1 = d[4 + col], d2 = d[8 + col], d3 = d[12 + col]
+                    q[col] = d0 + 0.5 * (d1 + d2)
+                    q[4 + col] = 0.5 * (d1 - d2)
+                    q[8 + col] = 0.5 * (d1 + d2) + d3
+                }
+                // (Gᵀ dU) G: 3 × 3.
+                let kernel = kernelGradient + (f * channels + c) * 9
+                for row in 0..<3 {
+                    let q0 = q[4 * row], q1 = q[4 * row + 1], q2 = q[4 * row + 2], q3 = q[4 * row + 3]
+                    kernel[3 * row] += q0 + 0.5 * (q1 + q2)
+                    kernel[3 * row + 1] += 0.5 * (q1 - q2)
+                    kernel[3 * row + 2] += 0.5 * (q1 + q2) + q3
+                }
+            }
+        }
+    }
+
+    /// (a0, b0, a1, b1, …): two tiles' columns side by side, as they lie in an image row.
+    @inline(__always)
+    private static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+    }
+
+    /// Sixteen values of `line` from column `x`, zeros at and past `width`.
+    @inline(__always)
+    private static func loadRow(_ line: UnsafePointer<Float>, from x: Int, width: Int) -> SIMD16<Float> {
+        if x + 16 <= width { return UnsafeRawPointer(line + x).loadUnaligned(as: SIMD16<Float>.self) }
+        var values = SIMD16<Float>()
+        for lane in 0..<max(0, min(16, width - x)) { values[lane] = line[x + lane] }
+        return values
+    }
+
+    /// V = Bᵀ d B for every channel and 4×4 input tile of tile rows
+    /// `firstTileRow ..< firstTileRow + rows`, into the workspace; layout [16][channels][tiles].
+    static func transformInput(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int, firstTileRow: Int, rows: Int,
+                               workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let tileColumns = (width + 1) / 2, tiles = rows * tileColumns, vStride = channels * tiles, pixels = height * width
+        let v = workspace.v, rowBuffer = workspace.rows, rowStride = workspace.rowCapacity
+        // Bᵀ d for 8 tiles: 4 rows × 4 columns of vectors.
+        let t = workspace.rowTransform
+        for c in 0..<channels {
+            let plane = input + c * pixels
+            for tr in 0..<rows {
+                let top = 2 * (firstTileRow + tr) - 1
+                // Padded input rows: pad[0] = 0 (x = −1), pad[1 + x] = row[x], zeros after. Tile t
+                // reads pad[2t … 2t + 3]: the even and odd halves of two 16-value loads give those
+                // four columns for eight tiles at once.
+                let used = rowStride
+                for r in 0..<4 {
+                    let pad = rowBuffer + r * rowStride
+                    let y = top + r
+                    guard y >= 0 && y < height else {
+                        pad.update(repeating: 0, count: used)
+                        continue
+                    }
+                    pad[0] = 0
+                    (pad + 1).update(from: plane + y * width, count: width)
+                    (pad + 1 + width).update(repeating: 0, count: used - 1 - width)
+                }
+                let target = v + c * tiles + tr * tileColumns
+                var tc = 0
+                while tc < tileColumns {
+                    @inline(__always) func load(_ r: Int, _ k: Int) -> SIMD8<Float> {
+                        let values = UnsafeRawPointer(rowBuffer + r * rowStride + 2 * tc + (k & 2)).loadUnaligned(as: SIMD16<Float>.self)
+                        return k & 1 == 0 ? values.evenHalf : values.oddHalf
+                    }
+                    // Bᵀ d: combine rows (for each of the 4 columns k).
+                    for k in 0..<4 {
+                        let d0 = load(0, k), d1 = load(1, k), d2 = load(2, k), d3 = load(3, k)
+                        t[k] = d0 - d2
+                        t[4 + k] = d1 + d2
+                        t[8 + k] = d2 - d1
+                        t[12 + k] = d1 - d3
+                    }
+                    // (Bᵀ d) B: combine columns, one contiguous store of 8 tiles per element.
+                    let lanes = min(8, tileColumns - tc)
+                    for r in 0..<4 {
+                        let t0 = t[4 * r], t1 = t[4 * r + 1], t2 = t[4 * r + 2], t3 = t[4 * r + 3]
+                        let results = (t0 - t2, t1 + t2, t2 - t1, t1 - t3)
+                        store(results.0, target + (4 * r) * vStride + tc, lanes)
+                        store(results.1, target + (4 * r + 1) * vStride + tc, lanes)
+                        store(results.2, target + (4 * r + 2) * vStride + tc, lanes)
+                        store(results.3, target + (4 * r + 3) * vStride + tc, lanes)
+                    }
+                    tc += 8
+                }
+            }
+        }
+        return v
     }
 
     /// Stores the first `lanes` values of `vector` at `target`.
