@@ -14,20 +14,30 @@ public final class Standardize: Layer {
     public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
-        var output = input
-        let size = input.itemSize
-        inverseDeviation = [Float](repeating: 0, count: input.batch)
-        for item in 0..<input.batch {
-            let range = (item * size)..<((item + 1) * size)
-            var sum = 0.0, squares = 0.0
-            for i in range { sum += Double(input.data[i]) }
-            let mean = sum / Double(size)
-            for i in range { let d = Double(input.data[i]) - mean; squares += d * d }
-            let inverse = Float(1 / (squares / Double(size) + Double(epsilon)).squareRoot())
-            inverseDeviation[item] = inverse
-            let m = Float(mean)
-            for i in range { output.data[i] = (input.data[i] - m) * inverse }
+        var output = Tensor(uninitialized: input.shape)
+        let size = input.itemSize, epsilon = Double(self.epsilon)
+        var inverseDeviation = [Float](repeating: 0, count: input.batch)
+        input.data.withUnsafeBufferPointer { x in
+            output.data.withUnsafeMutableBufferPointer { y in
+                inverseDeviation.withUnsafeMutableBufferPointer { inverses in
+                    let xBase = x.baseAddress!, yBase = y.baseAddress!, inverseBase = inverses.baseAddress!
+                    Parallel.forEachRange(input.batch) { _, items in
+                        for item in items {
+                            let values = xBase + item * size, target = yBase + item * size
+                            var sum = 0.0, squares = 0.0
+                            for i in 0..<size { sum += Double(values[i]) }
+                            let mean = sum / Double(size)
+                            for i in 0..<size { let d = Double(values[i]) - mean; squares += d * d }
+                            let inverse = Float(1 / (squares / Double(size) + epsilon).squareRoot())
+                            inverseBase[item] = inverse
+                            let m = Float(mean)
+                            for i in 0..<size { target[i] = (values[i] - m) * inverse }
+                        }
+                    }
+                }
+            }
         }
+        self.inverseDeviation = inverseDeviation
         self.output = output
         return output
     }
