@@ -96,7 +96,7 @@ public final class Conv2D: Layer {
         input.data.withUnsafeBufferPointer { x in
           transformed.withUnsafeBufferPointer { u in
             output.data.withUnsafeMutableBufferPointer { y in
-                let xBase = x.baseAddress!, yBase = y.baseAddress!, uBase = u.baseAddress
+                let xBase = x.baseAddress!, yBase = y.baseAddress!, uBase = winograd ? u.baseAddress : nil
                 Parallel.forEachRange(n) { worker, items in
                     for item in items {
                         let image = xBase + item * inChannels * pixels
@@ -222,6 +222,41 @@ public final class Conv2D: Layer {
 }
 
 extension Conv2D {
+    /// Inference's conv → ReLU → 2×2 max-pool in one pass, never storing the full-size
+    /// output; the same values as the three layers run one after another. Nil when this
+    /// layer has no fused path (no fused ReLU, or a kernel other than 3×3).
+    public func forwardPooled(_ input: Tensor) -> Tensor? {
+        guard fusedReLU, kernel == 3 else { return nil }
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let pixels = h * w, pooledSize = (h / 2) * (w / 2)
+        let filters = self.filters, inChannels = self.inChannels, direct = usesDirect
+        let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
+        let transformed = direct ? [] : Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: false)
+        let padded = direct ? paddedImages.buffers(size: DirectConvolution.PaddedImage.capacity(height: h, width: w)) : []
+        let workspaces = direct ? [] : self.workspaces
+        var output = Tensor(uninitialized: [n, filters, h / 2, w / 2])
+        input.data.withUnsafeBufferPointer { x in
+            transformed.withUnsafeBufferPointer { u in
+                output.data.withUnsafeMutableBufferPointer { y in
+                    let xBase = x.baseAddress!, yBase = y.baseAddress!, uBase = direct ? nil : u.baseAddress
+                    Parallel.forEachRange(n) { worker, items in
+                        for item in items {
+                            let image = xBase + item * inChannels * pixels, out = yBase + item * filters * pooledSize
+                            if let uBase {
+                                Winograd.convolve(image, channels: inChannels, height: h, width: w, u: uBase, outputs: filters,
+                                                  into: out, bias: biases, relu: true, pooled: true, workspace: workspaces[worker])
+                            } else {
+                                let paddedImage = DirectConvolution.PaddedImage(image, height: h, width: w, buffer: padded[worker])
+                                DirectConvolution.forwardPooled(paddedImage, height: h, width: w, weights: weights, biases: biases, filters: filters, into: out)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
     /// Weight and bias gradients of a single-channel 3×3 layer, per worker, then added to
     /// the store in worker order.
     private func directWeightGradient(input: Tensor, outputGradient: Tensor) {

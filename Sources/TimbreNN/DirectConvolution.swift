@@ -71,6 +71,43 @@ enum DirectConvolution {
         }
     }
 
+    /// max-pool₂ₓ₂(max(0, bias[f] + weight[f] ⋆ image)) without storing the full-size
+    /// output: inference's conv → ReLU → pool in one pass ([filters × height/2 × width/2]).
+    static func forwardPooled(_ image: PaddedImage, height: Int, width: Int, weights: UnsafePointer<Float>, biases: UnsafePointer<Float>,
+                              filters: Int, into output: UnsafeMutablePointer<Float>) {
+        let (pooledHeight, pooledWidth) = (height / 2, width / 2)
+        var pooled = SIMD8<Float>()
+        for f in 0..<filters {
+            let taps = Taps(weights + 9 * f), bias = Vector(repeating: biases[f])
+            let plane = output + f * pooledHeight * pooledWidth
+            for oy in 0..<pooledHeight {
+                let y = 2 * oy
+                var x = 0
+                while x < 2 * pooledWidth {
+                    @inline(__always) func row(_ y: Int) -> Vector {
+                        var sum = bias
+                        multiplyAdd(&sum, taps.w00, image.load(y, x)); multiplyAdd(&sum, taps.w01, image.load(y, x + 1)); multiplyAdd(&sum, taps.w02, image.load(y, x + 2))
+                        multiplyAdd(&sum, taps.w10, image.load(y + 1, x)); multiplyAdd(&sum, taps.w11, image.load(y + 1, x + 1)); multiplyAdd(&sum, taps.w12, image.load(y + 1, x + 2))
+                        multiplyAdd(&sum, taps.w20, image.load(y + 2, x)); multiplyAdd(&sum, taps.w21, image.load(y + 2, x + 1)); multiplyAdd(&sum, taps.w22, image.load(y + 2, x + 2))
+                        return sum
+                    }
+                    let upper = row(y), lower = row(y + 1)
+                    var both = upper.replacing(with: lower, where: lower .> upper)
+                    both.replace(with: 0, where: both .< 0)
+                    let even = both.evenHalf, odd = both.oddHalf
+                    pooled = even.replacing(with: odd, where: odd .> even)
+                    let target = plane + oy * pooledWidth + x / 2, count = min(8, pooledWidth - x / 2)
+                    if count == 8 {
+                        UnsafeMutableRawPointer(target).storeBytes(of: pooled, as: SIMD8<Float>.self)
+                    } else {
+                        for lane in 0..<count { target[lane] = pooled[lane] }
+                    }
+                    x += lanes
+                }
+            }
+        }
+    }
+
     /// Adds ∂L/∂weight ([filters × 9]) and ∂L/∂bias ([filters]) for one image into
     /// `weightGradient` and `biasGradient`; with `relu`, the gradient is first zeroed where
     /// `output` was clipped.

@@ -97,7 +97,21 @@ public final class Sequential {
     /// Runs the batch through every layer; outputs are logits.
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(Array(input.shape.dropFirst()) == architecture.inputShape, "input items must be \(architecture.inputShape), got \(input.shape)")
-        return layers.reduce(input) { $1.forward($0, context: context) }
+        guard !context.training else { return layers.reduce(input) { $1.forward($0, context: context) } }
+        // Inference runs conv → ReLU → 2×2 max-pool as one pass where the convolution can.
+        var values = input, index = 0
+        while index < layers.count {
+            if index + 2 < layers.count, let conv = layers[index] as? Conv2D, conv.fusedReLU,
+               let pool = layers[index + 2] as? MaxPool2D, pool.size == 2, architecture.layers[index + 1] == .relu,
+               let pooled = conv.forwardPooled(values) {
+                values = pooled
+                index += 3
+                continue
+            }
+            values = layers[index].forward(values, context: context)
+            index += 1
+        }
+        return values
     }
 
     /// Back-propagates the gradient of the loss with respect to the logits, adding into

@@ -92,13 +92,17 @@ enum Winograd {
     /// - Parameters:
     ///   - u: filters from `transformFilters`, [16][outputs][channels].
     ///   - bias: one value per output, or nil for none.
+    ///   - pooled: write the 2×2 max-pool of the result instead ([outputs × height/2 ×
+    ///     width/2]): each 2×2 tile of output is one pooling window, so inference's
+    ///     conv → ReLU → pool never stores the full-size output.
     static func convolve(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                          u: UnsafePointer<Float>, outputs: Int, into output: UnsafeMutablePointer<Float>,
-                         bias: UnsafePointer<Float>?, relu: Bool, workspace: Workspace) {
+                         bias: UnsafePointer<Float>?, relu: Bool, pooled: Bool = false, workspace: Workspace) {
         let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
         let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
         workspace.reserve(16 * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns)
         let pixels = height * width, m = workspace.m
+        let (pooledHeight, pooledWidth) = (height / 2, width / 2)
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
@@ -114,7 +118,7 @@ enum Winograd {
             let mStride = outputs * tiles
             for o in 0..<outputs {
                 let plane = output + o * pixels
-                let offset = SIMD16<Float>(repeating: bias?[o] ?? 0)
+                let offset = SIMD16<Float>(repeating: bias?[o] ?? 0), pooledOffset = SIMD8<Float>(repeating: bias?[o] ?? 0)
                 for tr in 0..<rows {
                     let y0 = 2 * (firstTileRow + tr)
                     let fullRows = y0 + 1 < height
@@ -129,6 +133,22 @@ enum Winograd {
                         let b0 = at(4) - at(8) - at(12), b1 = at(5) - at(9) - at(13), b2 = at(6) - at(10) - at(14), b3 = at(7) - at(11) - at(15)
                         // (Aᵀ M) A: columns 0+1+2 and 1−2−3.
                         let y00 = a0 + a1 + a2, y01 = a1 - a2 - a3, y10 = b0 + b1 + b2, y11 = b1 - b2 - b3
+                        if pooled {
+                            if y0 / 2 < pooledHeight && tc < pooledWidth {
+                                let top = pooledOffset + larger(y00, y01), bottom = pooledOffset + larger(y10, y11)
+                                var window = larger(top, bottom)
+                                if relu { window.replace(with: 0, where: window .< 0) }
+                                let target = output + (o * pooledHeight + y0 / 2) * pooledWidth + tc
+                                let count = min(8, pooledWidth - tc)
+                                if count == 8 {
+                                    UnsafeMutableRawPointer(target).storeBytes(of: window, as: SIMD8<Float>.self)
+                                } else {
+                                    for lane in 0..<count { target[lane] = window[lane] }
+                                }
+                            }
+                            tc += 8
+                            continue
+                        }
                         let line = plane + y0 * width, x0 = 2 * tc
                         var top = interleave(y00, y01) + offset, bottom = interleave(y10, y11) + offset
                         if relu {
@@ -235,6 +255,10 @@ enum Winograd {
             }
         }
     }
+
+    /// Lane-wise maximum, inlined (the standard library's generic one is a call per use).
+    @inline(__always)
+    private static func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
 
     /// (a0, b0, a1, b1, …): two tiles' columns side by side, as they lie in an image row.
     @inline(__always)

@@ -144,3 +144,25 @@ func naiveWeightGradients(input: [Float], channels: Int, height: Int, width: Int
         #expect(gradient.data == expected)
     }
 }
+
+@Suite struct FusedInferenceTests {
+    /// Inference fuses conv → ReLU → max-pool (direct and Winograd lowerings, odd sizes
+    /// whose last row or column the pooling drops); it must give exactly the values of the
+    /// layers run one by one.
+    @Test func fusedConvolutionAndPoolingEqualTheLayersRunOneByOne() {
+        let architecture = Architecture(inputShape: [1, 11, 37], layers: [
+            .standardize, .conv2d(filters: 4, kernel: 3), .relu, .maxPool(size: 2),
+            .conv2d(filters: 5, kernel: 3), .relu, .maxPool(size: 2), .dropout(rate: 0.5),
+            .flatten, .dense(units: 3),
+        ])
+        let model = Sequential(architecture)
+        // Random weights and biases (initialisation leaves biases at zero).
+        model.parameters.setValues(randomTensor([model.parameters.count], seed: 31, scale: 0.5).data)
+        let input = randomTensor([3, 1, 11, 37], seed: 32, scale: 4)
+        let context = ForwardContext(training: false)
+        let fused = model.forward(input, context: context)
+        let layerByLayer = model.layers.reduce(input) { $1.forward($0, context: context) }
+        #expect(fused.shape == layerByLayer.shape)
+        #expect(fused.data == layerByLayer.data)
+    }
+}
