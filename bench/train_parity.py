@@ -6,7 +6,10 @@ architecture, initialisers, Adam settings, batch size, class-balanced epochs, ep
 seed; no early stopping) and prints the held-out validation top-1 error of every epoch
 side by side. Both on 2 cores, one after the other.
 
-Usage: train_parity.py --timbre PATH --work DIR [--takes 30] [--epochs 10] [--lr 5e-4]
+One seed's final error swings by several points in either tool on a set this small, so
+`--seeds 1,2,3` trains each tool once per seed and also prints the mean final errors.
+
+Usage: train_parity.py --timbre PATH --work DIR [--takes 30] [--epochs 10] [--lr 5e-4] [--seeds 1,2,3]
 """
 import argparse
 import json
@@ -28,7 +31,7 @@ def main():
     parser.add_argument("--takes", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", default="1", help="comma-separated training seeds")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     quiet = dict(stdout=subprocess.DEVNULL)
@@ -40,29 +43,42 @@ def main():
         features[split] = os.path.join(args.work, f"{split}.h5")
         run(args.timbre, "prepare", os.path.join(corpus, "IRMAS-TrainingData"), "-o", features[split], **quiet)
 
+    finals = []
+    for seed in [int(seed) for seed in args.seeds.split(",")]:
+        finals.append(train_both(args, features, seed, quiet))
+    if len(finals) > 1:
+        timbre_mean = sum(t for t, _ in finals) / len(finals)
+        keras_mean = sum(k for _, k in finals) / len(finals)
+        print(f"\nmean final error over seeds {args.seeds}: timbre {timbre_mean:.1f}%, Keras {keras_mean:.1f}%, "
+              f"difference {abs(timbre_mean - keras_mean):.1f} points")
+
+
+def train_both(args, features, seed, quiet):
+    """Trains with timbre and with Keras for one seed, prints both curves, returns the final errors."""
     model = os.path.join(args.work, "timbre-model.h5")
     for stale in (model, model.replace(".h5", ".checkpoint.h5")):
         if os.path.exists(stale):
             os.remove(stale)
     run(args.timbre, "train", features["train"], "-o", model, "--validation", features["held-out"],
-        "--epochs", args.epochs, "--patience", args.epochs, "--learning-rate", args.lr, "--seed", args.seed, **quiet)
+        "--epochs", args.epochs, "--patience", args.epochs, "--learning-rate", args.lr, "--seed", seed, **quiet)
     summary = json.loads(subprocess.run(
         [sys.executable, "-c", "import h5py,sys; print(h5py.File(sys.argv[1])['/'].attrs['training_summary'])", model],
         check=True, capture_output=True, text=True).stdout)
     timbre_errors = [100 * (1 - epoch["validationAccuracy"]) for epoch in summary["history"]]
 
     out = subprocess.run([sys.executable, os.path.join(HERE, "keras_cnn.py"), "train", features["train"], features["held-out"],
-                          "--epochs", str(args.epochs), "--lr", str(args.lr), "--seed", str(args.seed)],
+                          "--epochs", str(args.epochs), "--lr", str(args.lr), "--seed", str(seed)],
                          check=True, capture_output=True, text=True)
     keras_errors = [100 * (1 - json.loads(line)["validation_accuracy"]) for line in out.stdout.splitlines() if line.startswith("{")]
 
-    print(f"\nvalidation top-1 error (%), held-out corpus, lr {args.lr}, batch 32, seed {args.seed}")
+    print(f"\nvalidation top-1 error (%), held-out corpus, lr {args.lr}, batch 32, seed {seed}")
     print(f"{'epoch':>6}{'timbre':>9}{'Keras':>9}")
     for epoch, (a, b) in enumerate(zip(timbre_errors, keras_errors), start=1):
         print(f"{epoch:>6}{a:>9.1f}{b:>9.1f}")
     print(f"{'best':>6}{min(timbre_errors):>9.1f}{min(keras_errors):>9.1f}")
     print(f"{'last':>6}{timbre_errors[-1]:>9.1f}{keras_errors[-1]:>9.1f}   difference {abs(timbre_errors[-1] - keras_errors[-1]):.1f} points")
 
+    return timbre_errors[-1], keras_errors[-1]
 
 if __name__ == "__main__":
     main()
