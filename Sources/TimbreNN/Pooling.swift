@@ -94,7 +94,7 @@ public final class MaxPool2D: Layer {
                                     let lower = UnsafeRawPointer(bottom + i).loadUnaligned(as: SIMD16<Float>.self)
                                     var g = UnsafeRawPointer(row + ox).loadUnaligned(as: SIMD8<Float>.self)
                                     let a = upper.evenHalf, b = upper.oddHalf, c = lower.evenHalf, d = lower.oddHalf
-                                    let best = Self.larger(Self.larger(a, b), Self.larger(c, d))
+                                    let best = a.larger(b).larger(c.larger(d))
                                     if masksNonPositive { g.replace(with: 0, where: .!(best .> 0)) }
                                     // The first maximum in row-major order, as the forward max.
                                     let isA = a .== best, isB = .!isA .& (b .== best), isC = .!isA .& .!isB .& (c .== best)
@@ -148,8 +148,4 @@ public final class MaxPool2D: Layer {
             }
         }
     }
-
-    /// Lane-wise maximum, inlined (the standard library's generic one is a call per use).
-    @inline(__always)
-    private static func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
 }

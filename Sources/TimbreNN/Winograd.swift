@@ -135,8 +135,8 @@ enum Winograd {
                         let y00 = a0 + a1 + a2, y01 = a1 - a2 - a3, y10 = b0 + b1 + b2, y11 = b1 - b2 - b3
                         if pooled {
                             if y0 / 2 < pooledHeight && tc < pooledWidth {
-                                let top = pooledOffset + larger(y00, y01), bottom = pooledOffset + larger(y10, y11)
-                                var window = larger(top, bottom)
+                                let top = pooledOffset + y00.larger(y01), bottom = pooledOffset + y10.larger(y11)
+                                var window = top.larger(bottom)
                                 if relu { window.replace(with: 0, where: window .< 0) }
                                 let target = output + (o * pooledHeight + y0 / 2) * pooledWidth + tc
                                 let count = min(8, pooledWidth - tc)
@@ -256,9 +256,6 @@ enum Winograd {
         }
     }
 
-    /// Lane-wise maximum, inlined (the standard library's generic one is a call per use).
-    @inline(__always)
-    private static func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
 
     /// (a0, b0, a1, b1, …): two tiles' columns side by side, as they lie in an image row.
     @inline(__always)
