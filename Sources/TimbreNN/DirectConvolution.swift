@@ -141,8 +141,10 @@ enum DirectConvolution {
                     x += lanes
                 }
             }
-            let sums = [g00, g01, g02, g10, g11, g12, g20, g21, g22]
-            for k in 0..<9 { weightGradient[9 * f + k] += sums[k].sum() }
+            let target = weightGradient + 9 * f
+            target[0] += g00.sum(); target[1] += g01.sum(); target[2] += g02.sum()
+            target[3] += g10.sum(); target[4] += g11.sum(); target[5] += g12.sum()
+            target[6] += g20.sum(); target[7] += g21.sum(); target[8] += g22.sum()
             biasGradient[f] += gb.sum()
         }
     }

@@ -235,19 +235,20 @@ enum Winograd {
         let stride = filters * channels
         for f in 0..<filters {
             for c in 0..<channels {
-                let d = (0..<16).map { dU[$0 * stride + f * channels + c] }
-                // Gᵀ dU: 3 × 4.
-                var q = [Float](repeating: 0, count: 12)
+                @inline(__always) func d(_ xi: Int) -> Float { dU[xi * stride + f * channels + c] }
+                // Gᵀ dU: 3 × 4, one column at a time (no per-pair allocations).
+                var q = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
                 for col in 0..<4 {
-                    let d0 = d[col], d1 = d[4 + col], d2 = d[8 + col], d3 = d[12 + col]
-                    q[col] = d0 + 0.5 * (d1 + d2)
-                    q[4 + col] = 0.5 * (d1 - d2)
-                    q[8 + col] = 0.5 * (d1 + d2) + d3
+                    let d0 = d(col), d1 = d(4 + col), d2 = d(8 + col), d3 = d(12 + col)
+                    q.0[col] = d0 + 0.5 * (d1 + d2)
+                    q.1[col] = 0.5 * (d1 - d2)
+                    q.2[col] = 0.5 * (d1 + d2) + d3
                 }
                 // (Gᵀ dU) G: 3 × 3.
                 let kernel = kernelGradient + (f * channels + c) * 9
                 for row in 0..<3 {
-                    let q0 = q[4 * row], q1 = q[4 * row + 1], q2 = q[4 * row + 2], q3 = q[4 * row + 3]
+                    let r = row == 0 ? q.0 : row == 1 ? q.1 : q.2
+                    let q0 = r[0], q1 = r[1], q2 = r[2], q3 = r[3]
                     kernel[3 * row] += q0 + 0.5 * (q1 + q2)
                     kernel[3 * row + 1] += 0.5 * (q1 - q2)
                     kernel[3 * row + 2] += 0.5 * (q1 + q2) + q3
