@@ -28,8 +28,8 @@ public final class Conv2D: Layer {
     private let columnGradients = WorkerScratch()
     private let partials = WorkerScratch()
     private let maskedGradients = WorkerScratch()
-    /// 3×3 kernels over several channels use Winograd F(2×2, 3×3) for the forward pass and
-    /// the input gradient (2.25× fewer multiplications); weight gradients stay on im2col.
+    /// 3×3 kernels over several channels use Winograd F(4×4, 3×3) in all three passes
+    /// (4× fewer multiplications; the weight gradient through the transform's adjoint).
     private var usesWinograd: Bool { kernel == 3 && inChannels > 1 }
     /// A single input channel with 3×3 kernels (the spectrogram layer) is convolved
     /// directly; its weight gradient too, when no input gradient is asked for.
@@ -147,9 +147,9 @@ public final class Conv2D: Layer {
         let masked = relu ? maskedGradients.buffers(size: filters * pixels) : []
         let reluOutput = relu ? output : nil
         // Per-worker weight and bias gradients, added to the store in worker order:
-        // Winograd's transformed [16][filters][inChannels] then [filters], or im2col's
+        // Winograd's transformed [36][filters][inChannels] then [filters], or im2col's
         // [filters × (patch + 1)].
-        let transformedSize = 16 * filters * inChannels
+        let transformedSize = Winograd.tileElements * filters * inChannels
         let partialSize = winograd ? transformedSize + filters : filters * (patch + 1)
         let grads = partials.buffers(size: partialSize)
         for buffer in grads { buffer.update(repeating: 0, count: partialSize) }

@@ -1,66 +1,68 @@
 import COpenBLAS
 
-/// 3×3 "same" convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, 2015):
-/// each 2×2 block of output comes from a 4×4 block of input with 16 multiplications per
-/// (input, output) channel pair instead of 36. Transformed input V = Bᵀ d B and filters
-/// U = G g Gᵀ meet in 16 independent matrix products M[ξ] = U[ξ] · V[ξ] (one `cblas_sgemm`
+/// 3×3 "same" convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray, 2015):
+/// each 4×4 block of output comes from a 6×6 block of input with 36 multiplications per
+/// (input, output) channel pair instead of 144. Transformed input V = Bᵀ d B and filters
+/// U = G g Gᵀ meet in 36 independent matrix products M[ξ] = U[ξ] · V[ξ] (one `cblas_sgemm`
 /// each, over a band of tiles that stays in cache), and Y = Aᵀ M A gives the outputs.
+/// The transforms use the interpolation points 0, ±1, ±2 and ∞; in single precision the
+/// result is within about 1e-6 of the largest output's magnitude for 64 channels.
 enum Winograd {
-    /// Transforms kernels [outChannels, inChannels, 3, 3] into U, laid out [16][out][in].
+    /// Values per transformed tile (6 × 6), the number of matrix products per band.
+    static let tileElements = 36
+
+    /// Transforms kernels [outChannels, inChannels, 3, 3] into U, laid out [36][out][in].
     /// With `flipped`, uses the kernels rotated by 180° and with in/out swapped, which turns
     /// the layer's forward convolution into the one that back-propagates to its input.
     static func transformFilters(_ kernels: UnsafePointer<Float>, filters: Int, channels: Int, flipped: Bool) -> [Float] {
         let (outs, ins) = flipped ? (channels, filters) : (filters, channels)
-        var u = [Float](repeating: 0, count: 16 * outs * ins)
+        var u = [Float](repeating: 0, count: tileElements * outs * ins)
+        /// G applied to three values: the filter at the six interpolation points.
+        @inline(__always) func g(_ g0: Float, _ g1: Float, _ g2: Float) -> (Float, Float, Float, Float, Float, Float) {
+            (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
+        }
         for o in 0..<outs {
             for i in 0..<ins {
-                var g = [Float](repeating: 0, count: 9)
-                for dy in 0..<3 {
-                    for dx in 0..<3 {
-                        g[dy * 3 + dx] = flipped ? kernels[((i * channels + o) * 3 + (2 - dy)) * 3 + (2 - dx)] : kernels[((o * channels + i) * 3 + dy) * 3 + dx]
-                    }
+                @inline(__always) func k(_ dy: Int, _ dx: Int) -> Float {
+                    flipped ? kernels[((i * channels + o) * 3 + (2 - dy)) * 3 + (2 - dx)] : kernels[((o * channels + i) * 3 + dy) * 3 + dx]
                 }
-                // G g: 4 × 3.
-                var a = [Float](repeating: 0, count: 12)
-                for col in 0..<3 {
-                    let g0 = g[col], g1 = g[3 + col], g2 = g[6 + col]
-                    a[col] = g0
-                    a[3 + col] = (g0 + g1 + g2) * 0.5
-                    a[6 + col] = (g0 - g1 + g2) * 0.5
-                    a[9 + col] = g2
-                }
-                // (G g) Gᵀ: 4 × 4.
-                for row in 0..<4 {
-                    let a0 = a[row * 3], a1 = a[row * 3 + 1], a2 = a[row * 3 + 2]
-                    let values = [a0, (a0 + a1 + a2) * 0.5, (a0 - a1 + a2) * 0.5, a2]
-                    for col in 0..<4 { u[((row * 4 + col) * outs + o) * ins + i] = values[col] }
+                // G g, column by column: 6 × 3.
+                let c0 = g(k(0, 0), k(1, 0), k(2, 0)), c1 = g(k(0, 1), k(1, 1), k(2, 1)), c2 = g(k(0, 2), k(1, 2), k(2, 2))
+                let rows = [(c0.0, c1.0, c2.0), (c0.1, c1.1, c2.1), (c0.2, c1.2, c2.2), (c0.3, c1.3, c2.3), (c0.4, c1.4, c2.4), (c0.5, c1.5, c2.5)]
+                // (G g) Gᵀ: 6 × 6.
+                for (row, r) in rows.enumerated() {
+                    let t = g(r.0, r.1, r.2)
+                    for (col, value) in [t.0, t.1, t.2, t.3, t.4, t.5].enumerated() { u[((row * 6 + col) * outs + o) * ins + i] = value }
                 }
             }
         }
         return u
     }
 
-    /// Scratch for one worker: transformed input and products of one band of tiles, and
-    /// de-interleaved input rows.
+    /// Scratch for one worker: transformed input and products of one band of tiles, a
+    /// band's rows split into column phases, and the partial transforms of eight tiles.
     final class Workspace {
         var v: UnsafeMutablePointer<Float>
         var m: UnsafeMutablePointer<Float>
-        /// 4 zero-padded input rows, each `rowCapacity` long.
-        var rows: UnsafeMutablePointer<Float>
-        /// Bᵀ d of 8 tiles: 4 rows × 4 columns of vectors.
-        let rowTransform: UnsafeMutablePointer<SIMD8<Float>>
-        private(set) var rowCapacity = 0
-        private var capacity = 0
+        /// Rows split by `splitPhases`, `phaseStride` values per phase of a row.
+        var phases: UnsafeMutablePointer<Float>
+        /// One zero-padded row on its way to `phases`.
+        var paddedRow: UnsafeMutablePointer<Float>
+        /// Half-transformed values of 8 tiles (up to 6 × 6 vectors) and 4 × 4 outputs.
+        let scratch: UnsafeMutablePointer<SIMD8<Float>>
+        private(set) var phaseStride = 0, paddedRowLength = 0
+        private var capacity = 0, phaseCapacity = 0
 
         init() {
             v = .allocate(capacity: 1)
             m = .allocate(capacity: 1)
-            rows = .allocate(capacity: 1)
-            rowTransform = .allocate(capacity: 16)
-            rowTransform.initialize(repeating: SIMD8(), count: 16)
+            phases = .allocate(capacity: 1)
+            paddedRow = .allocate(capacity: 1)
+            scratch = .allocate(capacity: 64)
+            scratch.initialize(repeating: SIMD8(), count: 64)
         }
 
-        func reserve(_ size: Int, tileColumns: Int) {
+        func reserve(_ size: Int, tileColumns: Int, bandRows: Int) {
             if size > capacity {
                 v.deallocate(); m.deallocate()
                 // Vector loads and stores may run up to 8 values past the last tile.
@@ -69,47 +71,63 @@ enum Winograd {
                 m.initialize(repeating: 0, count: size + 8)
                 capacity = size
             }
-            // Two columns per tile, one of padding, and a 16-value load's reach past the end.
-            let needed = (2 * tileColumns + 1 + 2 + 16 + 7) / 8 * 8
-            if needed > rowCapacity {
-                rows.deallocate()
-                rows = .allocate(capacity: 4 * needed)
-                rows.initialize(repeating: 0, count: 4 * needed)
-                rowCapacity = needed
+            // One value per tile and one more (a tile's fifth and sixth columns are the next
+            // tile's first and second), and the reach of a vector load from the last group.
+            phaseStride = (tileColumns + 1 + 7) / 8 * 8 + 8
+            // Whole groups of eight tiles, four columns each.
+            let rowLength = 4 * ((tileColumns + 1 + 7) / 8 * 8)
+            if rowLength > paddedRowLength {
+                paddedRow.deallocate()
+                paddedRow = .allocate(capacity: rowLength)
+                paddedRowLength = rowLength
+            }
+            // The band's input rows with a row of padding above and below.
+            let needed = (4 * bandRows + 2) * 4 * phaseStride
+            if needed > phaseCapacity {
+                phases.deallocate()
+                phases = .allocate(capacity: needed)
+                // Values past a row's last tile are never written: zeros, not stray denormals.
+                phases.initialize(repeating: 0, count: needed)
+                phaseCapacity = needed
             }
         }
 
-        deinit { v.deallocate(); m.deallocate(); rows.deallocate(); rowTransform.deallocate() }
+        deinit { v.deallocate(); m.deallocate(); phases.deallocate(); paddedRow.deallocate(); scratch.deallocate() }
     }
 
-    /// Tile rows per band: about 512 KB of transformed input and products.
+    /// Tile rows per band: about 64 tiles, where OpenBLAS's kernels run fastest on these
+    /// 64 × 64 products (measured: 64–68 columns reach about 1.4× the speed of 51 or 56,
+    /// and powers of two from 128 up lose to cache-set conflicts), and at most about
+    /// 1 MB of transformed input.
     static func bandTileRows(channels: Int, outputs: Int, tileColumns: Int) -> Int {
-        max(1, (1 << 17) / max(1, 16 * max(channels, outputs) * tileColumns))
+        let cacheLimit = max(1, (1 << 18) / max(1, tileElements * max(channels, outputs) * tileColumns))
+        return max(1, min((64 + tileColumns / 2) / tileColumns, cacheLimit))
     }
 
     /// output[o] = bias[o] + Σ_i input[i] ⋆ kernel[o, i], zero padding, one image,
     /// optionally through max(0, ·).
     /// - Parameters:
-    ///   - u: filters from `transformFilters`, [16][outputs][channels].
+    ///   - u: filters from `transformFilters`, [36][outputs][channels].
     ///   - bias: one value per output, or nil for none.
     ///   - pooled: write the 2×2 max-pool of the result instead ([outputs × height/2 ×
-    ///     width/2]): each 2×2 tile of output is one pooling window, so inference's
-    ///     conv → ReLU → pool never stores the full-size output.
+    ///     width/2]): each 4×4 tile of output holds four whole pooling windows, so
+    ///     inference's conv → ReLU → pool never stores the full-size output.
     static func convolve(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                          u: UnsafePointer<Float>, outputs: Int, into output: UnsafeMutablePointer<Float>,
                          bias: UnsafePointer<Float>?, relu: Bool, pooled: Bool = false, workspace: Workspace) {
-        let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
-        let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
-        workspace.reserve(16 * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns)
-        let pixels = height * width, m = workspace.m
         let (pooledHeight, pooledWidth) = (height / 2, width / 2)
+        // Pooling drops an odd last row or column: no tiles for outputs it never reads.
+        let tileRows = ((pooled ? 2 * pooledHeight : height) + 3) / 4, tileColumns = ((pooled ? 2 * pooledWidth : width) + 3) / 4
+        let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
+        workspace.reserve(tileElements * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns, bandRows: band)
+        let pixels = height * width, m = workspace.m, t = workspace.scratch, y = workspace.scratch + 24
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
             let vStride = channels * tiles
-            let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, workspace: workspace)
+            let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, tileColumns: tileColumns, workspace: workspace)
             // M[ξ] = U[ξ] · V[ξ]: [outputs × channels] · [channels × tiles].
-            for xi in 0..<16 {
+            for xi in 0..<tileElements {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(tiles), Int32(channels),
                             1, u + xi * outputs * channels, Int32(channels), v + xi * vStride, Int32(tiles),
                             0, m + xi * outputs * tiles, Int32(tiles))
@@ -118,30 +136,36 @@ enum Winograd {
             let mStride = outputs * tiles
             for o in 0..<outputs {
                 let plane = output + o * pixels
-                let offset = SIMD16<Float>(repeating: bias?[o] ?? 0), pooledOffset = SIMD8<Float>(repeating: bias?[o] ?? 0)
+                let offset = SIMD16<Float>(repeating: bias?[o] ?? 0)
                 for tr in 0..<rows {
-                    let y0 = 2 * (firstTileRow + tr)
-                    let fullRows = y0 + 1 < height
+                    let y0 = 4 * (firstTileRow + tr)
                     let source = m + o * tiles + tr * tileColumns
                     var tc = 0
                     while tc < tileColumns {
-                        @inline(__always) func at(_ k: Int) -> SIMD8<Float> {
-                            UnsafeRawPointer(source + k * mStride + tc).loadUnaligned(as: SIMD8<Float>.self)
+                        // Aᵀ M: 4 × 6, column by column; then (Aᵀ M) A: 4 × 4, row by row.
+                        for j in 0..<6 {
+                            @inline(__always) func at(_ i: Int) -> SIMD8<Float> {
+                                UnsafeRawPointer(source + (6 * i + j) * mStride + tc).loadUnaligned(as: SIMD8<Float>.self)
+                            }
+                            let r = outputTransform(at(0), at(1), at(2), at(3), at(4), at(5))
+                            t[j] = r.0; t[6 + j] = r.1; t[12 + j] = r.2; t[18 + j] = r.3
                         }
-                        // Aᵀ M: rows 0+1+2 and 1−2−3, for each of the 4 columns.
-                        let a0 = at(0) + at(4) + at(8), a1 = at(1) + at(5) + at(9), a2 = at(2) + at(6) + at(10), a3 = at(3) + at(7) + at(11)
-                        let b0 = at(4) - at(8) - at(12), b1 = at(5) - at(9) - at(13), b2 = at(6) - at(10) - at(14), b3 = at(7) - at(11) - at(15)
-                        // (Aᵀ M) A: columns 0+1+2 and 1−2−3.
-                        let y00 = a0 + a1 + a2, y01 = a1 - a2 - a3, y10 = b0 + b1 + b2, y11 = b1 - b2 - b3
+                        for i in 0..<4 {
+                            let r = outputTransform(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5])
+                            y[4 * i] = r.0; y[4 * i + 1] = r.1; y[4 * i + 2] = r.2; y[4 * i + 3] = r.3
+                        }
                         if pooled {
-                            if y0 / 2 < pooledHeight && tc < pooledWidth {
-                                let top = pooledOffset + y00.larger(y01), bottom = pooledOffset + y10.larger(y11)
-                                var window = top.larger(bottom)
+                            // Two pooled rows of two windows per tile.
+                            for half in 0..<2 where 2 * (y0 / 4) + half < pooledHeight && 2 * tc < pooledWidth {
+                                let top = 8 * half, bottom = 8 * half + 4
+                                let left = y[top].larger(y[top + 1]).larger(y[bottom].larger(y[bottom + 1]))
+                                let right = y[top + 2].larger(y[top + 3]).larger(y[bottom + 2].larger(y[bottom + 3]))
+                                var window = interleave(left, right) + offset
                                 if relu { window.replace(with: 0, where: window .< 0) }
-                                let target = output + (o * pooledHeight + y0 / 2) * pooledWidth + tc
-                                let count = min(8, pooledWidth - tc)
-                                if count == 8 {
-                                    UnsafeMutableRawPointer(target).storeBytes(of: window, as: SIMD8<Float>.self)
+                                let target = output + (o * pooledHeight + y0 / 2 + half) * pooledWidth + 2 * tc
+                                let count = min(16, pooledWidth - 2 * tc)
+                                if count == 16 {
+                                    UnsafeMutableRawPointer(target).storeBytes(of: window, as: SIMD16<Float>.self)
                                 } else {
                                     for lane in 0..<count { target[lane] = window[lane] }
                                 }
@@ -149,19 +173,23 @@ enum Winograd {
                             tc += 8
                             continue
                         }
-                        let line = plane + y0 * width, x0 = 2 * tc
-                        var top = interleave(y00, y01) + offset, bottom = interleave(y10, y11) + offset
-                        if relu {
-                            top.replace(with: 0, where: top .< 0)
-                            bottom.replace(with: 0, where: bottom .< 0)
-                        }
-                        if x0 + 16 <= width {
-                            UnsafeMutableRawPointer(line + x0).storeBytes(of: top, as: SIMD16<Float>.self)
-                            if fullRows { UnsafeMutableRawPointer(line + width + x0).storeBytes(of: bottom, as: SIMD16<Float>.self) }
-                        } else {
-                            for lane in 0..<(width - x0) {
-                                line[x0 + lane] = top[lane]
-                                if fullRows { line[width + x0 + lane] = bottom[lane] }
+                        let x0 = 4 * tc, count = min(32, width - x0)
+                        for r in 0..<4 where y0 + r < height {
+                            let a = y[4 * r], b = y[4 * r + 1], c = y[4 * r + 2], d = y[4 * r + 3]
+                            // (a0, b0, c0, d0, a1, …): four columns of eight tiles, as they lie in a row.
+                            var low = SIMD16(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1], a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3]) + offset
+                            var high = SIMD16(a[4], b[4], c[4], d[4], a[5], b[5], c[5], d[5], a[6], b[6], c[6], d[6], a[7], b[7], c[7], d[7]) + offset
+                            if relu {
+                                low.replace(with: 0, where: low .< 0)
+                                high.replace(with: 0, where: high .< 0)
+                            }
+                            let target = plane + (y0 + r) * width + x0
+                            if count == 32 {
+                                UnsafeMutableRawPointer(target).storeBytes(of: low, as: SIMD16<Float>.self)
+                                UnsafeMutableRawPointer(target + 16).storeBytes(of: high, as: SIMD16<Float>.self)
+                            } else {
+                                for lane in 0..<min(16, count) { target[lane] = low[lane] }
+                                for lane in 0..<max(0, count - 16) { target[16 + lane] = high[lane] }
                             }
                         }
                         tc += 8
@@ -172,56 +200,63 @@ enum Winograd {
     }
 
     /// Adds one image's filter gradient in the transformed domain, dU[ξ] += dM[ξ] · V[ξ]ᵀ
-    /// ([16][outputs][channels]), where dM = A dY Aᵀ for each 2×2 block of the output
+    /// ([36][outputs][channels]), where dM = A dY Aᵀ for each 4×4 block of the output
     /// gradient dY and V is the forward pass's input transform: the adjoint of
-    /// `convolve`, with the same 2.25× saving. Also adds Σ dY of every output to `biasGradient`.
-    /// `filterGradient` maps dU back to kernels.
+    /// `convolve`, with the same saving. Also adds Σ dY of every output to `biasGradient`.
+    /// `addFilterGradient` maps dU back to kernels.
     static func accumulateFilterGradient(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                                          outputGradient: UnsafePointer<Float>, outputs: Int,
                                          into dU: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
                                          workspace: Workspace) {
-        let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
+        let tileRows = (height + 3) / 4, tileColumns = (width + 3) / 4
         let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
-        workspace.reserve(16 * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns)
-        let pixels = height * width, dM = workspace.m
+        workspace.reserve(tileElements * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns, bandRows: band)
+        let pixels = height * width, dM = workspace.m, h = workspace.scratch
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
-            let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, workspace: workspace)
+            let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, tileColumns: tileColumns, workspace: workspace)
             let mStride = outputs * tiles
+            let split = workspace.phases, stride = workspace.phaseStride
             for o in 0..<outputs {
                 let plane = outputGradient + o * pixels
-                var biasSum = SIMD16<Float>()
+                let firstRow = 4 * firstTileRow, lastRow = min(height, firstRow + 4 * rows)
+                biasGradient[o] += sum(plane + firstRow * width, count: (lastRow - firstRow) * width)
+                splitPhases(plane, height: height, width: width, firstRow: firstRow, rows: 4 * rows, shift: 0,
+                            tileColumns: tileColumns, into: split, stride: stride, workspace: workspace)
                 for tr in 0..<rows {
-                    let y0 = 2 * (firstTileRow + tr)
                     let target = dM + o * tiles + tr * tileColumns
                     var tc = 0
                     while tc < tileColumns {
-                        // Sixteen output columns = eight 2×2 blocks; zeros past the edge.
-                        let top = loadRow(plane + y0 * width, from: 2 * tc, width: width)
-                        let bottom = y0 + 1 < height ? loadRow(plane + (y0 + 1) * width, from: 2 * tc, width: width) : SIMD16()
-                        biasSum += top + bottom
-                        let g00 = top.evenHalf, g01 = top.oddHalf, g10 = bottom.evenHalf, g11 = bottom.oddHalf
-                        let lanes = min(8, tileColumns - tc)
-                        // Row r of A g, then (A g) Aᵀ: columns h0, h0 + h1, h0 − h1, −h1.
-                        @inline(__always) func emit(_ r: Int, _ h0: SIMD8<Float>, _ h1: SIMD8<Float>) {
-                            store(h0, target + (4 * r) * mStride + tc, lanes)
-                            store(h0 + h1, target + (4 * r + 1) * mStride + tc, lanes)
-                            store(h0 - h1, target + (4 * r + 2) * mStride + tc, lanes)
-                            store(-h1, target + (4 * r + 3) * mStride + tc, lanes)
+                        // Four columns of four rows of eight 4×4 blocks; zeros past the edge.
+                        @inline(__always) func g(_ r: Int, _ k: Int) -> SIMD8<Float> {
+                            UnsafeRawPointer(split + ((4 * tr + r) * 4 + k) * stride + tc).loadUnaligned(as: SIMD8<Float>.self)
                         }
-                        // A g: rows g0, g0 + g1, g0 − g1, −g1.
-                        emit(0, g00, g01)
-                        emit(1, g00 + g10, g01 + g11)
-                        emit(2, g00 - g10, g01 - g11)
-                        emit(3, -g10, -g11)
+                        let g0 = (g(0, 0), g(0, 1), g(0, 2), g(0, 3)), g1 = (g(1, 0), g(1, 1), g(1, 2), g(1, 3))
+                        let g2 = (g(2, 0), g(2, 1), g(2, 2), g(2, 3)), g3 = (g(3, 0), g(3, 1), g(3, 2), g(3, 3))
+                        // A g: 6 × 4, column by column.
+                        for (c, column) in [(g0.0, g1.0, g2.0, g3.0), (g0.1, g1.1, g2.1, g3.1), (g0.2, g1.2, g2.2, g3.2), (g0.3, g1.3, g2.3, g3.3)].enumerated() {
+                            let r = adjointOutputTransform(column.0, column.1, column.2, column.3)
+                            h[c] = r.0; h[4 + c] = r.1; h[8 + c] = r.2; h[12 + c] = r.3; h[16 + c] = r.4; h[20 + c] = r.5
+                        }
+                        // (A g) Aᵀ: 6 × 6, row by row.
+                        let lanes = min(8, tileColumns - tc)
+                        for i in 0..<6 {
+                            let r = adjointOutputTransform(h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3])
+                            let row = target + 6 * i * mStride + tc
+                            store(r.0, row, lanes)
+                            store(r.1, row + mStride, lanes)
+                            store(r.2, row + 2 * mStride, lanes)
+                            store(r.3, row + 3 * mStride, lanes)
+                            store(r.4, row + 4 * mStride, lanes)
+                            store(r.5, row + 5 * mStride, lanes)
+                        }
                         tc += 8
                     }
                 }
-                biasGradient[o] += biasSum.sum()
             }
             // dU[ξ] += dM[ξ] · V[ξ]ᵀ: [outputs × tiles] · [tiles × channels].
-            for xi in 0..<16 {
+            for xi in 0..<tileElements {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outputs), Int32(channels), Int32(tiles),
                             1, dM + xi * mStride, Int32(tiles), v + xi * channels * tiles, Int32(tiles),
                             1, dU + xi * outputs * channels, Int32(channels))
@@ -230,106 +265,156 @@ enum Winograd {
     }
 
     /// Adds Gᵀ dU G, the kernel gradient of transformed-filter gradients dU
-    /// ([16][filters][channels]), to `kernelGradient` ([filters, channels, 3, 3]).
+    /// ([36][filters][channels]), to `kernelGradient` ([filters, channels, 3, 3]).
     static func addFilterGradient(_ dU: UnsafePointer<Float>, filters: Int, channels: Int, to kernelGradient: UnsafeMutablePointer<Float>) {
         let stride = filters * channels
+        /// Gᵀ applied to six values.
+        @inline(__always) func gT(_ d0: Float, _ d1: Float, _ d2: Float, _ d3: Float, _ d4: Float, _ d5: Float) -> (Float, Float, Float) {
+            (d0 / 4 - (d1 + d2) / 6 + (d3 + d4) / 24, (d2 - d1) / 6 + (d3 - d4) / 12, (d3 + d4 - d1 - d2) / 6 + d5)
+        }
         for f in 0..<filters {
             for c in 0..<channels {
                 @inline(__always) func d(_ xi: Int) -> Float { dU[xi * stride + f * channels + c] }
-                // Gᵀ dU: 3 × 4, one column at a time (no per-pair allocations).
-                var q = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
-                for col in 0..<4 {
-                    let d0 = d(col), d1 = d(4 + col), d2 = d(8 + col), d3 = d(12 + col)
-                    q.0[col] = d0 + 0.5 * (d1 + d2)
-                    q.1[col] = 0.5 * (d1 - d2)
-                    q.2[col] = 0.5 * (d1 + d2) + d3
+                // Gᵀ dU: 3 × 6, one column at a time.
+                var q = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                for col in 0..<6 {
+                    let r = gT(d(col), d(6 + col), d(12 + col), d(18 + col), d(24 + col), d(30 + col))
+                    q.0[col] = r.0; q.1[col] = r.1; q.2[col] = r.2
                 }
                 // (Gᵀ dU) G: 3 × 3.
                 let kernel = kernelGradient + (f * channels + c) * 9
-                for row in 0..<3 {
-                    let r = row == 0 ? q.0 : row == 1 ? q.1 : q.2
-                    let q0 = r[0], q1 = r[1], q2 = r[2], q3 = r[3]
-                    kernel[3 * row] += q0 + 0.5 * (q1 + q2)
-                    kernel[3 * row + 1] += 0.5 * (q1 - q2)
-                    kernel[3 * row + 2] += 0.5 * (q1 + q2) + q3
+                for (row, r) in [q.0, q.1, q.2].enumerated() {
+                    let k = gT(r[0], r[1], r[2], r[3], r[4], r[5])
+                    kernel[3 * row] += k.0
+                    kernel[3 * row + 1] += k.1
+                    kernel[3 * row + 2] += k.2
                 }
             }
         }
     }
 
-
-    /// (a0, b0, a1, b1, …): two tiles' columns side by side, as they lie in an image row.
-    @inline(__always)
-    private static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
-        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
-    }
-
-    /// Sixteen values of `line` from column `x`, zeros at and past `width`.
-    @inline(__always)
-    private static func loadRow(_ line: UnsafePointer<Float>, from x: Int, width: Int) -> SIMD16<Float> {
-        if x + 16 <= width { return UnsafeRawPointer(line + x).loadUnaligned(as: SIMD16<Float>.self) }
-        var values = SIMD16<Float>()
-        for lane in 0..<max(0, min(16, width - x)) { values[lane] = line[x + lane] }
-        return values
-    }
-
-    /// V = Bᵀ d B for every channel and 4×4 input tile of tile rows
-    /// `firstTileRow ..< firstTileRow + rows`, into the workspace; layout [16][channels][tiles].
+    /// V = Bᵀ d B for every channel and 6×6 input tile of tile rows
+    /// `firstTileRow ..< firstTileRow + rows` and the first `tileColumns` tile columns, into
+    /// the workspace; layout [36][channels][tiles].
     static func transformInput(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int, firstTileRow: Int, rows: Int,
-                               workspace: Workspace) -> UnsafeMutablePointer<Float> {
-        let tileColumns = (width + 1) / 2, tiles = rows * tileColumns, vStride = channels * tiles, pixels = height * width
-        let v = workspace.v, rowBuffer = workspace.rows, rowStride = workspace.rowCapacity
-        // Bᵀ d for 8 tiles: 4 rows × 4 columns of vectors.
-        let t = workspace.rowTransform
+                               tileColumns: Int, workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let tiles = rows * tileColumns, vStride = channels * tiles, pixels = height * width
+        let v = workspace.v, split = workspace.phases, stride = workspace.phaseStride, e = workspace.scratch
         for c in 0..<channels {
-            let plane = input + c * pixels
+            // The band's rows from one above its first output row, each split so that
+            // phase k holds columns 4t + k − 1: a tile's six columns are phases 0…3 at t and
+            // phases 0 and 1 at t + 1.
+            splitPhases(input + c * pixels, height: height, width: width, firstRow: 4 * firstTileRow - 1, rows: 4 * rows + 2, shift: 1,
+                        tileColumns: tileColumns, into: split, stride: stride, workspace: workspace)
             for tr in 0..<rows {
-                let top = 2 * (firstTileRow + tr) - 1
-                // Padded input rows: pad[0] = 0 (x = −1), pad[1 + x] = row[x], zeros after. Tile t
-                // reads pad[2t … 2t + 3]: the even and odd halves of two 16-value loads give those
-                // four columns for eight tiles at once.
-                let used = rowStride
-                for r in 0..<4 {
-                    let pad = rowBuffer + r * rowStride
-                    let y = top + r
-                    guard y >= 0 && y < height else {
-                        pad.update(repeating: 0, count: used)
-                        continue
-                    }
-                    pad[0] = 0
-                    (pad + 1).update(from: plane + y * width, count: width)
-                    (pad + 1 + width).update(repeating: 0, count: used - 1 - width)
-                }
                 let target = v + c * tiles + tr * tileColumns
                 var tc = 0
                 while tc < tileColumns {
-                    @inline(__always) func load(_ r: Int, _ k: Int) -> SIMD8<Float> {
-                        let values = UnsafeRawPointer(rowBuffer + r * rowStride + 2 * tc + (k & 2)).loadUnaligned(as: SIMD16<Float>.self)
-                        return k & 1 == 0 ? values.evenHalf : values.oddHalf
+                    // d B: each row's six columns.
+                    for r in 0..<6 {
+                        let row = split + (4 * tr + r) * 4 * stride + tc
+                        @inline(__always) func x(_ k: Int, _ next: Int = 0) -> SIMD8<Float> {
+                            UnsafeRawPointer(row + k * stride + next).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        let t = inputTransform(x(0), x(1), x(2), x(3), x(0, 1), x(1, 1))
+                        e[6 * r] = t.0; e[6 * r + 1] = t.1; e[6 * r + 2] = t.2; e[6 * r + 3] = t.3; e[6 * r + 4] = t.4; e[6 * r + 5] = t.5
                     }
-                    // Bᵀ d: combine rows (for each of the 4 columns k).
-                    for k in 0..<4 {
-                        let d0 = load(0, k), d1 = load(1, k), d2 = load(2, k), d3 = load(3, k)
-                        t[k] = d0 - d2
-                        t[4 + k] = d1 + d2
-                        t[8 + k] = d2 - d1
-                        t[12 + k] = d1 - d3
-                    }
-                    // (Bᵀ d) B: combine columns, one contiguous store of 8 tiles per element.
+                    // Bᵀ (d B): each column's six rows, one contiguous store of 8 tiles per element.
                     let lanes = min(8, tileColumns - tc)
-                    for r in 0..<4 {
-                        let t0 = t[4 * r], t1 = t[4 * r + 1], t2 = t[4 * r + 2], t3 = t[4 * r + 3]
-                        let results = (t0 - t2, t1 + t2, t2 - t1, t1 - t3)
-                        store(results.0, target + (4 * r) * vStride + tc, lanes)
-                        store(results.1, target + (4 * r + 1) * vStride + tc, lanes)
-                        store(results.2, target + (4 * r + 2) * vStride + tc, lanes)
-                        store(results.3, target + (4 * r + 3) * vStride + tc, lanes)
+                    for j in 0..<6 {
+                        let t = inputTransform(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j])
+                        let column = target + j * vStride + tc
+                        store(t.0, column, lanes)
+                        store(t.1, column + 6 * vStride, lanes)
+                        store(t.2, column + 12 * vStride, lanes)
+                        store(t.3, column + 18 * vStride, lanes)
+                        store(t.4, column + 24 * vStride, lanes)
+                        store(t.5, column + 30 * vStride, lanes)
                     }
                     tc += 8
                 }
             }
         }
         return v
+    }
+
+    /// Splits `rows` rows of a plane from `firstRow` by column phase:
+    /// `split[(r * 4 + k) * stride + t]` = plane[firstRow + r][4t + k − shift], for t up to
+    /// `tileColumns` inclusive, zero outside the plane. Strided tile columns become
+    /// contiguous vectors for the transforms.
+    private static func splitPhases(_ plane: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, rows: Int, shift: Int,
+                                    tileColumns: Int, into split: UnsafeMutablePointer<Float>, stride: Int, workspace: Workspace) {
+        let pad = workspace.paddedRow, padded = workspace.paddedRowLength
+        for r in 0..<rows {
+            let y = firstRow + r, target = split + r * 4 * stride
+            guard y >= 0 && y < height else {
+                for k in 0..<4 { (target + k * stride).update(repeating: 0, count: tileColumns + 1) }
+                continue
+            }
+            // pad[shift + x] = row[x], zeros around it.
+            pad.update(repeating: 0, count: shift)
+            (pad + shift).update(from: plane + y * width, count: width)
+            (pad + shift + width).update(repeating: 0, count: padded - shift - width)
+            var t = 0
+            while t <= tileColumns {
+                // Thirty-two columns = four phases of eight tiles.
+                let low = UnsafeRawPointer(pad + 4 * t).loadUnaligned(as: SIMD16<Float>.self)
+                let high = UnsafeRawPointer(pad + 4 * t + 16).loadUnaligned(as: SIMD16<Float>.self)
+                let even = SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf), odd = SIMD16(lowHalf: low.oddHalf, highHalf: high.oddHalf)
+                UnsafeMutableRawPointer(target + t).storeBytes(of: even.evenHalf, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + stride + t).storeBytes(of: odd.evenHalf, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + 2 * stride + t).storeBytes(of: even.oddHalf, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + 3 * stride + t).storeBytes(of: odd.oddHalf, as: SIMD8<Float>.self)
+                t += 8
+            }
+        }
+    }
+
+    /// Σ values[0 ..< count].
+    private static func sum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        var vector = SIMD8<Float>(), i = 0
+        while i + 8 <= count {
+            vector += UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var total = vector.sum()
+        while i < count { total += values[i]; i += 1 }
+        return total
+    }
+
+    /// Bᵀ applied to six values (eight tiles at once).
+    @inline(__always)
+    private static func inputTransform(_ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>, _ x3: SIMD8<Float>, _ x4: SIMD8<Float>, _ x5: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let fourX2 = 4 * x2, twoX13 = 2 * (x1 - x3), x24 = x4 - x2
+        return (4 * x0 - 5 * x2 + x4,
+                x3 + x4 - 4 * x1 - fourX2,
+                4 * x1 - fourX2 + x4 - x3,
+                x24 - twoX13,
+                x24 + twoX13,
+                4 * x1 - 5 * x3 + x5)
+    }
+
+    /// Aᵀ applied to six values: four outputs.
+    @inline(__always)
+    private static func outputTransform(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>, _ m4: SIMD8<Float>, _ m5: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
+        return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
+    }
+
+    /// A applied to four values (the adjoint of `outputTransform`): six values.
+    @inline(__always)
+    private static func adjointOutputTransform(_ g0: SIMD8<Float>, _ g1: SIMD8<Float>, _ g2: SIMD8<Float>, _ g3: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let even1 = g0 + g2, odd1 = g1 + g3, even2 = g0 + 4 * g2, odd2 = 2 * g1 + 8 * g3
+        return (g0, even1 + odd1, even1 - odd1, even2 + odd2, even2 - odd2, g3)
+    }
+
+    /// (a0, b0, a1, b1, …): two windows' columns side by side, as they lie in a row.
+    @inline(__always)
+    private static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
     }
 
     /// Stores the first `lanes` values of `vector` at `target`.
