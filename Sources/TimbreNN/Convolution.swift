@@ -232,7 +232,7 @@ extension Conv2D {
         let filters = self.filters, inChannels = self.inChannels, direct = usesDirect
         let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
         let transformed = direct ? [] : Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: false)
-        let padded = direct ? paddedImages.buffers(size: DirectConvolution.PaddedImage.capacity(height: h, width: w)) : []
+        let split = direct ? paddedImages.buffers(size: DirectConvolution.SplitImage.capacity(height: h, width: w)) : []
         let workspaces = direct ? [] : self.workspaces
         var output = Tensor(uninitialized: [n, filters, h / 2, w / 2])
         input.data.withUnsafeBufferPointer { x in
@@ -246,8 +246,8 @@ extension Conv2D {
                                 Winograd.convolve(image, channels: inChannels, height: h, width: w, u: uBase, outputs: filters,
                                                   into: out, bias: biases, relu: true, pooled: true, workspace: workspaces[worker])
                             } else {
-                                let paddedImage = DirectConvolution.PaddedImage(image, height: h, width: w, buffer: padded[worker])
-                                DirectConvolution.forwardPooled(paddedImage, height: h, width: w, weights: weights, biases: biases, filters: filters, into: out)
+                                let splitImage = DirectConvolution.SplitImage(image, height: h, width: w, buffer: split[worker])
+                                DirectConvolution.forwardPooled(splitImage, height: h, width: w, weights: weights, biases: biases, filters: filters, into: out)
                             }
                         }
                     }

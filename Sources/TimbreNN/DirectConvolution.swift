@@ -71,38 +71,79 @@ enum DirectConvolution {
         }
     }
 
+    /// The padded image with its even and odd columns apart: row r's even columns
+    /// (padded columns 0, 2, 4, …) then its odd ones, each half `halfStride` long. An
+    /// output at an even column and its odd neighbour then read only contiguous vectors,
+    /// and a 2×2 pooling window is a lane-wise maximum, with no shuffles.
+    struct SplitImage {
+        let halfStride: Int
+        let pointer: UnsafeMutablePointer<Float>
+
+        static func capacity(height: Int, width: Int) -> Int { (height + 2) * 2 * halfStride(width: width) }
+        static func halfStride(width: Int) -> Int { (width / 2 + 2 + SIMD8<Float>.scalarCount + 7) / 8 * 8 }
+
+        /// Copies `image` ([height × width]) into `buffer` with its padding.
+        init(_ image: UnsafePointer<Float>, height: Int, width: Int, buffer: UnsafeMutablePointer<Float>) {
+            halfStride = Self.halfStride(width: width)
+            pointer = buffer
+            buffer.update(repeating: 0, count: Self.capacity(height: height, width: width))
+            for y in 0..<height {
+                let even = buffer + (y + 1) * 2 * halfStride, odd = even + halfStride, row = image + y * width
+                // Image column x is padded column x + 1.
+                for x in 0..<width {
+                    if x & 1 == 0 { odd[x >> 1] = row[x] } else { even[(x + 1) >> 1] = row[x] }
+                }
+            }
+        }
+
+        /// Eight values of padded row `row` from half-column `column`: even or odd columns.
+        @inline(__always) func load(_ row: Int, odd: Bool, _ column: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(pointer + (row &* 2 &* halfStride &+ (odd ? halfStride : 0) &+ column)).loadUnaligned(as: SIMD8<Float>.self)
+        }
+    }
+
     /// max-pool₂ₓ₂(max(0, bias[f] + weight[f] ⋆ image)) without storing the full-size
     /// output: inference's conv → ReLU → pool in one pass ([filters × height/2 × width/2]).
-    static func forwardPooled(_ image: PaddedImage, height: Int, width: Int, weights: UnsafePointer<Float>, biases: UnsafePointer<Float>,
+    /// Each value is summed in the order `forward` uses, so the results are identical.
+    static func forwardPooled(_ image: SplitImage, height: Int, width: Int, weights: UnsafePointer<Float>, biases: UnsafePointer<Float>,
                               filters: Int, into output: UnsafeMutablePointer<Float>) {
+        typealias Lanes = SIMD8<Float>
         let (pooledHeight, pooledWidth) = (height / 2, width / 2)
-        var pooled = SIMD8<Float>()
         for f in 0..<filters {
-            let taps = Taps(weights + 9 * f), bias = Vector(repeating: biases[f])
+            let w = weights + 9 * f
+            let w00 = Lanes(repeating: w[0]), w01 = Lanes(repeating: w[1]), w02 = Lanes(repeating: w[2])
+            let w10 = Lanes(repeating: w[3]), w11 = Lanes(repeating: w[4]), w12 = Lanes(repeating: w[5])
+            let w20 = Lanes(repeating: w[6]), w21 = Lanes(repeating: w[7]), w22 = Lanes(repeating: w[8])
+            let bias = Lanes(repeating: biases[f])
             let plane = output + f * pooledHeight * pooledWidth
             for oy in 0..<pooledHeight {
                 let y = 2 * oy
-                var x = 0
-                while x < 2 * pooledWidth {
-                    @inline(__always) func row(_ y: Int) -> Vector {
-                        var sum = bias
-                        multiplyAdd(&sum, taps.w00, image.load(y, x)); multiplyAdd(&sum, taps.w01, image.load(y, x + 1)); multiplyAdd(&sum, taps.w02, image.load(y, x + 2))
-                        multiplyAdd(&sum, taps.w10, image.load(y + 1, x)); multiplyAdd(&sum, taps.w11, image.load(y + 1, x + 1)); multiplyAdd(&sum, taps.w12, image.load(y + 1, x + 2))
-                        multiplyAdd(&sum, taps.w20, image.load(y + 2, x)); multiplyAdd(&sum, taps.w21, image.load(y + 2, x + 1)); multiplyAdd(&sum, taps.w22, image.load(y + 2, x + 2))
-                        return sum
+                var j = 0
+                while j < pooledWidth {
+                    // Output column 2j sees padded columns 2j, 2j + 1, 2j + 2 (even j, odd j,
+                    // even j + 1); column 2j + 1 sees odd j, even j + 1, odd j + 1.
+                    @inline(__always) func add(_ even: inout Lanes, _ odd: inout Lanes, row r: Int, _ t0: Lanes, _ t1: Lanes, _ t2: Lanes) {
+                        let e0 = image.load(r, odd: false, j), o0 = image.load(r, odd: true, j)
+                        let e1 = image.load(r, odd: false, j + 1), o1 = image.load(r, odd: true, j + 1)
+                        multiplyAdd(&even, t0, e0); multiplyAdd(&even, t1, o0); multiplyAdd(&even, t2, e1)
+                        multiplyAdd(&odd, t0, o0); multiplyAdd(&odd, t1, e1); multiplyAdd(&odd, t2, o1)
                     }
-                    let upper = row(y), lower = row(y + 1)
-                    var both = upper.replacing(with: lower, where: lower .> upper)
-                    both.replace(with: 0, where: both .< 0)
-                    let even = both.evenHalf, odd = both.oddHalf
-                    pooled = even.replacing(with: odd, where: odd .> even)
-                    let target = plane + oy * pooledWidth + x / 2, count = min(8, pooledWidth - x / 2)
-                    if count == 8 {
-                        UnsafeMutableRawPointer(target).storeBytes(of: pooled, as: SIMD8<Float>.self)
+                    @inline(__always) func pair(_ y: Int) -> Lanes {
+                        var even = bias, odd = bias
+                        add(&even, &odd, row: y, w00, w01, w02)
+                        add(&even, &odd, row: y + 1, w10, w11, w12)
+                        add(&even, &odd, row: y + 2, w20, w21, w22)
+                        return even.larger(odd)
+                    }
+                    var pooled = pair(y).larger(pair(y + 1))
+                    pooled.replace(with: 0, where: pooled .< 0)
+                    let target = plane + oy * pooledWidth + j
+                    if j + 8 <= pooledWidth {
+                        UnsafeMutableRawPointer(target).storeBytes(of: pooled, as: Lanes.self)
                     } else {
-                        for lane in 0..<count { target[lane] = pooled[lane] }
+                        for lane in 0..<(pooledWidth - j) { target[lane] = pooled[lane] }
                     }
-                    x += lanes
+                    j += 8
                 }
             }
         }
@@ -151,7 +192,7 @@ enum DirectConvolution {
 
     /// sum += a · b, fused where the build targets a CPU with fused multiply-add.
     @inline(__always)
-    static func multiplyAdd(_ sum: inout Vector, _ a: Vector, _ b: Vector) {
+    static func multiplyAdd<V: SIMD>(_ sum: inout V, _ a: V, _ b: V) where V.Scalar == Float {
         #if TIMBRE_FMA
         sum.addProduct(a, b)
         #else
