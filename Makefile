@@ -53,12 +53,12 @@ bench: build
 	$(BENCH_DIR)/venv/bin/python bench/bench_tag.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/tag
 
 # Trains the CNN with timbre and with the Keras reference on the same feature files
-# once per seed (about 20 minutes on 2 cores) and prints their validation errors side by side.
+# once per seed (about 35 minutes on 2 cores) and prints their validation errors side by side.
 parity: build
 	@test -x $(BENCH_DIR)/venv/bin/python || $(PYTHON) -m venv $(BENCH_DIR)/venv
 	@$(BENCH_DIR)/venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
-	$(BENCH_DIR)/venv/bin/python bench/train_parity.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/parity \
-		--takes 20 --epochs 8 --seeds 1,2,3
+	$(BENCH_DIR)/venv/bin/python bench/train_parity.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/parity60 \
+		--takes 60 --epochs 10 --seeds 1,2,3
 
 clean:
 	rm -rf .build $(BENCH_DIR) demo
