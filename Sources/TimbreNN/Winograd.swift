@@ -26,14 +26,15 @@ enum Winograd {
                 @inline(__always) func k(_ dy: Int, _ dx: Int) -> Float {
                     flipped ? kernels[((i * channels + o) * 3 + (2 - dy)) * 3 + (2 - dx)] : kernels[((o * channels + i) * 3 + dy) * 3 + dx]
                 }
-                // G g, column by column: 6 × 3.
+                // G g, column by column: 6 × 3, then (G g) Gᵀ: 6 × 6, row by row.
                 let c0 = g(k(0, 0), k(1, 0), k(2, 0)), c1 = g(k(0, 1), k(1, 1), k(2, 1)), c2 = g(k(0, 2), k(1, 2), k(2, 2))
-                let rows = [(c0.0, c1.0, c2.0), (c0.1, c1.1, c2.1), (c0.2, c1.2, c2.2), (c0.3, c1.3, c2.3), (c0.4, c1.4, c2.4), (c0.5, c1.5, c2.5)]
-                // (G g) Gᵀ: 6 × 6.
-                for (row, r) in rows.enumerated() {
-                    let t = g(r.0, r.1, r.2)
-                    for (col, value) in [t.0, t.1, t.2, t.3, t.4, t.5].enumerated() { u[((row * 6 + col) * outs + o) * ins + i] = value }
+                @inline(__always) func emit(_ row: Int, _ t: (Float, Float, Float, Float, Float, Float)) {
+                    let first = row * 6 * outs * ins + o * ins + i, step = outs * ins
+                    u[first] = t.0; u[first + step] = t.1; u[first + 2 * step] = t.2
+                    u[first + 3 * step] = t.3; u[first + 4 * step] = t.4; u[first + 5 * step] = t.5
                 }
+                emit(0, g(c0.0, c1.0, c2.0)); emit(1, g(c0.1, c1.1, c2.1)); emit(2, g(c0.2, c1.2, c2.2))
+                emit(3, g(c0.3, c1.3, c2.3)); emit(4, g(c0.4, c1.4, c2.4)); emit(5, g(c0.5, c1.5, c2.5))
             }
         }
         return u
@@ -283,12 +284,13 @@ enum Winograd {
                 }
                 // (Gᵀ dU) G: 3 × 3.
                 let kernel = kernelGradient + (f * channels + c) * 9
-                for (row, r) in [q.0, q.1, q.2].enumerated() {
+                @inline(__always) func add(_ row: Int, _ r: SIMD8<Float>) {
                     let k = gT(r[0], r[1], r[2], r[3], r[4], r[5])
                     kernel[3 * row] += k.0
                     kernel[3 * row + 1] += k.1
                     kernel[3 * row + 2] += k.2
                 }
+                add(0, q.0); add(1, q.1); add(2, q.2)
             }
         }
     }
