@@ -35,6 +35,7 @@ public final class Conv2D: Layer {
     /// directly; its weight gradient too, when no input gradient is asked for.
     private var usesDirect: Bool { kernel == 3 && inChannels == 1 }
     private let paddedImages = WorkerScratch()
+    private let blockScratch = WorkerScratch()
     private lazy var workspaces: [Winograd.Workspace] = (0..<Parallel.workers).map { _ in Winograd.Workspace() }
 
     public init(inChannels: Int, filters: Int, kernel: Int = 3, fusedReLU: Bool = false, store: ParameterStore, name: String) {
@@ -223,38 +224,33 @@ public final class Conv2D: Layer {
 
 extension Conv2D {
     /// Inference's conv → ReLU → 2×2 max-pool in one pass, never storing the full-size
-    /// output; the same values as the three layers run one after another. Nil when this
-    /// layer has no fused path (no fused ReLU, or a kernel other than 3×3).
+    /// output; the values of the three layers run one after another (within
+    /// single-precision rounding). Nil when this layer has no fused path (see `pooledBlock`).
     public func forwardPooled(_ input: Tensor) -> Tensor? {
-        guard fusedReLU, kernel == 3 else { return nil }
-        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
-        let pixels = h * w, pooledSize = (h / 2) * (w / 2)
-        let filters = self.filters, inChannels = self.inChannels, direct = usesDirect
-        let weights = UnsafePointer(store.values(weight)), biases = UnsafePointer(store.values(bias))
-        let transformed = direct ? [] : Winograd.transformFilters(weights, filters: filters, channels: inChannels, flipped: false)
-        let split = direct ? paddedImages.buffers(size: DirectConvolution.SplitImage.capacity(height: h, width: w)) : []
-        let workspaces = direct ? [] : self.workspaces
-        var output = Tensor(uninitialized: [n, filters, h / 2, w / 2])
-        input.data.withUnsafeBufferPointer { x in
-            transformed.withUnsafeBufferPointer { u in
-                output.data.withUnsafeMutableBufferPointer { y in
-                    let xBase = x.baseAddress!, yBase = y.baseAddress!, uBase = direct ? nil : u.baseAddress
-                    Parallel.forEachRange(n) { worker, items in
-                        for item in items {
-                            let image = xBase + item * inChannels * pixels, out = yBase + item * filters * pooledSize
-                            if let uBase {
-                                Winograd.convolve(image, channels: inChannels, height: h, width: w, u: uBase, outputs: filters,
-                                                  into: out, bias: biases, relu: true, pooled: true, workspace: workspaces[worker])
-                            } else {
-                                let splitImage = DirectConvolution.SplitImage(image, height: h, width: w, buffer: split[worker])
-                                DirectConvolution.forwardPooled(splitImage, height: h, width: w, weights: weights, biases: biases, filters: filters, into: out)
-                            }
-                        }
-                    }
-                }
+        guard let block = pooledBlock(height: input.shape[2], width: input.shape[3]) else { return nil }
+        return PooledBlock.run([block], on: input, scratch: blockScratch)
+    }
+
+    /// This layer's fused conv → ReLU → 2×2 max-pool for single channels-last images, with
+    /// the filters prepared once. Nil without a fused ReLU, for kernels other than 3×3, or
+    /// when the channel counts are not multiples of 8 (one input channel is fine).
+    func pooledBlock(height: Int, width: Int) -> PooledBlock? {
+        guard fusedReLU, kernel == 3, filters % 8 == 0, inChannels == 1 || inChannels % 8 == 0 else { return nil }
+        let biases = UnsafePointer(store.values(bias)), filters = self.filters, channels = inChannels
+        if usesDirect {
+            let taps = DirectConvolution.tapMajor(store.values(weight), filters: filters)
+            let padded = paddedImages.buffers(size: DirectConvolution.PaddedImage.capacity(height: height, width: width))
+            return PooledBlock(channels: channels, filters: filters, height: height, width: width, prepared: taps) { image, output, worker, taps in
+                let paddedImage = DirectConvolution.PaddedImage(image, height: height, width: width, buffer: padded[worker])
+                DirectConvolution.forwardPooledChannelsLast(paddedImage, height: height, width: width, taps: taps, biases: biases, filters: filters, into: output)
             }
         }
-        return output
+        let u = Winograd.transformFiltersChannelsLast(store.values(weight), filters: filters, channels: channels)
+        let workspaces = self.workspaces
+        return PooledBlock(channels: channels, filters: filters, height: height, width: width, prepared: u) { image, output, worker, u in
+            Winograd.convolvePooledChannelsLast(image, channels: channels, height: height, width: width, u: u, outputs: filters,
+                                                bias: biases, into: output, workspace: workspaces[worker])
+        }
     }
 
     /// Weight and bias gradients of a single-channel 3×3 layer, per worker, then added to

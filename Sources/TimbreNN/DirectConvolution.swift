@@ -71,79 +71,59 @@ enum DirectConvolution {
         }
     }
 
-    /// The padded image with its even and odd columns apart: row r's even columns
-    /// (padded columns 0, 2, 4, …) then its odd ones, each half `halfStride` long. An
-    /// output at an even column and its odd neighbour then read only contiguous vectors,
-    /// and a 2×2 pooling window is a lane-wise maximum, with no shuffles.
-    struct SplitImage {
-        let halfStride: Int
-        let pointer: UnsafeMutablePointer<Float>
-
-        static func capacity(height: Int, width: Int) -> Int { (height + 2) * 2 * halfStride(width: width) }
-        static func halfStride(width: Int) -> Int { (width / 2 + 2 + SIMD8<Float>.scalarCount + 7) / 8 * 8 }
-
-        /// Copies `image` ([height × width]) into `buffer` with its padding.
-        init(_ image: UnsafePointer<Float>, height: Int, width: Int, buffer: UnsafeMutablePointer<Float>) {
-            halfStride = Self.halfStride(width: width)
-            pointer = buffer
-            buffer.update(repeating: 0, count: Self.capacity(height: height, width: width))
-            for y in 0..<height {
-                let even = buffer + (y + 1) * 2 * halfStride, odd = even + halfStride, row = image + y * width
-                // Image column x is padded column x + 1.
-                for x in 0..<width {
-                    if x & 1 == 0 { odd[x >> 1] = row[x] } else { even[(x + 1) >> 1] = row[x] }
-                }
-            }
+    /// Weights [filters × 9] regrouped as [9][filters], so that one tap of eight filters
+    /// is one vector load; for `forwardPooledChannelsLast`.
+    static func tapMajor(_ weights: UnsafePointer<Float>, filters: Int) -> [Float] {
+        var taps = [Float](repeating: 0, count: 9 * filters)
+        for f in 0..<filters {
+            for k in 0..<9 { taps[k * filters + f] = weights[9 * f + k] }
         }
-
-        /// Eight values of padded row `row` from half-column `column`: even or odd columns.
-        @inline(__always) func load(_ row: Int, odd: Bool, _ column: Int) -> SIMD8<Float> {
-            UnsafeRawPointer(pointer + (row &* 2 &* halfStride &+ (odd ? halfStride : 0) &+ column)).loadUnaligned(as: SIMD8<Float>.self)
-        }
+        return taps
     }
 
-    /// max-pool₂ₓ₂(max(0, bias[f] + weight[f] ⋆ image)) without storing the full-size
-    /// output: inference's conv → ReLU → pool in one pass ([filters × height/2 × width/2]).
-    /// Each value is summed in the order `forward` uses, so the results are identical.
-    static func forwardPooled(_ image: SplitImage, height: Int, width: Int, weights: UnsafePointer<Float>, biases: UnsafePointer<Float>,
-                              filters: Int, into output: UnsafeMutablePointer<Float>) {
+    /// max-pool₂ₓ₂(max(0, bias[f] + weight[f] ⋆ image)) written channels-last
+    /// ([height/2][width/2][filters], filters a multiple of 8): inference's conv → ReLU →
+    /// pool for the single-channel layer, vectorised over filters. `taps` comes from
+    /// `tapMajor`. Each value is summed in the order `forward` uses, so the results equal
+    /// the unfused layers' exactly.
+    static func forwardPooledChannelsLast(_ image: PaddedImage, height: Int, width: Int, taps: UnsafePointer<Float>, biases: UnsafePointer<Float>,
+                                          filters: Int, into output: UnsafeMutablePointer<Float>) {
         typealias Lanes = SIMD8<Float>
+        precondition(filters % 8 == 0, "channels-last output needs a multiple of 8 filters")
         let (pooledHeight, pooledWidth) = (height / 2, width / 2)
-        for f in 0..<filters {
-            let w = weights + 9 * f
-            let w00 = Lanes(repeating: w[0]), w01 = Lanes(repeating: w[1]), w02 = Lanes(repeating: w[2])
-            let w10 = Lanes(repeating: w[3]), w11 = Lanes(repeating: w[4]), w12 = Lanes(repeating: w[5])
-            let w20 = Lanes(repeating: w[6]), w21 = Lanes(repeating: w[7]), w22 = Lanes(repeating: w[8])
-            let bias = Lanes(repeating: biases[f])
-            let plane = output + f * pooledHeight * pooledWidth
-            for oy in 0..<pooledHeight {
-                let y = 2 * oy
-                var j = 0
-                while j < pooledWidth {
-                    // Output column 2j sees padded columns 2j, 2j + 1, 2j + 2 (even j, odd j,
-                    // even j + 1); column 2j + 1 sees odd j, even j + 1, odd j + 1.
-                    @inline(__always) func add(_ even: inout Lanes, _ odd: inout Lanes, row r: Int, _ t0: Lanes, _ t1: Lanes, _ t2: Lanes) {
-                        let e0 = image.load(r, odd: false, j), o0 = image.load(r, odd: true, j)
-                        let e1 = image.load(r, odd: false, j + 1), o1 = image.load(r, odd: true, j + 1)
-                        multiplyAdd(&even, t0, e0); multiplyAdd(&even, t1, o0); multiplyAdd(&even, t2, e1)
-                        multiplyAdd(&odd, t0, o0); multiplyAdd(&odd, t1, e1); multiplyAdd(&odd, t2, o1)
+        @inline(__always) func tap(_ k: Int, _ f: Int) -> Lanes { UnsafeRawPointer(taps + k * filters + f).loadUnaligned(as: Lanes.self) }
+        @inline(__always) func pixel(_ row: Int, _ column: Int) -> Lanes { Lanes(repeating: image.pointer[row &* image.stride &+ column]) }
+        for oy in 0..<pooledHeight {
+            for ox in 0..<pooledWidth {
+                // The window's four outputs (2oy + a, 2ox + b) see padded rows 2oy + a + dy and
+                // columns 2ox + b + dx.
+                let (y, x) = (2 * oy, 2 * ox)
+                let target = output + (oy * pooledWidth + ox) * filters
+                var f = 0
+                while f < filters {
+                    // Sixteen filters at once (eight independent sums); an odd last group of
+                    // eight is computed twice and stored once.
+                    let g = min(f + 8, filters - 8)
+                    let biasF = UnsafeRawPointer(biases + f).loadUnaligned(as: Lanes.self)
+                    let biasG = UnsafeRawPointer(biases + g).loadUnaligned(as: Lanes.self)
+                    var f00 = biasF, f01 = biasF, f10 = biasF, f11 = biasF
+                    var g00 = biasG, g01 = biasG, g10 = biasG, g11 = biasG
+                    for dy in 0..<3 {
+                        for dx in 0..<3 {
+                            let k = 3 * dy + dx, wf = tap(k, f), wg = tap(k, g)
+                            let p00 = pixel(y + dy, x + dx), p01 = pixel(y + dy, x + 1 + dx)
+                            let p10 = pixel(y + 1 + dy, x + dx), p11 = pixel(y + 1 + dy, x + 1 + dx)
+                            multiplyAdd(&f00, wf, p00); multiplyAdd(&f01, wf, p01); multiplyAdd(&f10, wf, p10); multiplyAdd(&f11, wf, p11)
+                            multiplyAdd(&g00, wg, p00); multiplyAdd(&g01, wg, p01); multiplyAdd(&g10, wg, p10); multiplyAdd(&g11, wg, p11)
+                        }
                     }
-                    @inline(__always) func pair(_ y: Int) -> Lanes {
-                        var even = bias, odd = bias
-                        add(&even, &odd, row: y, w00, w01, w02)
-                        add(&even, &odd, row: y + 1, w10, w11, w12)
-                        add(&even, &odd, row: y + 2, w20, w21, w22)
-                        return even.larger(odd)
-                    }
-                    var pooled = pair(y).larger(pair(y + 1))
-                    pooled.replace(with: 0, where: pooled .< 0)
-                    let target = plane + oy * pooledWidth + j
-                    if j + 8 <= pooledWidth {
-                        UnsafeMutableRawPointer(target).storeBytes(of: pooled, as: Lanes.self)
-                    } else {
-                        for lane in 0..<(pooledWidth - j) { target[lane] = pooled[lane] }
-                    }
-                    j += 8
+                    var pooledF = f00.larger(f01).larger(f10.larger(f11))
+                    var pooledG = g00.larger(g01).larger(g10.larger(g11))
+                    pooledF.replace(with: 0, where: pooledF .< 0)
+                    pooledG.replace(with: 0, where: pooledG .< 0)
+                    UnsafeMutableRawPointer(target + f).storeBytes(of: pooledF, as: Lanes.self)
+                    UnsafeMutableRawPointer(target + g).storeBytes(of: pooledG, as: Lanes.self)
+                    f += 16
                 }
             }
         }

@@ -10,6 +10,8 @@ public final class Sequential {
     public private(set) var shapes: [[Int]] = []
     /// Index of the first layer with parameters; nothing below it needs a gradient.
     private var firstWeightedLayer = 0
+    /// Per-worker room for one image's activations between fused inference blocks.
+    private let blockScratch = WorkerScratch()
 
     /// Whether `backward` carries the gradient all the way to the input (only gradient
     /// checks need it; training stops at the first layer with parameters).
@@ -98,20 +100,37 @@ public final class Sequential {
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(Array(input.shape.dropFirst()) == architecture.inputShape, "input items must be \(architecture.inputShape), got \(input.shape)")
         guard !context.training else { return layers.reduce(input) { $1.forward($0, context: context) } }
-        // Inference runs conv → ReLU → 2×2 max-pool as one pass where the convolution can.
+        // Inference runs conv → ReLU → 2×2 max-pool as one pass where the convolution can,
+        // and takes each image through a whole run of such blocks before the next.
         var values = input, index = 0
         while index < layers.count {
-            if index + 2 < layers.count, let conv = layers[index] as? Conv2D, conv.fusedReLU,
-               let pool = layers[index + 2] as? MaxPool2D, pool.size == 2, architecture.layers[index + 1] == .relu,
-               let pooled = conv.forwardPooled(values) {
-                values = pooled
-                index += 3
-                continue
+            let (blocks, next) = pooledBlocks(from: index, inputShape: Array(values.shape.dropFirst()))
+            if blocks.isEmpty {
+                values = layers[index].forward(values, context: context)
+                index += 1
+            } else {
+                values = PooledBlock.run(blocks, on: values, scratch: blockScratch)
+                index = next
             }
-            values = layers[index].forward(values, context: context)
-            index += 1
         }
         return values
+    }
+
+    /// The run of fused conv → ReLU → 2×2 max-pool blocks starting at layer `start`
+    /// (dropout between them does nothing at inference), and the index after it.
+    private func pooledBlocks(from start: Int, inputShape: [Int]) -> ([PooledBlock], Int) {
+        var blocks = [PooledBlock](), index = start, shape = inputShape
+        while index + 2 < layers.count, let conv = layers[index] as? Conv2D, architecture.layers[index + 1] == .relu,
+              let pool = layers[index + 2] as? MaxPool2D, pool.size == 2,
+              let block = conv.pooledBlock(height: shape[1], width: shape[2]) {
+            blocks.append(block)
+            shape = block.outputShape
+            index += 3
+            var after = index
+            while after < layers.count, layers[after] is Dropout { after += 1 }
+            if after < layers.count, layers[after] is Conv2D { index = after } else { break }
+        }
+        return (blocks, index)
     }
 
     /// Back-propagates the gradient of the loss with respect to the logits, adding into

@@ -96,6 +96,13 @@ enum Winograd {
         deinit { v.deallocate(); m.deallocate(); phases.deallocate(); paddedRow.deallocate(); scratch.deallocate() }
     }
 
+    /// Values from one transformed element's plane to the next in the workspace: room for
+    /// the whole-vector stores that run past a plane's last tile, and an offset of 16 values
+    /// from a 4 KB multiple so that a tile's 36 values do not all fall in one L1 cache set.
+    static func planeStride(_ values: Int) -> Int {
+        (values + 1023) / 1024 * 1024 + 16
+    }
+
     /// Tile rows per band: about 64 tiles, where OpenBLAS's kernels run fastest on these
     /// 64 × 64 products (measured: 64–68 columns reach about 1.4× the speed of 51 or 56,
     /// and powers of two from 128 up lose to cache-set conflicts), and at most about
@@ -110,31 +117,25 @@ enum Winograd {
     /// - Parameters:
     ///   - u: filters from `transformFilters`, [36][outputs][channels].
     ///   - bias: one value per output, or nil for none.
-    ///   - pooled: write the 2×2 max-pool of the result instead ([outputs × height/2 ×
-    ///     width/2]): each 4×4 tile of output holds four whole pooling windows, so
-    ///     inference's conv → ReLU → pool never stores the full-size output.
     static func convolve(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                          u: UnsafePointer<Float>, outputs: Int, into output: UnsafeMutablePointer<Float>,
-                         bias: UnsafePointer<Float>?, relu: Bool, pooled: Bool = false, workspace: Workspace) {
-        let (pooledHeight, pooledWidth) = (height / 2, width / 2)
-        // Pooling drops an odd last row or column: no tiles for outputs it never reads.
-        let tileRows = ((pooled ? 2 * pooledHeight : height) + 3) / 4, tileColumns = ((pooled ? 2 * pooledWidth : width) + 3) / 4
+                         bias: UnsafePointer<Float>?, relu: Bool, workspace: Workspace) {
+        let tileRows = (height + 3) / 4, tileColumns = (width + 3) / 4
         let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
-        workspace.reserve(tileElements * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns, bandRows: band)
+        workspace.reserve(tileElements * planeStride(max(channels, outputs) * band * tileColumns), tileColumns: tileColumns, bandRows: band)
         let pixels = height * width, m = workspace.m, t = workspace.scratch, y = workspace.scratch + 24
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
-            let vStride = channels * tiles
+            let vStride = planeStride(channels * tiles), mStride = planeStride(outputs * tiles)
             let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, tileColumns: tileColumns, workspace: workspace)
             // M[ξ] = U[ξ] · V[ξ]: [outputs × channels] · [channels × tiles].
             for xi in 0..<tileElements {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(tiles), Int32(channels),
                             1, u + xi * outputs * channels, Int32(channels), v + xi * vStride, Int32(tiles),
-                            0, m + xi * outputs * tiles, Int32(tiles))
+                            0, m + xi * mStride, Int32(tiles))
             }
             // Y = Aᵀ M A, eight tiles at a time, cropped at the image's edge.
-            let mStride = outputs * tiles
             for o in 0..<outputs {
                 let plane = output + o * pixels
                 let offset = SIMD16<Float>(repeating: bias?[o] ?? 0)
@@ -154,25 +155,6 @@ enum Winograd {
                         for i in 0..<4 {
                             let r = outputTransform(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5])
                             y[4 * i] = r.0; y[4 * i + 1] = r.1; y[4 * i + 2] = r.2; y[4 * i + 3] = r.3
-                        }
-                        if pooled {
-                            // Two pooled rows of two windows per tile.
-                            for half in 0..<2 where 2 * (y0 / 4) + half < pooledHeight && 2 * tc < pooledWidth {
-                                let top = 8 * half, bottom = 8 * half + 4
-                                let left = y[top].larger(y[top + 1]).larger(y[bottom].larger(y[bottom + 1]))
-                                let right = y[top + 2].larger(y[top + 3]).larger(y[bottom + 2].larger(y[bottom + 3]))
-                                var window = interleave(left, right) + offset
-                                if relu { window.replace(with: 0, where: window .< 0) }
-                                let target = output + (o * pooledHeight + y0 / 2 + half) * pooledWidth + 2 * tc
-                                let count = min(16, pooledWidth - 2 * tc)
-                                if count == 16 {
-                                    UnsafeMutableRawPointer(target).storeBytes(of: window, as: SIMD16<Float>.self)
-                                } else {
-                                    for lane in 0..<count { target[lane] = window[lane] }
-                                }
-                            }
-                            tc += 8
-                            continue
                         }
                         let x0 = 4 * tc, count = min(32, width - x0)
                         for r in 0..<4 where y0 + r < height {
@@ -211,13 +193,13 @@ enum Winograd {
                                          workspace: Workspace) {
         let tileRows = (height + 3) / 4, tileColumns = (width + 3) / 4
         let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
-        workspace.reserve(tileElements * max(channels, outputs) * band * tileColumns, tileColumns: tileColumns, bandRows: band)
+        workspace.reserve(tileElements * planeStride(max(channels, outputs) * band * tileColumns), tileColumns: tileColumns, bandRows: band)
         let pixels = height * width, dM = workspace.m, h = workspace.scratch
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
             let v = transformInput(input, channels: channels, height: height, width: width, firstTileRow: firstTileRow, rows: rows, tileColumns: tileColumns, workspace: workspace)
-            let mStride = outputs * tiles
+            let mStride = planeStride(outputs * tiles), vStride = planeStride(channels * tiles)
             let split = workspace.phases, stride = workspace.phaseStride
             for o in 0..<outputs {
                 let plane = outputGradient + o * pixels
@@ -240,17 +222,16 @@ enum Winograd {
                             let r = adjointOutputTransform(column.0, column.1, column.2, column.3)
                             h[c] = r.0; h[4 + c] = r.1; h[8 + c] = r.2; h[12 + c] = r.3; h[16 + c] = r.4; h[20 + c] = r.5
                         }
-                        // (A g) Aᵀ: 6 × 6, row by row.
-                        let lanes = min(8, tileColumns - tc)
+                        // (A g) Aᵀ: 6 × 6, row by row; lanes past a row's end as in `transformInput`.
                         for i in 0..<6 {
                             let r = adjointOutputTransform(h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3])
                             let row = target + 6 * i * mStride + tc
-                            store(r.0, row, lanes)
-                            store(r.1, row + mStride, lanes)
-                            store(r.2, row + 2 * mStride, lanes)
-                            store(r.3, row + 3 * mStride, lanes)
-                            store(r.4, row + 4 * mStride, lanes)
-                            store(r.5, row + 5 * mStride, lanes)
+                            store(r.0, row)
+                            store(r.1, row + mStride)
+                            store(r.2, row + 2 * mStride)
+                            store(r.3, row + 3 * mStride)
+                            store(r.4, row + 4 * mStride)
+                            store(r.5, row + 5 * mStride)
                         }
                         tc += 8
                     }
@@ -259,7 +240,7 @@ enum Winograd {
             // dU[ξ] += dM[ξ] · V[ξ]ᵀ: [outputs × tiles] · [tiles × channels].
             for xi in 0..<tileElements {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outputs), Int32(channels), Int32(tiles),
-                            1, dM + xi * mStride, Int32(tiles), v + xi * channels * tiles, Int32(tiles),
+                            1, dM + xi * mStride, Int32(tiles), v + xi * vStride, Int32(tiles),
                             1, dU + xi * outputs * channels, Int32(channels))
             }
         }
@@ -297,10 +278,10 @@ enum Winograd {
 
     /// V = Bᵀ d B for every channel and 6×6 input tile of tile rows
     /// `firstTileRow ..< firstTileRow + rows` and the first `tileColumns` tile columns, into
-    /// the workspace; layout [36][channels][tiles].
+    /// the workspace; layout [36][channels][tiles], planes `planeStride` apart.
     static func transformInput(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int, firstTileRow: Int, rows: Int,
                                tileColumns: Int, workspace: Workspace) -> UnsafeMutablePointer<Float> {
-        let tiles = rows * tileColumns, vStride = channels * tiles, pixels = height * width
+        let tiles = rows * tileColumns, vStride = planeStride(channels * tiles), pixels = height * width
         let v = workspace.v, split = workspace.phases, stride = workspace.phaseStride, e = workspace.scratch
         for c in 0..<channels {
             // The band's rows from one above its first output row, each split so that
@@ -322,16 +303,17 @@ enum Winograd {
                         e[6 * r] = t.0; e[6 * r + 1] = t.1; e[6 * r + 2] = t.2; e[6 * r + 3] = t.3; e[6 * r + 4] = t.4; e[6 * r + 5] = t.5
                     }
                     // Bᵀ (d B): each column's six rows, one contiguous store of 8 tiles per element.
-                    let lanes = min(8, tileColumns - tc)
+                    // Lanes past a row's last tile land on tiles stored later (the next row,
+                    // the next channel) or on the plane's padding.
                     for j in 0..<6 {
                         let t = inputTransform(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j])
                         let column = target + j * vStride + tc
-                        store(t.0, column, lanes)
-                        store(t.1, column + 6 * vStride, lanes)
-                        store(t.2, column + 12 * vStride, lanes)
-                        store(t.3, column + 18 * vStride, lanes)
-                        store(t.4, column + 24 * vStride, lanes)
-                        store(t.5, column + 30 * vStride, lanes)
+                        store(t.0, column)
+                        store(t.1, column + 6 * vStride)
+                        store(t.2, column + 12 * vStride)
+                        store(t.3, column + 18 * vStride)
+                        store(t.4, column + 24 * vStride)
+                        store(t.5, column + 30 * vStride)
                     }
                     tc += 8
                 }
@@ -353,9 +335,16 @@ enum Winograd {
                 for k in 0..<4 { (target + k * stride).update(repeating: 0, count: tileColumns + 1) }
                 continue
             }
-            // pad[shift + x] = row[x], zeros around it.
+            // pad[shift + x] = row[x], zeros around it. Rows are short (16–65 values): an
+            // inline vector copy, where a call to memmove cost more than the copy.
             pad.update(repeating: 0, count: shift)
-            (pad + shift).update(from: plane + y * width, count: width)
+            let row = plane + y * width
+            var x = 0
+            while x + 16 <= width {
+                UnsafeMutableRawPointer(pad + shift + x).storeBytes(of: UnsafeRawPointer(row + x).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                x += 16
+            }
+            while x < width { pad[shift + x] = row[x]; x += 1 }
             (pad + shift + width).update(repeating: 0, count: padded - shift - width)
             var t = 0
             while t <= tileColumns {
@@ -386,7 +375,7 @@ enum Winograd {
 
     /// Bᵀ applied to six values (eight tiles at once).
     @inline(__always)
-    private static func inputTransform(_ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>, _ x3: SIMD8<Float>, _ x4: SIMD8<Float>, _ x5: SIMD8<Float>)
+    static func inputTransform(_ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>, _ x3: SIMD8<Float>, _ x4: SIMD8<Float>, _ x5: SIMD8<Float>)
         -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         let fourX2 = 4 * x2, twoX13 = 2 * (x1 - x3), x24 = x4 - x2
         return (4 * x0 - 5 * x2 + x4,
@@ -399,7 +388,7 @@ enum Winograd {
 
     /// Aᵀ applied to six values: four outputs.
     @inline(__always)
-    private static func outputTransform(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>, _ m4: SIMD8<Float>, _ m5: SIMD8<Float>)
+    static func outputTransform(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>, _ m4: SIMD8<Float>, _ m5: SIMD8<Float>)
         -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
         return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
@@ -413,19 +402,9 @@ enum Winograd {
         return (g0, even1 + odd1, even1 - odd1, even2 + odd2, even2 - odd2, g3)
     }
 
-    /// (a0, b0, a1, b1, …): two windows' columns side by side, as they lie in a row.
+    /// Stores all eight lanes of `vector` at `target`, aligned or not.
     @inline(__always)
-    private static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
-        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
-    }
-
-    /// Stores the first `lanes` values of `vector` at `target`.
-    @inline(__always)
-    private static func store(_ vector: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>, _ lanes: Int) {
-        if lanes == 8 {
-            UnsafeMutableRawPointer(target).storeBytes(of: vector, as: SIMD8<Float>.self)
-        } else {
-            for lane in 0..<lanes { target[lane] = vector[lane] }
-        }
+    private static func store(_ vector: SIMD8<Float>, _ target: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(target).storeBytes(of: vector, as: SIMD8<Float>.self)
     }
 }

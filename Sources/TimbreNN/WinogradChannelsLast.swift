@@ -1,0 +1,119 @@
+import COpenBLAS
+
+/// Winograd F(4×4, 3×3) for inference's fused conv → ReLU → 2×2 max-pool on images laid
+/// out channels-last ([height][width][channels]).
+///
+/// With a pixel's channels side by side, the transforms work on vectors of eight channels
+/// as they lie in memory: no column phases to split, no shuffles, and each tile's
+/// transformed values are stored as whole cache lines. The products become
+/// M[ξ] = V[ξ] · U[ξ] with V [tiles × channels] and U [channels × outputs].
+extension Winograd {
+    /// Filters for `convolvePooledChannelsLast`: U laid out [36][channels][outputs].
+    static func transformFiltersChannelsLast(_ kernels: UnsafePointer<Float>, filters: Int, channels: Int) -> [Float] {
+        let u = transformFilters(kernels, filters: filters, channels: channels, flipped: false)
+        var transposed = [Float](repeating: 0, count: u.count)
+        let plane = filters * channels
+        for xi in 0..<tileElements {
+            for o in 0..<filters {
+                for c in 0..<channels { transposed[xi * plane + c * filters + o] = u[xi * plane + o * channels + c] }
+            }
+        }
+        return transposed
+    }
+
+    /// max-pool₂ₓ₂(max(0, bias + kernels ⋆ input)) of one channels-last image
+    /// ([height][width][channels] → [height/2][width/2][outputs]); channels and outputs are
+    /// multiples of 8. `u` comes from `transformFiltersChannelsLast`. Equal to the
+    /// channel-planar layers' values within single-precision rounding (the products sum
+    /// the channels in another order).
+    static func convolvePooledChannelsLast(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                                           u: UnsafePointer<Float>, outputs: Int, bias: UnsafePointer<Float>,
+                                           into output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        precondition(channels % 8 == 0 && outputs % 8 == 0, "channels-last Winograd needs multiples of 8 channels")
+        let (pooledHeight, pooledWidth) = (height / 2, width / 2)
+        // Tiles cover the outputs pooling reads; an odd last row or column is dropped.
+        let tileRows = (2 * pooledHeight + 3) / 4, tileColumns = (2 * pooledWidth + 3) / 4
+        let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
+        workspace.reserve(tileElements * planeStride(max(channels, outputs) * band * tileColumns), tileColumns: tileColumns, bandRows: band)
+        let v = workspace.v, m = workspace.m, e = workspace.scratch
+        for firstTileRow in stride(from: 0, to: tileRows, by: band) {
+            let rows = min(band, tileRows - firstTileRow)
+            let tiles = rows * tileColumns
+            let vStride = planeStride(tiles * channels), mStride = planeStride(tiles * outputs)
+            // V = Bᵀ d B, eight channels at a time: V[ξ][tile][channel].
+            for tile in 0..<tiles {
+                let y0 = 4 * (firstTileRow + tile / tileColumns) - 1, x0 = 4 * (tile % tileColumns) - 1
+                let interior = y0 >= 0 && y0 + 6 <= height && x0 >= 0 && x0 + 6 <= width
+                for c in stride(from: 0, to: channels, by: 8) {
+                    let corner = input + (y0 * width + x0) * channels + c
+                    // Interior tiles load without bounds checks; edge tiles read zeros outside.
+                    if interior {
+                        transformTile(v + tile * channels + c, planeStride: vStride, scratch: e) { i, j in
+                            UnsafeRawPointer(corner + (i &* width &+ j) &* channels).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                    } else {
+                        transformTile(v + tile * channels + c, planeStride: vStride, scratch: e) { i, j in
+                            let y = y0 + i, x = x0 + j
+                            guard y >= 0 && y < height && x >= 0 && x < width else { return SIMD8() }
+                            return UnsafeRawPointer(input + (y * width + x) * channels + c).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                    }
+                }
+            }
+            // M[ξ] = V[ξ] · U[ξ]: [tiles × channels] · [channels × outputs].
+            for xi in 0..<tileElements {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(outputs), Int32(channels),
+                            1, v + xi * vStride, Int32(channels), u + xi * channels * outputs, Int32(outputs),
+                            0, m + xi * mStride, Int32(outputs))
+            }
+            // Y = Aᵀ M A per tile, eight outputs at a time; each 2×2 quarter is a pooling window.
+            let t = e, y = e + 24
+            for tile in 0..<tiles {
+                let pooledRow = 2 * (firstTileRow + tile / tileColumns), pooledColumn = 2 * (tile % tileColumns)
+                for o in stride(from: 0, to: outputs, by: 8) {
+                    let source = m + tile * outputs + o
+                    for j in 0..<6 {
+                        @inline(__always) func at(_ i: Int) -> SIMD8<Float> {
+                            UnsafeRawPointer(source + (6 &* i &+ j) &* mStride).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        let r = outputTransform(at(0), at(1), at(2), at(3), at(4), at(5))
+                        t[j] = r.0; t[6 + j] = r.1; t[12 + j] = r.2; t[18 + j] = r.3
+                    }
+                    for i in 0..<4 {
+                        let r = outputTransform(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5])
+                        y[4 * i] = r.0; y[4 * i + 1] = r.1; y[4 * i + 2] = r.2; y[4 * i + 3] = r.3
+                    }
+                    let offset = UnsafeRawPointer(bias + o).loadUnaligned(as: SIMD8<Float>.self)
+                    for a in 0..<2 where pooledRow + a < pooledHeight {
+                        for b in 0..<2 where pooledColumn + b < pooledWidth {
+                            let top = 8 * a + 2 * b, bottom = top + 4
+                            var window = y[top].larger(y[top + 1]).larger(y[bottom].larger(y[bottom + 1])) + offset
+                            window.replace(with: 0, where: window .< 0)
+                            let target = output + ((pooledRow + a) * pooledWidth + pooledColumn + b) * outputs + o
+                            UnsafeMutableRawPointer(target).storeBytes(of: window, as: SIMD8<Float>.self)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// V = Bᵀ d B of one 6×6 tile, eight channels: d(i, j) gives row i, column j; the 36
+    /// results go to `target`, one plane per transformed element.
+    @inline(__always)
+    private static func transformTile(_ target: UnsafeMutablePointer<Float>, planeStride: Int, scratch e: UnsafeMutablePointer<SIMD8<Float>>,
+                                      _ d: (Int, Int) -> SIMD8<Float>) {
+        // d B: each row's six columns; then Bᵀ (d B): each column's six rows.
+        for i in 0..<6 {
+            let t = inputTransform(d(i, 0), d(i, 1), d(i, 2), d(i, 3), d(i, 4), d(i, 5))
+            e[6 * i] = t.0; e[6 * i + 1] = t.1; e[6 * i + 2] = t.2; e[6 * i + 3] = t.3; e[6 * i + 4] = t.4; e[6 * i + 5] = t.5
+        }
+        for j in 0..<6 {
+            let t = inputTransform(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j])
+            @inline(__always) func put(_ i: Int, _ value: SIMD8<Float>) {
+                UnsafeMutableRawPointer(target + (6 &* i &+ j) &* planeStride).storeBytes(of: value, as: SIMD8<Float>.self)
+            }
+            put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5)
+        }
+    }
+}
