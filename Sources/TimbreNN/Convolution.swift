@@ -245,7 +245,7 @@ extension Conv2D {
                 DirectConvolution.forwardPooledChannelsLast(paddedImage, height: height, width: width, taps: taps, biases: biases, filters: filters, into: output)
             }
         }
-        let u = Winograd.transformFiltersChannelsLast(store.values(weight), filters: filters, channels: channels)
+        let u = Winograd.transformFilters(store.values(weight), filters: filters, channels: channels, flipped: false, inputMajor: true)
         let workspaces = self.workspaces
         return PooledBlock(channels: channels, filters: filters, height: height, width: width, prepared: u) { image, output, worker, u in
             Winograd.convolvePooledChannelsLast(image, channels: channels, height: height, width: width, u: u, outputs: filters,

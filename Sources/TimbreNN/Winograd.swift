@@ -11,10 +11,11 @@ enum Winograd {
     /// Values per transformed tile (6 × 6), the number of matrix products per band.
     static let tileElements = 36
 
-    /// Transforms kernels [outChannels, inChannels, 3, 3] into U, laid out [36][out][in].
+    /// Transforms kernels [outChannels, inChannels, 3, 3] into U, laid out [36][out][in], or
+    /// [36][in][out] with `inputMajor` (for `convolvePooledChannelsLast`).
     /// With `flipped`, uses the kernels rotated by 180° and with in/out swapped, which turns
     /// the layer's forward convolution into the one that back-propagates to its input.
-    static func transformFilters(_ kernels: UnsafePointer<Float>, filters: Int, channels: Int, flipped: Bool) -> [Float] {
+    static func transformFilters(_ kernels: UnsafePointer<Float>, filters: Int, channels: Int, flipped: Bool, inputMajor: Bool = false) -> [Float] {
         let (outs, ins) = flipped ? (channels, filters) : (filters, channels)
         var u = [Float](repeating: 0, count: tileElements * outs * ins)
         /// G applied to three values: the filter at the six interpolation points.
@@ -29,7 +30,7 @@ enum Winograd {
                 // G g, column by column: 6 × 3, then (G g) Gᵀ: 6 × 6, row by row.
                 let c0 = g(k(0, 0), k(1, 0), k(2, 0)), c1 = g(k(0, 1), k(1, 1), k(2, 1)), c2 = g(k(0, 2), k(1, 2), k(2, 2))
                 @inline(__always) func emit(_ row: Int, _ t: (Float, Float, Float, Float, Float, Float)) {
-                    let first = row * 6 * outs * ins + o * ins + i, step = outs * ins
+                    let first = row * 6 * outs * ins + (inputMajor ? i * outs + o : o * ins + i), step = outs * ins
                     u[first] = t.0; u[first + step] = t.1; u[first + 2 * step] = t.2
                     u[first + 3 * step] = t.3; u[first + 4 * step] = t.4; u[first + 5 * step] = t.5
                 }

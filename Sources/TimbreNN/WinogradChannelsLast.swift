@@ -8,22 +8,9 @@ import COpenBLAS
 /// transformed values are stored as whole cache lines. The products become
 /// M[ξ] = V[ξ] · U[ξ] with V [tiles × channels] and U [channels × outputs].
 extension Winograd {
-    /// Filters for `convolvePooledChannelsLast`: U laid out [36][channels][outputs].
-    static func transformFiltersChannelsLast(_ kernels: UnsafePointer<Float>, filters: Int, channels: Int) -> [Float] {
-        let u = transformFilters(kernels, filters: filters, channels: channels, flipped: false)
-        var transposed = [Float](repeating: 0, count: u.count)
-        let plane = filters * channels
-        for xi in 0..<tileElements {
-            for o in 0..<filters {
-                for c in 0..<channels { transposed[xi * plane + c * filters + o] = u[xi * plane + o * channels + c] }
-            }
-        }
-        return transposed
-    }
-
     /// max-pool₂ₓ₂(max(0, bias + kernels ⋆ input)) of one channels-last image
     /// ([height][width][channels] → [height/2][width/2][outputs]); channels and outputs are
-    /// multiples of 8. `u` comes from `transformFiltersChannelsLast`. Equal to the
+    /// multiples of 8. `u` comes from `transformFilters(…, inputMajor: true)`. Equal to the
     /// channel-planar layers' values within single-precision rounding (the products sum
     /// the channels in another order).
     static func convolvePooledChannelsLast(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
