@@ -20,13 +20,15 @@ extension Winograd {
         let (pooledHeight, pooledWidth) = (height / 2, width / 2)
         // Tiles cover the outputs pooling reads; an odd last row or column is dropped.
         let tileRows = (2 * pooledHeight + 3) / 4, tileColumns = (2 * pooledWidth + 3) / 4
-        let band = bandTileRows(channels: channels, outputs: outputs, tileColumns: tileColumns)
-        workspace.reserve(tileElements * planeStride(max(channels, outputs) * band * tileColumns), tileColumns: tileColumns, bandRows: band)
-        let v = workspace.v, m = workspace.m, e = workspace.scratch
+        let band = channelsLastBandRows(channels: channels, outputs: outputs, tileRows: tileRows, tileColumns: tileColumns)
+        // V and M share 37 planes: V[ξ] sits in plane ξ + 1 and M[ξ] is written over plane ξ,
+        // whose V[ξ - 1] has been used by then.
+        let planeSize = planeStride(max(channels, outputs) * band * tileColumns)
+        workspace.reserve((tileElements + 1) * planeSize, tileColumns: tileColumns, bandRows: band)
+        let m = workspace.v, v = workspace.v + planeSize, e = workspace.scratch
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
-            let vStride = planeStride(tiles * channels), mStride = planeStride(tiles * outputs)
             // V = Bᵀ d B, eight channels at a time: V[ξ][tile][channel].
             for tile in 0..<tiles {
                 let y0 = 4 * (firstTileRow + tile / tileColumns) - 1, x0 = 4 * (tile % tileColumns) - 1
@@ -35,11 +37,11 @@ extension Winograd {
                     let corner = input + (y0 * width + x0) * channels + c
                     // Interior tiles load without bounds checks; edge tiles read zeros outside.
                     if interior {
-                        transformTile(v + tile * channels + c, planeStride: vStride, scratch: e) { i, j in
+                        transformTile(v + tile * channels + c, planeStride: planeSize, scratch: e) { i, j in
                             UnsafeRawPointer(corner + (i &* width &+ j) &* channels).loadUnaligned(as: SIMD8<Float>.self)
                         }
                     } else {
-                        transformTile(v + tile * channels + c, planeStride: vStride, scratch: e) { i, j in
+                        transformTile(v + tile * channels + c, planeStride: planeSize, scratch: e) { i, j in
                             let y = y0 + i, x = x0 + j
                             guard y >= 0 && y < height && x >= 0 && x < width else { return SIMD8() }
                             return UnsafeRawPointer(input + (y * width + x) * channels + c).loadUnaligned(as: SIMD8<Float>.self)
@@ -50,8 +52,8 @@ extension Winograd {
             // M[ξ] = V[ξ] · U[ξ]: [tiles × channels] · [channels × outputs].
             for xi in 0..<tileElements {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(outputs), Int32(channels),
-                            1, v + xi * vStride, Int32(channels), u + xi * channels * outputs, Int32(outputs),
-                            0, m + xi * mStride, Int32(outputs))
+                            1, v + xi * planeSize, Int32(channels), u + xi * channels * outputs, Int32(outputs),
+                            0, m + xi * planeSize, Int32(outputs))
             }
             // Y = Aᵀ M A per tile, eight outputs at a time; each 2×2 quarter is a pooling window.
             let t = e, y = e + 24
@@ -61,7 +63,7 @@ extension Winograd {
                     let source = m + tile * outputs + o
                     for j in 0..<6 {
                         @inline(__always) func at(_ i: Int) -> SIMD8<Float> {
-                            UnsafeRawPointer(source + (6 &* i &+ j) &* mStride).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeRawPointer(source + (6 &* i &+ j) &* planeSize).loadUnaligned(as: SIMD8<Float>.self)
                         }
                         let r = outputTransform(at(0), at(1), at(2), at(3), at(4), at(5))
                         t[j] = r.0; t[6 + j] = r.1; t[12 + j] = r.2; t[18 + j] = r.3
@@ -83,6 +85,16 @@ extension Winograd {
                 }
             }
         }
+    }
+
+    /// Tile rows per band of `convolvePooledChannelsLast`: few enough that a band's shared
+    /// V/M planes (about 40 K values) stay in a 1 MB L2 cache beside the layer's transformed
+    /// filters (36 · channels · outputs values, 590 KB at 64 × 64), which every band reads
+    /// again. Larger bands measured slower: their planes went out to L3 between the
+    /// transforms and the products.
+    static func channelsLastBandRows(channels: Int, outputs: Int, tileRows: Int, tileColumns: Int) -> Int {
+        let tiles = max(1, 40_000 / ((tileElements + 1) * max(channels, outputs)))
+        return max(1, min(tileRows, tiles / tileColumns))
     }
 
     /// V = Bᵀ d B of one 6×6 tile, eight channels: d(i, j) gives row i, column j; the 36

@@ -177,18 +177,19 @@ func naiveWeightGradients(input: [Float], channels: Int, height: Int, width: Int
         #expect(worst <= 1e-5 * max(1, scale), "fused inference differs by \(worst)")
     }
 
-    /// One block alone: the single-channel layer is exact; a Winograd layer of 16 channels
-    /// matches within rounding; layers without a fused path say so.
+    /// One block alone: the single-channel layer is exact; Winograd layers match within
+    /// rounding, among them one whose image spans several bands of tiles (64 → 72 on
+    /// 22 × 30); layers without a fused path say so.
     @Test func eachFusedBlockMatchesConvolutionReLUAndPooling() throws {
-        for (channels, filters, exact) in [(1, 24, true), (16, 8, false)] {
+        for (channels, filters, height, width, exact) in [(1, 24, 13, 10, true), (16, 8, 13, 10, false), (64, 72, 22, 30, false)] {
             let store = ParameterStore()
             let conv = Conv2D(inChannels: channels, filters: filters, fusedReLU: true, store: store, name: "c")
             store.setValues(randomTensor([store.count], seed: 51, scale: 0.5).data)
-            let input = randomTensor([2, channels, 13, 10], seed: 52, scale: 3)
+            let input = randomTensor([2, channels, height, width], seed: 52, scale: 3)
             let context = ForwardContext(training: false)
             let pooled = try #require(conv.forwardPooled(input))
             let reference = MaxPool2D(size: 2).forward(conv.forward(input, context: context), context: context)
-            #expect(pooled.shape == [2, filters, 6, 5])
+            #expect(pooled.shape == [2, filters, height / 2, width / 2])
             if exact {
                 #expect(pooled == reference)
             } else {
