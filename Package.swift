@@ -6,18 +6,21 @@ import Foundation
 /// an unoptimised FFT/mel loop would make them slow enough to hide real failures.
 let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
-/// The network's vector loops use AVX2 and fused multiply-add when the building machine
-/// has them (a build runs where it is made); `TIMBRE_TARGET_CPU=x86-64` builds a portable
-/// binary instead. Code checks `TIMBRE_FMA` before asking for fused multiply-adds, which
-/// baseline x86-64 would emulate in software.
+/// The network's vector loops use AVX-512, or else AVX2, and fused multiply-add when the
+/// building machine has them (a build runs where it is made); `TIMBRE_TARGET_CPU=x86-64`
+/// builds a portable binary instead. Code checks `TIMBRE_FMA` before asking for fused
+/// multiply-adds, which baseline x86-64 would emulate in software, and `TIMBRE_AVX512`
+/// before using 16-lane vectors as single registers.
 let vectorUnit: [SwiftSetting] = {
     #if os(Linux) && arch(x86_64)
     let environment = ProcessInfo.processInfo.environment["TIMBRE_TARGET_CPU"]
-    let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
-    let detected = cpuFlags.contains("avx2") && cpuFlags.contains("fma") ? "haswell" : "x86-64"
+    let cpuFlags = Set((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+    let detected = cpuFlags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"]) ? "skylake-avx512"
+        : cpuFlags.isSuperset(of: ["avx2", "fma"]) ? "haswell" : "x86-64"
     let cpu = environment ?? detected
-    return [.unsafeFlags(["-target-cpu", cpu] + (cpu == "x86-64" ? [] : ["-DTIMBRE_FMA"]))]
+    let defines = (cpu == "x86-64" ? [] : ["-DTIMBRE_FMA"]) + (cpu == "skylake-avx512" ? ["-DTIMBRE_AVX512"] : [])
+    return [.unsafeFlags(["-target-cpu", cpu] + defines)]
     #elseif arch(arm64)
     return [.define("TIMBRE_FMA")]
     #else

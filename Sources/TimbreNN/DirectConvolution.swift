@@ -88,8 +88,20 @@ enum DirectConvolution {
     /// the unfused layers' exactly.
     static func forwardPooledChannelsLast(_ image: PaddedImage, height: Int, width: Int, taps: UnsafePointer<Float>, biases: UnsafePointer<Float>,
                                           filters: Int, into output: UnsafeMutablePointer<Float>) {
-        typealias Lanes = SIMD8<Float>
-        precondition(filters % 8 == 0, "channels-last output needs a multiple of 8 filters")
+        #if TIMBRE_AVX512
+        if filters % 16 == 0 {
+            return forwardPooledChannelsLast(image, height: height, width: width, taps: taps, biases: biases, filters: filters, into: output, lanes: SIMD16<Float>.self)
+        }
+        #endif
+        forwardPooledChannelsLast(image, height: height, width: width, taps: taps, biases: biases, filters: filters, into: output, lanes: SIMD8<Float>.self)
+    }
+
+    /// `forwardPooledChannelsLast` with `Lanes.scalarCount` filters per vector.
+    @inline(__always)
+    private static func forwardPooledChannelsLast<Lanes: FloatLanes>(_ image: PaddedImage, height: Int, width: Int, taps: UnsafePointer<Float>, biases: UnsafePointer<Float>,
+                                                               filters: Int, into output: UnsafeMutablePointer<Float>, lanes: Lanes.Type) {
+        let group = Lanes.scalarCount
+        precondition(filters % group == 0, "channels-last output needs a multiple of \(group) filters")
         let (pooledHeight, pooledWidth) = (height / 2, width / 2)
         @inline(__always) func tap(_ k: Int, _ f: Int) -> Lanes { UnsafeRawPointer(taps + k * filters + f).loadUnaligned(as: Lanes.self) }
         @inline(__always) func pixel(_ row: Int, _ column: Int) -> Lanes { Lanes(repeating: image.pointer[row &* image.stride &+ column]) }
@@ -103,7 +115,7 @@ enum DirectConvolution {
                 while f < filters {
                     // Sixteen filters at once (eight independent sums); an odd last group of
                     // eight is computed twice and stored once.
-                    let g = min(f + 8, filters - 8)
+                    let g = min(f + group, filters - group)
                     let biasF = UnsafeRawPointer(biases + f).loadUnaligned(as: Lanes.self)
                     let biasG = UnsafeRawPointer(biases + g).loadUnaligned(as: Lanes.self)
                     var f00 = biasF, f01 = biasF, f10 = biasF, f11 = biasF
@@ -117,13 +129,11 @@ enum DirectConvolution {
                             multiplyAdd(&g00, wg, p00); multiplyAdd(&g01, wg, p01); multiplyAdd(&g10, wg, p10); multiplyAdd(&g11, wg, p11)
                         }
                     }
-                    var pooledF = f00.larger(f01).larger(f10.larger(f11))
-                    var pooledG = g00.larger(g01).larger(g10.larger(g11))
-                    pooledF.replace(with: 0, where: pooledF .< 0)
-                    pooledG.replace(with: 0, where: pooledG .< 0)
+                    let pooledF = f00.larger(f01).larger(f10.larger(f11)).clampedAtZero()
+                    let pooledG = g00.larger(g01).larger(g10.larger(g11)).clampedAtZero()
                     UnsafeMutableRawPointer(target + f).storeBytes(of: pooledF, as: Lanes.self)
                     UnsafeMutableRawPointer(target + g).storeBytes(of: pooledG, as: Lanes.self)
-                    f += 16
+                    f += 2 * group
                 }
             }
         }
