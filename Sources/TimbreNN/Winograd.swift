@@ -374,10 +374,9 @@ enum Winograd {
         return total
     }
 
-    /// Bᵀ applied to six values (eight tiles at once).
+    /// Bᵀ applied to six values (a vector of tiles or channels at once).
     @inline(__always)
-    static func inputTransform(_ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>, _ x3: SIMD8<Float>, _ x4: SIMD8<Float>, _ x5: SIMD8<Float>)
-        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    static func inputTransform<V: FloatLanes>(_ x0: V, _ x1: V, _ x2: V, _ x3: V, _ x4: V, _ x5: V) -> (V, V, V, V, V, V) {
         let fourX2 = 4 * x2, twoX13 = 2 * (x1 - x3), x24 = x4 - x2
         return (4 * x0 - 5 * x2 + x4,
                 x3 + x4 - 4 * x1 - fourX2,
@@ -389,8 +388,7 @@ enum Winograd {
 
     /// Aᵀ applied to six values: four outputs.
     @inline(__always)
-    static func outputTransform(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>, _ m4: SIMD8<Float>, _ m5: SIMD8<Float>)
-        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    static func outputTransform<V: FloatLanes>(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V) -> (V, V, V, V) {
         let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
         return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
     }

@@ -16,7 +16,29 @@ extension Winograd {
     static func convolvePooledChannelsLast(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                                            u: UnsafePointer<Float>, outputs: Int, bias: UnsafePointer<Float>,
                                            into output: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        precondition(channels % 8 == 0 && outputs % 8 == 0, "channels-last Winograd needs multiples of 8 channels")
+        #if TIMBRE_AVX512
+        if channels % 16 == 0 && outputs % 16 == 0 {
+            return withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 60) { scratch in
+                convolvePooledChannelsLast(input, channels: channels, height: height, width: width, u: u, outputs: outputs, bias: bias,
+                                           into: output, workspace: workspace, scratch: scratch.baseAddress!)
+            }
+        }
+        #endif
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 60) { scratch in
+            convolvePooledChannelsLast(input, channels: channels, height: height, width: width, u: u, outputs: outputs, bias: bias,
+                                       into: output, workspace: workspace, scratch: scratch.baseAddress!)
+        }
+    }
+
+    /// `convolvePooledChannelsLast` on vectors of `Lanes.scalarCount` channels; `scratch`
+    /// holds 60 vectors.
+    @inline(__always)
+    private static func convolvePooledChannelsLast<Lanes: FloatLanes>(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                                                                      u: UnsafePointer<Float>, outputs: Int, bias: UnsafePointer<Float>,
+                                                                      into output: UnsafeMutablePointer<Float>, workspace: Workspace,
+                                                                      scratch e: UnsafeMutablePointer<Lanes>) {
+        let group = Lanes.scalarCount
+        precondition(channels % group == 0 && outputs % group == 0, "channels-last Winograd needs multiples of \(group) channels")
         let (pooledHeight, pooledWidth) = (height / 2, width / 2)
         // Tiles cover the outputs pooling reads; an odd last row or column is dropped.
         let tileRows = (2 * pooledHeight + 3) / 4, tileColumns = (2 * pooledWidth + 3) / 4
@@ -25,7 +47,7 @@ extension Winograd {
         // whose V[ξ - 1] has been used by then.
         let planeSize = planeStride(max(channels, outputs) * band * tileColumns)
         workspace.reserve((tileElements + 1) * planeSize, tileColumns: tileColumns, bandRows: band)
-        let m = workspace.v, v = workspace.v + planeSize, e = workspace.scratch
+        let m = workspace.v, v = workspace.v + planeSize
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
@@ -33,18 +55,18 @@ extension Winograd {
             for tile in 0..<tiles {
                 let y0 = 4 * (firstTileRow + tile / tileColumns) - 1, x0 = 4 * (tile % tileColumns) - 1
                 let interior = y0 >= 0 && y0 + 6 <= height && x0 >= 0 && x0 + 6 <= width
-                for c in stride(from: 0, to: channels, by: 8) {
+                for c in stride(from: 0, to: channels, by: group) {
                     let corner = input + (y0 * width + x0) * channels + c
                     // Interior tiles load without bounds checks; edge tiles read zeros outside.
                     if interior {
                         transformTile(v + tile * channels + c, planeStride: planeSize, scratch: e) { i, j in
-                            UnsafeRawPointer(corner + (i &* width &+ j) &* channels).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeRawPointer(corner + (i &* width &+ j) &* channels).loadUnaligned(as: Lanes.self)
                         }
                     } else {
                         transformTile(v + tile * channels + c, planeStride: planeSize, scratch: e) { i, j in
                             let y = y0 + i, x = x0 + j
-                            guard y >= 0 && y < height && x >= 0 && x < width else { return SIMD8() }
-                            return UnsafeRawPointer(input + (y * width + x) * channels + c).loadUnaligned(as: SIMD8<Float>.self)
+                            guard y >= 0 && y < height && x >= 0 && x < width else { return Lanes() }
+                            return UnsafeRawPointer(input + (y * width + x) * channels + c).loadUnaligned(as: Lanes.self)
                         }
                     }
                 }
@@ -59,11 +81,11 @@ extension Winograd {
             let t = e, y = e + 24
             for tile in 0..<tiles {
                 let pooledRow = 2 * (firstTileRow + tile / tileColumns), pooledColumn = 2 * (tile % tileColumns)
-                for o in stride(from: 0, to: outputs, by: 8) {
+                for o in stride(from: 0, to: outputs, by: group) {
                     let source = m + tile * outputs + o
                     for j in 0..<6 {
-                        @inline(__always) func at(_ i: Int) -> SIMD8<Float> {
-                            UnsafeRawPointer(source + (6 &* i &+ j) &* planeSize).loadUnaligned(as: SIMD8<Float>.self)
+                        @inline(__always) func at(_ i: Int) -> Lanes {
+                            UnsafeRawPointer(source + (6 &* i &+ j) &* planeSize).loadUnaligned(as: Lanes.self)
                         }
                         let r = outputTransform(at(0), at(1), at(2), at(3), at(4), at(5))
                         t[j] = r.0; t[6 + j] = r.1; t[12 + j] = r.2; t[18 + j] = r.3
@@ -72,14 +94,13 @@ extension Winograd {
                         let r = outputTransform(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5])
                         y[4 * i] = r.0; y[4 * i + 1] = r.1; y[4 * i + 2] = r.2; y[4 * i + 3] = r.3
                     }
-                    let offset = UnsafeRawPointer(bias + o).loadUnaligned(as: SIMD8<Float>.self)
+                    let offset = UnsafeRawPointer(bias + o).loadUnaligned(as: Lanes.self)
                     for a in 0..<2 where pooledRow + a < pooledHeight {
                         for b in 0..<2 where pooledColumn + b < pooledWidth {
                             let top = 8 * a + 2 * b, bottom = top + 4
-                            var window = y[top].larger(y[top + 1]).larger(y[bottom].larger(y[bottom + 1])) + offset
-                            window.replace(with: 0, where: window .< 0)
+                            let window = (y[top].larger(y[top + 1]).larger(y[bottom].larger(y[bottom + 1])) + offset).clampedAtZero()
                             let target = output + ((pooledRow + a) * pooledWidth + pooledColumn + b) * outputs + o
-                            UnsafeMutableRawPointer(target).storeBytes(of: window, as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(target).storeBytes(of: window, as: Lanes.self)
                         }
                     }
                 }
@@ -100,8 +121,8 @@ extension Winograd {
     /// V = Bᵀ d B of one 6×6 tile, eight channels: d(i, j) gives row i, column j; the 36
     /// results go to `target`, one plane per transformed element.
     @inline(__always)
-    private static func transformTile(_ target: UnsafeMutablePointer<Float>, planeStride: Int, scratch e: UnsafeMutablePointer<SIMD8<Float>>,
-                                      _ d: (Int, Int) -> SIMD8<Float>) {
+    private static func transformTile<Lanes: FloatLanes>(_ target: UnsafeMutablePointer<Float>, planeStride: Int, scratch e: UnsafeMutablePointer<Lanes>,
+                                                         _ d: (Int, Int) -> Lanes) {
         // d B: each row's six columns; then Bᵀ (d B): each column's six rows.
         for i in 0..<6 {
             let t = inputTransform(d(i, 0), d(i, 1), d(i, 2), d(i, 3), d(i, 4), d(i, 5))
@@ -109,8 +130,8 @@ extension Winograd {
         }
         for j in 0..<6 {
             let t = inputTransform(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j])
-            @inline(__always) func put(_ i: Int, _ value: SIMD8<Float>) {
-                UnsafeMutableRawPointer(target + (6 &* i &+ j) &* planeStride).storeBytes(of: value, as: SIMD8<Float>.self)
+            @inline(__always) func put(_ i: Int, _ value: Lanes) {
+                UnsafeMutableRawPointer(target + (6 &* i &+ j) &* planeStride).storeBytes(of: value, as: Lanes.self)
             }
             put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5)
         }

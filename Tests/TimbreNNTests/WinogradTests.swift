@@ -177,11 +177,14 @@ func naiveWeightGradients(input: [Float], channels: Int, height: Int, width: Int
         #expect(worst <= 1e-5 * max(1, scale), "fused inference differs by \(worst)")
     }
 
-    /// One block alone: the single-channel layer is exact; Winograd layers match within
-    /// rounding, among them one whose image spans several bands of tiles (64 → 72 on
-    /// 22 × 30); layers without a fused path say so.
+    /// One block alone: single-channel layers are exact; Winograd layers match within
+    /// rounding, among them images that span several bands of tiles (22 × 30); layers
+    /// without a fused path say so. Channel and filter counts cover both vector widths
+    /// (multiples of 16 take 16-lane vectors on AVX-512 builds), with filter counts that
+    /// leave an odd last group.
     @Test func eachFusedBlockMatchesConvolutionReLUAndPooling() throws {
-        for (channels, filters, height, width, exact) in [(1, 24, 13, 10, true), (16, 8, 13, 10, false), (64, 72, 22, 30, false)] {
+        let cases = [(1, 24, 13, 10, true), (1, 48, 13, 10, true), (16, 8, 13, 10, false), (64, 72, 22, 30, false), (32, 48, 22, 30, false)]
+        for (channels, filters, height, width, exact) in cases {
             let store = ParameterStore()
             let conv = Conv2D(inChannels: channels, filters: filters, fusedReLU: true, store: store, name: "c")
             store.setValues(randomTensor([store.count], seed: 51, scale: 0.5).data)
