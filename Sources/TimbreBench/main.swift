@@ -7,6 +7,7 @@ import TimbreNN
 // bench/bench_nn.py puts side by side with Keras:
 //   sgemm peak, convolution layers' GFLOP/s, training and inference clips/s.
 //   With --inference-only: only inference, with each fused block's milliseconds.
+//   Inference also reports CPU milliseconds per clip, for comparing builds on a busy machine.
 // Usage: timbre-bench [--classes 13] [--batch 32] [--seconds 20] [--inference-only]
 
 func argument(_ name: String, default value: Int) -> Int {
@@ -113,7 +114,16 @@ if !inferenceOnly {
     }
     emit(["what": "train", "batch": batch, "clips_per_second": Double(steps * batch) / trainSeconds])
 }
+/// CPU seconds this process has used on all its threads: steadier than wall time when
+/// the machine's other tenants take cycles, for comparing two builds.
+func processorSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
 var inferences = 0
+let inferStartCPU = processorSeconds()
 let inferSeconds = time {
     let start = Date()
     while inferences < 3 || Date().timeIntervalSince(start) < budget / 2 {
@@ -121,7 +131,8 @@ let inferSeconds = time {
         inferences += 1
     }
 }
-emit(["what": "infer", "batch": batch, "clips_per_second": Double(inferences * batch) / inferSeconds])
+emit(["what": "infer", "batch": batch, "clips_per_second": Double(inferences * batch) / inferSeconds,
+      "cpu_ms_per_clip": 1000 * (processorSeconds() - inferStartCPU) / Double(inferences * batch)])
 
 // Where inference spends its time: each fused conv → ReLU → pool block and every other
 // layer, fastest of three runs, in milliseconds per batch.
