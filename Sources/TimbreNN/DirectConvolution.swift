@@ -83,7 +83,8 @@ enum DirectConvolution {
 
     /// max-pool₂ₓ₂(max(0, bias[f] + weight[f] ⋆ image)) written channels-last
     /// ([height/2][width/2][filters], filters a multiple of 8): inference's conv → ReLU →
-    /// pool for the single-channel layer, vectorised over filters. `taps` comes from
+    /// pool for the single-channel layer, vectorised over filters (16 per vector on AVX-512
+    /// builds when the count allows). `taps` comes from
     /// `tapMajor`. Each value is summed in the order `forward` uses, so the results equal
     /// the unfused layers' exactly.
     static func forwardPooledChannelsLast(_ image: PaddedImage, height: Int, width: Int, taps: UnsafePointer<Float>, biases: UnsafePointer<Float>,
@@ -113,8 +114,8 @@ enum DirectConvolution {
                 let target = output + (oy * pooledWidth + ox) * filters
                 var f = 0
                 while f < filters {
-                    // Sixteen filters at once (eight independent sums); an odd last group of
-                    // eight is computed twice and stored once.
+                    // Two vectors of filters at once (eight independent sums); an odd last
+                    // vector is computed twice and stored once.
                     let g = min(f + group, filters - group)
                     let biasF = UnsafeRawPointer(biases + f).loadUnaligned(as: Lanes.self)
                     let biasG = UnsafeRawPointer(biases + g).loadUnaligned(as: Lanes.self)

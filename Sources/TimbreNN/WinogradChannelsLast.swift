@@ -3,9 +3,9 @@ import COpenBLAS
 /// Winograd F(4×4, 3×3) for inference's fused conv → ReLU → 2×2 max-pool on images laid
 /// out channels-last ([height][width][channels]).
 ///
-/// With a pixel's channels side by side, the transforms work on vectors of eight channels
-/// as they lie in memory: no column phases to split, no shuffles, and each tile's
-/// transformed values are stored as whole cache lines. The products become
+/// With a pixel's channels side by side, the transforms work on vectors of 8 channels (16
+/// on AVX-512 builds, when the counts allow) as they lie in memory: no column phases to
+/// split, no shuffles, and each tile's transformed values are stored as whole vectors. The products become
 /// M[ξ] = V[ξ] · U[ξ] with V [tiles × channels] and U [channels × outputs].
 extension Winograd {
     /// max-pool₂ₓ₂(max(0, bias + kernels ⋆ input)) of one channels-last image
@@ -18,20 +18,20 @@ extension Winograd {
                                            into output: UnsafeMutablePointer<Float>, workspace: Workspace) {
         #if TIMBRE_AVX512
         if channels % 16 == 0 && outputs % 16 == 0 {
-            return withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 60) { scratch in
+            return withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 40) { scratch in
                 convolvePooledChannelsLast(input, channels: channels, height: height, width: width, u: u, outputs: outputs, bias: bias,
                                            into: output, workspace: workspace, scratch: scratch.baseAddress!)
             }
         }
         #endif
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 60) { scratch in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 40) { scratch in
             convolvePooledChannelsLast(input, channels: channels, height: height, width: width, u: u, outputs: outputs, bias: bias,
                                        into: output, workspace: workspace, scratch: scratch.baseAddress!)
         }
     }
 
     /// `convolvePooledChannelsLast` on vectors of `Lanes.scalarCount` channels; `scratch`
-    /// holds 60 vectors.
+    /// holds 40 vectors.
     @inline(__always)
     private static func convolvePooledChannelsLast<Lanes: FloatLanes>(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                                                                       u: UnsafePointer<Float>, outputs: Int, bias: UnsafePointer<Float>,
@@ -51,7 +51,7 @@ extension Winograd {
         for firstTileRow in stride(from: 0, to: tileRows, by: band) {
             let rows = min(band, tileRows - firstTileRow)
             let tiles = rows * tileColumns
-            // V = Bᵀ d B, eight channels at a time: V[ξ][tile][channel].
+            // V = Bᵀ d B, one vector of channels at a time: V[ξ][tile][channel].
             for tile in 0..<tiles {
                 let y0 = 4 * (firstTileRow + tile / tileColumns) - 1, x0 = 4 * (tile % tileColumns) - 1
                 let interior = y0 >= 0 && y0 + 6 <= height && x0 >= 0 && x0 + 6 <= width
@@ -77,7 +77,7 @@ extension Winograd {
                             1, v + xi * planeSize, Int32(channels), u + xi * channels * outputs, Int32(outputs),
                             0, m + xi * planeSize, Int32(outputs))
             }
-            // Y = Aᵀ M A per tile, eight outputs at a time; each 2×2 quarter is a pooling window.
+            // Y = Aᵀ M A per tile, one vector of outputs at a time; each 2×2 quarter is a pooling window.
             let t = e, y = e + 24
             for tile in 0..<tiles {
                 let pooledRow = 2 * (firstTileRow + tile / tileColumns), pooledColumn = 2 * (tile % tileColumns)
@@ -118,7 +118,7 @@ extension Winograd {
         return max(1, min(tileRows, tiles / tileColumns))
     }
 
-    /// V = Bᵀ d B of one 6×6 tile, eight channels: d(i, j) gives row i, column j; the 36
+    /// V = Bᵀ d B of one 6×6 tile, one vector of channels: d(i, j) gives row i, column j; the 36
     /// results go to `target`, one plane per transformed element.
     @inline(__always)
     private static func transformTile<Lanes: FloatLanes>(_ target: UnsafeMutablePointer<Float>, planeStride: Int, scratch e: UnsafeMutablePointer<Lanes>,
