@@ -12,8 +12,21 @@ public extension Sequential {
         return result
     }
 
-    /// Class probabilities for a batch, with dropout off.
+    /// One optimisation step against [N, classes] targets with the architecture's own
+    /// output and loss (softmax: each row a distribution over the classes present;
+    /// sigmoid: multi-hot rows, binary cross-entropy).
+    func trainStep(_ batch: Tensor, targetRows: Tensor, weights: [Float]? = nil, optimizer: Adam, seed: UInt64, step: UInt64) -> SoftmaxCrossEntropy.Result {
+        parameters.zeroGradients()
+        let logits = forward(batch, context: ForwardContext(training: true, seed: seed, step: step))
+        let result = architecture.output.loss(logits: logits, targets: targetRows, weights: weights)
+        backward(result.gradient)
+        optimizer.update(parameters)
+        return result
+    }
+
+    /// Class probabilities for a batch, with dropout off: softmax or independent sigmoids,
+    /// as the architecture says.
     func predict(_ batch: Tensor) -> Tensor {
-        SoftmaxCrossEntropy.softmax(forward(batch, context: ForwardContext(training: false)))
+        architecture.output.probabilities(forward(batch, context: ForwardContext(training: false)))
     }
 }
