@@ -32,3 +32,20 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
+
+/// Draws every sampler in Timbre uses, so renders and training examples stay reproducible.
+public extension SeededGenerator {
+    mutating func uniform(_ low: Double, _ high: Double) -> Double { low + Double(nextUnit()) * (high - low) }
+    mutating func chance(_ probability: Double) -> Bool { Double(nextUnit()) < probability }
+    mutating func integer(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+    /// An index drawn with probability proportional to its weight.
+    mutating func weighted(_ weights: [Double]) -> Int {
+        var target = uniform(0, weights.reduce(0, +))
+        for (index, weight) in weights.enumerated() {
+            target -= weight
+            if target < 0 { return index }
+        }
+        return weights.count - 1
+    }
+}

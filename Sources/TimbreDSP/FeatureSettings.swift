@@ -32,4 +32,22 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     /// Spectrogram frames of one clip with librosa's centred framing: 1 + samples / hop.
     public var framesPerClip: Int { 1 + clipSamples / hopLength }
     public var fftBins: Int { nFFT / 2 + 1 }
+
+    /// The settings that change a clip's log-mel (the RMS gate and the clip hop do not)
+    /// on which `other` differs, each as "name other-value (mine: value)"; empty when
+    /// clips of the two are interchangeable.
+    public func logMelDifferences(from other: FeatureSettings, mineCalled mine: String = "mine") -> [String] {
+        var differences: [String] = []
+        func compare<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { differences.append("\(name) \(b) (\(mine): \(a))") } }
+        compare("sample_rate", sampleRate, other.sampleRate)
+        compare("n_fft", nFFT, other.nFFT)
+        compare("hop_length", hopLength, other.hopLength)
+        compare("n_mels", nMels, other.nMels)
+        compare("fmin", fmin, other.fmin)
+        compare("fmax", effectiveFmax, other.effectiveFmax)
+        compare("clip_seconds", clipSeconds, other.clipSeconds)
+        compare("top_db", topDB, other.topDB)
+        compare("amin", amin, other.amin)
+        return differences
+    }
 }

@@ -6,9 +6,10 @@ import TimbreTraining
 
 /// Runs a model over every clip of a feature file and scores it: single-label clips give
 /// the confusion matrix and its metrics; clips with several classes give multi-label F1
-/// and LRAP at `threshold`.
+/// and LRAP at `threshold` (or at per-class thresholds).
 public enum Evaluator {
-    public static func evaluate(model file: ModelFile, features url: URL, families: [String], threshold: Double = 0.5, batchSize: Int = 32) throws -> EvaluationReport {
+    public static func evaluate(model file: ModelFile, features url: URL, families: [String], threshold: Double = 0.5, classThresholds: [Double]? = nil,
+                                batchSize: Int = 32) throws -> EvaluationReport {
         let reader = try FeatureFileReader(url: url)
         try file.checkCompatible(with: reader.metadata, source: url.path)
         let model = try file.makeModel()
@@ -16,7 +17,7 @@ public enum Evaluator {
         let classes = reader.classCount
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
-        let probabilities = SoftmaxCrossEntropy.softmax(try batches.logits(of: model, for: Array(0..<reader.count), batchSize: batchSize).logits).data
+        let probabilities = file.architecture.output.probabilities(try batches.logits(of: model, for: Array(0..<reader.count), batchSize: batchSize).logits).data
         var truth: [Int] = [], predicted: [Int] = []
         var multiTruth: [Set<Int>] = [], multiRows: [Float] = []
         for clip in 0..<reader.count {
@@ -33,7 +34,7 @@ public enum Evaluator {
         var report = EvaluationReport(classCodes: reader.metadata.classCodes, classNames: reader.metadata.classNames, families: families)
         if !truth.isEmpty { report.single = ClassificationMetrics(truth: truth, predicted: predicted, classes: classes) }
         if !multiTruth.isEmpty {
-            report.multi = MultiLabelMetrics(probabilities: multiRows, truth: multiTruth, classes: classes, threshold: threshold)
+            report.multi = MultiLabelMetrics(probabilities: multiRows, truth: multiTruth, classes: classes, threshold: threshold, classThresholds: classThresholds)
         }
         return report
     }

@@ -2,6 +2,8 @@
 /// MedleyDB mixes), from class probabilities and multi-hot truth.
 public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
     public let threshold: Double
+    /// Per-class thresholds, when the decision used them instead of `threshold`.
+    public let classThresholds: [Double]?
     public let microF1: Double
     public let macroF1: Double
     /// Label-ranking average precision: for each true label of a clip, the share of labels
@@ -10,14 +12,14 @@ public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
     public let clips: Int
 
     enum CodingKeys: String, CodingKey {
-        case threshold, microF1 = "micro_f1", macroF1 = "macro_f1", labelRankingAveragePrecision = "lrap", clips
+        case threshold, classThresholds = "class_thresholds", microF1 = "micro_f1", macroF1 = "macro_f1", labelRankingAveragePrecision = "lrap", clips
     }
 
-    /// The classes predicted for one clip: every class with probability ≥ threshold, and
-    /// always at least the most probable one.
-    public static func decide(_ probabilities: ArraySlice<Float>, threshold: Double) -> Set<Int> {
+    /// The classes predicted for one clip: every class with probability ≥ its threshold
+    /// (`classThresholds[c]`, else `threshold`), and always at least the most probable one.
+    public static func decide(_ probabilities: ArraySlice<Float>, threshold: Double, classThresholds: [Double]? = nil) -> Set<Int> {
         let base = probabilities.startIndex
-        var chosen = Set(probabilities.indices.filter { Double(probabilities[$0]) >= threshold }.map { $0 - base })
+        var chosen = Set(probabilities.indices.filter { Double(probabilities[$0]) >= classThresholds?[$0 - base] ?? threshold }.map { $0 - base })
         if let best = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] }) { chosen.insert(best - base) }
         return chosen
     }
@@ -25,14 +27,17 @@ public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
     /// - Parameters:
     ///   - probabilities: [clips × classes], row-major.
     ///   - truth: the true class sets.
-    public init(probabilities: [Float], truth: [Set<Int>], classes: Int, threshold: Double) {
+    ///   - classThresholds: one threshold per class, used instead of `threshold` when given.
+    public init(probabilities: [Float], truth: [Set<Int>], classes: Int, threshold: Double, classThresholds: [Double]? = nil) {
+        precondition(classThresholds == nil || classThresholds!.count == classes, "one threshold per class")
         self.threshold = threshold
+        self.classThresholds = classThresholds
         clips = truth.count
         var tp = [Int](repeating: 0, count: classes), fp = tp, fn = tp
         var lrapSum = 0.0
         for (clip, labels) in truth.enumerated() {
             let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
-            let predicted = Self.decide(row, threshold: threshold)
+            let predicted = Self.decide(row, threshold: threshold, classThresholds: classThresholds)
             for c in 0..<classes {
                 switch (predicted.contains(c), labels.contains(c)) {
                 case (true, true): tp[c] += 1

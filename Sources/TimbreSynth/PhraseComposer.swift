@@ -1,21 +1,5 @@
 import TimbreCore
 
-extension SeededGenerator {
-    mutating func uniform(_ low: Double, _ high: Double) -> Double { low + Double(nextUnit()) * (high - low) }
-    mutating func chance(_ probability: Double) -> Bool { Double(nextUnit()) < probability }
-    mutating func integer(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
-    /// An index drawn with probability proportional to its weight.
-    mutating func weighted(_ weights: [Double]) -> Int {
-        var target = uniform(0, weights.reduce(0, +))
-        for (index, weight) in weights.enumerated() {
-            target -= weight
-            if target < 0 { return index }
-        }
-        return weights.count - 1
-    }
-}
-
 /// Writes the notes of one part in an instrument's idiom: melodies that move mostly by
 /// step, voiced chords, strums, bass lines and drum grooves, varied in rhythm, register,
 /// articulation and dynamics so that no two takes are alike.

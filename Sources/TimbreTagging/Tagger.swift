@@ -11,6 +11,9 @@ public struct TagOptions: Sendable {
     public var topK = 3
     /// Mean probability at or above which a class is reported (the top class always is).
     public var threshold = 0.5
+    /// One threshold per class, used instead of `threshold` when set (chosen per class on
+    /// validation data when the model was trained).
+    public var classThresholds: [Double]?
     /// Seconds between window starts (default: the window length, no overlap).
     public var hopSeconds: Double?
     /// Windows per forward pass.
@@ -186,12 +189,12 @@ public final class Tagger {
         return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: false, isPadded: windows.padded, tags: decide(mean), timeline: timeline)
     }
 
-    /// The top class, plus the others at or above the threshold, at most `topK`, most
+    /// The top class, plus the others at or above their threshold, at most `topK`, most
     /// probable first.
     func decide(_ probabilities: [Double]) -> [Tag] {
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
         return order.enumerated()
-            .filter { rank, c in rank == 0 || probabilities[c] >= options.threshold }
+            .filter { rank, c in rank == 0 || probabilities[c] >= options.classThresholds?[c] ?? options.threshold }
             .prefix(max(1, options.topK))
             .map { _, c in Tag(code: classCodes[c], name: classNames[c], confidence: probabilities[c]) }
     }

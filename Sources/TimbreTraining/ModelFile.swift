@@ -101,21 +101,20 @@ public struct ModelFile {
         return result
     }
 
+    /// The thresholds to decide presence with: `override` for every class when given;
+    /// otherwise the per-class thresholds chosen on validation data at training time, or
+    /// the single one recorded by older models, or 0.5.
+    public func decisionThresholds(override: Double?) -> (threshold: Double, classThresholds: [Double]?) {
+        if let override { return (override, nil) }
+        let single = ThresholdSearch.recorded(in: trainingSummary) ?? 0.5
+        let perClass = ThresholdSearch.recordedPerClass(in: trainingSummary)
+        return (single, perClass?.count == features.classCodes.count ? perClass : nil)
+    }
+
     /// Refuses features computed differently (anything that changes a clip's log-mel; the
     /// RMS gate and clip hop do not) or labelled with another class vocabulary.
     public func checkCompatible(with other: FeatureFileMetadata, source: String) throws {
-        let mine = features.settings, theirs = other.settings
-        var differences: [String] = []
-        func compare<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { differences.append("\(name) \(b) (model: \(a))") } }
-        compare("sample_rate", mine.sampleRate, theirs.sampleRate)
-        compare("n_fft", mine.nFFT, theirs.nFFT)
-        compare("hop_length", mine.hopLength, theirs.hopLength)
-        compare("n_mels", mine.nMels, theirs.nMels)
-        compare("fmin", mine.fmin, theirs.fmin)
-        compare("fmax", mine.effectiveFmax, theirs.effectiveFmax)
-        compare("clip_seconds", mine.clipSeconds, theirs.clipSeconds)
-        compare("top_db", mine.topDB, theirs.topDB)
-        compare("amin", mine.amin, theirs.amin)
+        let differences = features.settings.logMelDifferences(from: other.settings, mineCalled: "model")
         if !differences.isEmpty {
             throw FileError(path: source, reason: "features made with other settings than the model's: \(differences.joined(separator: ", "))")
         }

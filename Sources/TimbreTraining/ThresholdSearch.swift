@@ -2,33 +2,74 @@ import Foundation
 
 /// Chooses the probability at or above which a class is reported as present.
 ///
-/// Decisions always include the most probable class, plus every class at or above the
-/// threshold; the threshold (0.05 … 0.95) maximising micro F1 on validation clips wins,
-/// the lowest on ties.
+/// Decisions always include the most probable class, plus every class at or above its
+/// threshold. Candidates run from 0.05 to 0.95 in steps of 0.05; the lowest of the best
+/// wins ties.
 public enum ThresholdSearch {
-    public static func best(probabilities: [Float], truth: [Int], classes: Int) -> Double {
+    static let candidates = (1...19).map { Double($0) * 0.05 }
+
+    /// One threshold for every class, maximising micro F1 over `truth`.
+    /// - Parameters:
+    ///   - probabilities: [clips × classes], row-major.
+    ///   - truth: the classes present in each clip.
+    public static func best(probabilities: [Float], truth: [Set<Int>], classes: Int) -> Double {
         var best = (threshold: 0.5, f1: -1.0)
-        for step in 1...19 {
-            let threshold = Double(step) * 0.05
-            var tp = 0, fp = 0, fn = 0
-            for (clip, label) in truth.enumerated() {
-                let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
-                let top = row.indices.max { row[$0] < row[$1] }! - clip * classes
+        for threshold in candidates {
+            var counts = Counts()
+            for (clip, labels) in truth.enumerated() {
+                let top = topClass(probabilities, clip: clip, classes: classes)
                 for c in 0..<classes {
-                    let chosen = c == top || Double(row[clip * classes + c]) >= threshold
-                    if chosen && c == label { tp += 1 } else if chosen { fp += 1 } else if c == label { fn += 1 }
+                    counts.add(chosen: c == top || Double(probabilities[clip * classes + c]) >= threshold, present: labels.contains(c))
                 }
             }
-            let f1 = tp == 0 ? 0 : 2 * Double(tp) / Double(2 * tp + fp + fn)
-            if f1 > best.f1 + 1e-12 { best = (threshold, f1) }
+            if counts.f1 > best.f1 + 1e-12 { best = (threshold, counts.f1) }
         }
         return best.threshold
     }
 
+    /// A threshold per class, each maximising that class's F1 over `truth` (0.5 for a
+    /// class validation never saw).
+    public static func perClass(probabilities: [Float], truth: [Set<Int>], classes: Int) -> [Double] {
+        let tops = truth.indices.map { topClass(probabilities, clip: $0, classes: classes) }
+        return (0..<classes).map { c in
+            guard truth.contains(where: { $0.contains(c) }) else { return 0.5 }
+            var best = (threshold: 0.5, f1: -1.0)
+            for threshold in candidates {
+                var counts = Counts()
+                for (clip, labels) in truth.enumerated() {
+                    counts.add(chosen: tops[clip] == c || Double(probabilities[clip * classes + c]) >= threshold, present: labels.contains(c))
+                }
+                if counts.f1 > best.f1 + 1e-12 { best = (threshold, counts.f1) }
+            }
+            return best.threshold
+        }
+    }
+
+    private struct Counts {
+        var tp = 0, fp = 0, fn = 0
+        mutating func add(chosen: Bool, present: Bool) {
+            if chosen && present { tp += 1 } else if chosen { fp += 1 } else if present { fn += 1 }
+        }
+        var f1: Double { tp == 0 ? 0 : 2 * Double(tp) / Double(2 * tp + fp + fn) }
+    }
+
+    private static func topClass(_ probabilities: [Float], clip: Int, classes: Int) -> Int {
+        let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
+        return row.indices.max { row[$0] < row[$1] }! - clip * classes
+    }
+
     /// The threshold recorded in a model's training summary, if any.
     public static func recorded(in summary: String) -> Double? {
-        guard let data = summary.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["threshold"] as? Double
+        summaryObject(summary)?["threshold"] as? Double
+    }
+
+    /// The per-class thresholds recorded in a model's training summary, if any.
+    public static func recordedPerClass(in summary: String) -> [Double]? {
+        (summaryObject(summary)?["class_thresholds"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue }
+    }
+
+    private static func summaryObject(_ summary: String) -> [String: Any]? {
+        guard let data = summary.data(using: .utf8) else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 }

@@ -2,6 +2,7 @@ import COpenBLAS
 import Foundation
 import TimbreNN
 import TimbreStore
+import TimbreCore
 
 /// The training recipe; every field is recorded in the model's training summary.
 public struct TrainingOptions: Codable, Equatable, Sendable {
@@ -16,8 +17,39 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var filters = 64
     public var hidden = 256
     public var dropout = 0.5
+    /// Softmax (one class per clip, the design's output) or sigmoid (multi-label).
+    public var output = OutputActivation.softmax
+    /// Mixtures of solo clips among the training examples (none by default).
+    public var mixing = MixRecipe()
+    /// SpecAugment masks on training examples, when set.
+    public var masking: SpectrogramMasking?
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking
+    }
+
+    /// Fields added after the first checkpoints take their defaults when absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        validationFraction = try c.decode(Double.self, forKey: .validationFraction)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        patience = try c.decode(Int.self, forKey: .patience)
+        filters = try c.decode(Int.self, forKey: .filters)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        dropout = try c.decode(Double.self, forKey: .dropout)
+        output = try c.decodeIfPresent(OutputActivation.self, forKey: .output) ?? .softmax
+        mixing = try c.decodeIfPresent(MixRecipe.self, forKey: .mixing) ?? MixRecipe()
+        masking = try c.decodeIfPresent(SpectrogramMasking.self, forKey: .masking)
+    }
+
+    /// Whether validation also scores clips with several classes and mixtures of
+    /// validation clips (for multi-label outputs or mixture training), or only solo clips.
+    var validatesMixtures: Bool { output == .sigmoid || mixing.fraction > 0 }
 
     /// Same recipe apart from how long to train: what a resumed run must keep.
     func sameRecipe(as other: TrainingOptions) -> Bool {
@@ -59,6 +91,8 @@ struct TrainerState: Codable, Equatable {
     var options: TrainingOptions
     /// Decision threshold for multi-label use, chosen on validation with the best model.
     var threshold: Double?
+    /// The same chosen per class.
+    var classThresholds: [Double]?
 }
 
 /// How training ended.
@@ -71,22 +105,29 @@ public struct TrainingResult: Sendable {
     public var validationClips: Int
 }
 
-/// Trains the instrument CNN on a feature file: class-balanced epochs, validation after
-/// each, early stopping on validation loss, the best model written whenever it improves,
-/// and a checkpoint after every epoch (both written atomically).
+/// Trains the instrument CNN on feature files: class-balanced epochs (optionally with
+/// mixtures of clips and spectrogram masks), validation after each, early stopping on
+/// validation loss, the best model written whenever it improves, and a checkpoint after
+/// every epoch (both written atomically).
 public final class Trainer: @unchecked Sendable {
-    public let featuresURL: URL
+    /// Training feature files, read as one collection (e.g. one file per sound source).
+    public let featureURLs: [URL]
     public let outputURL: URL
-    public let validationURL: URL?
+    /// Validation feature files; empty: recordings held out of the training files.
+    public let validationURLs: [URL]
     public let options: TrainingOptions
     private let cancelLock = NSLock()
     private var cancelled = false
 
-    public init(features: URL, output: URL, validation: URL? = nil, options: TrainingOptions) {
-        featuresURL = features
+    public init(features: [URL], output: URL, validation: [URL] = [], options: TrainingOptions) {
+        featureURLs = features
         outputURL = output
-        validationURL = validation
+        validationURLs = validation
         self.options = options
+    }
+
+    public convenience init(features: URL, output: URL, validation: URL? = nil, options: TrainingOptions) {
+        self.init(features: [features], output: output, validation: validation.map { [$0] } ?? [], options: options)
     }
 
     /// Where checkpoints go: beside the model, `NAME.checkpoint.h5`.
@@ -105,32 +146,37 @@ public final class Trainer: @unchecked Sendable {
     }
 
     public func run(resume: Bool, progress: (BatchProgress) -> Void = { _ in }, epochDone: (EpochRecord, Bool) -> Void = { _, _ in }) throws -> TrainingResult {
-        let reader = try FeatureFileReader(url: featuresURL)
-        let metadata = reader.metadata
+        let library = try ClipLibrary(urls: featureURLs)
+        let metadata = library.metadata
         let classCount = metadata.classCodes.count
-        let batches = BatchReader(reader: reader)
+        let batches = BatchReader(clips: library)
 
-        // Validation: a separate feature file, or recordings held out of this one.
+        // Validation: separate feature files, or recordings held out of the training ones.
         var split: DataSplit
-        var validationBatches: BatchReader?
-        if let validationURL {
-            let validationReader = try FeatureFileReader(url: validationURL)
-            guard validationReader.metadata.classCodes == metadata.classCodes, validationReader.metadata.settings == metadata.settings else {
-                throw TrainingError("\(validationURL.path): validation features differ from the training features in classes or settings")
+        let validationBatches: BatchReader
+        if !validationURLs.isEmpty {
+            let validationLibrary = try ClipLibrary(urls: validationURLs)
+            guard validationLibrary.metadata.classCodes == metadata.classCodes,
+                  validationLibrary.metadata.settings.logMelDifferences(from: metadata.settings).isEmpty else {
+                throw TrainingError("\(validationURLs[0].path): validation features differ from the training features in classes or settings")
             }
-            validationBatches = BatchReader(reader: validationReader)
-            split = DataSplit(training: Array(0..<reader.count), validation: Array(0..<validationReader.count))
+            validationBatches = BatchReader(clips: validationLibrary)
+            split = DataSplit(training: Array(0..<library.count), validation: Array(0..<validationLibrary.count))
         } else {
-            split = DataSplit.byGroup(labels: reader.label, groups: reader.groups, fraction: options.validationFraction, seed: options.seed)
+            split = DataSplit.byGroup(labels: library.label, groups: library.groups, fraction: options.validationFraction, seed: options.seed)
             validationBatches = batches
         }
-        split.training = split.training.filter { reader.label[$0] >= 0 }
-        split.validation = split.validation.filter { (validationBatches?.reader.label[$0] ?? -1) >= 0 }
-        guard !split.training.isEmpty else { throw TrainingError("\(featuresURL.path): no single-label clips to train on") }
-        let sampler = BalancedSampler(clips: split.training.map { ($0, Int(reader.label[$0])) }, classCount: classCount)
+        split.training = split.training.filter { library.label[$0] >= 0 }
+        guard !split.training.isEmpty else { throw TrainingError("\(featureURLs[0].path): no single-label clips to train on") }
+        let pool = split.training.map { (index: $0, label: Int(library.label[$0])) }
+        let sampler = BalancedSampler(clips: pool, classCount: classCount)
+        let planner = MixPlanner(recipe: options.mixing, pool: pool, classCount: classCount, rmsDB: (0..<library.count).map(library.rmsDB(of:)))
+        let validation = validationExamples(split.validation, batches: validationBatches)
+        split.validation = validation.filter { !$0.isMix }.map { $0.components[0].clip }
 
         let architecture = Architecture.instrumentCNN(
-            classes: classCount, inputShape: batches.inputShape, filters: options.filters, hidden: options.hidden, dropout: options.dropout)
+            classes: classCount, inputShape: batches.inputShape, filters: options.filters, hidden: options.hidden, dropout: options.dropout,
+            output: options.output)
         let model = Sequential(architecture)
         let optimizer = Adam(parameterCount: model.parameters.count, learningRate: options.learningRate)
         var state = TrainerState(options: options)
@@ -139,7 +185,7 @@ public final class Trainer: @unchecked Sendable {
             guard let checkpoint = saved.checkpoint, saved.architecture == architecture else {
                 throw TrainingError("\(checkpointURL.path): checkpoint is for another architecture")
             }
-            try saved.checkCompatible(with: metadata, source: featuresURL.path)
+            try saved.checkCompatible(with: metadata, source: featureURLs[0].path)
             state = try JSONDecoder().decode(TrainerState.self, from: Data(checkpoint.trainerState.utf8))
             guard state.options.sameRecipe(as: options) else {
                 throw TrainingError("\(checkpointURL.path): checkpoint was made with other training options; resume with the same ones")
@@ -155,7 +201,7 @@ public final class Trainer: @unchecked Sendable {
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
         var interrupted = false
-        var stoppedEarly = state.epochsWithoutImprovement >= options.patience && split.validation.count > 0
+        var stoppedEarly = state.epochsWithoutImprovement >= options.patience && !validation.isEmpty
         epochs: for epoch in state.nextEpoch..<options.epochs where !stoppedEarly {
             let order = sampler.order(epoch: epoch, seed: options.seed)
             let started = Date()
@@ -163,13 +209,17 @@ public final class Trainer: @unchecked Sendable {
             let batchCount = (order.count + options.batchSize - 1) / options.batchSize
             for batch in 0..<batchCount {
                 if isCancelled { interrupted = true; break epochs }
-                let indices = Array(order[(batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)])
-                let (input, labels) = try batches.batch(indices)
-                let result = model.trainStep(input, targets: labels, optimizer: optimizer, seed: options.seed, step: state.step)
+                let positions = (batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)
+                let examples = positions.map { position -> Example in
+                    var rng = SeededGenerator(seed: options.seed, stream: UInt64(epoch) << 40 | UInt64(position))
+                    return planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
+                }
+                let (input, targets) = try batches.batch(examples, masking: options.masking, seed: options.seed, step: state.step)
+                let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step)
                 state.step += 1
-                lossSum += result.loss * Double(indices.count)
-                correct += Self.correctCount(result.probabilities, labels)
-                seen += indices.count
+                lossSum += result.loss * Double(examples.count)
+                correct += Self.topClassCorrect(result.probabilities, targets)
+                seen += examples.count
                 let elapsed = Date().timeIntervalSince(started)
                 progress(BatchProgress(epoch: epoch, batch: batch + 1, batches: batchCount, loss: lossSum / Double(seen),
                                        accuracy: Double(correct) / Double(seen), clipsPerSecond: Double(seen) / max(elapsed, 1e-9)))
@@ -177,8 +227,8 @@ public final class Trainer: @unchecked Sendable {
             var record = EpochRecord(epoch: epoch + 1, trainingLoss: lossSum / Double(max(seen, 1)), trainingAccuracy: Double(correct) / Double(max(seen, 1)),
                                      clipsPerSecond: Double(seen) / max(Date().timeIntervalSince(started), 1e-9))
             var improved = false
-            if let validationBatches, !split.validation.isEmpty {
-                let (loss, accuracy) = try Self.evaluate(model, validationBatches, split.validation, batchSize: options.batchSize)
+            if !validation.isEmpty {
+                let (loss, accuracy) = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
                 record.validationLoss = loss
                 record.validationAccuracy = accuracy
                 improved = loss < state.bestValidationLoss
@@ -201,15 +251,18 @@ public final class Trainer: @unchecked Sendable {
             checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
             try checkpoint.write(to: checkpointURL, slices: model.parameters.slices)
             epochDone(record, improved)
-            if !split.validation.isEmpty && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }
+            if !validation.isEmpty && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }
         }
         if !interrupted {
-            // Record the complete history, and a threshold chosen on validation data for
+            // Record the complete history, and thresholds chosen on validation data for
             // multi-label decisions, in the final model file.
             var best = try ModelFile.read(from: outputURL)
-            if let validationBatches, !split.validation.isEmpty {
-                let (logits, truth) = try validationBatches.logits(of: try best.makeModel(), for: split.validation, batchSize: options.batchSize)
-                state.threshold = ThresholdSearch.best(probabilities: SoftmaxCrossEntropy.softmax(logits).data, truth: truth, classes: classCount)
+            if !validation.isEmpty {
+                let (logits, targets) = try validationBatches.logits(of: try best.makeModel(), for: validation, batchSize: options.batchSize)
+                let probabilities = architecture.output.probabilities(logits).data
+                let truth = Self.classSets(targets)
+                state.threshold = ThresholdSearch.best(probabilities: probabilities, truth: truth, classes: classCount)
+                state.classThresholds = ThresholdSearch.perClass(probabilities: probabilities, truth: truth, classes: classCount)
             }
             best.trainingSummary = summary(state, split: split)
             try best.write(to: outputURL, slices: model.parameters.slices)
@@ -218,40 +271,79 @@ public final class Trainer: @unchecked Sendable {
                               trainingClips: split.training.count, validationClips: split.validation.count)
     }
 
-    /// Mean loss and accuracy over `indices`, dropout off.
-    static func evaluate(_ model: Sequential, _ batches: BatchReader, _ indices: [Int], batchSize: Int) throws -> (Double, Double) {
-        let (logits, labels) = try batches.logits(of: model, for: indices, batchSize: batchSize)
-        let result = SoftmaxCrossEntropy.evaluate(logits: logits, targets: labels)
-        return (result.loss, Double(correctCount(result.probabilities, labels)) / Double(indices.count))
+    /// What validation scores: every single-label clip of `indices`; when the recipe
+    /// validates mixtures, also its clips with several classes and as many fixed mixtures
+    /// of its single-label clips as there are such clips.
+    private func validationExamples(_ indices: [Int], batches: BatchReader) -> [Example] {
+        let clips = batches.clips
+        let single = indices.filter { clips.label[$0] >= 0 }
+        var examples = single.map(Example.solo)
+        guard options.validatesMixtures else { return examples }
+        examples += indices.filter { clips.label[$0] < 0 && !clips.classIndices(of: $0).isEmpty }.map(Example.solo)
+        var recipe = options.mixing
+        if recipe.maxComponents < 2 { recipe.maxComponents = 4 }
+        let planner = MixPlanner(recipe: recipe, pool: single.map { ($0, Int(clips.label[$0])) }, classCount: clips.classCount,
+                                 rmsDB: (0..<clips.count).map(clips.rmsDB(of:)))
+        return examples + planner.fixedMixtures(count: single.count, seed: options.seed)
     }
 
-    static func correctCount(_ probabilities: Tensor, _ labels: [Int]) -> Int {
+    /// Mean loss over `examples` with dropout off, and the top-1 accuracy of its solo
+    /// single-label examples.
+    static func evaluate(_ model: Sequential, _ batches: BatchReader, _ examples: [Example], batchSize: Int) throws -> (Double, Double) {
+        let (logits, targets) = try batches.logits(of: model, for: examples, batchSize: batchSize)
+        let result = model.architecture.output.loss(logits: logits, targets: targets)
+        let classes = targets.shape[1]
+        var correct = 0, counted = 0
+        for (item, example) in examples.enumerated() where !example.isMix {
+            let row = targets.data[(item * classes)..<((item + 1) * classes)]
+            guard row.reduce(0, +) == 1 else { continue }
+            counted += 1
+            let scores = result.probabilities.data[(item * classes)..<((item + 1) * classes)]
+            if let best = scores.indices.max(by: { scores[$0] < scores[$1] }), row[best] == 1 { correct += 1 }
+        }
+        return (result.loss, counted == 0 ? 0 : Double(correct) / Double(counted))
+    }
+
+    /// Items whose most probable class is one of their target classes.
+    static func topClassCorrect(_ probabilities: Tensor, _ targets: Tensor) -> Int {
         let classes = probabilities.shape[1]
         var correct = 0
-        for (item, label) in labels.enumerated() {
+        for item in 0..<probabilities.batch {
             let row = probabilities.data[(item * classes)..<((item + 1) * classes)]
-            if let best = row.indices.max(by: { row[$0] < row[$1] }), best - item * classes == label { correct += 1 }
+            if let best = row.indices.max(by: { row[$0] < row[$1] }), targets.data[best] > 0 { correct += 1 }
         }
         return correct
     }
 
+    /// The classes present in each row of multi-hot targets.
+    static func classSets(_ targets: Tensor) -> [Set<Int>] {
+        let classes = targets.shape[1]
+        return (0..<targets.batch).map { item in Set((0..<classes).filter { targets.data[item * classes + $0] > 0 }) }
+    }
+
     private func summary(_ state: TrainerState, split: DataSplit) -> String {
         struct Summary: Encodable {
-            let features: String
+            let features: [String]
             let validation: String
             let trainingClips: Int
             let validationClips: Int
             let bestEpoch: Int
             let bestValidationLoss: Double?
             let threshold: Double?
+            let classThresholds: [Double]?
             let recipe: TrainingOptions
             let history: [EpochRecord]
+            enum CodingKeys: String, CodingKey {
+                case features, validation, trainingClips, validationClips, bestEpoch, bestValidationLoss, threshold
+                case classThresholds = "class_thresholds", recipe, history
+            }
         }
         let summary = Summary(
-            features: featuresURL.path, validation: validationURL?.path ?? "held-out recordings (\(options.validationFraction))",
+            features: featureURLs.map(\.path),
+            validation: validationURLs.isEmpty ? "held-out recordings (\(options.validationFraction))" : validationURLs.map(\.path).joined(separator: ", "),
             trainingClips: split.training.count, validationClips: split.validation.count, bestEpoch: state.bestEpoch,
             bestValidationLoss: state.bestValidationLoss.isFinite ? state.bestValidationLoss : nil, threshold: state.threshold,
-            recipe: options, history: state.history)
+            classThresholds: state.classThresholds, recipe: options, history: state.history)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

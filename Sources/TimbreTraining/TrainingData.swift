@@ -70,24 +70,63 @@ public struct BalancedSampler: Sendable {
     }
 }
 
-/// Reads batches of clips from a feature file on demand: memory holds one batch, never
+/// Reads batches of clips from feature files on demand: memory holds one batch, never
 /// the data set.
 public final class BatchReader {
-    public let reader: FeatureFileReader
-    public var inputShape: [Int] { [1, reader.metadata.settings.nMels, reader.metadata.settings.framesPerClip] }
+    public let clips: ClipLibrary
+    public var inputShape: [Int] { [1, clips.metadata.settings.nMels, clips.metadata.settings.framesPerClip] }
 
-    public init(reader: FeatureFileReader) { self.reader = reader }
+    public init(clips: ClipLibrary) { self.clips = clips }
+
+    public convenience init(reader: FeatureFileReader) { self.init(clips: ClipLibrary(reader: reader)) }
 
     /// The clips at `indices` as a [n, 1, mels, frames] tensor, with their single labels.
     public func batch(_ indices: [Int]) throws -> (input: Tensor, labels: [Int]) {
-        let size = reader.melSize
+        let size = clips.melSize
         var data = [Float](repeating: 0, count: indices.count * size)
         try data.withUnsafeMutableBufferPointer { buffer in
             for (slot, index) in indices.enumerated() {
-                try reader.readMel(start: index, rowCount: 1, into: UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size]))
+                try clips.readMel(index, into: UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size]))
             }
         }
-        return (Tensor(shape: [indices.count] + inputShape, data: data), indices.map { Int(reader.label[$0]) })
+        return (Tensor(shape: [indices.count] + inputShape, data: data), indices.map { Int(clips.label[$0]) })
+    }
+
+    /// `examples` as a [n, 1, mels, frames] tensor (mixtures summed in the power domain,
+    /// then masked when `masking` is given, each item with its own draw from `seed` and
+    /// `step`) and their [n, classes] multi-hot targets: every class of every component.
+    public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, seed: UInt64 = 0, step: UInt64 = 0) throws -> (input: Tensor, targets: Tensor) {
+        let size = clips.melSize, classes = clips.classCount
+        let settings = clips.metadata.settings
+        var data = [Float](repeating: 0, count: examples.count * size)
+        var targets = [Float](repeating: 0, count: examples.count * classes)
+        var parts = [Float](repeating: 0, count: size * (examples.map(\.components.count).max() ?? 1))
+        try data.withUnsafeMutableBufferPointer { buffer in
+            try parts.withUnsafeMutableBufferPointer { scratch in
+                for (slot, example) in examples.enumerated() {
+                    let out = UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size])
+                    if example.isMix {
+                        var views: [UnsafeBufferPointer<Float>] = []
+                        for (k, component) in example.components.enumerated() {
+                            let part = UnsafeMutableBufferPointer(rebasing: scratch[k * size..<(k + 1) * size])
+                            try clips.readMel(component.clip, into: part)
+                            views.append(UnsafeBufferPointer(part))
+                        }
+                        PowerMelMixer.mix(views, gainsDB: example.components.map(\.gainDB), topDB: Float(settings.topDB), into: out)
+                    } else {
+                        try clips.readMel(example.components[0].clip, into: out)
+                    }
+                    if let masking {
+                        var rng = SeededGenerator(seed: seed ^ 0x5BEC_A06E, stream: step << 16 | UInt64(slot))
+                        masking.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
+                    }
+                    for component in example.components {
+                        for c in clips.classIndices(of: component.clip) { targets[slot * classes + c] = 1 }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: [examples.count] + inputShape, data: data), Tensor(shape: [examples.count, classes], data: targets))
     }
 
     /// The logits of the clips at `indices`, predicted `batchSize` at a time with dropout
@@ -101,5 +140,18 @@ public final class BatchReader {
         }
         let classes = model.outputShape.reduce(1, *)
         return (Tensor(shape: [indices.count, classes], data: values), labels)
+    }
+
+    /// The logits of `examples`, predicted `batchSize` at a time with dropout off, and
+    /// their multi-hot targets.
+    public func logits(of model: Sequential, for examples: [Example], batchSize: Int) throws -> (logits: Tensor, targets: Tensor) {
+        var values: [Float] = [], targets: [Float] = []
+        for start in stride(from: 0, to: examples.count, by: batchSize) {
+            let (input, batchTargets) = try batch(Array(examples[start..<min(examples.count, start + batchSize)]))
+            values += model.forward(input, context: ForwardContext(training: false)).data
+            targets += batchTargets.data
+        }
+        let classes = model.outputShape.reduce(1, *)
+        return (Tensor(shape: [examples.count, classes], data: values), Tensor(shape: [examples.count, classes], data: targets))
     }
 }

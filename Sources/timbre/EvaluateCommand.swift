@@ -28,7 +28,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Folder for confusion.csv, confusion.svg and metrics.json.")
     var report: String?
 
-    @Option(help: "Probability at or above which a class counts as present in multi-label clips (default: the one chosen on validation data when the model was trained, else 0.5).")
+    @Option(help: "Probability at or above which a class counts as present in multi-label clips (default: the per-class thresholds chosen on validation data when the model was trained, else 0.5).")
     var threshold: Double?
 
     @Option(help: "Layout of an audio folder: auto, irmas, irmas-test, medleydb or folders.")
@@ -37,7 +37,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let report = try reportingErrors { () -> EvaluationReport in
             let modelFile = try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()
-            let threshold = self.threshold ?? ThresholdSearch.recorded(in: modelFile.trainingSummary) ?? 0.5
+            let (threshold, classThresholds) = modelFile.decisionThresholds(override: self.threshold)
             let families = modelFile.features.classCodes.map { code in
                 Taxonomy.standard.index(of: code).map { Taxonomy.standard.classes[$0].family } ?? "other"
             }
@@ -47,7 +47,7 @@ struct EvaluateCommand: ParsableCommand {
                 throw TrainingError("\(data): no such file or folder")
             }
             guard isDirectory.boolValue else {
-                return try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold)
+                return try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds)
             }
             // An audio folder: features first, made exactly as the model's were.
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluate-\(UUID().uuidString)")
@@ -58,7 +58,7 @@ struct EvaluateCommand: ParsableCommand {
             options.settings = modelFile.features.settings
             let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
             Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data)")
-            return try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold)
+            return try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold, classThresholds: classThresholds)
         }
         print(report.table())
         if let folder = self.report {

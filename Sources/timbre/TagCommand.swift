@@ -32,7 +32,7 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Most tags reported per file.")
     var topK = 3
 
-    @Option(help: "Mean probability at or above which an instrument is reported (default: the model's, chosen on validation data).")
+    @Option(help: "Mean probability at or above which an instrument is reported (default: the model's per-class thresholds, chosen on validation data).")
     var threshold: Double?
 
     @Option(help: "Seconds between window starts (default: the window length).")
@@ -57,7 +57,7 @@ struct TagCommand: ParsableCommand {
         let network = try reportingErrors { try modelFile.makeModel() }
         var options = TagOptions()
         options.topK = topK
-        options.threshold = threshold ?? ThresholdSearch.recorded(in: modelFile.trainingSummary) ?? 0.5
+        (options.threshold, options.classThresholds) = modelFile.decisionThresholds(override: threshold)
         options.hopSeconds = hopSeconds
         options.workers = workers
         let features = modelFile.features

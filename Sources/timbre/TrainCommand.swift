@@ -1,22 +1,29 @@
 import ArgumentParser
 import Foundation
 import TimbreConsole
+import TimbreNN
 import TimbreTraining
+
+extension OutputActivation: ExpressibleByArgument {}
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the instrument classifier on a feature file.",
+        abstract: "Train the instrument classifier on feature files.",
         discussion: """
             Trains the 4-block CNN with class-balanced epochs, validates after each epoch, stops \
             early when the validation loss stops improving, and keeps the best model in MODEL. A \
             checkpoint (MODEL.checkpoint.h5) is written after every epoch; --resume continues \
-            from it with the same results as an uninterrupted run.
+            from it with the same results as an uninterrupted run. Several feature files (e.g. one \
+            per sound source) train as one collection. --mix-fraction turns a share of the \
+            examples into mixtures of clips of different classes, summed in the power domain of \
+            their log-mel spectrograms and labelled with every class in them; --output-layer sigmoid \
+            trains independent per-class outputs with binary cross-entropy for multi-label tagging.
             """
     )
 
-    @Argument(help: "Feature file written by `timbre prepare`.")
-    var features: String
+    @Argument(help: "Feature files written by `timbre prepare`.")
+    var features: [String]
 
     @Option(name: .shortAndLong, help: "Model file to write (the best epoch).")
     var output: String
@@ -30,8 +37,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adam learning rate.")
     var learningRate = 1e-4
 
-    @Option(help: "Validation feature file (default: hold out recordings of FEATURES).")
-    var validation: String?
+    @Option(help: "Validation feature file; repeat for several (default: hold out recordings of FEATURES).")
+    var validation: [String] = []
 
     @Option(help: "Share of each class's recordings held out for validation.")
     var validationFraction = 0.15
@@ -45,12 +52,30 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Units of the fully connected layer.")
     var hidden = 256
 
+    @Option(help: "Output layer: softmax (one class per clip) or sigmoid (independent classes, multi-label).")
+    var outputLayer: OutputActivation = .softmax
+
+    @Option(help: "Share of training examples that are mixtures of clips of different classes (0 to 1).")
+    var mixFraction = 0.0
+
+    @Option(help: "Most clips in one mixture.")
+    var maxMix = 4
+
+    @Option(help: "Level range of a mixture's clips, dB.")
+    var mixSpreadDb = 12.0
+
+    @Flag(help: "Mask random mel bands and frames of training examples (SpecAugment).")
+    var specAugment = false
+
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
 
     func validate() throws {
         if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
         if validationFraction < 0 || validationFraction >= 1 { throw ValidationError("--validation-fraction must be in [0, 1)") }
+        if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
+        if maxMix < 2 { throw ValidationError("--max-mix must be at least 2") }
+        if !(mixSpreadDb >= 0 && mixSpreadDb <= 60) { throw ValidationError("--mix-spread-db must be between 0 and 60") }
     }
 
     func run() throws {
@@ -62,7 +87,12 @@ struct TrainCommand: ParsableCommand {
         options.patience = patience
         options.seed = seed
         options.hidden = hidden
-        let trainer = Trainer(features: URL(fileURLWithPath: features), output: URL(fileURLWithPath: output),
+        options.output = outputLayer
+        options.mixing.fraction = mixFraction
+        options.mixing.maxComponents = maxMix
+        options.mixing.levelSpreadDB = mixSpreadDb
+        options.masking = specAugment ? SpectrogramMasking() : nil
+        let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)
         let interrupts = InterruptHandler(message: "stopping after this batch; continue later with --resume") { trainer.cancel() }
         var bar: ProgressBar?

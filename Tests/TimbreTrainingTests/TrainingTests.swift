@@ -174,7 +174,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         // Two clips of class 0 with a confident second guess on class 1: any threshold up
         // to 0.4 adds a false positive; above it only the top class is kept.
         let probabilities: [Float] = [0.55, 0.4, 0.05, 0.6, 0.35, 0.05]
-        #expect(ThresholdSearch.best(probabilities: probabilities, truth: [0, 0], classes: 3) == 0.45)
+        #expect(ThresholdSearch.best(probabilities: probabilities, truth: [[0], [0]], classes: 3) == 0.45)
         #expect(ThresholdSearch.recorded(in: #"{"threshold":0.3}"#) == 0.3)
         #expect(ThresholdSearch.recorded(in: "{}") == nil)
     }

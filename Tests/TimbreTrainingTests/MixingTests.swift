@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import TimbreCore
+import TimbreDSP
+import TimbreNN
+import TimbreStore
+@testable import TimbreTraining
+
+@Suite struct PowerMelMixerTests {
+    private func mix(_ parts: [[Float]], gains: [Float], topDB: Float = 80) -> [Float] {
+        var out = [Float](repeating: 0, count: parts[0].count)
+        let views = parts.map { part in part.withUnsafeBufferPointer { UnsafeBufferPointer(start: UnsafeMutablePointer(mutating: $0.baseAddress!), count: $0.count) } }
+        out.withUnsafeMutableBufferPointer { PowerMelMixer.mix(views, gainsDB: gains, topDB: topDB, into: $0) }
+        return withExtendedLifetime(parts) { out }
+    }
+
+    @Test func equalPowersAddThreeDecibelsAndTheFloorFollowsThePeak() {
+        let a: [Float] = [-20, -40, -60, -100]
+        let doubled = mix([a, a], gains: [0, 0])
+        for (value, original) in zip(doubled.prefix(3), a) { #expect(abs(value - (original + 3.0103)) < 1e-3) }
+        // Gains shift in dB; the result is floored topDB under its own peak.
+        let shifted = mix([a, [-100, -100, -100, -100]], gains: [10, 0], topDB: 50)
+        #expect(abs(shifted[0] - (-10)) < 1e-3)
+        #expect(abs(shifted[1] - (-30)) < 1e-3)
+        #expect(abs(shifted[2] - (-50)) < 1e-3)
+        #expect(shifted[3] == -60)
+    }
+
+    @Test func mixingLogMelsApproximatesTheLogMelOfTheSummedAudio() {
+        // Two tones an octave and a half apart, then their sum: where either tone has
+        // energy, the power-domain mixture matches the mixture's own log-mel closely
+        // (pure tones are the hardest case: their leakage adds coherently).
+        let settings = FeatureSettings()
+        let extractor = LogMelExtractor(settings: settings)
+        let n = settings.clipSamples
+        let low = (0..<n).map { Float(0.3 * sin(2 * Double.pi * 440 * Double($0) / 22_050)) }
+        let high = (0..<n).map { Float(0.1 * sin(2 * Double.pi * 1_250 * Double($0) / 22_050)) }
+        let sum = zip(low, high).map { $0 + $1 }
+        let expected = extractor.logMel(sum)
+        let mixed = mix([extractor.logMel(low), extractor.logMel(high)], gains: [0, 0])
+        let peak = expected.max()!
+        var compared = 0, total: Float = 0
+        for (value, reference) in zip(mixed, expected) where reference > peak - 30 {
+            #expect(abs(value - reference) < 1, "\(value) vs \(reference)")
+            compared += 1
+            total += abs(value - reference)
+        }
+        #expect(compared > 200)
+        #expect(total / Float(compared) < 0.1)
+    }
+}
+
+@Suite struct MixPlannerTests {
+    let pool = (0..<40).map { (index: $0, label: $0 % 4) }
+    let rms: [Float] = (0..<40).map { -30 + Float($0 % 7) }
+
+    @Test func mixturesJoinDistinctClassesAtLevelsWithinTheSpread() {
+        var recipe = MixRecipe()
+        recipe.fraction = 1
+        recipe.maxComponents = 3
+        recipe.levelSpreadDB = 10
+        let planner = MixPlanner(recipe: recipe, pool: pool, classCount: 4, rmsDB: rms)
+        var rng = SeededGenerator(seed: 1)
+        var sizes = Set<Int>()
+        for clip in 0..<40 {
+            let example = planner.example(around: clip, label: clip % 4, rng: &rng)
+            #expect(example.components[0].clip == clip)
+            #expect((2...3).contains(example.components.count))
+            sizes.insert(example.components.count)
+            #expect(Set(example.components.map { $0.clip % 4 }).count == example.components.count, "one clip per class")
+            for component in example.components {
+                let level = component.gainDB + rms[component.clip]
+                #expect(level >= -10 && level <= 0)
+            }
+        }
+        #expect(sizes == [2, 3])
+    }
+
+    @Test func theFractionDecidesHowManyExamplesAreMixtures() {
+        var recipe = MixRecipe()
+        recipe.fraction = 0.25
+        let planner = MixPlanner(recipe: recipe, pool: pool, classCount: 4, rmsDB: rms)
+        var rng = SeededGenerator(seed: 2)
+        let mixtures = (0..<2000).filter { planner.example(around: $0 % 40, label: $0 % 4, rng: &rng).isMix }.count
+        #expect(abs(Double(mixtures) / 2000 - 0.25) < 0.03)
+        let none = MixPlanner(recipe: MixRecipe(), pool: pool, classCount: 4, rmsDB: rms)
+        #expect(none.example(around: 5, label: 1, rng: &rng) == .solo(5))
+        #expect(planner.fixedMixtures(count: 10, seed: 3) == planner.fixedMixtures(count: 10, seed: 3))
+        #expect(planner.fixedMixtures(count: 10, seed: 3).allSatisfy { $0.isMix })
+    }
+}
+
+@Suite struct SpectrogramMaskingTests {
+    @Test func masksReplaceWholeBandsAndFramesByTheClipMean() {
+        var clip = (0..<(16 * 20)).map { Float($0 % 13) }
+        let mean = clip.reduce(0, +) / Float(clip.count)
+        var masking = SpectrogramMasking()
+        masking.frequencyMasks = 1
+        masking.timeMasks = 1
+        masking.maxBands = 4
+        masking.maxFrames = 5
+        var rng = SeededGenerator(seed: 4)
+        let original = clip
+        clip.withUnsafeMutableBufferPointer { masking.apply(to: $0, bands: 16, frames: 20, rng: &rng) }
+        let changedBands = (0..<16).filter { band in (0..<20).allSatisfy { clip[band * 20 + $0] == mean } }
+        let changedFrames = (0..<20).filter { frame in (0..<16).allSatisfy { clip[$0 * 20 + frame] == mean } }
+        #expect(changedBands.count <= 4 && changedFrames.count <= 5)
+        for band in 0..<16 {
+            for frame in 0..<20 where !changedBands.contains(band) && !changedFrames.contains(frame) {
+                #expect(clip[band * 20 + frame] == original[band * 20 + frame])
+            }
+        }
+        #expect(changedBands.count + changedFrames.count > 0)
+    }
+}
+
+@Suite struct PerClassThresholdTests {
+    @Test func eachClassGetsTheThresholdThatMaximisesItsF1() {
+        // Class 1 is present in clips 0 and 1 with probabilities 0.3 and 0.35, absent in
+        // clip 2 with 0.2: 0.25 to 0.3 catches both without the false one. Class 2 is
+        // never present: only the top-class rule can choose it, so any threshold above
+        // its scores is as good, and the lowest such wins.
+        let probabilities: [Float] = [
+            0.6, 0.3, 0.1,
+            0.5, 0.35, 0.15,
+            0.7, 0.2, 0.1,
+        ]
+        let truth: [Set<Int>] = [[0, 1], [0, 1], [0]]
+        let thresholds = ThresholdSearch.perClass(probabilities: probabilities, truth: truth, classes: 3)
+        #expect(thresholds[1] == 0.25)
+        #expect(thresholds[0] == 0.05)
+        #expect(thresholds[2] == 0.5, "unseen class keeps the neutral threshold")
+        #expect(ThresholdSearch.recordedPerClass(in: #"{"class_thresholds":[0.2,0.4]}"#) == [0.2, 0.4])
+    }
+}
+
+@Suite(.serialized) struct MultiSourceTrainingTests {
+    @Test func severalFeatureFilesReadAsOneCollection() throws {
+        let folder = temporaryFolder()
+        let a = try syntheticFeatureFile(clips: 12, seed: 1, in: folder, name: "a.h5")
+        let b = try syntheticFeatureFile(clips: 9, seed: 2, in: folder, name: "b.h5")
+        let library = try ClipLibrary(urls: [a, b])
+        #expect(library.count == 21)
+        #expect(library.fileIndex[11] == 0 && library.fileIndex[12] == 1)
+        // Both files number their recordings from 0; the collection keeps them apart.
+        #expect(Set(library.groups[0..<12]).isDisjoint(with: library.groups[12...]))
+        #expect(try library.mel(12) == FeatureFileReader(url: b).mel(at: 0))
+        #expect(library.classIndices(of: 13) == [0])
+
+        var settings = smallSettings()
+        settings.nMels = 20
+        let metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "dru"], classNames: ["piano", "violin", "drums"], settings: settings, resampler: "test")
+        let other = folder.appendingPathComponent("other.h5")
+        let writer = try FeatureFileWriter(destination: other, metadata: metadata)
+        try writer.commit()
+        let error = #expect(throws: Error.self) { try ClipLibrary(urls: [a, other]) }
+        #expect("\(error!)".contains("n_mels 20"))
+    }
+
+    @Test func aSigmoidModelTrainedOnMixturesNamesEveryClassOfAMixture() throws {
+        let folder = temporaryFolder()
+        let training = try syntheticFeatureFile(clips: 144, seed: 5, in: folder, name: "train.h5")
+        let validation = try syntheticFeatureFile(clips: 48, seed: 6, in: folder, name: "validation.h5")
+        var options = smallOptions(epochs: 30)
+        options.output = .sigmoid
+        options.mixing.fraction = 0.5
+        options.mixing.maxComponents = 3
+        options.mixing.levelSpreadDB = 6
+        let output = folder.appendingPathComponent("model.h5")
+        let result = try Trainer(features: [training], output: output, validation: [validation], options: options).run(resume: false)
+        #expect((result.history.last?.validationAccuracy ?? 0) >= 0.9)
+
+        let model = try ModelFile.read(from: output)
+        #expect(model.architecture.output == .sigmoid)
+        let (_, perClass) = model.decisionThresholds(override: nil)
+        let thresholds = try #require(perClass)
+        // Fresh mixtures of validation clips: every class in them named, none other.
+        let clips = try ClipLibrary(urls: [validation])
+        let planner = MixPlanner(recipe: options.mixing, pool: (0..<clips.count).map { ($0, Int(clips.label[$0])) }, classCount: 3,
+                                 rmsDB: (0..<clips.count).map(clips.rmsDB(of:)))
+        let mixtures = planner.fixedMixtures(count: 60, seed: 99)
+        let (logits, targets) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: mixtures, batchSize: 16)
+        let probabilities = SigmoidCrossEntropy.sigmoid(logits).data
+        var exact = 0
+        for item in 0..<mixtures.count {
+            let chosen = (0..<3).filter { Double(probabilities[item * 3 + $0]) >= thresholds[$0] }
+            let truth = (0..<3).filter { targets.data[item * 3 + $0] > 0 }
+            if chosen == truth { exact += 1 }
+        }
+        // Naming all three classes every time would get about half of them right.
+        #expect(exact >= 42, "\(exact) of 60 mixtures named exactly")
+    }
+}
