@@ -49,6 +49,16 @@ public final class AudioFileReader {
 
     deinit { if let handle { sf_close(handle) } }
 
+    /// The first loop the file stores for sampler playback, in frames (a WAV `smpl`
+    /// chunk or AIFF markers as libsndfile reads them; FLAC keeps them as foreign
+    /// metadata, which `SampleLoop.flacLoop` reads).
+    public var storedLoop: Range<Int>? {
+        guard let handle else { return nil }
+        var start: UInt32 = 0, end: UInt32 = 0
+        guard timbre_first_loop(handle, &start, &end) == 1 else { return nil }
+        return Int(start)..<Int(end)
+    }
+
     /// Reads up to `maxFrames` frames and returns them mixed to mono; empty at the end.
     /// - Throws: `FileError` if the stream is damaged part-way.
     public func readMono(maxFrames: Int) throws -> [Float] {

@@ -1,0 +1,202 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreCore
+@testable import TimbreSynth
+
+/// A folder holding a tiny SFZ instrument made of sine samples.
+private struct TinyInstrument {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-sfz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("samples"), withIntermediateDirectories: true)
+    }
+
+    /// Writes a mono sine of `frequency` Hz and `seconds` as samples/NAME (WAV or FLAC by extension).
+    @discardableResult
+    func sine(_ name: String, frequency: Double, seconds: Double, amplitude: Double = 0.5, rate: Int = 44_100) throws -> URL {
+        let url = folder.appendingPathComponent("samples/\(name)")
+        let values = (0..<Int(seconds * Double(rate))).map { Float(amplitude * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+        try AudioFileWriter.write(values, sampleRate: rate, to: url)
+        return url
+    }
+
+    func instrument(_ text: String, name: String = "tiny.sfz") throws -> SfzInstrument {
+        let url = folder.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return try SfzInstrument(url: url)
+    }
+}
+
+/// Frequency of a steady tone from its rising zero crossings (interpolated).
+private func frequency(_ x: ArraySlice<Float>, rate: Double = 44_100) -> Double {
+    var crossings: [Double] = []
+    for i in x.indices.dropFirst() where x[i - 1] < 0 && x[i] >= 0 {
+        crossings.append(Double(i - 1) + Double(-x[i - 1] / (x[i] - x[i - 1])))
+    }
+    guard crossings.count > 2 else { return 0 }
+    return Double(crossings.count - 1) / ((crossings.last! - crossings.first!) / rate)
+}
+
+private func rms(_ x: ArraySlice<Float>) -> Double {
+    (x.reduce(0.0) { $0 + Double($1 * $1) } / Double(max(1, x.count))).squareRoot()
+}
+
+private func play(_ instrument: SfzInstrument, _ notes: [Note], seconds: Double) throws -> [Float] {
+    var rng = SeededGenerator(seed: 1)
+    return try instrument.render(Performance(notes: notes, seconds: seconds), rng: &rng).left
+}
+
+struct SfzTests {
+    @Test func aRegionPlaysItsKeyRangeAtTheRightPitch() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("a3.wav", frequency: 220, seconds: 1)
+        try tiny.sine("a5.wav", frequency: 880, seconds: 1)
+        let instrument = try tiny.instrument("""
+            <control> default_path=samples/
+            <region> sample=a3.wav lokey=48 hikey=59 pitch_keycenter=a3
+            <region> sample=a5.wav lokey=c4 hikey=72 pitch_keycenter=81
+            """)
+        #expect(instrument.playableKeys == Set(48...72))
+        for (key, expected) in [(57, 220.0), (59, 220 * pow(2, 2.0 / 12)), (69, 440.0), (72, 880 * pow(2, -9.0 / 12))] {
+            let out = try play(instrument, [Note(start: 0, duration: 0.5, key: key, velocity: 127)], seconds: 0.5)
+            #expect(abs(frequency(out[2_000..<20_000]) - expected) < 0.5, "key \(key)")
+        }
+        let outside = try play(instrument, [Note(start: 0, duration: 0.5, key: 40, velocity: 127)], seconds: 0.5)
+        #expect(rms(outside[...]) == 0)
+    }
+
+    @Test func velocityLayersChooseTheirSample() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("soft.wav", frequency: 300, seconds: 1, amplitude: 0.2)
+        try tiny.sine("loud.wav", frequency: 500, seconds: 1, amplitude: 0.8)
+        let instrument = try tiny.instrument("""
+            <control> default_path=samples/
+            <group> key=60 amp_veltrack=0
+            <region> sample=soft.wav hivel=63
+            <region> sample=loud.wav lovel=64
+            """)
+        let soft = try play(instrument, [Note(start: 0, duration: 0.5, key: 60, velocity: 40)], seconds: 0.5)
+        let loud = try play(instrument, [Note(start: 0, duration: 0.5, key: 60, velocity: 64)], seconds: 0.5)
+        #expect(abs(frequency(soft[1_000..<20_000]) - 300) < 0.5)
+        #expect(abs(frequency(loud[1_000..<20_000]) - 500) < 0.5)
+        // Without velocity tracking each plays at its recorded level (equal-power centre pan).
+        #expect(abs(rms(soft[1_000..<20_000]) - 0.2 / 2.squareRoot()) < 0.01)
+        #expect(abs(rms(loud[1_000..<20_000]) - 0.8 / 2.squareRoot()) < 0.02)
+    }
+
+    @Test func loopPointsSustainANoteBeyondItsSample() throws {
+        let tiny = try TinyInstrument()
+        // 0.1 s of a 441-Hz sine (100 frames a period): frames 400 to 4399 hold 40 whole
+        // periods, which loop seamlessly.
+        try tiny.sine("short.wav", frequency: 441, seconds: 0.1)
+        let looped = try tiny.instrument("""
+            <region> sample=samples/short.wav key=60 loop_mode=loop_continuous loop_start=400 loop_end=4399
+            """)
+        let out = try play(looped, [Note(start: 0, duration: 1, key: 60, velocity: 127)], seconds: 1.2)
+        #expect(rms(out[30_000..<40_000]) > 0.3, "still sounding at 0.8 s")
+        #expect(abs(frequency(out[5_000..<40_000]) - 441) < 0.3)
+        #expect(rms(out[46_000...]) < 1e-3, "released after the note")
+        // The same sample without a loop stops when the sample ends.
+        let plain = try tiny.instrument("<region> sample=samples/short.wav key=60", name: "plain.sfz")
+        let cut = try play(plain, [Note(start: 0, duration: 1, key: 60, velocity: 127)], seconds: 1.2)
+        #expect(rms(cut[1_000..<4_000]) > 0.3 && rms(cut[5_000...]) == 0)
+    }
+
+    @Test func loopsStoredInAFlacFileAreFound() throws {
+        let tiny = try TinyInstrument()
+        let url = try tiny.sine("stored.flac", frequency: 441, seconds: 0.1)
+        try insertRiffLoop(into: url, start: 400, end: 4399)
+        #expect(SampleLoop.flacLoop(url) == 400..<4400)
+        let instrument = try tiny.instrument("<region> sample=samples/stored.flac key=60")
+        let out = try play(instrument, [Note(start: 0, duration: 1, key: 60, velocity: 127)], seconds: 1)
+        #expect(rms(out[30_000..<40_000]) > 0.3, "the stored loop sustains the note")
+    }
+
+    @Test func roundRobinsAlternateAndReleaseRegionsSoundAtNoteOff() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("one.wav", frequency: 300, seconds: 0.5)
+        try tiny.sine("two.wav", frequency: 600, seconds: 0.5)
+        try tiny.sine("tail.wav", frequency: 900, seconds: 0.3)
+        let instrument = try tiny.instrument("""
+            <group> key=60 seq_length=2 amp_veltrack=0
+            <region> sample=samples/one.wav seq_position=1
+            <region> sample=samples/two.wav seq_position=2
+            <group> key=60 trigger=release amp_veltrack=0
+            <region> sample=samples/tail.wav
+            """)
+        let notes = (0..<4).map { Note(start: Double($0) * 0.5, duration: 0.25, key: 60, velocity: 100) }
+        let out = try play(instrument, notes, seconds: 2)
+        #expect(abs(frequency(out[1_000..<10_000]) - 300) < 1)
+        #expect(abs(frequency(out[25_000..<32_000]) - 600) < 1)
+        #expect(abs(frequency(out[47_000..<54_000]) - 300) < 1)
+        // After each note-off (0.25 s) the release sample plays: 900 Hz.
+        #expect(abs(frequency(out[11_500..<21_000]) - 900) < 1)
+    }
+
+    @Test func theAttackRampsFromSilence() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("tone.wav", frequency: 441, seconds: 1)
+        let instrument = try tiny.instrument("<region> sample=samples/tone.wav key=60 ampeg_attack=0.2 amp_veltrack=0")
+        let out = try play(instrument, [Note(start: 0, duration: 1, key: 60, velocity: 127)], seconds: 1)
+        // A linear ramp over 0.2 s: RMS over its first quarter is (1/4)/√3 of full level,
+        // over 0.10–0.15 s √((0.75³ − 0.5³)/0.75) = 0.63.
+        let early = rms(out[0..<2_205]), middle = rms(out[4_410..<6_615]), full = rms(out[13_230..<17_640])
+        #expect(abs(early / full - 0.144) < 0.02)
+        #expect(abs(middle / full - 0.629) < 0.02)
+    }
+
+    @Test func definesIncludesAndCommentsAreExpanded() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("my tone.wav", frequency: 441, seconds: 0.2)
+        try FileManager.default.createDirectory(at: tiny.folder.appendingPathComponent("Data"), withIntermediateDirectories: true)
+        try "<region> sample=$NAME.$EXT key=$KEY // a comment\n".write(to: tiny.folder.appendingPathComponent("Data/regions.txt"), atomically: true, encoding: .utf8)
+        let instrument = try tiny.instrument("""
+            /* a block
+               comment */
+            #define $EXT wav
+            #define $KEY 61
+            #define $NAME samples\\my tone
+            #include "Data/regions.txt"
+            """)
+        #expect(instrument.regions.count == 1)
+        #expect(instrument.regions[0].sample == "samples/my tone.wav")
+        #expect(instrument.regions[0].keys == 61...61)
+        #expect(SfzRegion.midiKey("c#4") == 61 && SfzRegion.midiKey("Bb2") == 46 && SfzRegion.midiKey("x") == nil)
+    }
+
+    @Test func nothingOutsideTheInstrumentsFolderIsRead() throws {
+        let tiny = try TinyInstrument()
+        let include = #expect(throws: FileError.self) { try tiny.instrument(#"#include "../../etc/passwd""#) }
+        #expect(include?.reason.contains("outside") == true)
+        let instrument = try tiny.instrument("<region> sample=../../../etc/hostname key=60", name: "escape.sfz")
+        let sample = #expect(throws: FileError.self) { try play(instrument, [Note(start: 0, duration: 0.1, key: 60, velocity: 100)], seconds: 0.2) }
+        #expect(sample?.reason.contains("outside") == true)
+    }
+}
+
+/// Adds an APPLICATION block with id "riff" holding a WAV `smpl` chunk to a FLAC file,
+/// the way FLAC's `--keep-foreign-metadata` stores a WAV's loop.
+private func insertRiffLoop(into url: URL, start: UInt32, end: UInt32) throws {
+    var bytes = [UInt8](try Data(contentsOf: url))
+    func le(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
+    var smpl = Array("smpl".utf8) + le(36 + 24)
+    smpl += [UInt32](repeating: 0, count: 7).flatMap(le) + le(1) + le(0)
+    smpl += le(0) + le(0) + le(start) + le(end) + le(0) + le(0)
+    let body = Array("riff".utf8) + smpl
+    // Clear the "last block" flag of the existing blocks, then append ours as the last.
+    var position = 4
+    var lastEnd = 4
+    while position < bytes.count {
+        let isLast = bytes[position] & 0x80 != 0
+        let length = Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
+        bytes[position] &= 0x7F
+        position += 4 + length
+        lastEnd = position
+        if isLast { break }
+    }
+    let header: [UInt8] = [0x80 | 2, UInt8(body.count >> 16 & 0xFF), UInt8(body.count >> 8 & 0xFF), UInt8(body.count & 0xFF)]
+    bytes.insert(contentsOf: header + body, at: lastEnd)
+    try Data(bytes).write(to: url)
+}
