@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug + vectorUnit),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreTraining", "TimbreNN", "TimbreStore", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
-        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "CFluidSynth"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "CFluidSynth"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreModel", dependencies: ["TimbreTraining"], resources: [.copy("default-model.h5")]),
         .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(
@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN", "TimbreCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP"]),
         .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets"]),
+        .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP"]),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth"]),
     ]
 )

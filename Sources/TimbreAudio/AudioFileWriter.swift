@@ -39,7 +39,10 @@ public enum AudioFileFormat: Sendable {
 public enum AudioFileWriter {
     /// Writes interleaved `samples` with `channels` channels to `url`, atomically: the
     /// file appears complete or not at all.
-    public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int, to url: URL, format: AudioFileFormat? = nil) throws {
+    /// - Parameter compressionLevel: for lossy and FLAC formats, libsndfile's compression
+    ///   level from 0 (highest quality, largest file) to 1 (lowest bit rate).
+    public static func write(_ samples: [Float], channels: Int = 1, sampleRate: Int, to url: URL, format: AudioFileFormat? = nil,
+                             compressionLevel: Double? = nil) throws {
         precondition(channels > 0 && samples.count % channels == 0, "samples must hold whole frames")
         let format = format ?? AudioFileFormat.forExtension(of: url)
         let partial = url.deletingLastPathComponent()
@@ -55,6 +58,9 @@ public enum AudioFileWriter {
         // Float WAV files otherwise carry a PEAK chunk with the time of writing, which
         // would make identical audio give different files.
         sf_command(handle, Int32(SFC_SET_ADD_PEAK_CHUNK), nil, Int32(SF_FALSE))
+        if var level = compressionLevel {
+            sf_command(handle, Int32(SFC_SET_COMPRESSION_LEVEL), &level, Int32(MemoryLayout<Double>.size))
+        }
         let frames = samples.count / channels
         let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) }
         let closeStatus = sf_close(handle)

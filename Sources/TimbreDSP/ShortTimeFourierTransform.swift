@@ -2,7 +2,7 @@ import CFFTW
 import Foundation
 
 /// FFTW's planner is not thread-safe; only `fftw_execute` is.
-private let plannerLock = NSLock()
+let plannerLock = NSLock()
 
 /// Power spectrogram |STFT|² with librosa's framing: periodic Hann window, frames every
 /// `hopLength` samples, `center=True` with zero padding of nFFT/2 on both sides.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreCore
 @testable import TimbreSynth
+import TimbreDSP
 
 /// Magnitude response of a biquad at `frequency`, from its transfer function.
 private func response(_ f: Biquad, at frequency: Double, sampleRate: Double) -> Double {
@@ -94,5 +95,79 @@ struct SoundFontSynthTests {
         #expect(fresh.rms > 1e-3)
         let differing = zip(fresh.left + fresh.right, again.left + again.right).enumerated().filter { $0.element.0 != $0.element.1 }
         #expect(differing.isEmpty, "\(differing.count) samples differ, first at \(differing.first?.offset ?? -1): \(String(describing: differing.first?.element))")
+    }
+}
+
+/// Amplitude of the `frequency` component of `x` (a single-bin DFT over whole periods).
+private func component(_ x: [Float], frequency: Double, rate: Double = 44_100) -> Double {
+    var re = 0.0, im = 0.0
+    for (i, v) in x.enumerated() {
+        let phase = 2 * Double.pi * frequency * Double(i) / rate
+        re += Double(v) * cos(phase)
+        im -= Double(v) * sin(phase)
+    }
+    return 2 * (re * re + im * im).squareRoot() / Double(x.count)
+}
+
+struct EffectTests {
+    let rate = 44_100
+
+    @Test func theAmplifierAddsEvenAndOddHarmonicsThatGrowWithDrive() {
+        func harmonics(drive: Double) -> (second: Double, third: Double) {
+            // 441 Hz over 0.5 s: whole periods, so each bin is exact.
+            var x = (0..<22_050).map { Float(0.5 * sin(2 * Double.pi * 441 * Double($0) / 44_100)) }
+            AmpSimulator(driveDB: drive).apply(to: &x, sampleRate: rate)
+            let tail = Array(x[4_410...])
+            let fundamental = component(tail, frequency: 441)
+            return (20 * log10(component(tail, frequency: 882) / fundamental), 20 * log10(component(tail, frequency: 1_323) / fundamental))
+        }
+        let clean = harmonics(drive: 0), driven = harmonics(drive: 30)
+        #expect(driven.second > -30 && driven.third > -20, "driven: \(driven)")
+        #expect(driven.third > clean.third + 10, "clean: \(clean), driven: \(driven)")
+        // Without the clipper's bias there are no even harmonics to speak of.
+        var symmetric = (0..<22_050).map { Float(0.5 * sin(2 * Double.pi * 441 * Double($0) / 44_100)) }
+        AmpSimulator(driveDB: 30, bias: 0).apply(to: &symmetric, sampleRate: rate)
+        let tail = Array(symmetric[4_410...])
+        #expect(20 * log10(component(tail, frequency: 882) / component(tail, frequency: 441)) < -60)
+    }
+
+    @Test func fastConvolutionEqualsTheDirectSum() {
+        var rng = SeededGenerator(seed: 3)
+        let x = (0..<500).map { _ in Float(rng.nextNormal()) }
+        let h = (0..<37).map { _ in Float(rng.nextNormal()) }
+        let fast = FastConvolution.apply(x, response: h)
+        #expect(fast.count == x.count)
+        for n in [0, 1, 36, 200, 499] {
+            let direct = (0...min(n, 36)).reduce(0.0) { $0 + Double(h[$1]) * Double(x[n - $1]) }
+            #expect(abs(Double(fast[n]) - direct) < 1e-4)
+        }
+    }
+
+    @Test func theCompressorLowersPeaksAboveTheThresholdOnly() {
+        // A quiet second followed by a loud one, 20 dB apart.
+        var signal = StereoSignal(frames: 2 * rate, sampleRate: rate)
+        for i in 0..<signal.frames {
+            let v = Float((i < rate ? 0.05 : 0.5) * sin(2 * Double.pi * 441 * Double(i) / 44_100))
+            signal.left[i] = v
+            signal.right[i] = v
+        }
+        Compressor(thresholdDB: -10, ratio: 4).apply(to: &signal)
+        func level(_ range: Range<Int>) -> Double { 20 * log10(signal.left[range].map { abs(Double($0)) }.max()!) }
+        let quiet = level(22_050..<44_100), loud = level(66_150..<88_200)
+        #expect(abs(quiet - 20 * log10(0.05)) < 0.1, "below the threshold nothing changes")
+        // 10 dB over the threshold at 4:1 comes out 7.5 dB lower.
+        #expect(abs(loud - (20 * log10(0.5) - 7.5)) < 0.5, "loud part at \(loud) dB")
+    }
+
+    @Test func anEchoRepeatsTheSignalLaterAndQuieter() {
+        var signal = StereoSignal(frames: rate, sampleRate: rate)
+        signal.left[100] = 1
+        signal.right[100] = 1
+        Echo(delay: 0.1, feedback: 0.5, mix: 0.5).apply(to: &signal)
+        let first = 100 + 4_410
+        #expect(signal.left[100] == 1)
+        #expect(abs(signal.left[first] - 0.3) < 1e-6)
+        let later = signal.left[(first + 4_410)..<(first + 4_420)].map(abs).max()!
+        #expect(later > 0.01 && later < 0.3)
     }
 }
