@@ -7,8 +7,9 @@ import TimbreCore
 ///
 /// SFZ is plain text: headers in angle brackets, then `opcode=value` pairs separated by
 /// white space. `sample=` values may contain spaces, so a value runs to the next
-/// `name=` or header. Paths in `#include` are relative to the top file's folder, and
-/// sample paths to that folder plus `<control>`'s `default_path`.
+/// `name=` or header. Paths in `#include` are relative to the top file's folder (in
+/// every included file too), and sample paths to that folder plus `<control>`'s
+/// `default_path`.
 public struct SfzFile {
     /// Opcodes of one region after inheritance, by name.
     public typealias Opcodes = [String: String]
@@ -23,11 +24,15 @@ public struct SfzFile {
     static let maximumIncludeDepth = 16
     static let maximumTextSize = 32 << 20
 
-    public init(url: URL) throws {
+    /// Reads `url`; `#include`s are relative to its folder and may not reach outside
+    /// `root` (default: that folder; a library whose instruments share data files above
+    /// their own folders names its top folder).
+    public init(url: URL, root: URL? = nil) throws {
         self.url = url
         var defines: [String: String] = [:]
         var size = 0
-        let text = try SfzFile.expand(url, root: url.deletingLastPathComponent(), defines: &defines, depth: 0, size: &size)
+        let text = try SfzFile.expand(url, base: url.deletingLastPathComponent(), root: (root ?? url.deletingLastPathComponent()).standardizedFileURL,
+                                      defines: &defines, depth: 0, size: &size)
         (regions, control) = SfzFile.parse(text)
     }
 
@@ -41,7 +46,7 @@ public struct SfzFile {
 
     /// The file's text with comments removed, `#define`s substituted and `#include`s
     /// replaced by the included text, recursively.
-    static func expand(_ url: URL, root: URL, defines: inout [String: String], depth: Int, size: inout Int) throws -> String {
+    static func expand(_ url: URL, base: URL, root: URL, defines: inout [String: String], depth: Int, size: inout Int) throws -> String {
         guard depth <= maximumIncludeDepth else { throw FileError(path: url.path, reason: "includes nest more than \(maximumIncludeDepth) deep") }
         guard let data = FileManager.default.contents(atPath: url.path) else { throw FileError(path: url.path, reason: "cannot read the SFZ file") }
         size += data.count
@@ -50,22 +55,35 @@ public struct SfzFile {
         let raw = String(data: data, encoding: .utf8) ?? String(decoding: data.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self)
         var out = ""
         for line in stripComments(raw).split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix("#define") {
-                let parts = trimmed.dropFirst("#define".count).split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-                    .map { $0.trimmingCharacters(in: .whitespaces) }
-                if parts.count == 2, parts[0].hasPrefix("$") { defines[parts[0]] = substitute(parts[1], defines) }
-            } else if trimmed.hasPrefix("#include") {
-                guard let open = trimmed.firstIndex(of: "\""), let close = trimmed[trimmed.index(after: open)...].firstIndex(of: "\"") else { continue }
-                let relative = substitute(String(trimmed[trimmed.index(after: open)..<close]), defines).replacingOccurrences(of: "\\", with: "/")
-                let included = root.appendingPathComponent(relative).standardizedFileURL
-                guard included.path.hasPrefix(root.standardizedFileURL.path + "/") else {
-                    throw FileError(path: url.path, reason: "#include \"\(relative)\" points outside the instrument's folder")
+            // Directives may sit anywhere on a line, between opcodes; each applies to the
+            // text after it ("<region> #define $KEY 21 lokey=21 #include "x.txt"").
+            var rest = Substring(line)
+            while !rest.isEmpty {
+                let define = rest.range(of: "#define"), include = rest.range(of: "#include")
+                guard let directive = [define, include].compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) else {
+                    out += substitute(String(rest), defines)
+                    break
                 }
-                out += try expand(included, root: root, defines: &defines, depth: depth + 1, size: &size) + "\n"
-            } else {
-                out += substitute(String(line), defines) + "\n"
+                out += substitute(String(rest[..<directive.lowerBound]), defines) + " "
+                rest = rest[directive.upperBound...]
+                if directive == define {
+                    // "#define $NAME value": the value is one word.
+                    let words = rest.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+                    guard words.count >= 2, words[0].hasPrefix("$") else { break }
+                    defines[String(words[0])] = substitute(String(words[1]).trimmingCharacters(in: .whitespaces), defines)
+                    rest = words.count > 2 ? words[2] : ""
+                } else {
+                    guard let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") else { break }
+                    let relative = substitute(String(rest[rest.index(after: open)..<close]), defines).replacingOccurrences(of: "\\", with: "/")
+                    let included = base.appendingPathComponent(relative).standardizedFileURL
+                    guard included.path.hasPrefix(root.path + "/") else {
+                        throw FileError(path: url.path, reason: "#include \"\(relative)\" points outside the instrument's folder")
+                    }
+                    out += try expand(included, base: base, root: root, defines: &defines, depth: depth + 1, size: &size) + "\n"
+                    rest = rest[rest.index(after: close)...]
+                }
             }
+            out += "\n"
         }
         return out
     }

@@ -36,16 +36,17 @@ public final class SfzInstrument {
     }
 
     /// Reads the instrument; `keep` chooses regions by their opcodes (e.g. one microphone
-    /// of a multi-microphone drum kit). Fails when no region names a sample.
-    public init(url: URL, sampleRate: Int = 44_100, keep: (SfzFile.Opcodes) -> Bool = { _ in true }) throws {
+    /// of a multi-microphone drum kit). Nothing is read from outside `root` (default: the
+    /// file's folder). Fails when no region names a sample.
+    public init(url: URL, root: URL? = nil, sampleRate: Int = 44_100, keep: (SfzFile.Opcodes) -> Bool = { _ in true }) throws {
         self.url = url
         self.sampleRate = sampleRate
-        let file = try SfzFile(url: url)
+        let file = try SfzFile(url: url, root: root)
         let noteOffset = 12 * (Int(file.control["octave_offset"] ?? "") ?? 0) + (Int(file.control["note_offset"] ?? "") ?? 0)
         regions = file.regions.filter(keep).compactMap { SfzRegion($0, noteOffset: noteOffset) }
         guard !regions.isEmpty else { throw FileError(path: url.path, reason: "no SFZ region with a sample") }
-        root = url.deletingLastPathComponent().standardizedFileURL
-        sampleFolder = root.appendingPathComponent((file.control["default_path"] ?? "").replacingOccurrences(of: "\\", with: "/"))
+        self.root = (root ?? url.deletingLastPathComponent()).standardizedFileURL
+        sampleFolder = url.deletingLastPathComponent().appendingPathComponent((file.control["default_path"] ?? "").replacingOccurrences(of: "\\", with: "/"))
         var controllers: [Int: Double] = [:]
         for (name, value) in file.control {
             if name.hasPrefix("set_cc"), let cc = Int(name.dropFirst(6)), let v = Double(value) { controllers[cc] = v }

@@ -150,19 +150,24 @@ struct SfzTests {
     @Test func definesIncludesAndCommentsAreExpanded() throws {
         let tiny = try TinyInstrument()
         try tiny.sine("my tone.wav", frequency: 441, seconds: 0.2)
+        try tiny.sine("other.wav", frequency: 441, seconds: 0.2)
         try FileManager.default.createDirectory(at: tiny.folder.appendingPathComponent("Data"), withIntermediateDirectories: true)
-        try "<region> sample=$NAME.$EXT key=$KEY // a comment\n".write(to: tiny.folder.appendingPathComponent("Data/regions.txt"), atomically: true, encoding: .utf8)
+        try "<region> sample=$NAME tone.$EXT key=$KEY // a comment\n".write(to: tiny.folder.appendingPathComponent("Data/regions.txt"), atomically: true, encoding: .utf8)
+        try "sample=samples/other.wav\n".write(to: tiny.folder.appendingPathComponent("Data/sample.txt"), atomically: true, encoding: .utf8)
         let instrument = try tiny.instrument("""
             /* a block
                comment */
             #define $EXT wav
             #define $KEY 61
-            #define $NAME samples\\my tone
+            #define $NAME samples\\my
             #include "Data/regions.txt"
+            <region> #define $KEY 70 lokey=$KEY hikey=72 #include "Data/sample.txt"
             """)
-        #expect(instrument.regions.count == 1)
+        #expect(instrument.regions.count == 2)
         #expect(instrument.regions[0].sample == "samples/my tone.wav")
         #expect(instrument.regions[0].keys == 61...61)
+        // Directives between opcodes, as some libraries write every region.
+        #expect(instrument.regions[1].keys == 70...72 && instrument.regions[1].sample == "samples/other.wav")
         #expect(SfzRegion.midiKey("c#4") == 61 && SfzRegion.midiKey("Bb2") == 46 && SfzRegion.midiKey("x") == nil)
     }
 
