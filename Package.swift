@@ -60,14 +60,14 @@ let package = Package(
             name: "TimbreLabels", path: "labels",
             exclude: ["README.md"],
             sources: ["LabelTables.swift"],
-            resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv")]
+            resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv"), .copy("sound-sources.csv")]
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
         .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug + vectorUnit),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreTraining", "TimbreNN", "TimbreStore", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
-        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "CFluidSynth"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreModel", dependencies: ["TimbreTraining"], resources: [.copy("default-model.h5")]),
         .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(

@@ -14,6 +14,9 @@ public enum LabelTables {
     public static var generalMIDI: URL { url("general-midi") }
     /// `name,code` for folder names used by folder-per-class collections.
     public static var folderNames: URL { url("folder-names") }
+    /// `family,code,kind,location,presets,role`: the instruments `timbre synth` plays,
+    /// by sound source.
+    public static var soundSources: URL { url("sound-sources") }
 
     private static func url(_ name: String) -> URL {
         guard let url = Bundle.module.url(forResource: name, withExtension: "csv") else {

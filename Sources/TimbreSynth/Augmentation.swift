@@ -1,5 +1,6 @@
 import Foundation
 import TimbreCore
+import TimbreDSP
 
 /// A second-order IIR filter (Robert Bristow-Johnson's audio EQ cookbook designs), run
 /// in direct form I per channel.
@@ -96,9 +97,10 @@ struct Reverb {
     }
 }
 
-/// A recording chain drawn at random: equalisation or band limiting, a room, background
-/// noise and an output level. Applied to rendered takes so the model learns instruments,
-/// not one SoundFont's studio.
+/// A recording chain drawn at random: an amplifier for electric guitar and bass,
+/// equalisation or band limiting, compression, an echo (mostly on voices), a room
+/// (measured or artificial), background noise and an output level. Applied to rendered
+/// parts so the model learns instruments, not one source's studio.
 public struct AugmentationChain: Sendable, CustomStringConvertible {
     struct Filter: Sendable {
         let kind: String
@@ -106,8 +108,16 @@ public struct AugmentationChain: Sendable, CustomStringConvertible {
         let gainDB: Double
         let q: Double
     }
+    var amp: AmpSimulator?
+    /// Which measured cabinet to use when some are installed (taken modulo their number).
+    var cabinetChoice: UInt32 = 0
     var filters: [Filter] = []
+    var compressor: Compressor?
+    var echo: Echo?
     var reverb: (decay: Double, wet: Float, damping: Double, size: Double)?
+    /// A measured room instead of the artificial one, when rooms are installed: which
+    /// one (modulo their number) and how much of it.
+    var room: (choice: UInt32, wet: Float)?
     /// Signal-to-noise ratio in dB and the noise colour.
     var noise: (snrDB: Double, colour: String)?
     /// RMS level of the result in dBFS.
@@ -120,9 +130,20 @@ public struct AugmentationChain: Sendable, CustomStringConvertible {
         return chain
     }
 
-    /// A random chain; `strength` 0...1 scales how often and how much each stage acts.
-    public static func random(using rng: inout SeededGenerator, strength: Double = 1) -> AugmentationChain {
+    /// A random chain for a part of class `code`; `strength` 0...1 scales how often and
+    /// how much each stage acts.
+    public static func random(using rng: inout SeededGenerator, strength: Double = 1, code: String = "") -> AugmentationChain {
         var chain = AugmentationChain()
+        // Electric guitar and bass are recorded direct or through an amplifier, clean or driven.
+        if code == "gel" && rng.chance(0.5) {
+            chain.amp = AmpSimulator(driveDB: rng.uniform(0, 36), bassDB: rng.uniform(-6, 6), middleDB: rng.uniform(-8, 6), trebleDB: rng.uniform(-6, 6),
+                                     cabinetCutoff: rng.uniform(3_500, 6_500), bias: rng.uniform(0.05, 0.25))
+            chain.cabinetChoice = UInt32(truncatingIfNeeded: rng.next())
+        } else if code == "bas" && rng.chance(0.3) {
+            chain.amp = AmpSimulator(driveDB: rng.uniform(0, 18), bassDB: rng.uniform(-3, 6), middleDB: rng.uniform(-6, 6), trebleDB: rng.uniform(-6, 3),
+                                     cabinetCutoff: rng.uniform(2_500, 5_000), bias: rng.uniform(0.05, 0.2))
+            chain.cabinetChoice = UInt32(truncatingIfNeeded: rng.next())
+        }
         if rng.chance(0.6 * strength) {
             for _ in 0..<rng.integer(1...3) {
                 switch rng.integer(0...2) {
@@ -134,22 +155,49 @@ public struct AugmentationChain: Sendable, CustomStringConvertible {
         }
         if rng.chance(0.25 * strength) { chain.filters.append(Filter(kind: "lowPass", frequency: rng.uniform(3500, 10000), gainDB: 0, q: 0.707)) }
         if rng.chance(0.25 * strength) { chain.filters.append(Filter(kind: "highPass", frequency: rng.uniform(40, 250), gainDB: 0, q: 0.707)) }
+        if rng.chance((["voi", "bas"].contains(code) ? 0.5 : 0.25) * strength) {
+            chain.compressor = Compressor(thresholdDB: rng.uniform(-24, -6), ratio: rng.uniform(2, 8), attack: rng.uniform(0.002, 0.03), release: rng.uniform(0.05, 0.3))
+        }
+        if rng.chance((code == "voi" ? 0.4 : 0.08) * strength) {
+            chain.echo = Echo(delay: rng.uniform(0.08, 0.45), feedback: rng.uniform(0, 0.45), mix: rng.uniform(0.1, 0.35))
+        }
         if rng.chance(0.6 * strength) {
             chain.reverb = (rng.uniform(0.3, 2.2), Float(rng.uniform(0.1, 0.45) * strength), rng.uniform(0.1, 0.6), rng.uniform(0.7, 1.6))
+            if rng.chance(0.5) { chain.room = (UInt32(truncatingIfNeeded: rng.next()), Float(rng.uniform(0.1, 0.5) * strength)) }
         }
         if rng.chance(0.5 * strength) { chain.noise = (rng.uniform(20, 50), rng.pick(["white", "pink", "hum"])) }
         chain.levelDB = rng.uniform(-32, -12)
         return chain
     }
 
-    /// Runs the chain over `signal` in place.
-    public func apply(to signal: inout StereoSignal, rng: inout SeededGenerator) {
+    /// Runs the chain over `signal` in place; measured rooms and cabinets come from
+    /// `responses` where installed.
+    public func apply(to signal: inout StereoSignal, rng: inout SeededGenerator, responses: ImpulseResponses? = nil) {
+        if let amp {
+            let cabinets = responses?.cabinets ?? []
+            let cabinet = cabinets.isEmpty ? nil : cabinets[Int(cabinetChoice % UInt32(cabinets.count))]
+            amp.apply(to: &signal.left, sampleRate: signal.sampleRate, cabinet: cabinet)
+            amp.apply(to: &signal.right, sampleRate: signal.sampleRate, cabinet: cabinet)
+        }
         for filter in filters {
             let biquad = Biquad(Biquad.Kind(rawValue: filter.kind)!, frequency: filter.frequency, gainDB: filter.gainDB, q: filter.q, sampleRate: signal.sampleRate)
             biquad.apply(to: &signal.left)
             biquad.apply(to: &signal.right)
         }
-        if let reverb {
+        compressor?.apply(to: &signal)
+        echo?.apply(to: &signal)
+        if let room, let rooms = responses?.rooms, !rooms.isEmpty {
+            let response = rooms[Int(room.choice % UInt32(rooms.count))]
+            let dryRMS = signal.rms
+            var wet = StereoSignal(frames: 0, sampleRate: signal.sampleRate)
+            wet.left = FastConvolution.apply(signal.left, response: response)
+            wet.right = FastConvolution.apply(signal.right, response: response)
+            let wetRMS = wet.rms
+            if wetRMS > 0 {
+                signal.scale(by: 1 - room.wet)
+                signal.add(wet, gain: room.wet * dryRMS / wetRMS)
+            }
+        } else if let reverb {
             Reverb(decaySeconds: reverb.decay, wet: reverb.wet, damping: reverb.damping, size: reverb.size).apply(to: &signal)
         }
         let rms = signal.rms
@@ -205,8 +253,12 @@ public struct AugmentationChain: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var parts = filters.map { "\($0.kind)@\(Int($0.frequency))Hz\($0.gainDB != 0 ? String(format: "%+.1fdB", $0.gainDB) : "")" }
-        if let reverb { parts.append(String(format: "reverb %.1fs wet %.2f", reverb.decay, reverb.wet)) }
+        var parts: [String] = []
+        if let amp { parts.append(String(format: "amp drive %.0fdB", amp.driveDB)) }
+        parts += filters.map { "\($0.kind)@\(Int($0.frequency))Hz\($0.gainDB != 0 ? String(format: "%+.1fdB", $0.gainDB) : "")" }
+        if let compressor { parts.append(String(format: "compressor %.0f:1", compressor.ratio)) }
+        if let echo { parts.append(String(format: "echo %.2fs", echo.delay)) }
+        if let room { parts.append(String(format: "measured room wet %.2f", room.wet)) } else if let reverb { parts.append(String(format: "reverb %.1fs wet %.2f", reverb.decay, reverb.wet)) }
         if let noise { parts.append("\(noise.colour) noise " + String(format: "%.0fdB SNR", noise.snrDB)) }
         parts.append(String(format: "level %.1fdBFS", levelDB))
         return parts.joined(separator: "; ")

@@ -1,27 +1,17 @@
 import Foundation
+import TimbreAudio
 import TimbreCore
-
-/// Which sound plays a part: a SoundFont preset, or a Hydrogen kit of recorded drums.
-public enum SoundSource: Sendable, Equatable, CustomStringConvertible {
-    case soundFont(Preset)
-    case drumKit(String)
-
-    public var description: String {
-        switch self {
-        case .soundFont(let preset): return "FluidR3_GM \(preset)"
-        case .drumKit(let name): return "hydrogen \(name)"
-        }
-    }
-}
 
 /// Everything decided about one part before any audio exists, from the corpus seed and the
 /// part's number alone: what plays, how, and through which recording chain. Planning is
 /// cheap and pure, so the manifest and resumption never need the audio.
 public struct PartPlan: Sendable {
     public let code: String
-    public let source: SoundSource
+    public let patch: Patch
     public let detuneCents: Double
     public let vibrato: Int
+    /// For drums: one piece of the kit alone (a close-miked track), or nil for the kit.
+    public let drumPiece: PhraseComposer.DrumPieces?
     public var chain: AugmentationChain
     /// Seed of the notes and noise (independent of the planning draws).
     public let renderSeed: UInt64
@@ -39,6 +29,8 @@ public struct TakePlan: Sendable {
     public let accompanimentDB: Double
     public let excerpts: Int
     public let excerptSeconds: Double
+    /// A lossy codec the finished take went through, and its compression level.
+    public let codec: (codec: CodecRoundTrip.Codec, level: Double)?
 }
 
 /// A multitrack song: drums, bass, a harmony instrument and a lead.
@@ -58,17 +50,18 @@ public struct CorpusPlanner: Sendable {
     public let seed: UInt64
     public let split: SynthSplit
     public let augment: Bool
+    /// Classes with at least one patch in the catalogue, in taxonomy order.
     public let classes: [String]
-    /// Hydrogen kits this split plays (HydrogenDrumKit.kitNames), whether installed or
-    /// not: plans never depend on the machine, rendering fails clearly if one is missing.
-    public let drumKits: [String]
+    /// The patches this split plays.
+    public let catalogue: SoundCatalogue
 
-    public init(seed: UInt64, split: SynthSplit, augment: Bool, classes: [String], drumKits: [String]) {
+    public init(seed: UInt64, split: SynthSplit, augment: Bool, classes: [String], catalogue: SoundCatalogue) {
         self.seed = seed
         self.split = split
         self.augment = augment
-        self.classes = classes
-        self.drumKits = drumKits
+        self.catalogue = catalogue
+        let playable = catalogue.codes
+        self.classes = classes.filter(playable.contains)
     }
 
     /// Numbers of the held-out split start here, so groups of the two splits never
@@ -84,21 +77,24 @@ public struct CorpusPlanner: Sendable {
 
     /// The `index`-th take of class `code`.
     public func take(code: String, index: Int, takesPerClass: Int, excerpts: Int, excerptSeconds: Double) -> TakePlan {
-        let classIndex = classes.firstIndex(of: code) ?? 0
+        let classIndex = InstrumentSources.all.firstIndex { $0.code == code } ?? 0
         let number = firstNumber + classIndex * takesPerClass + index
         var rng = generator(1, number)
         let context = MusicalContext.random(using: &rng)
-        let lead = part(code: code, strength: 1, rng: &rng)
+        let lead = part(code: code, strength: 1, solo: true, rng: &rng)
         var accompaniment: PartPlan?
         var accompanimentDB = 0.0
         if augment && rng.chance(0.35) {
             let others = classes.filter { $0 != code }
             if !others.isEmpty {
-                accompaniment = part(code: rng.pick(others), strength: 0.3, rng: &rng)
+                accompaniment = part(code: rng.pick(others), strength: 0.3, solo: false, rng: &rng)
                 accompanimentDB = rng.uniform(-26, -14)
             }
         }
-        return TakePlan(number: number, context: context, lead: lead, accompaniment: accompaniment, accompanimentDB: accompanimentDB, excerpts: excerpts, excerptSeconds: excerptSeconds)
+        var codec: (CodecRoundTrip.Codec, Double)?
+        if augment && rng.chance(0.25) { codec = (rng.pick(CodecRoundTrip.Codec.allCases), rng.uniform(0.5, 1)) }
+        return TakePlan(number: number, context: context, lead: lead, accompaniment: accompaniment, accompanimentDB: accompanimentDB,
+                        excerpts: excerpts, excerptSeconds: excerptSeconds, codec: codec)
     }
 
     /// The `index`-th song.
@@ -118,8 +114,8 @@ public struct CorpusPlanner: Sendable {
         var parts: [PartPlan] = []
         var resting: [[Int]] = []
         let bars = Int((seconds / context.secondsPerBar).rounded(.up))
-        for (order, code) in codes.enumerated() {
-            var plan = part(code: code, strength: 0.4, rng: &rng)
+        for code in codes {
+            var plan = part(code: code, strength: 0.4, solo: false, rng: &rng)
             plan.chain.levelDB = (levels[code] ?? -21) + rng.uniform(-3, 3)
             parts.append(plan)
             // Drums and bass play throughout; others enter late or rest for a phrase.
@@ -134,21 +130,23 @@ public struct CorpusPlanner: Sendable {
                         leadIndex: codes.firstIndex { $0 != harmony && !["dru", "bas"].contains($0) })
     }
 
-    private func part(code: String, strength: Double, rng: inout SeededGenerator) -> PartPlan {
+    /// A part of class `code`: a sound family drawn first (so a family with many presets
+    /// does not crowd out one with few), then one of its patches; solo drum takes are
+    /// sometimes one piece of the kit alone.
+    private func part(code: String, strength: Double, solo: Bool, rng: inout SeededGenerator) -> PartPlan {
         let instrument = InstrumentSources.source(for: code)!
-        let source: SoundSource
-        if instrument.idiom == .drums && rng.chance(0.5) {
-            source = .drumKit(rng.pick(drumKits))
-        } else {
-            source = .soundFont(rng.pick(instrument.presets(for: split)))
-        }
+        let families = catalogue.byFamily(code: code)
+        let patch = rng.pick(rng.pick(families))
         let vibrato: Int
         switch instrument.idiom {
         case .voice: vibrato = rng.integer(30...90)
         case .melody: vibrato = rng.integer(0...60)
         default: vibrato = 0
         }
-        let chain = augment ? AugmentationChain.random(using: &rng, strength: strength) : .levelOnly(-20)
-        return PartPlan(code: code, source: source, detuneCents: augment ? rng.uniform(-30, 30) : 0, vibrato: vibrato, chain: chain, renderSeed: rng.next())
+        let piece: PhraseComposer.DrumPieces? = instrument.idiom == .drums && solo && augment && rng.chance(0.3)
+            ? rng.pick(PhraseComposer.DrumPieces.allCases) : nil
+        let chain = augment ? AugmentationChain.random(using: &rng, strength: strength, code: code) : .levelOnly(-20)
+        return PartPlan(code: code, patch: patch, detuneCents: augment ? rng.uniform(-30, 30) : 0, vibrato: vibrato, drumPiece: piece,
+                        chain: chain, renderSeed: rng.next())
     }
 }

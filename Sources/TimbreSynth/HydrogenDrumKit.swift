@@ -81,13 +81,7 @@ public final class HydrogenDrumKit {
     }
 
     private func playableKey(_ key: Int) -> Int? {
-        typealias K = PhraseComposer.DrumKey
-        let fallbacks: [Int: [Int]] = [
-            K.pedalHat: [K.closedHat], K.openHat: [K.closedHat], K.ride: [K.closedHat, K.crash],
-            K.closedHat: [K.ride], K.sideStick: [K.snare], K.crash: [K.ride, K.openHat],
-            K.lowTom: [K.midTom, K.highTom], K.midTom: [K.lowTom, K.highTom], K.highTom: [K.midTom, K.lowTom],
-        ]
-        return ([key] + (fallbacks[key] ?? [])).first { layers[$0] != nil }
+        PhraseComposer.DrumKey.playable(key, in: Set(layers.keys))
     }
 
     /// Stereo position of each drum, left (−1) to right (+1).
@@ -122,19 +116,5 @@ public final class HydrogenDrumKit {
     static func value(_ tag: String, in text: String) -> String? {
         guard let open = text.range(of: "<\(tag)>"), let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex) else { return nil }
         return String(text[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Hydrogen's kit folder in Debian.
-    public static let systemFolder = URL(fileURLWithPath: "/usr/share/hydrogen/data/drumkits")
-
-    /// Acoustic and electronic drum-set kits in hydrogen-drumkits, split so the held-out
-    /// data plays kits training never heard. Hand-percussion kits are not drum sets.
-    public static func kitNames(for split: SynthSplit) -> [String] {
-        switch split {
-        case .train:
-            return ["BJA_Pacific", "ColomboAcousticDrumkit", "ForzeeStereo", "Millo-Drums_v.1", "Millo_MultiLayered2", "VariBreaks", "rumpf_kit_z01_h2", "HardElectro1"]
-        case .heldOut:
-            return ["The Black Pearl 1.0", "Millo_MultiLayered3", "Audiophob"]
-        }
     }
 }

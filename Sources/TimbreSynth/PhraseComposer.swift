@@ -266,6 +266,51 @@ public enum PhraseComposer {
     public enum DrumKey {
         public static let kick = 36, sideStick = 37, snare = 38, closedHat = 42, pedalHat = 44, openHat = 46
         public static let lowTom = 45, midTom = 47, highTom = 50, crash = 49, ride = 51
+
+        /// Where a kit lacks a key, the nearest relative it has: another hi-hat, tom or
+        /// cymbal, or the snare for a side stick; nil when it has none of them.
+        public static func playable(_ key: Int, in available: Set<Int>) -> Int? {
+            let fallbacks: [Int: [Int]] = [
+                pedalHat: [closedHat, 44], openHat: [closedHat], ride: [closedHat, crash, 59], closedHat: [ride, 44],
+                sideStick: [snare, 40], crash: [ride, openHat, 57, 52], snare: [40], kick: [35],
+                lowTom: [midTom, 43, 41, 48, highTom], midTom: [lowTom, 48, highTom, 43], highTom: [midTom, 48, lowTom],
+            ]
+            return ([key] + (fallbacks[key] ?? [])).first { available.contains($0) }
+        }
+    }
+
+    /// Parts of a drum kit that multitrack recordings often keep on their own tracks
+    /// (close microphones on the kick, the snare and the toms; overheads for cymbals).
+    public enum DrumPieces: String, Sendable, CaseIterable {
+        case kick, snare, toms, cymbals
+
+        /// The General MIDI keys the piece plays.
+        public var keys: Set<Int> {
+            switch self {
+            case .kick: return [DrumKey.kick]
+            case .snare: return [DrumKey.snare, DrumKey.sideStick]
+            case .toms: return [DrumKey.lowTom, DrumKey.midTom, DrumKey.highTom]
+            case .cymbals: return [DrumKey.closedHat, DrumKey.pedalHat, DrumKey.openHat, DrumKey.crash, DrumKey.ride]
+            }
+        }
+    }
+
+    /// A drum part for one piece alone: the groove's notes of that piece, and for toms,
+    /// which grooves rarely play, a fill every bar.
+    static func drumPiece(_ piece: DrumPieces, context: MusicalContext, seconds: Double, rng: inout SeededGenerator) -> [Note] {
+        let beats = seconds / context.secondsPerBeat + 1
+        var notes = drumGroove(context: context, beats: beats, rng: &rng).filter { piece.keys.contains($0.key) }
+        if piece == .toms {
+            let bars = Int((beats / Double(context.beatsPerBar)).rounded(.up))
+            for bar in 0..<bars {
+                let first = Double(bar * context.beatsPerBar) + Double(context.beatsPerBar) - 2
+                for step in 0..<8 where rng.chance(0.75) {
+                    let key = [DrumKey.highTom, DrumKey.midTom, DrumKey.lowTom][min(2, step / 3)]
+                    notes.append(Note(start: context.time(ofBeat: first + Double(step) * 0.25), duration: 0.2, key: key, velocity: rng.integer(70...120)))
+                }
+            }
+        }
+        return notes.sorted { $0.start < $1.start }
     }
 
     /// A groove in one of five styles (rock eighths, pop syncopation, half-time, jazz ride

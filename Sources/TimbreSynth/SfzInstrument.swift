@@ -56,6 +56,19 @@ public final class SfzInstrument {
         defaultKeySwitch = regions.lazy.compactMap(\.keySwitchDefault).first
     }
 
+    /// An instrument made of `regions` whose samples lie under `sampleFolder` (e.g. the
+    /// regions `NoteSampleSet` builds from a folder of single notes).
+    public init(regions: [SfzRegion], sampleFolder: URL, sampleRate: Int = 44_100) throws {
+        guard !regions.isEmpty else { throw FileError(path: sampleFolder.path, reason: "no notes to play") }
+        url = sampleFolder
+        self.regions = regions
+        self.sampleRate = sampleRate
+        self.sampleFolder = sampleFolder
+        root = sampleFolder.standardizedFileURL
+        initialControllers = [:]
+        defaultKeySwitch = nil
+    }
+
     /// Keys some region plays on note-on.
     public var playableKeys: Set<Int> {
         var keys = Set<Int>()

@@ -14,14 +14,36 @@ public struct SynthOptions: Sendable {
     public var songs = 4
     public var songSeconds = 30.0
     public var augment = true
-    /// Class codes to render, in taxonomy order.
+    /// Class codes to render, in taxonomy order (those no chosen family plays are left out).
     public var classes: [String] = InstrumentSources.all.map(\.code)
-    public var soundFont = URL(fileURLWithPath: "/usr/share/sounds/sf2/FluidR3_GM.sf2")
-    public var drumKitFolder = HydrogenDrumKit.systemFolder
+    /// Sound families to play (`SoundCatalogue.families`).
+    public var families = SynthOptions.defaultFamilies
+    /// The instruments of every family.
+    public var catalogue: SoundCatalogue
+    /// Folder of downloaded sample libraries (`datasets/sources.md`).
+    public var sources = URL(fileURLWithPath: "sources")
+    /// Folder with `rooms/` and `cabinets/` impulse responses, if any.
+    public var impulseResponses: URL?
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var sampleRate = 44_100
 
-    public init(output: URL) { self.output = output }
+    /// What Debian's packages installed by `make deps` provide.
+    public static let defaultFamilies = ["fluidr3", "hydrogen"]
+
+    public init(output: URL, catalogue: SoundCatalogue) {
+        self.output = output
+        self.catalogue = catalogue
+    }
+
+    /// Adds a family that plays `soundFont`'s General MIDI programs (and drum kits) for
+    /// every class the FluidR3 family plays them for, named after the file.
+    public mutating func addGeneralMIDIFamily(soundFont: URL) -> String {
+        let family = soundFont.deletingPathExtension().lastPathComponent
+        let template = catalogue.patches.filter { $0.family == "fluidr3" && !$0.heldOutOnly }
+        let added = template.map { Patch(family: family, code: $0.code, kind: .sf2, location: soundFont.path, preset: $0.preset, heldOutOnly: false) }
+        catalogue = SoundCatalogue(patches: catalogue.patches.filter { $0.family != family } + added)
+        return family
+    }
 }
 
 /// Renders a corpus: solo takes in the IRMAS training layout under `IRMAS-TrainingData/`,
@@ -39,18 +61,27 @@ public final class SynthCorpus {
 
     public init(options: SynthOptions) throws {
         self.options = options
-        guard FileManager.default.fileExists(atPath: options.soundFont.path) else {
-            throw FileError(path: options.soundFont.path, reason: "SoundFont not found (Debian package fluid-soundfont-gm)")
-        }
         guard options.takesPerClass <= CorpusPlanner.maximumTakesPerClass else {
             throw FileError(path: options.output.path, reason: "at most \(CorpusPlanner.maximumTakesPerClass) takes per class")
         }
-        planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes,
-                                drumKits: HydrogenDrumKit.kitNames(for: options.split))
+        let known = Set(options.catalogue.families)
+        if let unknown = options.families.first(where: { !known.contains($0) }) {
+            throw FileError(path: unknown, reason: "no such sound family; the catalogue has \(options.catalogue.families.joined(separator: ", "))")
+        }
+        let selected = options.catalogue.selecting(families: options.families, split: options.split)
+        // Plans never depend on what is installed: a missing source is an error, not a
+        // silent change of corpus.
+        if let missing = selected.missing(sources: options.sources).first {
+            throw FileError(path: missing.path, reason: "sound family \(missing.family) is not installed (see datasets/sources.md)")
+        }
+        planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes, catalogue: selected)
+        guard !planner.classes.isEmpty else {
+            throw FileError(path: options.output.path, reason: "the families \(options.families.joined(separator: ", ")) play none of the classes asked for")
+        }
     }
 
     public var items: [Item] {
-        options.classes.flatMap { code in (0..<options.takesPerClass).map { Item.take(code: code, index: $0) } }
+        planner.classes.flatMap { code in (0..<options.takesPerClass).map { Item.take(code: code, index: $0) } }
             + (0..<options.songs).map { Item.song(index: $0) }
     }
 
@@ -87,20 +118,27 @@ public final class SynthCorpus {
         }
     }
 
-    /// Manifest rows of an item: path, class, number, source, tempo, key, chain, accompaniment.
+    /// Manifest rows of an item: path, class, number, family, source, tempo, key, chain, accompaniment.
     func manifestRows(of item: Item) -> [[String]] {
         let keyNames = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
         func key(_ context: MusicalContext) -> String { keyNames[context.tonic] + (context.scale == MusicalContext.major ? " major" : context.scale == MusicalContext.minor ? " minor" : context.scale == MusicalContext.dorian ? " dorian" : " mixolydian") }
         switch item {
         case .take(let code, let index):
             let plan = takePlan(code, index)
-            let along = plan.accompaniment.map { "\($0.code) (\($0.source)) at \(Int(plan.accompanimentDB)) dB" } ?? ""
-            return outputs(of: item).map { [$0, code, "\(plan.number)", "\(plan.lead.source)", String(format: "%.0f", plan.context.tempo), key(plan.context), plan.lead.chain.description, along] }
+            let along = plan.accompaniment.map { "\($0.code) (\($0.patch)) at \(Int(plan.accompanimentDB)) dB" } ?? ""
+            var chain = plan.lead.chain.description
+            if let codec = plan.codec { chain += String(format: "; %@ level %.2f", codec.codec.rawValue, codec.level) }
+            return outputs(of: item).map { [$0, code, "\(plan.number)", plan.lead.patch.family, SynthCorpus.sourceName(plan.lead), String(format: "%.0f", plan.context.tempo), key(plan.context), chain, along] }
         case .song(let index):
             let plan = planner.song(index: index, seconds: options.songSeconds)
             let files = outputs(of: item)
-            return zip(files.dropFirst(2), plan.parts).map { [$0, $1.code, "\(plan.number)", "\($1.source)", String(format: "%.0f", plan.context.tempo), key(plan.context), $1.chain.description, ""] }
+            return zip(files.dropFirst(2), plan.parts).map { [$0, $1.code, "\(plan.number)", $1.patch.family, SynthCorpus.sourceName($1), String(format: "%.0f", plan.context.tempo), key(plan.context), $1.chain.description, ""] }
         }
+    }
+
+    /// The patch a part plays, and the drum piece when it is one alone.
+    static func sourceName(_ part: PartPlan) -> String {
+        "\(part.patch)" + (part.drumPiece.map { " (\($0.rawValue) only)" } ?? "")
     }
 
     // MARK: Rendering
@@ -127,6 +165,13 @@ public final class SynthCorpus {
             if lead > 0, quiet > 0 { signal.add(other, gain: lead / quiet * Float(pow(10, plan.accompanimentDB / 20))) }
             let peak = signal.peak
             if peak > 0.98 { signal.scale(by: 0.98 / peak) }
+        }
+        if let codec = plan.codec {
+            let coded = try CodecRoundTrip.apply(signal.interleaved, channels: 2, sampleRate: signal.sampleRate, codec: codec.codec, compressionLevel: codec.level)
+            for i in 0..<signal.frames {
+                signal.left[i] = coded[2 * i]
+                signal.right[i] = coded[2 * i + 1]
+            }
         }
         let frames = Int(plan.excerptSeconds * Double(options.sampleRate))
         for excerpt in 0..<plan.excerpts {
@@ -192,7 +237,7 @@ public final class SynthCorpus {
                 "  \(id):", "    component: \(component)",
                 "    filename: \(name)_STEM_\(String(format: "%02d", index + 1)).wav",
                 "    instrument: \(medleyInstrument(part))",
-                "    source: \(part.source)",
+                "    source: \(part.patch)",
             ]
         }
         return lines.joined(separator: "\n") + "\n"
@@ -200,14 +245,20 @@ public final class SynthCorpus {
 
     /// The MedleyDB instrument name for a part (its taxonomy, e.g. "drum set").
     static func medleyInstrument(_ part: PartPlan) -> String {
-        var program = -1
-        if case .soundFont(let preset) = part.source { program = preset.program }
+        let program = part.patch.soundFontPreset?.program ?? -1
+        switch part.drumPiece {
+        case .kick: return "kick drum"
+        case .snare: return "snare drum"
+        case .toms: return "toms"
+        case .cymbals: return "cymbal"
+        case nil: break
+        }
         switch part.code {
         case "cel": return "cello"
         case "cla": return "clarinet"
         case "flu": return program == 72 ? "piccolo" : "flute"
         case "gac": return "acoustic guitar"
-        case "gel": return [29, 30].contains(program) ? "distorted electric guitar" : "clean electric guitar"
+        case "gel": return [29, 30].contains(program) || (part.chain.amp?.driveDB ?? 0) > 18 ? "distorted electric guitar" : "clean electric guitar"
         case "org": return [19, 20].contains(program) ? "pipe organ" : "electronic organ"
         case "pia": return [4, 5].contains(program) ? "electric piano" : "piano"
         case "sax": return ["soprano saxophone", "alto saxophone", "tenor saxophone", "baritone saxophone"][max(0, min(3, program - 64))]
@@ -238,7 +289,8 @@ public final class SynthCorpus {
         let workers = min(options.workers, pending.count)
         let started = Date()
         // One SoundFont per worker; fail early and clearly if it cannot load.
-        let renderers = try (0..<workers).map { _ in try PartRenderer(soundFont: options.soundFont, drumKitFolder: options.drumKitFolder, sampleRate: options.sampleRate) }
+        let responses = options.impulseResponses.map { ImpulseResponses(folder: $0, sampleRate: options.sampleRate) }
+        let renderers = (0..<workers).map { _ in PartRenderer(sources: options.sources, responses: responses, sampleRate: options.sampleRate) }
         let corpus = UncheckedBox(self), report = UncheckedBox(progress), shared = UncheckedBox(renderers)
         let next = IndexDispenser(count: pending.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -263,7 +315,7 @@ public final class SynthCorpus {
 
     private func writeManifest(_ items: [Item]) throws {
         func field(_ value: String) -> String { value.contains(where: { ",\"\n".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value }
-        var text = "path,class,number,source,tempo_bpm,key,chain,accompaniment\n"
+        var text = "path,class,number,family,source,tempo_bpm,key,chain,accompaniment\n"
         for item in items {
             for row in manifestRows(of: item) { text += row.map(field).joined(separator: ",") + "\n" }
         }

@@ -8,10 +8,13 @@ struct SynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Render a training corpus of instrument recordings in the IRMAS and MedleyDB layouts.",
         discussion: """
-            Plays composed phrases (melodies, chords, strums, bass lines, drum grooves) on the \
-            recorded samples of the FluidR3 General MIDI SoundFont (fluid-soundfont-gm) and on the \
-            real drum recordings of hydrogen-drumkits, through random recording chains (EQ, room, \
-            noise, level, a quieter second instrument). Solo takes go to DIR/IRMAS-TrainingData in \
+            Plays composed phrases (melodies, chords, strums, bass lines, drum grooves) on recorded \
+            instrument samples: by default the FluidR3 General MIDI SoundFont (fluid-soundfont-gm) \
+            and the drum kits of Hydrogen (hydrogen-drumkits, hydrogen-data); --families adds other \
+            sound sources of labels/sound-sources.csv (SoundFonts, SFZ libraries, recorded notes; \
+            datasets/sources.md says how to get them). Parts go through random recording chains \
+            (amplifier, EQ, compression, echo, room, noise, level, a codec, a quieter second \
+            instrument). Solo takes go to DIR/IRMAS-TrainingData in \
             3-s excerpts, songs (drums, bass, harmony, lead) to DIR/MedleyDB with stems that sum \
             exactly to the mix; DIR/synth-manifest.csv says where each file's sound came from. \
             The same seed gives the same corpus; an interrupted run resumes when repeated.
@@ -45,11 +48,17 @@ struct SynthCommand: ParsableCommand {
     @Flag(help: "Render dry takes at one level: no EQ, room, noise or second instrument.")
     var noAugmentation = false
 
-    @Option(help: "SoundFont to play.")
-    var soundFont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+    @Option(help: "Comma-separated sound families to play, or all (default: fluidr3,hydrogen).")
+    var families: String?
 
-    @Option(help: "Folder of Hydrogen drum kits.")
-    var drumKits = "/usr/share/hydrogen/data/drumkits"
+    @Option(help: "Folder holding the downloaded sample libraries (default: $TIMBRE_SOURCES, else ./sources).")
+    var sources: String?
+
+    @Option(help: "A General MIDI SoundFont to play instead of FluidR3, as its own family named after the file.")
+    var soundFont: String?
+
+    @Option(help: "Folder of measured impulse responses: rooms/ and cabinets/ (default: SOURCES/impulse-responses when present).")
+    var impulseResponses: String?
 
     @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
@@ -65,7 +74,7 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
-        var options = SynthOptions(output: URL(fileURLWithPath: output))
+        var options = SynthOptions(output: URL(fileURLWithPath: output), catalogue: try reportingErrors { try SoundCatalogue.standard() })
         options.split = SynthSplit(rawValue: split)!
         options.seed = seed
         options.takesPerClass = takesPerClass
@@ -76,8 +85,17 @@ struct SynthCommand: ParsableCommand {
         if let codes = classes?.split(separator: ",").map(String.init) {
             options.classes = InstrumentSources.all.map(\.code).filter(codes.contains)
         }
-        options.soundFont = URL(fileURLWithPath: soundFont)
-        options.drumKitFolder = URL(fileURLWithPath: drumKits)
+        let sourcesPath = sources ?? ProcessInfo.processInfo.environment["TIMBRE_SOURCES"] ?? "sources"
+        options.sources = URL(fileURLWithPath: sourcesPath)
+        if let families {
+            options.families = families == "all" ? options.catalogue.families : families.split(separator: ",").map(String.init)
+        }
+        if let soundFont {
+            let family = options.addGeneralMIDIFamily(soundFont: URL(fileURLWithPath: soundFont))
+            if families == nil { options.families = [family, "hydrogen"] } else { options.families.append(family) }
+        }
+        let responses = impulseResponses.map { URL(fileURLWithPath: $0) } ?? options.sources.appendingPathComponent("impulse-responses")
+        if FileManager.default.fileExists(atPath: responses.path) { options.impulseResponses = responses }
         options.workers = workers
 
         let corpus = try reportingErrors { try SynthCorpus(options: options) }

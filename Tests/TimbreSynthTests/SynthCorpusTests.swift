@@ -13,7 +13,7 @@ private func makeFolder() -> URL {
 
 /// A small corpus: two takes for three classes and one short song.
 private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) throws -> (SynthCorpus, URL) {
-    var options = SynthOptions(output: makeFolder())
+    var options = SynthOptions(output: makeFolder(), catalogue: try SoundCatalogue.standard())
     options.split = split
     options.seed = seed
     options.takesPerClass = 2
@@ -94,34 +94,68 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
         #expect(FileManager.default.contents(atPath: removed.path) == original)
     }
 
-    @Test func heldOutSplitUsesOtherNumbersAndHeldOutSources() {
+    @Test func heldOutSplitUsesOtherNumbersAndHeldOutSources() throws {
         let classes = InstrumentSources.all.map(\.code)
-        let train = CorpusPlanner(seed: 1, split: .train, augment: true, classes: classes, drumKits: HydrogenDrumKit.kitNames(for: .train))
-        let heldOut = CorpusPlanner(seed: 1, split: .heldOut, augment: true, classes: classes, drumKits: HydrogenDrumKit.kitNames(for: .heldOut))
+        let catalogue = try SoundCatalogue.standard()
+        let train = CorpusPlanner(seed: 1, split: .train, augment: true, classes: classes,
+                                  catalogue: catalogue.selecting(families: SynthOptions.defaultFamilies, split: .train))
+        let heldOut = CorpusPlanner(seed: 1, split: .heldOut, augment: true, classes: classes,
+                                    catalogue: catalogue.selecting(families: SynthOptions.defaultFamilies, split: .heldOut))
         var heldOutOnly = 0
         for index in 0..<40 {
-            let a = train.take(code: "pia", index: index, takesPerClass: 40, excerpts: 3, excerptSeconds: 3)
-            let b = heldOut.take(code: "pia", index: index, takesPerClass: 40, excerpts: 3, excerptSeconds: 3)
-            #expect(a.number < 50_001 && b.number >= 50_001)
-            guard case .soundFont(let trainPreset) = a.lead.source, case .soundFont(let heldPreset) = b.lead.source else { continue }
-            #expect(InstrumentSources.source(for: "pia")!.presets.contains(trainPreset))
-            if InstrumentSources.source(for: "pia")!.heldOutPresets.contains(heldPreset) { heldOutOnly += 1 }
-        }
-        #expect(heldOutOnly > 0)
-        #expect(Set(HydrogenDrumKit.kitNames(for: .train)).isDisjoint(with: HydrogenDrumKit.kitNames(for: .heldOut)))
-    }
-
-    @Test func everySourceExistsInTheSoundFontAndEveryKitLoads() throws {
-        let synth = try SoundFontSynth(soundFont: SynthOptions(output: URL(fileURLWithPath: "/nonexistent")).soundFont)
-        for source in InstrumentSources.all {
-            for preset in source.presets + source.heldOutPresets {
-                #expect(synth.has(preset), "\(source.code): no preset \(preset)")
+            for code in ["pia", "dru"] {
+                let a = train.take(code: code, index: index, takesPerClass: 40, excerpts: 3, excerptSeconds: 3)
+                let b = heldOut.take(code: code, index: index, takesPerClass: 40, excerpts: 3, excerptSeconds: 3)
+                #expect(a.number < 50_001 && b.number >= 50_001)
+                #expect(!a.lead.patch.heldOutOnly && SynthOptions.defaultFamilies.contains(a.lead.patch.family))
+                if b.lead.patch.heldOutOnly { heldOutOnly += 1 }
             }
         }
-        for name in HydrogenDrumKit.kitNames(for: .train) + HydrogenDrumKit.kitNames(for: .heldOut) {
-            let kit = try HydrogenDrumKit(folder: HydrogenDrumKit.systemFolder.appendingPathComponent(name))
-            let hits = kit.render([Note(start: 0, duration: 0.3, key: 36, velocity: 100), Note(start: 0.5, duration: 0.3, key: 38, velocity: 100)], seconds: 1)
-            #expect(hits.rms > 1e-3, "\(name) is silent")
+        #expect(heldOutOnly > 4)
+    }
+
+    @Test func theManifestNamesTheSourceThatPlayedEachFile() throws {
+        var options = SynthOptions(output: makeFolder(), catalogue: try SoundCatalogue.standard())
+        defer { try? FileManager.default.removeItem(at: options.output) }
+        let family = options.addGeneralMIDIFamily(soundFont: URL(fileURLWithPath: "/usr/share/sounds/sf2/sf_GMbank.sf2"))
+        options.families = [family]
+        options.classes = ["pia", "cla"]
+        options.takesPerClass = 1
+        options.excerpts = 1
+        options.songs = 0
+        let corpus = try SynthCorpus(options: options)
+        #expect(try corpus.run().failures.isEmpty)
+        let manifest = try String(contentsOf: options.output.appendingPathComponent("synth-manifest.csv"), encoding: .utf8)
+        let rows = manifest.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.count == 2)
+        for row in rows {
+            #expect(row[3] == "sf_GMbank", "family column: \(row)")
+            #expect(row[4].hasPrefix("sf_GMbank sf_GMbank.sf2 0:"), "source column: \(row)")
+        }
+    }
+
+    @Test func everyInstalledPatchOfTheCatalogueSounds() throws {
+        // The Debian families `make deps` installs; downloaded libraries are not needed by tests.
+        let catalogue = try SoundCatalogue.standard()
+        let taxonomy = Set(InstrumentSources.all.map(\.code))
+        #expect(catalogue.patches.allSatisfy { taxonomy.contains($0.code) })
+        #expect(Set(catalogue.families).isSuperset(of: ["fluidr3", "gmbank", "airfont", "hydrogen", "philharmonia", "mtg-sax", "muldjord"]))
+        let system = catalogue.patches.filter { $0.location.hasPrefix("/") }
+        #expect(catalogue.selecting(families: ["fluidr3", "gmbank", "airfont", "hydrogen"], split: .heldOut).missing(sources: URL(fileURLWithPath: "/")).isEmpty)
+        var synths: [String: SoundFontSynth] = [:]
+        for patch in system {
+            switch patch.kind {
+            case .sf2:
+                let synth = try synths[patch.location] ?? SoundFontSynth(soundFont: URL(fileURLWithPath: patch.location))
+                synths[patch.location] = synth
+                #expect(synth.has(patch.soundFontPreset!), "\(patch): no such preset")
+            case .hydrogen:
+                let kit = try HydrogenDrumKit(folder: URL(fileURLWithPath: patch.location))
+                let hits = kit.render([Note(start: 0, duration: 0.3, key: 36, velocity: 100), Note(start: 0.5, duration: 0.3, key: 38, velocity: 100)], seconds: 1)
+                #expect(hits.rms > 1e-3, "\(patch) is silent")
+            default:
+                Issue.record("\(patch): only SoundFonts and Hydrogen kits live at system paths")
+            }
         }
     }
 }

@@ -1,13 +1,12 @@
 import Foundation
-import TimbreCore
 
 /// A small CSV reader for Timbre's label tables: a header row, comma-separated fields,
 /// double-quoted fields may hold commas and doubled quotes.
-struct CSVTable {
-    let header: [String]
-    let rows: [[String: String]]
+public struct CSVTable {
+    public let header: [String]
+    public let rows: [[String: String]]
 
-    init(url: URL) throws {
+    public init(url: URL) throws {
         let text = try String(contentsOf: url, encoding: .utf8)
         let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         guard let first = lines.first else { throw FileError(path: url.path, reason: "empty table") }
@@ -22,7 +21,7 @@ struct CSVTable {
         }
     }
 
-    static func fields(of line: String) -> [String] {
+    public static func fields(of line: String) -> [String] {
         var fields: [String] = []
         var current = ""
         var quoted = false

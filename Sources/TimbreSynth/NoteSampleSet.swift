@@ -1,0 +1,78 @@
+import Foundation
+import TimbreCore
+
+/// A folder of single-note recordings played as an instrument: each file's key comes
+/// from its name, and the files become sampler regions that cover the keys between their
+/// neighbours (each note transposed at most half the gap).
+///
+/// Names understood: a note name between underscores as the Philharmonia Orchestra's
+/// samples have ("cello_A2_1_forte_arco-normal.mp3", "As2" for A♯2), or a MIDI number
+/// after "note" ("note036-do.wav"). A dynamic marking in the name (pianissimo … fortissimo)
+/// makes velocity layers; several takes of one key and dynamic alternate at random.
+public enum NoteSampleSet {
+    struct Entry {
+        let file: String
+        let key: Int
+        let dynamic: Int
+    }
+
+    static let dynamics = ["pianissimo", "piano", "mezzo-piano", "mezzo-forte", "forte", "fortissimo"]
+
+    /// Regions for the audio files in `folder` whose names contain `filter` (all when
+    /// empty). The release is 0.12 s: recorded notes end naturally, and a cut note should
+    /// fade rather than click.
+    public static func regions(folder: URL, filter: String = "") throws -> [SfzRegion] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        let entries = names.compactMap { name -> Entry? in
+            guard ["wav", "flac", "mp3", "ogg", "aif", "aiff"].contains((name as NSString).pathExtension.lowercased()),
+                  filter.isEmpty || name.contains(filter), let key = key(in: name) else { return nil }
+            let fields = name.lowercased().split(whereSeparator: { $0 == "_" || $0 == "." }).map(String.init)
+            return Entry(file: name, key: key, dynamic: dynamics.lastIndex(where: { fields.contains($0) }) ?? 3)
+        }
+        guard !entries.isEmpty else { throw FileError(path: folder.path, reason: "no note recordings named by note\(filter.isEmpty ? "" : " containing \"\(filter)\"")") }
+        let keys = Array(Set(entries.map(\.key))).sorted()
+        var regions: [SfzRegion] = []
+        for (index, key) in keys.enumerated() {
+            let low = index == 0 ? max(0, key - 6) : (keys[index - 1] + key) / 2 + 1
+            let high = index == keys.count - 1 ? min(127, key + 6) : (key + keys[index + 1]) / 2
+            let atKey = entries.filter { $0.key == key }
+            let levels = Array(Set(atKey.map(\.dynamic))).sorted()
+            for (layer, level) in levels.enumerated() {
+                // The key's own dynamics share the velocity range evenly, softest lowest.
+                let lowVelocity = 1 + layer * 127 / levels.count, highVelocity = (layer + 1) * 127 / levels.count
+                let takes = atKey.filter { $0.dynamic == level }
+                for (take, entry) in takes.enumerated() {
+                    var opcodes: SfzFile.Opcodes = [
+                        "sample": entry.file, "lokey": "\(low)", "hikey": "\(high)", "pitch_keycenter": "\(key)",
+                        "lovel": "\(lowVelocity)", "hivel": "\(highVelocity)", "amp_veltrack": "0", "ampeg_release": "0.12",
+                    ]
+                    opcodes["lorand"] = "\(Double(take) / Double(takes.count))"
+                    opcodes["hirand"] = "\(Double(take + 1) / Double(takes.count))"
+                    if let region = SfzRegion(opcodes) { regions.append(region) }
+                }
+            }
+        }
+        return regions
+    }
+
+    /// The MIDI key a file name gives, if any.
+    static func key(in name: String) -> Int? {
+        let stem = (name as NSString).deletingPathExtension
+        if let range = stem.range(of: "note"), let number = Int(stem[range.upperBound...].prefix { $0.isNumber }), (0...127).contains(number) {
+            return number
+        }
+        for field in stem.split(separator: "_") {
+            // "A2", "As2" (A sharp), "Cs-1".
+            let text = String(field)
+            guard let letter = text.first, "ABCDEFG".contains(letter) else { continue }
+            var rest = text.dropFirst()
+            var sharp = false
+            if rest.first == "s" { sharp = true; rest = rest.dropFirst() }
+            guard let octave = Int(rest) else { continue }
+            let base: [Character: Int] = ["C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11]
+            let key = (octave + 1) * 12 + base[letter]! + (sharp ? 1 : 0)
+            if (0...127).contains(key) { return key }
+        }
+        return nil
+    }
+}
