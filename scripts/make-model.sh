@@ -1,19 +1,65 @@
 #!/usr/bin/env bash
-# Reproduces the bundled model: renders a training corpus and a held-out corpus with
-# `timbre synth`, prepares both, trains on the first (validation: 10% of its recordings,
-# by group), scores the held-out corpus and installs the model as the package resource.
+# Reproduces the bundled model from many independent sound sources, choosing its recipe
+# by cross-source validation: no decision is taken on sounds of a source it trains on.
+#
+# 1. Renders one solo corpus per sound family (labels/sound-sources.csv) and prepares each
+#    into its own feature file; the real recordings under SOURCES/recordings are prepared
+#    as they are.
+# 2. Cross-source folds: for each group of families, trains on all the others for a fixed
+#    number of epochs and scores the held-out group (its top-1 error is the cross-source
+#    table); per-class thresholds are chosen on the held-out group's clips and mixtures.
+# 3. Trains the bundled model on every family with the fold recipe, records the thresholds
+#    averaged over the folds that held each class out, and installs it.
+#
+# Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
+# Every step resumes: rendering, preparing and training pick up where they stopped.
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-model-build}
-epochs=${EPOCHS:-24}
-mkdir -p "$work"
+sources=${TIMBRE_SOURCES:-sources}
+takes=${TAKES:-40}
+epochs=${EPOCHS:-12}
+recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.5 --max-mix 4 --seed 1 --last-epoch)
+families=(fluidr3 gmbank airfont hydrogen muldjord samssonor mtg-sax ixox-flute winer-cello headroom-piano
+          sullivan-epianos gtown strat solfege philharmonia)
+# Held out together: sources that share an origin or a role.
+groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
+        "mtg-sax ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia" "solfege" "recordings")
+mkdir -p "$work/corpus" "$work/features" "$work/folds"
+export OPENBLAS_NUM_THREADS=1
 
-"$timbre" synth -o "$work/train" --split train --seed 1 --takes-per-class 100 --songs 40
-"$timbre" synth -o "$work/held-out" --split held-out --seed 2 --takes-per-class 20 --songs 8
-"$timbre" prepare "$work/train/IRMAS-TrainingData" "$work/train/MedleyDB" -o "$work/train.h5"
-"$timbre" prepare "$work/held-out/IRMAS-TrainingData" "$work/held-out/MedleyDB" -o "$work/held-out.h5"
-OPENBLAS_NUM_THREADS=1 "$timbre" train "$work/train.h5" -o "$work/model.h5" --epochs "$epochs" \
-  --learning-rate 5e-4 --validation-fraction 0.1 --patience 4 --seed 1 ${RESUME:+--resume}
-"$timbre" evaluate --model "$work/model.h5" "$work/held-out.h5" --report "$work/held-out-report" | tee "$work/held-out-report.txt"
+echo "== 1. corpora"
+seed=1
+for family in "${families[@]}"; do
+    seed=$((seed + 1))
+    "$timbre" synth --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 \
+        -o "$work/corpus/$family" > /dev/null
+    [ -f "$work/features/$family.h5" ] || "$timbre" prepare "$work/corpus/$family/IRMAS-TrainingData" -o "$work/features/$family.h5" | tail -1
+done
+[ -f "$work/features/recordings.h5" ] || "$timbre" prepare "$sources/recordings" --layout folders -o "$work/features/recordings.h5" | tail -1
+
+files_of() { for f in $1; do echo "$work/features/$f.h5"; done; }
+
+echo "== 2. cross-source folds ($epochs epochs each)"
+for group in "${groups[@]}"; do
+    name=${group// /+}
+    [ -f "$work/folds/$name.done" ] && continue
+    train=()
+    for f in "${families[@]}" recordings; do [[ " $group " == *" $f "* ]] || train+=("$work/features/$f.h5"); done
+    validation=()
+    for f in $(files_of "$group"); do validation+=(--validation "$f"); done
+    "$timbre" train "${train[@]}" "${validation[@]}" -o "$work/folds/$name.h5" --epochs "$epochs" "${recipe[@]}" ${RESUME:+--resume}
+    touch "$work/folds/$name.done"
+done
+
+echo "== 3. the bundled model"
+folds=()
+for group in "${groups[@]}"; do folds+=(--fold "${group// /+}" "$work/folds/${group// /+}.h5" $(files_of "$group")); done
+python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" | tee "$work/cross-source.md"
+thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --thresholds)
+all=()
+for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
+"$timbre" train "${all[@]}" -o "$work/model.h5" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" \
+    --class-thresholds "$thresholds" ${RESUME:+--resume}
 cp "$work/model.h5" Sources/TimbreModel/default-model.h5
-echo "installed Sources/TimbreModel/default-model.h5; held-out report in $work/held-out-report"
+echo "installed Sources/TimbreModel/default-model.h5; cross-source table in $work/cross-source.md"

@@ -64,7 +64,8 @@ public struct SfzRegion: Equatable, Sendable {
     /// Reads a region from its merged opcodes; nil when it names no sample.
     /// - Parameter noteOffset: semitones added to every key (`octave_offset` × 12 + `note_offset`).
     public init?(_ opcodes: SfzFile.Opcodes, noteOffset: Int = 0) {
-        guard let sample = opcodes["sample"], !sample.isEmpty else { return nil }
+        // "*silence", "*sine" and the other built-in generators are not recordings.
+        guard let sample = opcodes["sample"], !sample.isEmpty, !sample.hasPrefix("*") else { return nil }
         self.sample = sample.replacingOccurrences(of: "\\", with: "/")
         func key(_ name: String) -> Int? { opcodes[name].flatMap(SfzRegion.midiKey).map { $0 + noteOffset } }
         func number(_ name: String) -> Double? { opcodes[name].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } }

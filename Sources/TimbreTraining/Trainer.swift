@@ -23,11 +23,18 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var mixing = MixRecipe()
     /// SpecAugment masks on training examples, when set.
     public var masking: SpectrogramMasking?
+    /// Per-class decision thresholds chosen elsewhere (e.g. by cross-source validation),
+    /// recorded in the model instead of searching them on this run's validation clips.
+    public var classThresholds: [Double]?
+    /// Keep the last epoch's model rather than the one with the lowest validation loss,
+    /// and never stop early: for cross-validation folds, whose validation data scores the
+    /// recipe and must not choose the model.
+    public var keepsLastEpoch = false
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, classThresholds, keepsLastEpoch
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -45,6 +52,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         output = try c.decodeIfPresent(OutputActivation.self, forKey: .output) ?? .softmax
         mixing = try c.decodeIfPresent(MixRecipe.self, forKey: .mixing) ?? MixRecipe()
         masking = try c.decodeIfPresent(SpectrogramMasking.self, forKey: .masking)
+        classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
+        keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
     }
 
     /// Whether validation also scores clips with several classes and mixtures of
@@ -93,6 +102,8 @@ struct TrainerState: Codable, Equatable {
     var threshold: Double?
     /// The same chosen per class.
     var classThresholds: [Double]?
+    /// Validation examples in which each class is present (0: its threshold is a default).
+    var validationClassCounts: [Int]?
 }
 
 /// How training ended.
@@ -231,7 +242,7 @@ public final class Trainer: @unchecked Sendable {
                 let (loss, accuracy) = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
                 record.validationLoss = loss
                 record.validationAccuracy = accuracy
-                improved = loss < state.bestValidationLoss
+                improved = loss < state.bestValidationLoss || options.keepsLastEpoch
             } else {
                 improved = true
             }
@@ -251,7 +262,7 @@ public final class Trainer: @unchecked Sendable {
             checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
             try checkpoint.write(to: checkpointURL, slices: model.parameters.slices)
             epochDone(record, improved)
-            if !validation.isEmpty && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }
+            if !validation.isEmpty && !options.keepsLastEpoch && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }
         }
         if !interrupted {
             // Record the complete history, and thresholds chosen on validation data for
@@ -263,6 +274,11 @@ public final class Trainer: @unchecked Sendable {
                 let truth = Self.classSets(targets)
                 state.threshold = ThresholdSearch.best(probabilities: probabilities, truth: truth, classes: classCount)
                 state.classThresholds = ThresholdSearch.perClass(probabilities: probabilities, truth: truth, classes: classCount)
+                state.validationClassCounts = (0..<classCount).map { c in truth.filter { $0.contains(c) }.count }
+            }
+            if let given = options.classThresholds {
+                guard given.count == classCount else { throw TrainingError("\(given.count) class thresholds given for \(classCount) classes") }
+                state.classThresholds = given
             }
             best.trainingSummary = summary(state, split: split)
             try best.write(to: outputURL, slices: model.parameters.slices)
@@ -331,11 +347,12 @@ public final class Trainer: @unchecked Sendable {
             let bestValidationLoss: Double?
             let threshold: Double?
             let classThresholds: [Double]?
+            let validationClassCounts: [Int]?
             let recipe: TrainingOptions
             let history: [EpochRecord]
             enum CodingKeys: String, CodingKey {
                 case features, validation, trainingClips, validationClips, bestEpoch, bestValidationLoss, threshold
-                case classThresholds = "class_thresholds", recipe, history
+                case classThresholds = "class_thresholds", validationClassCounts = "validation_class_counts", recipe, history
             }
         }
         let summary = Summary(
@@ -343,7 +360,7 @@ public final class Trainer: @unchecked Sendable {
             validation: validationURLs.isEmpty ? "held-out recordings (\(options.validationFraction))" : validationURLs.map(\.path).joined(separator: ", "),
             trainingClips: split.training.count, validationClips: split.validation.count, bestEpoch: state.bestEpoch,
             bestValidationLoss: state.bestValidationLoss.isFinite ? state.bestValidationLoss : nil, threshold: state.threshold,
-            classThresholds: state.classThresholds, recipe: options, history: state.history)
+            classThresholds: state.classThresholds, validationClassCounts: state.validationClassCounts, recipe: options, history: state.history)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

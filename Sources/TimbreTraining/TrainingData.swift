@@ -13,6 +13,7 @@ public struct DataSplit: Equatable, Sendable {
     /// A recording belongs to the class of its first single-label clip; clips without a
     /// single label (multi-label mixes) follow their recording.
     public static func byGroup(labels: [Int32], groups: [Int32], fraction: Double, seed: UInt64) -> DataSplit {
+        guard fraction > 0 else { return DataSplit(training: Array(labels.indices), validation: []) }
         var classOfGroup: [Int32: Int32] = [:]
         for (label, group) in zip(labels, groups) where label >= 0 && classOfGroup[group] == nil { classOfGroup[group] = label }
         var groupsOfClass: [Int32: [Int32]] = [:]

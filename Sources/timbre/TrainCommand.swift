@@ -67,6 +67,12 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Mask random mel bands and frames of training examples (SpecAugment).")
     var specAugment = false
 
+    @Option(help: "Comma-separated per-class thresholds to record instead of choosing them on validation data (e.g. chosen by cross-source validation).")
+    var classThresholds: String?
+
+    @Flag(help: "Keep the last epoch's model and never stop early; validation only scores it (cross-validation folds).")
+    var lastEpoch = false
+
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
 
@@ -76,6 +82,15 @@ struct TrainCommand: ParsableCommand {
         if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
         if maxMix < 2 { throw ValidationError("--max-mix must be at least 2") }
         if !(mixSpreadDb >= 0 && mixSpreadDb <= 60) { throw ValidationError("--mix-spread-db must be between 0 and 60") }
+        if let classThresholds, parsedThresholds(classThresholds) == nil {
+            throw ValidationError("--class-thresholds must be numbers between 0 and 1, separated by commas")
+        }
+    }
+
+    private func parsedThresholds(_ text: String) -> [Double]? {
+        let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else { return nil }
+        return values.map { $0! }
     }
 
     func run() throws {
@@ -92,6 +107,8 @@ struct TrainCommand: ParsableCommand {
         options.mixing.maxComponents = maxMix
         options.mixing.levelSpreadDB = mixSpreadDb
         options.masking = specAugment ? SpectrogramMasking() : nil
+        options.classThresholds = classThresholds.flatMap(parsedThresholds)
+        options.keepsLastEpoch = lastEpoch
         let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)
         let interrupts = InterruptHandler(message: "stopping after this batch; continue later with --resume") { trainer.cancel() }

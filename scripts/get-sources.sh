@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Assembles the sound sources `timbre synth` plays beyond Debian's packages, as listed in
+# datasets/sources.csv: each sample library at its pinned commit under DIR/<name>, the
+# measured impulse responses under DIR/impulse-responses, and the real recordings under
+# DIR/recordings/<class>. Needs git and internet access to github.com, or TIMBRE_MIRROR
+# pointing at local bare copies (TIMBRE_MIRROR/<owner>+<name>/repo). Re-running skips
+# libraries already in place at the right commit.
+#
+#   scripts/get-sources.sh [DIR]        (default: $TIMBRE_SOURCES, else ./sources)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-${TIMBRE_SOURCES:-sources}}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+# Files of COMMIT from a bare repository into DEST, one blob at a time: a partial mirror
+# may lack some large files, which are reported and skipped.
+extract_from_mirror() {
+    local repo=$1 commit=$2 dest=$3 missing=0
+    while IFS= read -r -d '' line; do
+        local meta=${line%%$'\t'*} path=${line#*$'\t'}
+        local type sha
+        type=$(echo "$meta" | cut -d' ' -f2)
+        sha=$(echo "$meta" | cut -d' ' -f3)
+        [ "$type" = blob ] || continue
+        mkdir -p "$dest/$(dirname "$path")"
+        if ! git --git-dir="$repo" cat-file blob "$sha" > "$dest/$path" 2>/dev/null; then
+            rm -f "$dest/$path"
+            missing=$((missing + 1))
+        fi
+    done < <(git --git-dir="$repo" ls-tree -r -z "$commit")
+    [ "$missing" -eq 0 ] || echo "  $missing files of $(basename "$dest") are not in the mirror and were skipped"
+}
+
+while IFS=, read -r name kind origin version rest; do
+    [ "$kind" = github ] || continue
+    dest="$dir/$name"
+    if [ -f "$dest/.timbre-commit" ] && [ "$(cat "$dest/.timbre-commit")" = "$version" ]; then
+        echo "$name: in place at $version"
+        continue
+    fi
+    rm -rf "$dest"
+    owner_repo=${origin#https://github.com/}
+    mirror="${TIMBRE_MIRROR:-}/${owner_repo%%/*}+${owner_repo#*/}/repo"
+    if [ -n "${TIMBRE_MIRROR:-}" ] && [ -d "$mirror" ]; then
+        echo "$name: from the mirror at $version"
+        git --git-dir="$mirror" rev-parse --verify -q "$version^{commit}" > /dev/null \
+            || { echo "$name: the mirror lacks commit $version" >&2; exit 1; }
+        extract_from_mirror "$mirror" "$version" "$dest"
+    else
+        echo "$name: cloning $origin at $version"
+        git clone -q "$origin" "$dest"
+        git -C "$dest" checkout -q "$version"
+        # The commit id is the checksum: git has verified every object it names.
+        [ "$(git -C "$dest" rev-parse HEAD)" = "$version" ] || { echo "$name: wrong commit" >&2; exit 1; }
+        rm -rf "$dest/.git"
+    fi
+    echo "$version" > "$dest/.timbre-commit"
+done < <(tail -n +2 "$here/datasets/sources.csv" | python3 -c '
+import csv, sys
+for row in csv.reader(sys.stdin):
+    print(",".join(field.replace(",", ";") for field in row))
+')
+
+# Impulse responses for the recording chains.
+mkdir -p "$dir/impulse-responses"
+ln -sfn "$dir/ToobAmp/impulseFiles/reverb" "$dir/impulse-responses/rooms"
+ln -sfn "$dir/ToobAmp/impulseFiles/CabIR" "$dir/impulse-responses/cabinets"
+
+# Real recordings, one folder per class (the `folders` layout of `timbre prepare`).
+songs=/usr/share/games/fretsonfire/data/songs/muldjord
+if [ -d "$songs" ]; then
+    mkdir -p "$dir/recordings/electric guitar"
+    for song in "$songs"/*/; do
+        ln -sfn "$song/guitar.ogg" "$dir/recordings/electric guitar/$(basename "$song").ogg"
+    done
+else
+    echo "real guitar recordings need the Debian package fretsonfire-songs-muldjord" >&2
+fi
+echo "sources ready in $dir"
