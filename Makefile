@@ -49,10 +49,13 @@ model: build
 bench: build
 	@test -x $(BENCH_DIR)/venv/bin/python || $(PYTHON) -m venv $(BENCH_DIR)/venv
 	@$(BENCH_DIR)/venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	@# musicnn 0.1.0 pins a numpy of 2019; it runs on today's through tf_keras.
+	@$(BENCH_DIR)/venv/bin/pip install -q --disable-pip-version-check --no-deps musicnn==0.1.0
 	$(SWIFT) build -c release --product timbre-bench
 	$(BENCH_DIR)/venv/bin/python bench/bench_prepare.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/prepare
 	$(BENCH_DIR)/venv/bin/python bench/bench_nn.py --timbre-bench .build/release/timbre-bench
 	$(BENCH_DIR)/venv/bin/python bench/bench_tag.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/tag
+	$(BENCH_DIR)/venv/bin/python bench/bench_musicnn.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/musicnn
 
 # Trains the CNN with timbre and with the Keras reference on the same feature files
 # once per seed (about 35 minutes on 2 cores) and prints their validation errors side by side.

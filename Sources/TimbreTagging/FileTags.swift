@@ -12,6 +12,8 @@ public struct WindowTags: Equatable, Sendable {
     /// Below the RMS gate: not classified.
     public let isSilent: Bool
     public let tags: [Tag]
+    /// Every class's probability in this window (empty when silent), in the model's order.
+    public var scores: [Double] = []
 }
 
 /// The result of tagging one file.
@@ -27,4 +29,6 @@ public struct FileTags: Equatable, Sendable {
     public let isPadded: Bool
     public let tags: [Tag]
     public let timeline: [WindowTags]
+    /// Every class's mean probability over the file's sounding windows (empty when silent).
+    public var scores: [Double] = []
 }

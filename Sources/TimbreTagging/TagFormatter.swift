@@ -11,11 +11,14 @@ public struct TagFormatter {
     public let timeline: Bool
     /// Width of the path column of the table.
     public let pathWidth: Int
+    /// When set, JSON lines also give every class's probability, keyed by these codes.
+    public let scoreCodes: [String]?
 
-    public init(format: TagFormat, timeline: Bool, pathWidth: Int = 40) {
+    public init(format: TagFormat, timeline: Bool, pathWidth: Int = 40, scoreCodes: [String]? = nil) {
         self.format = format
         self.timeline = timeline
         self.pathWidth = max(4, pathWidth)
+        self.scoreCodes = scoreCodes
     }
 
     /// Printed once before the first result (the table and CSV headers).
@@ -70,7 +73,7 @@ public struct TagFormatter {
     // MARK: JSON lines
 
     enum JSONValue {
-        case string(String), number(Double), integer(Int), bool(Bool), array([String])
+        case string(String), number(Double), integer(Int), bool(Bool), array([String]), object(String)
         var text: String {
             switch self {
             case .string(let s): return TagFormatter.quote(s)
@@ -78,6 +81,7 @@ public struct TagFormatter {
             case .integer(let n): return "\(n)"
             case .bool(let b): return b ? "true" : "false"
             case .array(let items): return "[" + items.joined(separator: ",") + "]"
+            case .object(let text): return text
             }
         }
     }
@@ -90,15 +94,23 @@ public struct TagFormatter {
         .array(tags.map { jsonObject([("code", .string($0.code)), ("name", .string($0.name)), ("confidence", .number($0.confidence))]) })
     }
 
+    /// `{"code": probability, ...}` when scores are asked for and present.
+    private func jsonScores(_ scores: [Double]) -> [(String, JSONValue)] {
+        guard let codes = scoreCodes, scores.count == codes.count else { return [] }
+        return [("scores", .object(jsonObject(zip(codes, scores).map { ($0, JSONValue.number($1)) })))]
+    }
+
     private func json(_ t: FileTags) -> String {
         var fields: [(String, JSONValue)] = [
             ("path", .string(t.path)), ("duration_s", .number(t.duration)), ("windows", .integer(t.windows)), ("tags", jsonTags(t.tags)),
         ]
+        fields += jsonScores(t.scores)
         if t.isSilent { fields.append(("silent", .bool(true))) }
         if t.isPadded { fields.append(("padded", .bool(true))) }
         if timeline {
             fields.append(("timeline", .array(t.timeline.map { window in
-                jsonObject([("start_s", .number(window.start)), ("end_s", .number(window.end)), ("silent", .bool(window.isSilent)), ("tags", jsonTags(window.tags))])
+                jsonObject([("start_s", .number(window.start)), ("end_s", .number(window.end)), ("silent", .bool(window.isSilent)), ("tags", jsonTags(window.tags))]
+                           + jsonScores(window.scores))
             })))
         }
         return jsonObject(fields)

@@ -179,14 +179,15 @@ public final class Tagger {
             }
             let values = probabilities[row * classes..<(row + 1) * classes].map(Double.init)
             for c in 0..<classes { mean[c] += values[c] }
-            timeline.append(WindowTags(start: startSeconds, end: end, isSilent: false, tags: decide(values)))
+            timeline.append(WindowTags(start: startSeconds, end: end, isSilent: false, tags: decide(values), scores: values))
             row += 1
         }
         guard row > 0 else {
             return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: true, isPadded: windows.padded, tags: [], timeline: timeline)
         }
         mean = mean.map { $0 / Double(row) }
-        return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: false, isPadded: windows.padded, tags: decide(mean), timeline: timeline)
+        return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: false, isPadded: windows.padded, tags: decide(mean), timeline: timeline,
+                        scores: mean)
     }
 
     /// The top class, plus the others at or above their threshold, at most `topK`, most

@@ -41,6 +41,9 @@ struct TagCommand: ParsableCommand {
     @Flag(help: "Also report the tags of every window, with its start time.")
     var timeline = false
 
+    @Flag(help: "JSON lines: also give every class's probability, per file and (with --timeline) per window.")
+    var allScores = false
+
     @Option(name: [.customShort("j"), .long], help: "Decoding threads (default: one per core).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
 
@@ -64,7 +67,8 @@ struct TagCommand: ParsableCommand {
         let tagger = Tagger(model: network, settings: features.settings, classCodes: features.classCodes, classNames: features.classNames, options: options)
 
         var failures = 0
-        let formatter = TagFormatter(format: TagFormat(rawValue: format)!, timeline: timeline, pathWidth: 0)
+        let formatter = TagFormatter(format: TagFormat(rawValue: format)!, timeline: timeline, pathWidth: 0,
+                                     scoreCodes: allScores ? modelFile.features.classCodes : nil)
         var files: [(url: URL, path: String)] = []
         for path in paths {
             let url = URL(fileURLWithPath: path)
@@ -83,7 +87,8 @@ struct TagCommand: ParsableCommand {
                 files.append((url, path))
             }
         }
-        let output = TagFormatter(format: formatter.format, timeline: timeline, pathWidth: min(60, files.map(\.path.count).max() ?? 4))
+        let output = TagFormatter(format: formatter.format, timeline: timeline, pathWidth: min(60, files.map(\.path.count).max() ?? 4),
+                                  scoreCodes: formatter.scoreCodes)
         if let header = output.header, !files.isEmpty { print(header) }
         let bar = ProgressBar(total: files.count, unit: "files")
         var done = 0, seconds = 0.0

@@ -39,7 +39,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
     @Test func tagsAFolderWithLongShortSilentAndCorruptFiles() throws {
         let root = try makeTagFolder()
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try TimbreProcess.run(["tag", "--format", "jsonl", "--timeline", root.appendingPathComponent("session").path])
+        let result = try TimbreProcess.run(["tag", "--format", "jsonl", "--timeline", "--all-scores", root.appendingPathComponent("session").path])
         #expect(result.status == 2)
         let files = try jsonLines(result.stdout)
         #expect(Set(files.keys) == ["piano phrase.wav", "short.flac", "silence.wav", "corrupt.wav"])
@@ -52,6 +52,13 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect((tags.first?["confidence"] as? Double ?? 0) > 0.5)
         let timeline = try #require(piano["timeline"] as? [[String: Any]])
         #expect(timeline.compactMap { $0["start_s"] as? Double } == [0, 3, 6, 9])
+        // --all-scores: every class's probability, per file (the mean the tags come from)
+        // and per window.
+        let scores = try #require(piano["scores"] as? [String: Double])
+        #expect(scores.count == 13 && abs(scores["pia"]! - (tags.first?["confidence"] as? Double ?? -1)) < 1e-3)
+        let windowScores = timeline.compactMap { $0["scores"] as? [String: Double] }
+        #expect(windowScores.count == 4)
+        #expect(abs(windowScores.map { $0["pia"]! }.reduce(0, +) / 4 - scores["pia"]!) < 1e-3)
 
         let short = try #require(files["short.flac"])
         #expect(short["padded"] as? Bool == true)

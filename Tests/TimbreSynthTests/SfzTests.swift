@@ -205,3 +205,35 @@ private func insertRiffLoop(into url: URL, start: UInt32, end: UInt32) throws {
     bytes.insert(contentsOf: header + body, at: lastEnd)
     try Data(bytes).write(to: url)
 }
+
+struct NoteSampleSetTests {
+    @Test func fileNamesGiveKeysAndDynamicsGiveVelocityLayers() throws {
+        let tiny = try TinyInstrument()
+        // A2 (key 45) in two dynamics, C#3 (49) in one; a harmonic left out by the filter.
+        try tiny.sine("cello_A2_1_piano_arco-normal.wav", frequency: 110, seconds: 0.5, amplitude: 0.1)
+        try tiny.sine("cello_A2_1_forte_arco-normal.wav", frequency: 110, seconds: 0.5, amplitude: 0.6)
+        try tiny.sine("cello_Cs3_1_forte_arco-normal.wav", frequency: 138.59, seconds: 0.5, amplitude: 0.6)
+        try tiny.sine("cello_E3_1_forte_arco-harmonic.wav", frequency: 164.81, seconds: 0.5)
+        let folder = tiny.folder.appendingPathComponent("samples")
+        let regions = try NoteSampleSet.regions(folder: folder, filter: "arco-normal")
+        #expect(regions.count == 3)
+        let a2 = regions.filter { $0.pitchKeycenter == 45 }
+        #expect(a2.count == 2 && a2.allSatisfy { $0.keys == 39...47 })
+        #expect(a2.first { $0.sample.contains("piano") }!.velocities == 1...63)
+        #expect(a2.first { $0.sample.contains("forte") }!.velocities == 64...127)
+        #expect(regions.first { $0.pitchKeycenter == 49 }!.keys == 48...55)
+        #expect(NoteSampleSet.key(in: "note036-do.wav") == 36 && NoteSampleSet.key(in: "flute_As5_05_forte_normal.mp3") == 82)
+
+        // Played: key 47 sounds the A2 sample two semitones up, softly or loudly.
+        let instrument = try SfzInstrument(regions: regions, sampleFolder: folder)
+        let soft = try play(instrument, [Note(start: 0, duration: 0.4, key: 47, velocity: 30)], seconds: 0.4)
+        let loud = try play(instrument, [Note(start: 0, duration: 0.4, key: 47, velocity: 110)], seconds: 0.4)
+        #expect(abs(frequency(soft[2_000..<15_000]) - 110 * pow(2, 2.0 / 12)) < 0.5)
+        #expect(rms(loud[2_000..<15_000]) > 4 * rms(soft[2_000..<15_000]))
+    }
+
+    @Test func builtInGeneratorsAreNotSamples() {
+        #expect(SfzRegion(["sample": "*silence", "key": "60"]) == nil)
+        #expect(SfzRegion(["sample": "kick.wav", "key": "36"])?.keys == 36...36)
+    }
+}
