@@ -9,10 +9,10 @@ PYTHON ?= python3
 # Debian packages: C libraries with headers (audio I/O, resampling, FFT, BLAS, HDF5,
 # zlib, FluidSynth), pkg-config to find them, and the recorded instrument samples that
 # `timbre synth` plays from Debian (labels/sound-sources.csv): the FluidR3, sf_GMbank and
-# Airfont 320 General MIDI SoundFonts and Hydrogen's drum kits.
+# Airfont 320 General MIDI SoundFonts, Hydrogen's drum kits and the Synthesis ToolKit's models.
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
 	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
-	csound-soundfont denemo-data
+	csound-soundfont denemo-data stk
 
 .PHONY: all deps build test demo model bench parity clean
 

@@ -40,6 +40,8 @@ public final class PartRenderer {
             signal = try soundFont(patch).render(performance, preset: preset)
         case .hydrogen:
             signal = try kit(patch).render(notes, seconds: seconds)
+        case .stk:
+            signal = try StkRenderer.render(performance, instrument: patch.preset, sampleRate: sampleRate, rng: &rng)
         case .sfz, .notes:
             let sampler = try self.sampler(patch)
             if instrument.idiom == .drums {

@@ -17,6 +17,8 @@ public struct Patch: Sendable, Hashable, CustomStringConvertible {
         /// A folder of one recording per note, named by note ("cello_A2_…", "note036-…");
         /// `preset` keeps only file names containing it.
         case notes
+        /// A Synthesis ToolKit model (`preset`: "Bowed", "Clarinet"...) played by `stk-demo`.
+        case stk
     }
 
     /// The independent sound source the patch belongs to (one recording origin), the unit

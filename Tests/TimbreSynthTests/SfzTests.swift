@@ -237,3 +237,28 @@ struct NoteSampleSetTests {
         #expect(SfzRegion(["sample": "kick.wav", "key": "36"])?.keys == 36...36)
     }
 }
+
+struct StkRendererTests {
+    @Test func theScoreGivesDeltaTimesInOrder() {
+        var rng = SeededGenerator(seed: 1)
+        var performance = Performance(notes: [Note(start: 0.5, duration: 1, key: 62, velocity: 90), Note(start: 0, duration: 0.25, key: 60, velocity: 100)], seconds: 2)
+        performance.vibrato = 40
+        let lines = StkRenderer.skini(performance, instrument: "Clarinet", rng: &rng).split(separator: "\n").map(String.init)
+        let notes = lines.filter { $0.hasPrefix("Note") }
+        #expect(notes == ["NoteOn 0.00000 1 60 100", "NoteOff 0.25000 1 60 64", "NoteOn 0.25000 1 62 90", "NoteOff 1.00000 1 62 64"])
+        #expect(lines.last == "ControlChange 0.50000 1 1 0", "the take rings to its end")
+    }
+
+    @Test func aClarinetModelPlaysTheWrittenPitch() throws {
+        var rng = SeededGenerator(seed: 2)
+        let performance = Performance(notes: [Note(start: 0, duration: 1.5, key: 57, velocity: 110)], seconds: 2)
+        let signal = try StkRenderer.render(performance, instrument: "Clarinet", sampleRate: 44_100, rng: &rng)
+        #expect(signal.frames == 88_200)
+        let steady = Array(signal.left[22_050..<55_125])
+        // A reed tone is rich in harmonics: its period from the autocorrelation's peak.
+        func correlation(_ lag: Int) -> Double { (0..<(steady.count - lag)).reduce(0.0) { $0 + Double(steady[$1] * steady[$1 + lag]) } }
+        let lag = (100...400).max { correlation($0) < correlation($1) }!
+        #expect(abs(44_100 / Double(lag) - 220) < 3, "\(44_100 / Double(lag)) Hz")
+        #expect(rms(steady[...]) > 0.01)
+    }
+}
