@@ -154,3 +154,41 @@ public struct SpectrogramMasking: Codable, Equatable, Sendable {
         }
     }
 }
+
+/// Random equalisation of log-mel clips: a smooth gain curve over the mel bands (a tilt
+/// plus a few broad bumps, up to ±`maxDB`), different for every training example. Sample
+/// libraries differ most in their static colouring (microphones, rooms, processing);
+/// changing it at random keeps the network from telling sources apart by it.
+public struct RandomEqualisation: Codable, Equatable, Sendable {
+    /// Largest gain of the curve at any band, dB.
+    public var maxDB = 6.0
+    /// Broad bumps added to the tilt (raised cosines over the band axis).
+    public var bumps = 2
+
+    public init(maxDB: Double = 6) { self.maxDB = maxDB }
+
+    /// The gain (dB) of each of `bands` bands for one draw.
+    public func curve(bands: Int, rng: inout SeededGenerator) -> [Float] {
+        var curve = [Double](repeating: 0, count: bands)
+        let tilt = rng.uniform(-1, 1)
+        for band in 0..<bands { curve[band] = tilt * (Double(band) / Double(max(1, bands - 1)) * 2 - 1) }
+        for _ in 0..<bumps {
+            let centre = rng.uniform(0, Double(bands)), width = rng.uniform(Double(bands) / 16, Double(bands) / 3), height = rng.uniform(-1, 1)
+            for band in 0..<bands where abs(Double(band) - centre) < width {
+                curve[band] += height * 0.5 * (1 + cos(Double.pi * (Double(band) - centre) / width))
+            }
+        }
+        let peak = max(1, curve.map(abs).max() ?? 1)
+        let scale = rng.uniform(0, maxDB) / peak
+        return curve.map { Float($0 * scale) }
+    }
+
+    /// Adds one draw's curve to a [bands × frames] clip in place.
+    public func apply(to clip: UnsafeMutableBufferPointer<Float>, bands: Int, frames: Int, rng: inout SeededGenerator) {
+        precondition(clip.count == bands * frames)
+        let gains = curve(bands: bands, rng: &rng)
+        for band in 0..<bands {
+            for frame in 0..<frames { clip[band * frames + frame] += gains[band] }
+        }
+    }
+}

@@ -23,6 +23,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var mixing = MixRecipe()
     /// SpecAugment masks on training examples, when set.
     public var masking: SpectrogramMasking?
+    /// Random equalisation of training examples, when set.
+    public var equalisation: RandomEqualisation?
     /// Per-class decision thresholds chosen elsewhere (e.g. by cross-source validation),
     /// recorded in the model instead of searching them on this run's validation clips.
     public var classThresholds: [Double]?
@@ -34,7 +36,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, classThresholds, keepsLastEpoch
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, classThresholds, keepsLastEpoch
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -52,6 +54,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         output = try c.decodeIfPresent(OutputActivation.self, forKey: .output) ?? .softmax
         mixing = try c.decodeIfPresent(MixRecipe.self, forKey: .mixing) ?? MixRecipe()
         masking = try c.decodeIfPresent(SpectrogramMasking.self, forKey: .masking)
+        equalisation = try c.decodeIfPresent(RandomEqualisation.self, forKey: .equalisation)
         classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
         keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
     }
@@ -225,7 +228,8 @@ public final class Trainer: @unchecked Sendable {
                     var rng = SeededGenerator(seed: options.seed, stream: UInt64(epoch) << 40 | UInt64(position))
                     return planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
                 }
-                let (input, targets) = try batches.batch(examples, masking: options.masking, seed: options.seed, step: state.step)
+                let (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
+                                                         seed: options.seed, step: state.step)
                 let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step)
                 state.step += 1
                 lossSum += result.loss * Double(examples.count)

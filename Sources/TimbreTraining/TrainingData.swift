@@ -94,9 +94,11 @@ public final class BatchReader {
     }
 
     /// `examples` as a [n, 1, mels, frames] tensor (mixtures summed in the power domain,
-    /// then masked when `masking` is given, each item with its own draw from `seed` and
-    /// `step`) and their [n, classes] multi-hot targets: every class of every component.
-    public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, seed: UInt64 = 0, step: UInt64 = 0) throws -> (input: Tensor, targets: Tensor) {
+    /// then equalised and masked when those are given, each item with its own draw from
+    /// `seed` and `step`) and their [n, classes] multi-hot targets: every class of every
+    /// component.
+    public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, equalisation: RandomEqualisation? = nil,
+                      seed: UInt64 = 0, step: UInt64 = 0) throws -> (input: Tensor, targets: Tensor) {
         let size = clips.melSize, classes = clips.classCount
         let settings = clips.metadata.settings
         var data = [Float](repeating: 0, count: examples.count * size)
@@ -116,6 +118,10 @@ public final class BatchReader {
                         PowerMelMixer.mix(views, gainsDB: example.components.map(\.gainDB), topDB: Float(settings.topDB), into: out)
                     } else {
                         try clips.readMel(example.components[0].clip, into: out)
+                    }
+                    if let equalisation {
+                        var rng = SeededGenerator(seed: seed ^ 0xE0A1_15ED, stream: step << 16 | UInt64(slot))
+                        equalisation.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
                     }
                     if let masking {
                         var rng = SeededGenerator(seed: seed ^ 0x5BEC_A06E, stream: step << 16 | UInt64(slot))

@@ -67,6 +67,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Mask random mel bands and frames of training examples (SpecAugment).")
     var specAugment = false
 
+    @Option(help: "Equalise each training example with a random smooth curve of up to this many dB (0: off).")
+    var eqAugmentDb = 0.0
+
     @Option(help: "Comma-separated per-class thresholds to record instead of choosing them on validation data (e.g. chosen by cross-source validation).")
     var classThresholds: String?
 
@@ -81,6 +84,7 @@ struct TrainCommand: ParsableCommand {
         if validationFraction < 0 || validationFraction >= 1 { throw ValidationError("--validation-fraction must be in [0, 1)") }
         if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
         if maxMix < 2 { throw ValidationError("--max-mix must be at least 2") }
+        if !(eqAugmentDb >= 0 && eqAugmentDb <= 40) { throw ValidationError("--eq-augment-db must be between 0 and 40") }
         if !(mixSpreadDb >= 0 && mixSpreadDb <= 60) { throw ValidationError("--mix-spread-db must be between 0 and 60") }
         if let classThresholds, parsedThresholds(classThresholds) == nil {
             throw ValidationError("--class-thresholds must be numbers between 0 and 1, separated by commas")
@@ -107,6 +111,7 @@ struct TrainCommand: ParsableCommand {
         options.mixing.maxComponents = maxMix
         options.mixing.levelSpreadDB = mixSpreadDb
         options.masking = specAugment ? SpectrogramMasking() : nil
+        options.equalisation = eqAugmentDb > 0 ? RandomEqualisation(maxDB: eqAugmentDb) : nil
         options.classThresholds = classThresholds.flatMap(parsedThresholds)
         options.keepsLastEpoch = lastEpoch
         let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),

@@ -191,3 +191,24 @@ import TimbreStore
         #expect(exact >= 42, "\(exact) of 60 mixtures named exactly")
     }
 }
+
+@Suite struct RandomEqualisationTests {
+    @Test func curvesAreSmoothBoundedAndTheSameInEveryFrame() {
+        let equalisation = RandomEqualisation(maxDB: 6)
+        var rng = SeededGenerator(seed: 8)
+        var largest: Float = 0
+        for _ in 0..<200 {
+            let curve = equalisation.curve(bands: 128, rng: &rng)
+            #expect(curve.allSatisfy { abs($0) <= 6 + 1e-4 })
+            #expect(zip(curve, curve.dropFirst()).allSatisfy { abs($0 - $1) < 1.5 }, "smooth across bands")
+            largest = max(largest, curve.map(abs).max()!)
+        }
+        #expect(largest > 5, "the whole range is used")
+        var clip = [Float](repeating: -30, count: 8 * 5)
+        var draw = SeededGenerator(seed: 9)
+        clip.withUnsafeMutableBufferPointer { equalisation.apply(to: $0, bands: 8, frames: 5, rng: &draw) }
+        for band in 0..<8 { #expect(Set(clip[(band * 5)..<(band * 5 + 5)]).count == 1) }
+        var again = SeededGenerator(seed: 9)
+        #expect(equalisation.curve(bands: 8, rng: &again).map { $0 - 30 } == stride(from: 0, to: 40, by: 5).map { clip[$0] })
+    }
+}
