@@ -40,10 +40,15 @@ test: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD_RELEASE)
 
-# Reproduces the bundled model (about 80 minutes on 2 cores) and installs it as the
-# package resource.
+# Reproduces the bundled model and installs it as the package resource: fetches the sound
+# sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family, runs the
+# cross-source folds and trains on everything (about an hour on 2 cores once the sources
+# are in place).
+TIMBRE_SOURCES ?= sources
 model: build
-	@TIMBRE=$(BUILD_RELEASE) bash scripts/make-model.sh
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="fretsonfire-songs-muldjord"
+	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
+	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-model.sh
 
 # Benchmarks print timbre and the usual Python tools side by side, on the same files.
 bench: build

@@ -159,3 +159,29 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
         }
     }
 }
+
+struct SoundFamilyTests {
+    @Test func anUnknownOrMissingFamilyIsRefusedByName() throws {
+        var options = SynthOptions(output: FileManager.default.temporaryDirectory.appendingPathComponent("timbre-families-\(UUID().uuidString)"),
+                                   catalogue: try SoundCatalogue.standard())
+        options.families = ["fluidr3", "no-such-family"]
+        let unknown = #expect(throws: FileError.self) { try SynthCorpus(options: options) }
+        #expect(unknown?.path == "no-such-family" && unknown?.reason.contains("no such sound family") == true)
+        // A downloaded library absent from the sources folder: an error, not a smaller corpus.
+        options.families = ["fluidr3", "mtg-sax"]
+        options.sources = URL(fileURLWithPath: "/nonexistent-sources")
+        let missing = #expect(throws: FileError.self) { try SynthCorpus(options: options) }
+        #expect(missing?.reason.contains("mtg-sax is not installed") == true, "\(String(describing: missing))")
+        #expect(missing?.path.hasPrefix("/nonexistent-sources/MTG.SoloSax/") == true)
+    }
+
+    @Test func familiesThatPlayOneClassRenderOnlyThatClass() throws {
+        var options = SynthOptions(output: FileManager.default.temporaryDirectory.appendingPathComponent("timbre-families-\(UUID().uuidString)"),
+                                   catalogue: try SoundCatalogue.standard())
+        options.families = ["hydrogen"]
+        options.takesPerClass = 2
+        let corpus = try SynthCorpus(options: options)
+        #expect(corpus.planner.classes == ["dru"])
+        #expect(corpus.items == [.take(code: "dru", index: 0), .take(code: "dru", index: 1)] + (0..<4).map { .song(index: $0) })
+    }
+}
