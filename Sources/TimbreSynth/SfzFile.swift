@@ -52,7 +52,9 @@ public struct SfzFile {
         size += data.count
         guard size <= maximumTextSize else { throw FileError(path: url.path, reason: "SFZ text over \(maximumTextSize >> 20) MB") }
         // SFZ files in the wild are UTF-8 or Latin-1.
-        let raw = String(data: data, encoding: .utf8) ?? String(decoding: data.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self)
+        // Windows line ends are common; a stray carriage return must not end up in a value.
+        let raw = (String(data: data, encoding: .utf8) ?? String(decoding: data.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self))
+            .replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
         var out = ""
         for line in stripComments(raw).split(separator: "\n", omittingEmptySubsequences: false) {
             // Directives may sit anywhere on a line, between opcodes; each applies to the
@@ -70,7 +72,7 @@ public struct SfzFile {
                     // "#define $NAME value": the value is one word.
                     let words = rest.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
                     guard words.count >= 2, words[0].hasPrefix("$") else { break }
-                    defines[String(words[0])] = substitute(String(words[1]).trimmingCharacters(in: .whitespaces), defines)
+                    defines[String(words[0])] = substitute(String(words[1]).trimmingCharacters(in: .whitespacesAndNewlines), defines)
                     rest = words.count > 2 ? words[2] : ""
                 } else {
                     guard let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") else { break }

@@ -156,8 +156,8 @@ struct SfzTests {
         try "sample=samples/other.wav\n".write(to: tiny.folder.appendingPathComponent("Data/sample.txt"), atomically: true, encoding: .utf8)
         let instrument = try tiny.instrument("""
             /* a block
-               comment */
-            #define $EXT wav
+               comment */\r
+            #define $EXT wav\r
             #define $KEY 61
             #define $NAME samples\\my
             #include "Data/regions.txt"
