@@ -9,10 +9,11 @@ PYTHON ?= python3
 # Debian packages: C libraries with headers (audio I/O, resampling, FFT, BLAS, HDF5,
 # zlib, FluidSynth), pkg-config to find them, and the recorded instrument samples that
 # `timbre synth` plays from Debian (labels/sound-sources.csv): the FluidR3, sf_GMbank and
-# Airfont 320 General MIDI SoundFonts, Hydrogen's drum kits and the Synthesis ToolKit's models.
+# Airfont 320 General MIDI SoundFonts, Hydrogen's drum kits, the Synthesis ToolKit's models and
+# Festival with one diphone voice (the other voices and the real recordings: `make model`).
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
 	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
-	csound-soundfont denemo-data stk
+	csound-soundfont denemo-data stk festival festvox-kallpc16k
 
 .PHONY: all deps build test demo model bench parity clean
 
@@ -46,7 +47,8 @@ demo: build
 # are in place).
 TIMBRE_SOURCES ?= sources
 model: build
-	@$(MAKE) --no-print-directory deps APT_PACKAGES="fretsonfire-songs-muldjord"
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k \
+		festvox-czech-dita festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv"
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-model.sh
 

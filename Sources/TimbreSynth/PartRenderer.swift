@@ -42,6 +42,8 @@ public final class PartRenderer {
             signal = try kit(patch).render(notes, seconds: seconds)
         case .stk:
             signal = try StkRenderer.render(performance, instrument: patch.preset, sampleRate: sampleRate, rng: &rng)
+        case .festival:
+            signal = try FestivalRenderer.render(performance, voice: patch.preset, sampleRate: sampleRate, rng: &rng)
         case .sfz, .notes:
             let sampler = try self.sampler(patch)
             if instrument.idiom == .drums {

@@ -19,6 +19,8 @@ public struct Patch: Sendable, Hashable, CustomStringConvertible {
         case notes
         /// A Synthesis ToolKit model (`preset`: "Bowed", "Clarinet"...) played by `stk-demo`.
         case stk
+        /// A Festival diphone voice (`preset`: "kal_diphone"...) singing words on the notes.
+        case festival
     }
 
     /// The independent sound source the patch belongs to (one recording origin), the unit

@@ -262,3 +262,32 @@ struct StkRendererTests {
         #expect(rms(steady[...]) > 0.01)
     }
 }
+
+struct FestivalRendererTests {
+    @Test func theSongMarkupHasRestsAndEachNotesFrequencyAndLength() {
+        var rng = SeededGenerator(seed: 3)
+        let performance = Performance(notes: [Note(start: 0.5, duration: 1, key: 69, velocity: 90), Note(start: 2, duration: 0.5, key: 57, velocity: 90)], seconds: 4)
+        let lines = FestivalRenderer.song(performance, rng: &rng).split(separator: "\n").map(String.init)
+        let body = lines.filter { $0.hasPrefix("<PITCH") || $0.hasPrefix("<REST") }
+        #expect(body.count == 4)
+        #expect(body[0] == "<REST BEATS=\"0.500\"></REST>")
+        #expect(body[1].hasPrefix("<PITCH FREQ=\"440.00\"><DURATION BEATS=\"1.000\">"))
+        #expect(body[2] == "<REST BEATS=\"0.500\"></REST>")
+        #expect(body[3].hasPrefix("<PITCH FREQ=\"220.00\"><DURATION BEATS=\"0.500\">"))
+        #expect(lines.contains("<SINGING BPM=\"60\">"), "one beat a second")
+    }
+
+    @Test func aDiphoneVoiceSingsTheNote() throws {
+        var rng = SeededGenerator(seed: 4)
+        let performance = Performance(notes: [Note(start: 0.2, duration: 1.2, key: 57, velocity: 100)], seconds: 2)
+        let signal = try FestivalRenderer.render(performance, voice: "kal_diphone", sampleRate: 44_100, rng: &rng)
+        #expect(signal.frames == 88_200)
+        // The vowel's middle: its period from the autocorrelation's peak (a voice is rich
+        // in harmonics, so zero crossings would not do).
+        let middle = Array(signal.left[26_460..<48_510])
+        #expect(rms(middle[...]) > 0.005)
+        func correlation(_ lag: Int) -> Double { (0..<(middle.count - lag)).reduce(0.0) { $0 + Double(middle[$1] * middle[$1 + lag]) } }
+        let lag = (120...300).max { correlation($0) < correlation($1) }!
+        #expect(abs(44_100 / Double(lag) - 220) < 8, "\(44_100 / Double(lag)) Hz")
+    }
+}

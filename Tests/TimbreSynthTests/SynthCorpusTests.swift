@@ -153,8 +153,10 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
                 let kit = try HydrogenDrumKit(folder: URL(fileURLWithPath: patch.location))
                 let hits = kit.render([Note(start: 0, duration: 0.3, key: 36, velocity: 100), Note(start: 0.5, duration: 0.3, key: 38, velocity: 100)], seconds: 1)
                 #expect(hits.rms > 1e-3, "\(patch) is silent")
+            case .stk, .festival:
+                break  // external programs: StkRendererTests and FestivalRendererTests play them
             default:
-                Issue.record("\(patch): only SoundFonts and Hydrogen kits live at system paths")
+                Issue.record("\(patch): only SoundFonts, Hydrogen kits and external programs live at system paths")
             }
         }
     }

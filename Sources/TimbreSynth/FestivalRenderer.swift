@@ -1,0 +1,75 @@
+import Foundation
+import TimbreAudio
+import TimbreCore
+
+/// Sings parts with the Festival speech synthesiser's singing mode (Debian's `festival`
+/// and its `festvox-*` diphone voices): each note a word, at the note's pitch and length.
+///
+/// The diphone voices are recordings of real speakers (English, Italian, Czech and Finnish
+/// men and women) cut into sound pairs; sung through Festival they are robotic, but they
+/// bring what a choir sample never has: words, consonants and moving formants, as in
+/// the sung lines of band recordings. Output is 16 kHz, resampled to the render rate.
+public enum FestivalRenderer {
+    public static let program = "/usr/bin/text2wave"
+    public static let voices = "/usr/share/festival/voices"
+
+    /// Words sung on the notes: one syllable each, so one word takes one note.
+    static let words = ["love", "you", "night", "day", "oh", "heart", "fire", "go", "home", "light", "down", "time", "way",
+                        "know", "see", "stay", "run", "sky", "dream", "feel", "cry", "free", "soul", "rain", "sun", "high",
+                        "low", "mine", "yeah", "me", "now", "gone", "rise", "fall", "sing", "you're", "my", "so", "true", "la"]
+
+    /// Renders `performance` with the Festival voice `voice` ("kal_diphone"...), as a
+    /// stereo signal of exactly `performance.seconds`.
+    public static func render(_ performance: Performance, voice: String, sampleRate: Int, rng: inout SeededGenerator) throws -> StereoSignal {
+        guard FileManager.default.isExecutableFile(atPath: program) else {
+            throw FileError(path: program, reason: "Festival is not installed (Debian package festival)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-festival-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let score = folder.appendingPathComponent("song.xml"), output = folder.appendingPathComponent("out.wav")
+        try song(performance, rng: &rng).write(to: score, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: output.path) else {
+            throw FileError(path: program, reason: "Festival could not sing with voice \(voice) (status \(process.terminationStatus))")
+        }
+        let reader = try AudioFileReader(url: output)
+        var mono = try reader.readAllMono()
+        if reader.info.sampleRate != sampleRate {
+            let converter = try Resampler(from: reader.info.sampleRate, to: sampleRate, quality: .best)
+            mono = try converter.process(mono) + converter.finish()
+        }
+        var signal = StereoSignal(frames: Int(performance.seconds * Double(sampleRate)), sampleRate: sampleRate)
+        for i in 0..<min(signal.frames, mono.count) {
+            signal.left[i] = mono[i]
+            signal.right[i] = mono[i]
+        }
+        return signal
+    }
+
+    /// Festival's singing markup for a melody: rests for the gaps, then each note as a word
+    /// at its frequency (FREQ in Hz, so no octave convention is involved) and length.
+    static func song(_ performance: Performance, rng: inout SeededGenerator) -> String {
+        var lines = ["<?xml version=\"1.0\"?>",
+                     "<!DOCTYPE SINGING PUBLIC \"-//SINGING//DTD SINGING mark up//EN\" \"Singing.v0_1.dtd\" []>",
+                     "<SINGING BPM=\"60\">"]
+        var time = 0.0
+        for note in performance.notes.sorted(by: { $0.start < $1.start }) where note.start >= time && note.start < performance.seconds {
+            if note.start - time > 0.02 { lines.append(String(format: "<REST BEATS=\"%.3f\"></REST>", note.start - time)) }
+            let length = min(note.duration, performance.seconds - note.start)
+            guard length > 0.05 else { continue }
+            let frequency = 440 * pow(2, (Double(note.key) - 69) / 12)
+            lines.append(String(format: "<PITCH FREQ=\"%.2f\"><DURATION BEATS=\"%.3f\">%@</DURATION></PITCH>", frequency, length, rng.pick(words)))
+            time = note.start + length
+        }
+        lines.append("</SINGING>")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
