@@ -16,7 +16,7 @@ public enum FestivalRenderer {
     /// Words sung on the notes: one syllable each, so one word takes one note.
     static let words = ["love", "you", "night", "day", "oh", "heart", "fire", "go", "home", "light", "down", "time", "way",
                         "know", "see", "stay", "run", "sky", "dream", "feel", "cry", "free", "soul", "rain", "sun", "high",
-                        "low", "mine", "yeah", "me", "now", "gone", "rise", "fall", "sing", "you're", "my", "so", "true", "la"]
+                        "low", "mine", "yeah", "me", "now", "gone", "rise", "fall", "sing", "we", "my", "so", "true", "la"]
 
     /// Renders `performance` with the Festival voice `voice` ("kal_diphone"...), as a
     /// stereo signal of exactly `performance.seconds`.
@@ -28,17 +28,21 @@ public enum FestivalRenderer {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let score = folder.appendingPathComponent("song.xml"), output = folder.appendingPathComponent("out.wav")
-        try song(performance, rng: &rng).write(to: score, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: output.path) else {
-            throw FileError(path: program, reason: "Festival could not sing with voice \(voice) (status \(process.terminationStatus))")
+        // Festival crashes on some word and pitch sequences; other words usually do.
+        var status: Int32 = -1
+        for _ in 0..<4 where status != 0 {
+            try song(performance, highest: highestFrequency(voice), rng: &rng).write(to: score, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            status = process.terminationStatus
+        }
+        guard status == 0, FileManager.default.fileExists(atPath: output.path) else {
+            throw FileError(path: program, reason: "Festival could not sing with voice \(voice) (status \(status))")
         }
         let reader = try AudioFileReader(url: output)
         var mono = try reader.readAllMono()
@@ -54,9 +58,19 @@ public enum FestivalRenderer {
         return signal
     }
 
+    /// The highest pitch a voice's diphones resynthesise (Festival crashes on much higher
+    /// ones): about a man's and a woman's singing range.
+    static func highestFrequency(_ voice: String) -> Double {
+        ["lp_diphone": 600, "czech_dita": 600, "suo_fi_lj_diphone": 450][voice] ?? 400
+    }
+
     /// Festival's singing markup for a melody: rests for the gaps, then each note as a word
-    /// at its frequency (FREQ in Hz, so no octave convention is involved) and length.
-    static func song(_ performance: Performance, rng: inout SeededGenerator) -> String {
+    /// at its frequency (FREQ in Hz, so no octave convention is involved) and length. A
+    /// melody reaching above `highest` is sung whole octaves lower, as a singer would.
+    static func song(_ performance: Performance, highest: Double = 10_000, rng: inout SeededGenerator) -> String {
+        let top = performance.notes.map { 440 * pow(2, (Double($0.key) - 69) / 12) }.max() ?? 0
+        var octaves = 0.0
+        while top / pow(2, octaves) > highest && octaves < 3 { octaves += 1 }
         var lines = ["<?xml version=\"1.0\"?>",
                      "<!DOCTYPE SINGING PUBLIC \"-//SINGING//DTD SINGING mark up//EN\" \"Singing.v0_1.dtd\" []>",
                      "<SINGING BPM=\"60\">"]
@@ -65,7 +79,7 @@ public enum FestivalRenderer {
             if note.start - time > 0.02 { lines.append(String(format: "<REST BEATS=\"%.3f\"></REST>", note.start - time)) }
             let length = min(note.duration, performance.seconds - note.start)
             guard length > 0.05 else { continue }
-            let frequency = 440 * pow(2, (Double(note.key) - 69) / 12)
+            let frequency = 440 * pow(2, (Double(note.key) - 69) / 12 - octaves)
             lines.append(String(format: "<PITCH FREQ=\"%.2f\"><DURATION BEATS=\"%.3f\">%@</DURATION></PITCH>", frequency, length, rng.pick(words)))
             time = note.start + length
         }

@@ -275,6 +275,9 @@ struct FestivalRendererTests {
         #expect(body[2] == "<REST BEATS=\"0.500\"></REST>")
         #expect(body[3].hasPrefix("<PITCH FREQ=\"220.00\"><DURATION BEATS=\"0.500\">"))
         #expect(lines.contains("<SINGING BPM=\"60\">"), "one beat a second")
+        // Too high for the voice: the melody is sung an octave lower.
+        let lower = FestivalRenderer.song(performance, highest: 300, rng: &rng)
+        #expect(lower.contains("FREQ=\"220.00\"") && lower.contains("FREQ=\"110.00\"") && !lower.contains("440.00"))
     }
 
     @Test func aDiphoneVoiceSingsTheNote() throws {
