@@ -21,10 +21,11 @@ takes=${TAKES:-40}
 epochs=${EPOCHS:-8}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.5 --max-mix 4 --seed 1 --last-epoch)
 families=(fluidr3 gmbank airfont hydrogen muldjord samssonor mtg-sax ixox-flute winer-cello headroom-piano
-          sullivan-epianos gtown strat solfege philharmonia)
+          sullivan-epianos gtown strat solfege philharmonia stk festival)
 # Held out together: sources that share an origin or a role.
 groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
-        "mtg-sax ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia" "solfege" "recordings")
+        "mtg-sax ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia" "solfege festival" "stk"
+        "recordings")
 mkdir -p "$work/corpus" "$work/features" "$work/folds"
 export OPENBLAS_NUM_THREADS=1
 
@@ -32,8 +33,9 @@ echo "== 1. corpora"
 seed=1
 for family in "${families[@]}"; do
     seed=$((seed + 1))
+    # A take that fails is reported and left out (status 2); the rest of the corpus stands.
     "$timbre" synth --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 \
-        -o "$work/corpus/$family" > /dev/null
+        -o "$work/corpus/$family" > /dev/null || [ $? -eq 2 ]
     [ -f "$work/features/$family.h5" ] || "$timbre" prepare "$work/corpus/$family/IRMAS-TrainingData" -o "$work/features/$family.h5" | tail -1
 done
 [ -f "$work/features/recordings.h5" ] || "$timbre" prepare "$sources/recordings" --layout folders -o "$work/features/recordings.h5" | tail -1
