@@ -8,6 +8,11 @@ recall per class of every held-out group, and their means) as Markdown, or with
 clips contained the class (each fold chose them on sounds it never trained on).
 
     cross-source-report.py --timbre T --fold NAME MODEL FEATURES... [--fold ...] [--thresholds]
+                           [--confusion DIR]
+
+--confusion DIR also writes the confusion matrix pooled over every fold's held-out clips
+(each clip predicted by the model that never heard its source) as confusion.csv and
+confusion.svg.
 """
 import argparse
 import csv
@@ -39,6 +44,35 @@ def evaluate(timbre, model, features):
     return codes, confusion
 
 
+def write_confusion(folder, codes, pooled):
+    """Pooled confusion as CSV (the layout of `timbre evaluate --report`) and an SVG heat map."""
+    os.makedirs(folder, exist_ok=True)
+    present = [c for c in codes if sum(pooled.get(c, {}).values())]
+    with open(os.path.join(folder, "confusion.csv"), "w") as f:
+        f.write("true\\predicted," + ",".join(codes) + "\n")
+        for c in present:
+            f.write(c + "," + ",".join(str(pooled[c].get(p, 0)) for p in codes) + "\n")
+    cell, left, top = 34, 60, 50
+    width, height = left + cell * len(codes) + 10, top + cell * len(present) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+             f'<text x="{left}" y="16" font-size="13">cross-source confusion: rows true, columns predicted (share of the row)</text>']
+    for j, p in enumerate(codes):
+        parts.append(f'<text x="{left + j * cell + cell / 2}" y="{top - 8}" text-anchor="middle">{p}</text>')
+    for i, c in enumerate(present):
+        total = sum(pooled[c].values())
+        parts.append(f'<text x="{left - 8}" y="{top + i * cell + cell / 2 + 4}" text-anchor="end">{c}</text>')
+        for j, p in enumerate(codes):
+            share = pooled[c].get(p, 0) / total
+            shade = int(255 * (1 - share))
+            parts.append(f'<rect x="{left + j * cell}" y="{top + i * cell}" width="{cell - 1}" height="{cell - 1}" fill="rgb({shade},{shade},255)"/>')
+            if share >= 0.005:
+                colour = "white" if share > 0.5 else "black"
+                parts.append(f'<text x="{left + j * cell + cell / 2}" y="{top + i * cell + cell / 2 + 4}" text-anchor="middle" fill="{colour}">{round(100 * share)}</text>')
+    parts.append("</svg>")
+    with open(os.path.join(folder, "confusion.svg"), "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
 def thresholds(timbre, models):
     sums, counts = {}, {}
     codes = None
@@ -59,13 +93,19 @@ def main():
     parser.add_argument("--timbre", default=".build/release/timbre")
     parser.add_argument("--fold", nargs="+", action="append", required=True, metavar="NAME MODEL FEATURES")
     parser.add_argument("--thresholds", action="store_true")
+    parser.add_argument("--confusion", metavar="DIR")
     args = parser.parse_args()
     if args.thresholds:
         print(thresholds(args.timbre, [fold[1] for fold in args.fold]))
         return
-    rows, recalls = [], {}
+    rows, recalls, pooled, all_codes = [], {}, {}, None
     for name, model, *features in args.fold:
         codes, confusion = evaluate(args.timbre, model, features)
+        all_codes = codes or all_codes
+        for code, counts in confusion.items():
+            row = pooled.setdefault(code, {})
+            for predicted, n in counts.items():
+                row[predicted] = row.get(predicted, 0) + n
         total = sum(sum(c.values()) for c in confusion.values())
         correct = sum(c.get(code, 0) for code, c in confusion.items())
         per_class = {}
@@ -82,6 +122,8 @@ def main():
         print(f"| {name.replace('+', ', ')} | {classes} | {total} | {100 * error:.1f}% | {weakest[0]} {100 * weakest[1]:.0f}% |")
     mean = sum(r[3] for r in rows) / len(rows)
     print(f"| **mean** | | {sum(r[2] for r in rows)} | **{100 * mean:.1f}%** | |")
+    if args.confusion and all_codes:
+        write_confusion(args.confusion, all_codes, pooled)
     print()
     print("Recall of each class on the held-out groups that contain it:")
     print()

@@ -57,7 +57,7 @@ done
 echo "== 3. the bundled model"
 folds=()
 for group in "${groups[@]}"; do folds+=(--fold "${group// /+}" "$work/folds/${group// /+}.h5" $(files_of "$group")); done
-python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" | tee "$work/cross-source.md"
+python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
 thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --thresholds)
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
