@@ -34,6 +34,8 @@ extract_from_mirror() {
 
 while IFS=, read -r name kind origin version rest; do
     [ "$kind" = github ] || continue
+    # The name becomes a folder that is replaced: a plain name only.
+    [[ "$name" =~ ^[A-Za-z0-9._-]+$ && "$name" != . && "$name" != .. ]] || { echo "bad library name '$name'" >&2; exit 1; }
     dest="$dir/$name"
     if [ -f "$dest/.timbre-commit" ] && [ "$(cat "$dest/.timbre-commit")" = "$version" ]; then
         echo "$name: in place at $version"

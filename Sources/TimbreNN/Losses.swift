@@ -53,7 +53,8 @@ public enum SoftmaxCrossEntropy {
 extension SoftmaxCrossEntropy {
     /// Cross-entropy against target distributions instead of class indices: for a clip
     /// with several instruments the target spreads evenly over them. `targets` is
-    /// [N, classes], each row summing to 1; the gradient is (p − t) / N.
+    /// [N, classes], each row summing to 1 (or 0: no target, no loss); the gradient is
+    /// (p·Σt − t) / N, which is (p − t) / N for a distribution.
     public static func evaluate(logits: Tensor, distributions targets: Tensor, weights: [Float]? = nil) -> Result {
         let (n, classes) = (logits.batch, logits.shape[1])
         precondition(targets.shape == logits.shape, "one target row per item")
@@ -67,10 +68,12 @@ extension SoftmaxCrossEntropy {
             for c in 0..<classes { sum += Foundation.exp(Double(logits.data[row + c] - peak)) }
             let logSum = Foundation.log(sum)
             let weight = weights?[item] ?? 1
+            var mass: Float = 0
             for c in 0..<classes where targets.data[row + c] != 0 {
                 loss -= Double(weight) * Double(targets.data[row + c]) * (Double(logits.data[row + c] - peak) - logSum)
+                mass += targets.data[row + c]
             }
-            for c in 0..<classes { gradient.data[row + c] = (gradient.data[row + c] - targets.data[row + c]) * weight / Float(n) }
+            for c in 0..<classes { gradient.data[row + c] = (gradient.data[row + c] * mass - targets.data[row + c]) * weight / Float(n) }
         }
         return Result(loss: loss / Double(n), gradient: gradient, probabilities: probabilities)
     }

@@ -44,7 +44,8 @@ public struct AmpSimulator: Sendable, Equatable {
         // and negative peaks saturate at 1 − 2·bias; both give even harmonics. The
         // cabinet's high-pass removes the DC.
         let floor = max(0.2, 1 - 2 * bias)
-        let outputGain = 1 / max(1, gain * 0.25)
+        // Louder drive, lower output, so the clipped signal stays near full scale.
+        let outputGain = 1 / max(1, pow(10, driveDB / 20) * 0.25)
         let offset = bias * Double(peak)
         for i in samples.indices {
             let x = gain * (Double(samples[i]) + offset)
@@ -119,6 +120,7 @@ public struct Echo: Sendable, Equatable {
 
     public func apply(to signal: inout StereoSignal) {
         let lag = max(1, Int(delay * Double(signal.sampleRate)))
+        guard lag < signal.frames else { return }
         for channel in 0..<2 {
             var x = channel == 0 ? signal.left : signal.right
             var wet = [Float](repeating: 0, count: x.count)

@@ -21,6 +21,10 @@ public enum FestivalRenderer {
     /// Renders `performance` with the Festival voice `voice` ("kal_diphone"...), as a
     /// stereo signal of exactly `performance.seconds`.
     public static func render(_ performance: Performance, voice: String, sampleRate: Int, rng: inout SeededGenerator) throws -> StereoSignal {
+        // The name becomes Scheme code: letters, digits and underscores only.
+        guard !voice.isEmpty, voice.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw FileError(path: voice, reason: "not a Festival voice name")
+        }
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw FileError(path: program, reason: "Festival is not installed (Debian package festival)")
         }
@@ -32,14 +36,7 @@ public enum FestivalRenderer {
         var status: Int32 = -1
         for _ in 0..<4 where status != 0 {
             try song(performance, highest: highestFrequency(voice), rng: &rng).write(to: score, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            status = process.terminationStatus
+            status = try ExternalProgram.run(program, ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path])
         }
         guard status == 0, FileManager.default.fileExists(atPath: output.path) else {
             throw FileError(path: program, reason: "Festival could not sing with voice \(voice) (status \(status))")
@@ -76,9 +73,9 @@ public enum FestivalRenderer {
                      "<SINGING BPM=\"60\">"]
         var time = 0.0
         for note in performance.notes.sorted(by: { $0.start < $1.start }) where note.start >= time && note.start < performance.seconds {
-            if note.start - time > 0.02 { lines.append(String(format: "<REST BEATS=\"%.3f\"></REST>", note.start - time)) }
             let length = min(note.duration, performance.seconds - note.start)
             guard length > 0.05 else { continue }
+            if note.start - time > 0.02 { lines.append(String(format: "<REST BEATS=\"%.3f\"></REST>", note.start - time)) }
             let frequency = 440 * pow(2, (Double(note.key) - 69) / 12 - octaves)
             lines.append(String(format: "<PITCH FREQ=\"%.2f\"><DURATION BEATS=\"%.3f\">%@</DURATION></PITCH>", frequency, length, rng.pick(words)))
             time = note.start + length

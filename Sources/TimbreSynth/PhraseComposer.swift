@@ -271,7 +271,7 @@ public enum PhraseComposer {
         /// cymbal, or the snare for a side stick; nil when it has none of them.
         public static func playable(_ key: Int, in available: Set<Int>) -> Int? {
             let fallbacks: [Int: [Int]] = [
-                pedalHat: [closedHat, 44], openHat: [closedHat], ride: [closedHat, crash, 59], closedHat: [ride, 44],
+                pedalHat: [closedHat], openHat: [closedHat], ride: [closedHat, crash, 59], closedHat: [ride, 44],
                 sideStick: [snare, 40], crash: [ride, openHat, 57, 52], snare: [40], kick: [35],
                 lowTom: [midTom, 43, 41, 48, highTom], midTom: [lowTom, 48, highTom, 43], highTom: [midTom, 48, lowTom],
             ]

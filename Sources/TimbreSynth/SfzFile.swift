@@ -53,7 +53,7 @@ public struct SfzFile {
         guard size <= maximumTextSize else { throw FileError(path: url.path, reason: "SFZ text over \(maximumTextSize >> 20) MB") }
         // SFZ files in the wild are UTF-8 or Latin-1.
         // Windows line ends are common; a stray carriage return must not end up in a value.
-        let raw = (String(data: data, encoding: .utf8) ?? String(decoding: data.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self))
+        let raw = (String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) ?? "")
             .replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
         var out = ""
         for line in stripComments(raw).split(separator: "\n", omittingEmptySubsequences: false) {
@@ -72,13 +72,14 @@ public struct SfzFile {
                     // "#define $NAME value": the value is one word.
                     let words = rest.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
                     guard words.count >= 2, words[0].hasPrefix("$") else { break }
-                    defines[String(words[0])] = substitute(String(words[1]).trimmingCharacters(in: .whitespacesAndNewlines), defines)
+                    // Values are short words; a define built of defines must not grow without bound.
+                    defines[String(words[0])] = String(substitute(String(words[1]).trimmingCharacters(in: .whitespacesAndNewlines), defines).prefix(1_024))
                     rest = words.count > 2 ? words[2] : ""
                 } else {
                     guard let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") else { break }
                     let relative = substitute(String(rest[rest.index(after: open)..<close]), defines).replacingOccurrences(of: "\\", with: "/")
-                    let included = base.appendingPathComponent(relative).standardizedFileURL
-                    guard included.path.hasPrefix(root.path + "/") else {
+                    let included = base.appendingPathComponent(relative).resolvingSymlinksInPath()
+                    guard included.path.hasPrefix(root.resolvingSymlinksInPath().path + "/") else {
                         throw FileError(path: url.path, reason: "#include \"\(relative)\" points outside the instrument's folder")
                     }
                     out += try expand(included, base: base, root: root, defines: &defines, depth: depth + 1, size: &size) + "\n"
@@ -86,6 +87,7 @@ public struct SfzFile {
                 }
             }
             out += "\n"
+            guard out.utf8.count <= maximumTextSize else { throw FileError(path: url.path, reason: "SFZ text over \(maximumTextSize >> 20) MB once expanded") }
         }
         return out
     }
@@ -94,7 +96,7 @@ public struct SfzFile {
     static func substitute(_ text: String, _ defines: [String: String]) -> String {
         guard text.contains("$") else { return text }
         var result = text
-        for name in defines.keys.sorted(by: { $0.count > $1.count }) where result.contains(name) {
+        for name in defines.keys.sorted(by: { ($0.count, $1) > ($1.count, $0) }) where result.contains(name) {
             result = result.replacingOccurrences(of: name, with: defines[name]!)
         }
         return result

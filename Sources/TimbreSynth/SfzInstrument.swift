@@ -48,9 +48,12 @@ public final class SfzInstrument {
         self.root = (root ?? url.deletingLastPathComponent()).standardizedFileURL
         sampleFolder = url.deletingLastPathComponent().appendingPathComponent((file.control["default_path"] ?? "").replacingOccurrences(of: "\\", with: "/"))
         var controllers: [Int: Double] = [:]
-        for (name, value) in file.control {
-            if name.hasPrefix("set_cc"), let cc = Int(name.dropFirst(6)), let v = Double(value) { controllers[cc] = v }
-            if name.hasPrefix("set_hdcc"), let cc = Int(name.dropFirst(8)), let v = Double(value) { controllers[cc] = v * 127 }
+        // In name order, so both forms of one controller resolve the same way in every run
+        // (set_hdcc sorts after set_cc and wins).
+        for name in file.control.keys.sorted() {
+            guard let v = Double(file.control[name]!), v.isFinite else { continue }
+            if name.hasPrefix("set_cc"), let cc = Int(name.dropFirst(6)) { controllers[cc] = max(0, min(127, v)) }
+            if name.hasPrefix("set_hdcc"), let cc = Int(name.dropFirst(8)) { controllers[cc] = max(0, min(1, v)) * 127 }
         }
         initialControllers = controllers
         defaultKeySwitch = regions.lazy.compactMap(\.keySwitchDefault).first
@@ -110,7 +113,7 @@ public final class SfzInstrument {
                 }
                 if triggered {
                     if region.group != 0 {
-                        for v in voices.indices where voices[v].region.offBy == region.group { voices[v].choke(at: start) }
+                        for v in voices.indices where voices[v].region.offBy == region.group && voices[v].start < start { voices[v].choke = start }
                     }
                     voices.append(Voice(region: region, key: note.key, start: start, release: release, gain: region.velocityGain(velocity)))
                 } else if region.trigger == .release {
@@ -137,11 +140,9 @@ public final class SfzInstrument {
         let gain: Double
         /// Release-trigger voices play their sample out whatever the key does.
         var ignoresRelease = false
-
-        /// Another region's group cut this one short.
-        mutating func choke(at frame: Int) {
-            if frame > start && frame < release { release = frame }
-        }
+        /// Where another region's group cuts this one short (`off_by`), whatever its loop
+        /// mode: an open hi-hat closed by the pedal.
+        var choke: Int?
     }
 
     private func play(_ voice: Voice, detuneCents: Double, vibrato: Int, into signal: inout StereoSignal) throws {
@@ -158,12 +159,15 @@ public final class SfzInstrument {
         }()
         let mode = region.loopMode ?? (loop == nil ? .noLoop : .continuous)
         let cents = (Double(voice.key - region.pitchKeycenter) * region.pitchKeytrack / 100 + Double(region.transpose)) * 100 + region.tune + detuneCents
-        let baseStep = pow(2, cents / 1200) * Double(sample.rate) / Double(sampleRate)
+        // At most six octaves up: a step past that would skip most of the sample.
+        let baseStep = min(64, pow(2, cents / 1200) * Double(sample.rate) / Double(sampleRate))
         let level = pow(10, region.volume / 20) * region.amplitude / 100 * voice.gain
         let angle = (max(-100, min(100, region.pan)) + 100) / 200 * Double.pi / 2
         let (leftGain, rightGain) = (Float(level * cos(angle) * 2.squareRoot()), Float(level * sin(angle) * 2.squareRoot()))
-        let releaseFrame = (mode == .oneShot || voice.ignoresRelease) ? Int.max : voice.release
+        let keyRelease = (mode == .oneShot || voice.ignoresRelease) ? Int.max : voice.release
+        let releaseFrame = min(keyRelease, voice.choke ?? Int.max)
         var envelope = EnvelopeState(region.envelope, sampleRate: sampleRate)
+        if voice.choke.map({ $0 < keyRelease }) == true { envelope.releaseFactor = exp(log(0.001) / (0.005 * Double(sampleRate))) }
         // A slight vibrato for wind and string lines: depth from the performance (its
         // modulation wheel), 5.5 Hz.
         let vibratoCents = Double(vibrato) / 127 * 35
@@ -178,8 +182,8 @@ public final class SfzInstrument {
                             let held = frame < releaseFrame
                             guard let amplitude = envelope.next(held: held) else { break }
                             let looping = loop != nil && (mode == .continuous || (mode == .sustain && held))
-                            if looping, let loop {
-                                while position >= Double(loop.upperBound) { position -= Double(loop.count) }
+                            if looping, let loop, position >= Double(loop.upperBound) {
+                                position = Double(loop.lowerBound) + (position - Double(loop.lowerBound)).truncatingRemainder(dividingBy: Double(loop.count))
                             }
                             guard position < Double(end - 1) || looping else { break }
                             let base = Int(position), t = Float(position - Double(base))
@@ -215,8 +219,8 @@ public final class SfzInstrument {
     /// The sample at `path` (relative to the sample folder), decoded and cached.
     func load(_ path: String) throws -> LoadedSample {
         if let cached = cache[path] { return cached }
-        let url = sampleFolder.appendingPathComponent(path).standardizedFileURL
-        guard url.path.hasPrefix(root.path + "/") else {
+        let url = sampleFolder.appendingPathComponent(path).resolvingSymlinksInPath()
+        guard url.path.hasPrefix(root.resolvingSymlinksInPath().path + "/") else {
             throw FileError(path: self.url.path, reason: "sample \"\(path)\" lies outside the instrument's folder")
         }
         let reader = try AudioFileReader(url: url)
@@ -246,7 +250,8 @@ public final class SfzInstrument {
 /// note never ends in a click.
 struct EnvelopeState {
     let delay: Int, attack: Int, hold: Int
-    let decayFactor: Double, sustain: Double, releaseFactor: Double
+    let decayFactor: Double, sustain: Double
+    var releaseFactor: Double
     var frame = 0
     var level = 0.0
     var releasing = false

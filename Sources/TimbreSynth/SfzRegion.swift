@@ -68,8 +68,12 @@ public struct SfzRegion: Equatable, Sendable {
         guard let sample = opcodes["sample"], !sample.isEmpty, !sample.hasPrefix("*") else { return nil }
         self.sample = sample.replacingOccurrences(of: "\\", with: "/")
         func key(_ name: String) -> Int? { opcodes[name].flatMap(SfzRegion.midiKey).map { $0 + noteOffset } }
-        func number(_ name: String) -> Double? { opcodes[name].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
-        func integer(_ name: String) -> Int? { number(name).map { Int($0) } }
+        // Values from untrusted files: finite, and clamped to what a sampler can use.
+        func number(_ name: String) -> Double? {
+            opcodes[name].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0.isFinite ? $0 : nil }
+        }
+        func integer(_ name: String) -> Int? { number(name).map { Int(max(-1e9, min(1e9, $0))) } }
+        func seconds(_ name: String) -> Double { max(0, min(60, number(name) ?? 0)) }
         if let k = key("key") {
             keys = k...k
             pitchKeycenter = k
@@ -81,47 +85,51 @@ public struct SfzRegion: Equatable, Sendable {
         }
         let lowVelocity = max(0, integer("lovel") ?? 1), highVelocity = min(127, integer("hivel") ?? 127)
         velocities = min(lowVelocity, highVelocity)...max(lowVelocity, highVelocity)
-        pitchKeytrack = number("pitch_keytrack") ?? 100
-        transpose = integer("transpose") ?? 0
-        tune = number("tune") ?? number("pitch") ?? 0
-        volume = number("volume") ?? 0
-        amplitude = number("amplitude") ?? 100
-        pan = number("pan") ?? 0
+        pitchKeytrack = max(-1_200, min(1_200, number("pitch_keytrack") ?? 100))
+        transpose = max(-127, min(127, integer("transpose") ?? 0))
+        tune = max(-9_600, min(9_600, number("tune") ?? number("pitch") ?? 0))
+        volume = max(-144, min(24, number("volume") ?? 0))
+        amplitude = max(0, min(100, number("amplitude") ?? 100))
+        pan = max(-100, min(100, number("pan") ?? 0))
         velocityTrack = number("amp_veltrack") ?? 100
         velocityCurve = opcodes.compactMap { name, value -> CurvePoint? in
-            guard name.hasPrefix("amp_velcurve_"), let v = Int(name.dropFirst("amp_velcurve_".count)), let g = Double(value) else { return nil }
-            return CurvePoint(velocity: v, gain: g)
-        }.sorted { $0.velocity < $1.velocity }
+            guard name.hasPrefix("amp_velcurve_"), let v = Int(name.dropFirst("amp_velcurve_".count)), (0...127).contains(v),
+                  let g = Double(value), g.isFinite else { return nil }
+            return CurvePoint(velocity: v, gain: max(0, min(1, g)))
+        }.sorted { ($0.velocity, $0.gain) < ($1.velocity, $1.gain) }
         sequenceLength = max(1, integer("seq_length") ?? 1)
         sequencePosition = max(1, integer("seq_position") ?? 1)
-        randomRange = (number("lorand") ?? 0)..<max(number("lorand") ?? 0, number("hirand") ?? 1)
+        let lowRandom = max(0, min(1, number("lorand") ?? 0))
+        randomRange = lowRandom..<max(lowRandom, min(1, number("hirand") ?? 1))
         trigger = opcodes["trigger"].flatMap(Trigger.init(rawValue:)) ?? .attack
         keySwitchLast = key("sw_last")
         if let low = key("sw_lokey"), let high = key("sw_hikey") { keySwitchRange = min(low, high)...max(low, high) }
         keySwitchDefault = key("sw_default")
-        for (name, value) in opcodes {
+        // In name order, so a region naming both forms of a controller reads the same way
+        // in every run; the high-resolution form (hdcc) comes last and wins.
+        for name in opcodes.keys.sorted() {
             for (prefix, scale) in [("locc", 1.0), ("lohdcc", 127.0)] where name.hasPrefix(prefix) {
-                guard let cc = Int(name.dropFirst(prefix.count)), let low = Double(value) else { continue }
+                guard let cc = Int(name.dropFirst(prefix.count)), let low = number(name) else { continue }
                 let highName = (prefix == "locc" ? "hicc" : "hihdcc") + String(cc)
-                let high = (opcodes[highName].flatMap(Double.init) ?? (prefix == "locc" ? 127 : 1)) * scale
+                let high = (number(highName) ?? (prefix == "locc" ? 127 : 1)) * scale
                 controllerRanges[cc] = min(low * scale, high)...max(low * scale, high)
             }
-            if name.hasPrefix("hicc"), let cc = Int(name.dropFirst(4)), controllerRanges[cc] == nil, opcodes["locc\(cc)"] == nil, let high = Double(value) {
+            if name.hasPrefix("hicc"), let cc = Int(name.dropFirst(4)), controllerRanges[cc] == nil, opcodes["locc\(cc)"] == nil, let high = number(name) {
                 controllerRanges[cc] = 0...max(0, high)
             }
         }
         offset = max(0, integer("offset") ?? 0)
-        end = integer("end")
+        end = integer("end").map { max(0, $0) }
         loopMode = (opcodes["loop_mode"] ?? opcodes["loopmode"]).flatMap(LoopMode.init(rawValue:))
         loopStart = integer("loop_start") ?? integer("loopstart")
         loopEnd = integer("loop_end") ?? integer("loopend")
-        envelope.delay = max(0, number("ampeg_delay") ?? 0)
-        envelope.attack = max(0, number("ampeg_attack") ?? 0)
-        envelope.hold = max(0, number("ampeg_hold") ?? 0)
-        envelope.decay = max(0, number("ampeg_decay") ?? 0)
+        envelope.delay = seconds("ampeg_delay")
+        envelope.attack = seconds("ampeg_attack")
+        envelope.hold = seconds("ampeg_hold")
+        envelope.decay = seconds("ampeg_decay")
         envelope.sustain = min(100, max(0, number("ampeg_sustain") ?? 100))
-        envelope.release = max(0, number("ampeg_release") ?? 0)
-        releaseDecay = max(0, number("rt_decay") ?? 0)
+        envelope.release = seconds("ampeg_release")
+        releaseDecay = max(0, min(200, number("rt_decay") ?? 0))
         group = integer("group") ?? 0
         offBy = integer("off_by") ?? 0
     }

@@ -10,7 +10,9 @@ import TimbreCore
 /// library: the same class made by a different mechanism. The part is written as a SKINI
 /// score (the ToolKit's text MIDI), rendered offline by `stk-demo`, and read back. Each
 /// take draws its own settings of the model's timbre controls (bow pressure and position,
-/// reed stiffness, lip tension, vowel...), so takes differ as players do.
+/// reed stiffness, lip tension, vowel...), so takes differ as players do. The ToolKit
+/// seeds its breath noise from the clock, so wind takes are not byte-identical between
+/// runs (everything else about them is).
 public enum StkRenderer {
     /// Where Debian installs the program and the models' wave tables.
     public static let program = "/usr/bin/stk-demo"
@@ -19,6 +21,9 @@ public enum StkRenderer {
     /// Renders `performance` on the model `instrument` ("Bowed", "Clarinet"...), as a
     /// stereo signal of exactly `performance.seconds`.
     public static func render(_ performance: Performance, instrument: String, sampleRate: Int, rng: inout SeededGenerator) throws -> StereoSignal {
+        guard !instrument.isEmpty, instrument.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            throw FileError(path: instrument, reason: "not a Synthesis ToolKit instrument name")
+        }
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw FileError(path: program, reason: "the Synthesis ToolKit is not installed (Debian package stk)")
         }
@@ -28,16 +33,10 @@ public enum StkRenderer {
         let score = folder.appendingPathComponent("score.ski"), output = folder.appendingPathComponent("out.wav")
         try skini(performance, instrument: instrument, rng: &rng).write(to: score, atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = [instrument, "-s", "\(sampleRate)", "-n", "8", "-ow", output.path, "-if", score.path]
-        process.currentDirectoryURL = URL(fileURLWithPath: waveTables).deletingLastPathComponent()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: output.path) else {
-            throw FileError(path: program, reason: "stk-demo \(instrument) failed (status \(process.terminationStatus))")
+        let status = try ExternalProgram.run(program, [instrument, "-s", "\(sampleRate)", "-n", "8", "-ow", output.path, "-if", score.path],
+                                             in: URL(fileURLWithPath: waveTables).deletingLastPathComponent())
+        guard status == 0, FileManager.default.fileExists(atPath: output.path) else {
+            throw FileError(path: program, reason: "stk-demo \(instrument) failed (status \(status))")
         }
         let mono = try AudioFileReader(url: output).readAllMono()
         var signal = StereoSignal(frames: Int(performance.seconds * Double(sampleRate)), sampleRate: sampleRate)

@@ -288,7 +288,7 @@ public final class SynthCorpus {
         let state = RunState(summary: Summary(skipped: all.count - pending.count))
         let workers = min(options.workers, pending.count)
         let started = Date()
-        // One SoundFont per worker; fail early and clearly if it cannot load.
+        // One renderer per worker; each loads the sources it plays on first use.
         let responses = options.impulseResponses.map { ImpulseResponses(folder: $0, sampleRate: options.sampleRate) }
         let renderers = (0..<workers).map { _ in PartRenderer(sources: options.sources, responses: responses, sampleRate: options.sampleRate) }
         let corpus = UncheckedBox(self), report = UncheckedBox(progress), shared = UncheckedBox(renderers)

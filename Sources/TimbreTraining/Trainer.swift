@@ -163,6 +163,9 @@ public final class Trainer: @unchecked Sendable {
         let library = try ClipLibrary(urls: featureURLs)
         let metadata = library.metadata
         let classCount = metadata.classCodes.count
+        if let given = options.classThresholds, given.count != classCount {
+            throw TrainingError("\(given.count) class thresholds given for \(classCount) classes")
+        }
         let batches = BatchReader(clips: library)
 
         // Validation: separate feature files, or recordings held out of the training ones.
@@ -280,10 +283,7 @@ public final class Trainer: @unchecked Sendable {
                 state.classThresholds = ThresholdSearch.perClass(probabilities: probabilities, truth: truth, classes: classCount)
                 state.validationClassCounts = (0..<classCount).map { c in truth.filter { $0.contains(c) }.count }
             }
-            if let given = options.classThresholds {
-                guard given.count == classCount else { throw TrainingError("\(given.count) class thresholds given for \(classCount) classes") }
-                state.classThresholds = given
-            }
+            if let given = options.classThresholds { state.classThresholds = given }
             best.trainingSummary = summary(state, split: split)
             try best.write(to: outputURL, slices: model.parameters.slices)
         }

@@ -8,8 +8,8 @@ struct InfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "Describe a model file: classes, network, features and how it was trained.",
         discussion: """
-            Prints the model's classes, its output (softmax or sigmoid), its decision \\
-            thresholds and a summary of its training. --json prints the stored description \\
+            Prints the model's classes, its output (softmax or sigmoid), its decision \
+            thresholds and a summary of its training. --json prints the stored description \
             as one JSON object (architecture, class codes, training summary) for scripts.
             """
     )

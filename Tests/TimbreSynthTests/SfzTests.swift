@@ -171,6 +171,38 @@ struct SfzTests {
         #expect(SfzRegion.midiKey("c#4") == 61 && SfzRegion.midiKey("Bb2") == 46 && SfzRegion.midiKey("x") == nil)
     }
 
+    @Test func aChokeGroupCutsAOneShotSample() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("open.wav", frequency: 600, seconds: 1)
+        try tiny.sine("pedal.wav", frequency: 300, seconds: 0.05)
+        let instrument = try tiny.instrument("""
+            <global> loop_mode=one_shot amp_veltrack=0
+            <region> sample=samples/open.wav key=46 group=1 off_by=2
+            <region> sample=samples/pedal.wav key=44 group=2
+            """)
+        let out = try play(instrument, [Note(start: 0, duration: 0.05, key: 46, velocity: 100), Note(start: 0.3, duration: 0.05, key: 44, velocity: 100)], seconds: 1)
+        #expect(rms(out[2_000..<13_000]) > 0.3, "one-shot: sounds past its note-off")
+        #expect(rms(out[16_000...]) < 1e-3, "closed by the pedal")
+    }
+
+    @Test func absurdValuesAreClampedNotFatal() throws {
+        let tiny = try TinyInstrument()
+        try tiny.sine("tone.wav", frequency: 441, seconds: 0.2)
+        let instrument = try tiny.instrument("""
+            <region> sample=samples/tone.wav key=60 offset=1e30 end=inf tune=nan lorand=nan ampeg_release=1e300 transpose=99999999999 pitch_keytrack=1e9
+            <region> sample=samples/tone.wav key=61 loop_mode=loop_continuous loop_start=0 loop_end=100 tune=9600 transpose=127
+            """)
+        _ = try play(instrument, [Note(start: 0, duration: 0.1, key: 60, velocity: 100), Note(start: 0.1, duration: 0.3, key: 61, velocity: 100)], seconds: 0.5)
+    }
+
+    @Test func aSymbolicLinkCannotLeadOutOfTheFolder() throws {
+        let tiny = try TinyInstrument()
+        try FileManager.default.createSymbolicLink(atPath: tiny.folder.appendingPathComponent("samples/escape.wav").path, withDestinationPath: "/etc/hostname")
+        let instrument = try tiny.instrument("<region> sample=samples/escape.wav key=60")
+        let error = #expect(throws: FileError.self) { try play(instrument, [Note(start: 0, duration: 0.1, key: 60, velocity: 100)], seconds: 0.2) }
+        #expect(error?.reason.contains("outside") == true)
+    }
+
     @Test func nothingOutsideTheInstrumentsFolderIsRead() throws {
         let tiny = try TinyInstrument()
         let include = #expect(throws: FileError.self) { try tiny.instrument(#"#include "../../etc/passwd""#) }
