@@ -361,7 +361,8 @@ public final class Trainer: @unchecked Sendable {
         }
         let summary = Summary(
             features: featureURLs.map(\.path),
-            validation: validationURLs.isEmpty ? "held-out recordings (\(options.validationFraction))" : validationURLs.map(\.path).joined(separator: ", "),
+            validation: !validationURLs.isEmpty ? validationURLs.map(\.path).joined(separator: ", ")
+                : options.validationFraction > 0 ? "held-out recordings (\(options.validationFraction))" : "none",
             trainingClips: split.training.count, validationClips: split.validation.count, bestEpoch: state.bestEpoch,
             bestValidationLoss: state.bestValidationLoss.isFinite ? state.bestValidationLoss : nil, threshold: state.threshold,
             classThresholds: state.classThresholds, validationClassCounts: state.validationClassCounts, recipe: options, history: state.history)
