@@ -63,6 +63,7 @@ bench: build
 	$(BENCH_DIR)/venv/bin/python bench/bench_nn.py --timbre-bench .build/release/timbre-bench
 	$(BENCH_DIR)/venv/bin/python bench/bench_tag.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/tag
 	$(BENCH_DIR)/venv/bin/python bench/bench_musicnn.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/musicnn
+	$(BENCH_DIR)/venv/bin/python bench/bench_museval.py --timbre $(BUILD_RELEASE) --work $(BENCH_DIR)/museval
 
 # Trains the CNN with timbre and with the Keras reference on the same feature files
 # once per seed (about 35 minutes on 2 cores) and prints their validation errors side by side.

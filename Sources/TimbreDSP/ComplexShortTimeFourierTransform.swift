@@ -32,17 +32,17 @@ public final class ComplexShortTimeFourierTransform {
         self.window = [Double](repeating: 0, count: left) + window + [Double](repeating: 0, count: nFFT - left - window.count)
         samples = fftw_alloc_real(nFFT)
         spectrum = fftw_alloc_complex(nFFT / 2 + 1)
-        plannerLock.lock()
+        fftwPlannerLock.lock()
         forwardPlan = fftw_plan_dft_r2c_1d(Int32(nFFT), samples, spectrum, UInt32(FFTW_ESTIMATE))
         inversePlan = fftw_plan_dft_c2r_1d(Int32(nFFT), spectrum, samples, UInt32(FFTW_ESTIMATE))
-        plannerLock.unlock()
+        fftwPlannerLock.unlock()
     }
 
     deinit {
-        plannerLock.lock()
+        fftwPlannerLock.lock()
         fftw_destroy_plan(forwardPlan)
         fftw_destroy_plan(inversePlan)
-        plannerLock.unlock()
+        fftwPlannerLock.unlock()
         fftw_free(samples)
         fftw_free(spectrum)
     }

@@ -15,15 +15,15 @@ public enum FastConvolution {
         let a = fftw_alloc_real(size)!, b = fftw_alloc_real(size)!
         let fa = fftw_alloc_complex(bins)!, fb = fftw_alloc_complex(bins)!
         defer { fftw_free(a); fftw_free(b); fftw_free(fa); fftw_free(fb) }
-        plannerLock.lock()
+        fftwPlannerLock.lock()
         let forwardA = fftw_plan_dft_r2c_1d(Int32(size), a, fa, UInt32(FFTW_ESTIMATE))
         let forwardB = fftw_plan_dft_r2c_1d(Int32(size), b, fb, UInt32(FFTW_ESTIMATE))
         let inverse = fftw_plan_dft_c2r_1d(Int32(size), fa, a, UInt32(FFTW_ESTIMATE))
-        plannerLock.unlock()
+        fftwPlannerLock.unlock()
         defer {
-            plannerLock.lock()
+            fftwPlannerLock.lock()
             fftw_destroy_plan(forwardA); fftw_destroy_plan(forwardB); fftw_destroy_plan(inverse)
-            plannerLock.unlock()
+            fftwPlannerLock.unlock()
         }
         for i in 0..<size {
             a[i] = i < signal.count ? Double(signal[i]) : 0

@@ -2,7 +2,7 @@ import CFFTW
 import Foundation
 
 /// FFTW's planner is not thread-safe; only `fftw_execute` is.
-let plannerLock = NSLock()
+public let fftwPlannerLock = NSLock()
 
 /// Power spectrogram |STFT|² with librosa's framing: periodic Hann window, frames every
 /// `hopLength` samples, `center=True` with zero padding of nFFT/2 on both sides.
@@ -32,15 +32,15 @@ public final class ShortTimeFourierTransform {
         input = fftw_alloc_real(nFFT * batch)
         output = fftw_alloc_complex(bins * batch)
         var size = Int32(nFFT)
-        plannerLock.lock()
+        fftwPlannerLock.lock()
         plan = fftw_plan_many_dft_r2c(1, &size, Int32(batch), input, nil, 1, Int32(nFFT), output, nil, 1, Int32(bins), UInt32(FFTW_ESTIMATE))
-        plannerLock.unlock()
+        fftwPlannerLock.unlock()
     }
 
     deinit {
-        plannerLock.lock()
+        fftwPlannerLock.lock()
         fftw_destroy_plan(plan)
-        plannerLock.unlock()
+        fftwPlannerLock.unlock()
         fftw_free(input)
         fftw_free(output)
     }

@@ -1,0 +1,165 @@
+import CFFTW
+import Foundation
+import TimbreDSP
+
+/// BSSEval version 4 (Vincent et al. 2006; Liutkus et al. 2018), computed as museval 0.4
+/// does in its default `v4` mode: the image-based decomposition of each estimate into the
+/// reference image, spatial distortion, interference and artefacts, with 512-tap distortion
+/// filters estimated once on the whole track and applied window by window.
+///
+/// For estimate j over a window, with s the reference image (followed by length − 1
+/// zeros), P_j the projection on source j's delayed reference channels and P the
+/// projection on every source's:
+/// SDR = ‖s‖² / ‖ŝ − s‖², ISR = ‖s‖² / ‖P_j − s‖², SIR = ‖P_j‖² / ‖P − P_j‖²,
+/// SAR = ‖P‖² / ‖ŝ − P‖², in dB. A window in which any reference or estimate is silent
+/// (its channel sum zero throughout) scores NaN, as in museval.
+public enum BSSEval {
+    /// The four ratios of one source over the windows of a track, in dB.
+    public struct Scores: Equatable, Sendable {
+        public var sdr: [Double] = [], isr: [Double] = [], sir: [Double] = [], sar: [Double] = []
+    }
+
+    /// Window starts for `length` samples, museval's framing: whole windows every `hop`
+    /// samples, or one window over everything when the track is not longer than a window.
+    public static func windows(length: Int, window: Int, hop: Int) -> [Range<Int>] {
+        guard window < length else { return [0..<length] }
+        let count = (length - window + hop) / hop
+        return (0..<count).map { ($0 * hop)..<($0 * hop + window) }
+    }
+
+    /// Scores every estimate against its reference.
+    /// - Parameters:
+    ///   - references: [source][channel][sample], every source non-silent; estimates: the same shape.
+    ///   - window, hop: in samples (museval: one second each).
+    public static func evaluate(references: [[[Double]]], estimates: [[[Double]]], window: Int, hop: Int,
+                                filterLength: Int = 512) throws -> [Scores] {
+        let sources = references.count, channels = references[0].count, length = references[0][0].count
+        let filters = try DistortionFilters(references: references, estimates: estimates, length: filterLength)
+        let ranges = windows(length: length, window: window, hop: hop)
+        let windowLength = ranges[0].count
+        let projector = WindowProjector(windowLength: windowLength, filterLength: filterLength)
+        let allSpectra = filters.all.map { $0.map { taps in projector.filterSpectra(taps) } }
+        let ownSpectra = filters.own.map { $0.map { taps in projector.filterSpectra(taps) } }
+        var scores = [Scores](repeating: Scores(), count: sources)
+        for range in ranges {
+            let silent = (references + estimates).contains { source in
+                range.allSatisfy { t in source.reduce(0) { $0 + $1[t] } == 0 }
+            }
+            if silent {
+                for j in 0..<sources { scores[j].append(.nan, .nan, .nan, .nan) }
+                continue
+            }
+            let segmentSpectra = references.map { $0.map { projector.segmentSpectrum($0[range]) } }
+            for j in 0..<sources {
+                var energies = Energies()
+                for c in 0..<channels {
+                    let everyone = projector.project(segments: segmentSpectra.flatMap { $0 }, filters: allSpectra[j][c])
+                    let own = projector.project(segments: segmentSpectra[j], filters: ownSpectra[j][c])
+                    energies.add(reference: references[j][c][range], estimate: estimates[j][c][range], own: own, everyone: everyone)
+                }
+                scores[j].append(energies.sdr, energies.isr, energies.sir, energies.sar)
+            }
+        }
+        return scores
+    }
+
+    /// Squared norms of the decomposition's terms over one window, summed over channels.
+    private struct Energies {
+        var reference = 0.0, distortion = 0.0, spatial = 0.0, own = 0.0, interference = 0.0, everyone = 0.0, artefacts = 0.0
+
+        mutating func add(reference s: ArraySlice<Double>, estimate e: ArraySlice<Double>, own p: [Double], everyone q: [Double]) {
+            for t in 0..<p.count {
+                let sValue = t < s.count ? s[s.startIndex + t] : 0, eValue = t < e.count ? e[e.startIndex + t] : 0
+                reference += sValue * sValue
+                distortion += (eValue - sValue) * (eValue - sValue)
+                spatial += (p[t] - sValue) * (p[t] - sValue)
+                own += p[t] * p[t]
+                interference += (q[t] - p[t]) * (q[t] - p[t])
+                everyone += q[t] * q[t]
+                artefacts += (eValue - q[t]) * (eValue - q[t])
+            }
+        }
+
+        var sdr: Double { decibels(reference, distortion) }
+        var isr: Double { decibels(reference, spatial) }
+        var sir: Double { decibels(own, interference) }
+        var sar: Double { decibels(everyone, artefacts) }
+
+        /// museval's safe ratio: a zero denominator is +∞ dB.
+        private func decibels(_ numerator: Double, _ denominator: Double) -> Double {
+            denominator == 0 ? .infinity : 10 * log10(numerator / denominator)
+        }
+    }
+}
+
+extension BSSEval.Scores {
+    mutating func append(_ sdr: Double, _ isr: Double, _ sir: Double, _ sar: Double) {
+        self.sdr.append(sdr); self.isr.append(isr); self.sir.append(sir); self.sar.append(sar)
+    }
+}
+
+/// FIR filtering of window segments by FFT: the full linear convolution (window + taps − 1
+/// samples), summed over the filtered reference channels.
+final class WindowProjector {
+    let size: Int, outputLength: Int, filterLength: Int
+    private var bins: Int { size / 2 + 1 }
+    private let buffer: UnsafeMutablePointer<Double>
+    private let spectrum: UnsafeMutablePointer<fftw_complex>
+    private let forward: fftw_plan, inverse: fftw_plan
+
+    init(windowLength: Int, filterLength: Int) {
+        self.filterLength = filterLength
+        outputLength = windowLength + filterLength - 1
+        var size = 1
+        while size < outputLength { size <<= 1 }
+        self.size = size
+        buffer = fftw_alloc_real(size)
+        spectrum = fftw_alloc_complex(size / 2 + 1)
+        fftwPlannerLock.lock()
+        forward = fftw_plan_dft_r2c_1d(Int32(size), buffer, spectrum, UInt32(FFTW_ESTIMATE))
+        inverse = fftw_plan_dft_c2r_1d(Int32(size), spectrum, buffer, UInt32(FFTW_ESTIMATE))
+        fftwPlannerLock.unlock()
+    }
+
+    deinit {
+        fftwPlannerLock.lock()
+        fftw_destroy_plan(forward); fftw_destroy_plan(inverse)
+        fftwPlannerLock.unlock()
+        fftw_free(buffer); fftw_free(spectrum)
+    }
+
+    private func transform<C: Collection<Double>>(_ values: C) -> [Double] {
+        var i = 0
+        for value in values { buffer[i] = value; i += 1 }
+        for k in i..<size { buffer[k] = 0 }
+        fftw_execute(forward)
+        return Array(UnsafeBufferPointer(start: UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self), count: 2 * bins))
+    }
+
+    func segmentSpectrum(_ segment: ArraySlice<Double>) -> [Double] { transform(segment) }
+
+    /// The spectra of consecutive `filterLength`-tap filters laid end to end in `taps`.
+    func filterSpectra(_ taps: [Double]) -> [[Double]] {
+        stride(from: 0, to: taps.count, by: filterLength).map { transform(taps[$0..<($0 + filterLength)]) }
+    }
+
+    /// Σ_i segment_i ∗ filter_i, the first `outputLength` samples.
+    func project(segments: [[Double]], filters: [[Double]]) -> [Double] {
+        precondition(segments.count == filters.count, "one filter per segment")
+        let values = UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+        for k in 0..<(2 * bins) { values[k] = 0 }
+        for (x, h) in zip(segments, filters) {
+            x.withUnsafeBufferPointer { x in
+                h.withUnsafeBufferPointer { h in
+                    for k in 0..<bins {
+                        values[2 * k] += x[2 * k] * h[2 * k] - x[2 * k + 1] * h[2 * k + 1]
+                        values[2 * k + 1] += x[2 * k] * h[2 * k + 1] + x[2 * k + 1] * h[2 * k]
+                    }
+                }
+            }
+        }
+        fftw_execute(inverse)
+        let scale = 1 / Double(size)
+        return (0..<outputLength).map { buffer[$0] * scale }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import TimbreAudio
+import TimbreCore
+
+/// One track's reference stems and the estimates to score against them, read from
+/// `<folder>/<track>/<stem>.<ext>` (any format libsndfile reads).
+///
+/// The references fix the stem list, the sample rate, the channel count and the length. A
+/// `mixture` file is not a stem. A reference silent throughout is left out (an
+/// instrumental song has no vocals), and so is an estimate stem with no reference. An
+/// estimate of another length is cut or padded with zeros to the reference's, as museval
+/// does; a different rate or channel count, or a missing estimate, is an error.
+public struct SeparationTrack {
+    public let name: String
+    public let stems: [String]
+    public let sampleRate: Int
+    /// [stem][channel][sample]
+    public let references: [[[Double]]]
+    public let estimates: [[[Double]]]
+    /// One line each: stems left out, lengths adjusted.
+    public let notes: [String]
+
+    static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "aifc", "au", "w64", "caf"]
+
+    /// Stem files of a track folder by stem name.
+    static func stemFiles(in folder: URL) throws -> [String: URL] {
+        let entries: [URL]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+        } catch {
+            throw FileError(path: folder.path, reason: "cannot list the folder")
+        }
+        var files: [String: URL] = [:]
+        for url in entries where audioExtensions.contains(url.pathExtension.lowercased()) {
+            let stem = url.deletingPathExtension().lastPathComponent
+            guard stem != "mixture", !stem.hasPrefix(".") else { continue }
+            if let other = files[stem] {
+                throw FileError(path: folder.path, reason: "two files for the stem '\(stem)': \(other.lastPathComponent) and \(url.lastPathComponent)")
+            }
+            files[stem] = url
+        }
+        return files
+    }
+
+    private static func describe(_ channels: Int, _ samples: Int, _ rate: Int) -> String {
+        "\(channels) channel\(channels == 1 ? "" : "s") of \(samples) samples at \(rate) Hz"
+    }
+
+    public init(name: String, references referenceFolder: URL, estimates estimateFolder: URL) throws {
+        self.name = name
+        let referenceFiles = try Self.stemFiles(in: referenceFolder)
+        guard !referenceFiles.isEmpty else { throw FileError(path: referenceFolder.path, reason: "no reference stems") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: estimateFolder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FileError(path: estimateFolder.path, reason: "no estimates for this track")
+        }
+        let estimateFiles = try Self.stemFiles(in: estimateFolder)
+        var notes: [String] = []
+        for stem in estimateFiles.keys.sorted() where referenceFiles[stem] == nil {
+            notes.append("\(estimateFiles[stem]!.path): no reference stem '\(stem)'; not scored")
+        }
+        var stems: [String] = [], references: [[[Double]]] = [], estimates: [[[Double]]] = []
+        var format: (rate: Int, channels: Int, length: Int)?
+        for stem in referenceFiles.keys.sorted() {
+            let referenceURL = referenceFiles[stem]!
+            let reference = try MultichannelAudio(contentsOf: referenceURL)
+            if let format, (reference.sampleRate, reference.channelCount, reference.frameCount) != format {
+                throw FileError(path: referenceURL.path, reason: "\(Self.describe(reference.channelCount, reference.frameCount, reference.sampleRate)), unlike "
+                                + "the track's other references (\(Self.describe(format.channels, format.length, format.rate)))")
+            }
+            format = (reference.sampleRate, reference.channelCount, reference.frameCount)
+            guard let estimateURL = estimateFiles[stem] else {
+                throw FileError(path: estimateFolder.appendingPathComponent(stem).path, reason: "no estimate for the reference stem '\(stem)'")
+            }
+            let estimate = try MultichannelAudio(contentsOf: estimateURL)
+            guard estimate.sampleRate == reference.sampleRate else {
+                throw FileError(path: estimateURL.path, reason: "\(estimate.sampleRate) Hz, the reference \(reference.sampleRate) Hz")
+            }
+            guard estimate.channelCount == reference.channelCount else {
+                throw FileError(path: estimateURL.path, reason: "\(estimate.channelCount) channels, the reference \(reference.channelCount)")
+            }
+            let silent = (0..<reference.frameCount).allSatisfy { t in reference.channels.reduce(Float(0)) { $0 + $1[t] } == 0 }
+            if silent {
+                notes.append("\(referenceURL.path): silent throughout; '\(stem)' not scored on this track")
+                continue
+            }
+            if estimate.frameCount != reference.frameCount {
+                let change = estimate.frameCount > reference.frameCount ? "cut" : "padded with zeros"
+                notes.append("\(estimateURL.path): \(estimate.frameCount) samples, the reference \(reference.frameCount); \(change) to its length")
+            }
+            stems.append(stem)
+            references.append(reference.channels.map { $0.map(Double.init) })
+            estimates.append(estimate.channels.map { channel in
+                (0..<reference.frameCount).map { $0 < channel.count ? Double(channel[$0]) : 0 }
+            })
+        }
+        guard !stems.isEmpty else { throw FileError(path: referenceFolder.path, reason: "every reference stem is silent") }
+        self.stems = stems
+        self.sampleRate = format!.rate
+        self.references = references
+        self.estimates = estimates
+        self.notes = notes
+    }
+}

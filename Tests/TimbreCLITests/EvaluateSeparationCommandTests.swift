@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TimbreAudio
+
+/// `timbre evaluate-separation` on two small tracks, as a user runs it.
+@Suite struct EvaluateSeparationCommandTests {
+    static let rate = 8_000, samples = 24_000
+
+    /// Stereo noise from a 64-bit linear congruential sequence, low-passed for the second stem.
+    static func stem(seed: UInt64, smooth: Bool) -> [[Float]] {
+        (0..<2).map { channel in
+            var state = seed &+ UInt64(channel) &* 977
+            var previous = 0.0
+            return (0..<samples).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let value = Double(state >> 11) / Double(UInt64(1) << 53) * 2 - 1
+                previous = smooth ? 0.8 * previous + 0.2 * value : value
+                return Float(0.3 * previous)
+            }
+        }
+    }
+
+    func write(_ channels: [[Float]], _ url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try MultichannelAudio(channels: channels, sampleRate: Self.rate).write(to: url, format: .wavFloat)
+    }
+
+    @Test func scoresHalfGainEstimatesAndReportsAMissingStem() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-separation-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
+        let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
+        for track in ["one", "two"] {
+            try write(a, references.appendingPathComponent("\(track)/vocals.wav"))
+            try write(b, references.appendingPathComponent("\(track)/other.wav"))
+            // A mixture file beside the stems is not a stem.
+            try write(a, references.appendingPathComponent("\(track)/mixture.wav"))
+        }
+        // Track one: every estimate is its reference at half gain, SDR = 10·log10(4).
+        try write(a.map { $0.map { $0 / 2 } }, estimates.appendingPathComponent("one/vocals.wav"))
+        try write(b.map { $0.map { $0 / 2 } }, estimates.appendingPathComponent("one/other.wav"))
+        // Track two has no vocals estimate.
+        try write(b, estimates.appendingPathComponent("two/other.wav"))
+
+        let report = root.appendingPathComponent("report")
+        let result = try TimbreProcess.run(["evaluate-separation", estimates.path, references.path, "--report", report.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("two/vocals: no estimate for the reference stem 'vocals'"))
+        #expect(result.stdout.contains("1 track,"))
+
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("metrics.json"))) as! [String: Any]
+        let tracks = metrics["tracks"] as! [String: [String: [String: Any]]]
+        #expect(tracks.keys.sorted() == ["one"])
+        #expect(tracks["one"]!.keys.sorted() == ["other", "vocals"])
+        for stem in ["other", "vocals"] {
+            let sdr = tracks["one"]![stem]!["SDR"] as! Double, isr = tracks["one"]![stem]!["ISR"] as! Double
+            #expect(abs(sdr - 10 * log10(4.0)) < 1e-3)
+            #expect(abs(isr - 10 * log10(4.0)) < 1e-3)
+        }
+        let baselines = metrics["baselines"] as! [String: [String: [String: [String: Any]]]]
+        // The mixture as the estimate: SDR is the stem's power over the other's. The smoothed
+        // stem's power is 0.2² / (1 − 0.8²) = 1/9 of the white one's: ±9.54 dB.
+        let mixtureSDR = baselines["mixture"]!["median"]!["vocals"]!["SDR"] as! Double
+        #expect(abs(mixtureSDR - 10 * log10(9.0)) < 0.3)
+        let otherMixtureSDR = baselines["mixture"]!["median"]!["other"]!["SDR"] as! Double
+        #expect(abs(otherMixtureSDR + 10 * log10(9.0)) < 0.3)
+        let oracleSDR = baselines["oracle IRM"]!["median"]!["vocals"]!["SDR"] as! Double
+        #expect(oracleSDR > mixtureSDR)
+        let rows = try String(contentsOf: report.appendingPathComponent("windows.csv"), encoding: .utf8).split(separator: "\n")
+        // 3 one-second windows × 2 stems × (estimate, mixture, oracle IRM), and the header.
+        #expect(rows.count == 1 + 3 * 2 * 3)
+    }
+}
