@@ -15,7 +15,8 @@ struct EvaluateSeparationCommand: ParsableCommand {
             the median over each track's windows, then over tracks, of SDR, SIR, SAR and ISR per \
             stem, next to two baselines on the same references: the mixture (the references' \
             sum) as the estimate, and the oracle ideal ratio mask. A track that cannot be scored \
-            is reported in one line and the others are scored (exit status 2).
+            is reported in one line and the others are scored (exit status 2; 1 when no \
+            track could be scored).
             """
     )
 
@@ -38,8 +39,8 @@ struct EvaluateSeparationCommand: ParsableCommand {
     var noBaselines = false
 
     func validate() throws {
-        guard windowSeconds.isFinite, windowSeconds > 0, hopSeconds.isFinite, hopSeconds > 0 else {
-            throw ValidationError("--window-seconds and --hop-seconds must be positive")
+        guard windowSeconds.isFinite, windowSeconds > 0, windowSeconds <= 30, hopSeconds.isFinite, hopSeconds > 0, hopSeconds <= 30 else {
+            throw ValidationError("--window-seconds and --hop-seconds must be above 0 and at most 30")
         }
     }
 
@@ -67,7 +68,13 @@ struct EvaluateSeparationCommand: ParsableCommand {
                 let track = try SeparationTrack(name: name, references: referenceRoot.appendingPathComponent(name),
                                                 estimates: estimateRoot.appendingPathComponent(name))
                 for note in track.notes { Terminal.printError("timbre: \(note)") }
-                try evaluation.add(track, baselines: !noBaselines)
+                do {
+                    try evaluation.add(track, baselines: !noBaselines)
+                } catch let error as FileError {
+                    throw FileError(path: referenceRoot.appendingPathComponent(name).path, reason: error.reason)
+                } catch {
+                    throw FileError(path: referenceRoot.appendingPathComponent(name).path, reason: "\(error)")
+                }
                 Terminal.printError("scored \(name)")
             } catch {
                 Terminal.printError("timbre: \(error)")

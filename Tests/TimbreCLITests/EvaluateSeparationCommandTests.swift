@@ -70,4 +70,24 @@ import TimbreAudio
         // 3 one-second windows × 2 stems × (estimate, mixture, oracle IRM), and the header.
         #expect(rows.count == 1 + 3 * 2 * 3)
     }
+
+    @Test func aSilentEstimateAndAnImpossibleHopAreOneLineErrors() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-separation-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
+        let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
+        try write(a, references.appendingPathComponent("t/vocals.wav"))
+        try write(b, references.appendingPathComponent("t/other.wav"))
+        try write(a, estimates.appendingPathComponent("t/vocals.wav"))
+        try write(b.map { $0.map { _ in 0 } }, estimates.appendingPathComponent("t/other.wav"))
+        let silent = try TimbreProcess.run(["evaluate-separation", estimates.path, references.path])
+        #expect(silent.status == 1)
+        #expect(silent.stderr.contains("t/other.wav: silent throughout"), "\(silent.stderr)")
+
+        try write(b, estimates.appendingPathComponent("t/other.wav"))
+        let hop = try TimbreProcess.run(["evaluate-separation", estimates.path, references.path, "--hop-seconds", "0.00001"])
+        #expect(hop.status == 1)
+        #expect(hop.stderr.contains("shorter than one sample at 8000 Hz"), "\(hop.stderr)")
+        #expect(hop.stderr.split(separator: "\n").count == 1)
+    }
 }

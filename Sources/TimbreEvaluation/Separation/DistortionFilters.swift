@@ -77,7 +77,9 @@ struct DistortionFilters {
         }
     }
 
-    struct SingularReferences: Error {}
+    struct SingularReferences: Error, CustomStringConvertible {
+        var description: String { "the references are linearly dependent even with a diagonal load; BSSEval cannot score them" }
+    }
 
     /// (A + εI)·X = B by LU (LAPACK dgesv), B column-major; A is symmetric, so its layout
     /// needs no transposition.

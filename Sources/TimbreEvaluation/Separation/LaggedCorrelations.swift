@@ -42,14 +42,14 @@ struct LaggedCorrelations {
             fftw_execute(forward)
             return Array(UnsafeBufferPointer(start: complexValues, count: 2 * bins))
         }
-        let needed = Set(pairs.flatMap { [$0.0, $0.1] })
+        let blockSignals = Set(pairs.map(\.0)), reachSignals = Set(pairs.map(\.1))
         var sums = [Int: [Double]]()
         for pair in pairs { sums[Self.key(pair, signalCount)] = [Double](repeating: 0, count: 2 * bins) }
         var start = 0
         while start < length {
             // The block of x_p sits after `margin` zeros; x_q's stretch starts `margin` earlier.
             var blockSpectra = [Int: [Double]](), reachSpectra = [Int: [Double]]()
-            for p in needed {
+            for p in blockSignals {
                 let signal = signals[p]
                 blockSpectra[p] = transform { target in
                     for i in 0..<size {
@@ -57,6 +57,9 @@ struct LaggedCorrelations {
                         target[i] = i >= margin && i < margin + block && n < length ? signal[n] : 0
                     }
                 }
+            }
+            for p in reachSignals {
+                let signal = signals[p]
                 reachSpectra[p] = transform { target in
                     for i in 0..<size {
                         let n = start + i - margin

@@ -15,6 +15,8 @@ public struct SeparationEvaluation {
     public struct TrackResult {
         public let track: String
         public let sampleRate: Int
+        /// Hop between windows in samples.
+        public let hop: Int
         /// Per stem, the scores of every window.
         public var windows: [String: BSSEval.Scores]
         public var baselines: [String: [String: BSSEval.Scores]]
@@ -32,12 +34,16 @@ public struct SeparationEvaluation {
 
     /// Scores one track (and, with `baselines`, the mixture and the oracle mask on it).
     public mutating func add(_ track: SeparationTrack, baselines: Bool) throws {
-        let window = Int(windowSeconds * Double(track.sampleRate)), hop = Int(hopSeconds * Double(track.sampleRate))
+        let window = Int((windowSeconds * Double(track.sampleRate)).rounded(.down))
+        let hop = Int((hopSeconds * Double(track.sampleRate)).rounded(.down))
+        guard window >= 1, hop >= 1 else {
+            throw FileError(path: track.name, reason: "the window or hop is shorter than one sample at \(track.sampleRate) Hz")
+        }
         func score(_ estimates: [[[Double]]]) throws -> [String: BSSEval.Scores] {
             let scores = try BSSEval.evaluate(references: track.references, estimates: estimates, window: window, hop: hop)
             return Dictionary(uniqueKeysWithValues: zip(track.stems, scores))
         }
-        var result = TrackResult(track: track.name, sampleRate: track.sampleRate, windows: try score(track.estimates), baselines: [:])
+        var result = TrackResult(track: track.name, sampleRate: track.sampleRate, hop: hop, windows: try score(track.estimates), baselines: [:])
         if baselines {
             let mixture = Self.mixture(of: track.references)
             result.baselines["mixture"] = try score(track.references.map { _ in mixture })
@@ -90,13 +96,14 @@ public struct SeparationEvaluation {
             guard let value = value ?? nil else { return String(repeating: " ", count: 6) + "-" }
             return String(format: "%7.2f", value)
         }
-        var lines = ["\(tracks.count) track\(tracks.count == 1 ? "" : "s"), median over \(Int(windowSeconds)) s windows then over tracks (dB)"]
-        var header = "STEM".padding(toLength: 12, withPad: " ", startingAt: 0) + "TRACKS" + "    SDR    SIR    SAR    ISR"
+        let width = max(12, (stems.map(\.count).max() ?? 0) + 2)
+        var lines = ["\(tracks.count) track\(tracks.count == 1 ? "" : "s"), median over \(String(format: "%g", windowSeconds)) s windows then over tracks (dB)"]
+        var header = "STEM".padding(toLength: width, withPad: " ", startingAt: 0) + "TRACKS" + "    SDR    SIR    SAR    ISR"
         if hasBaselines { header += "   mixture SDR   oracle IRM SDR" }
         lines.append(header)
         for stem in stems {
             let count = tracks.filter { $0.windows[stem] != nil }.count
-            var line = stem.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%6d", count)
+            var line = stem.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: "%6d", count)
             for metric in Self.metricNames { line += cell(estimates[stem]?[metric]) }
             if hasBaselines {
                 line += String(repeating: " ", count: 7) + cell(mixture[stem]?["SDR"]) + String(repeating: " ", count: 10) + cell(oracle[stem]?["SDR"])
@@ -118,7 +125,7 @@ public struct SeparationEvaluation {
         }
         func json(_ medians: Medians) -> [String: Any] {
             medians.mapValues { value -> Any in
-                guard let value = value ?? nil else { return NSNull() }
+                guard let value = value ?? nil, !value.isNaN else { return NSNull() }
                 if value.isFinite { return value }
                 return value > 0 ? "inf" : "-inf"
             }
@@ -147,7 +154,7 @@ public struct SeparationEvaluation {
                 for stem in scores.keys.sorted() {
                     let s = scores[stem]!
                     for w in 0..<s.sdr.count {
-                        csv += [field(track.track), field(stem), estimate, String(w), String(format: "%.3f", Double(w) * hopSeconds),
+                        csv += [field(track.track), field(stem), estimate, String(w), String(format: "%.3f", Double(w * track.hop) / Double(track.sampleRate)),
                                 format(s.sdr[w]), format(s.sir[w]), format(s.sar[w]), format(s.isr[w])].joined(separator: ",") + "\n"
                     }
                 }

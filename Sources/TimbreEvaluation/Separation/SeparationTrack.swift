@@ -20,6 +20,9 @@ public struct SeparationTrack {
     /// One line each: stems left out, lengths adjusted.
     public let notes: [String]
 
+    /// Stems × channels per track: 16 (8 stereo stems) makes a Gram matrix of 8,192² values, 512 MB.
+    public static let maximumSignals = 16
+
     static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "aifc", "au", "w64", "caf"]
 
     /// Stem files of a track folder by stem name.
@@ -33,13 +36,28 @@ public struct SeparationTrack {
         var files: [String: URL] = [:]
         for url in entries where audioExtensions.contains(url.pathExtension.lowercased()) {
             let stem = url.deletingPathExtension().lastPathComponent
-            guard stem != "mixture", !stem.hasPrefix(".") else { continue }
+            guard stem.lowercased() != "mixture", !stem.hasPrefix(".") else { continue }
             if let other = files[stem] {
                 throw FileError(path: folder.path, reason: "two files for the stem '\(stem)': \(other.lastPathComponent) and \(url.lastPathComponent)")
             }
             files[stem] = url
         }
         return files
+    }
+
+    /// Decodes a stem, refusing files without samples or with values that are not finite.
+    static func read(_ url: URL) throws -> MultichannelAudio {
+        let audio = try MultichannelAudio(contentsOf: url)
+        guard audio.frameCount > 0 else { throw FileError(path: url.path, reason: "no samples") }
+        guard audio.channels.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw FileError(path: url.path, reason: "samples that are not finite numbers (NaN or infinity)")
+        }
+        return audio
+    }
+
+    /// museval's test: the channels' sum is zero at every sample.
+    static func isSilent<T: BinaryFloatingPoint>(_ channels: [[T]]) -> Bool {
+        (0..<channels[0].count).allSatisfy { t in channels.reduce(0.0) { $0 + Double($1[t]) } == 0 }
     }
 
     private static func describe(_ channels: Int, _ samples: Int, _ rate: Int) -> String {
@@ -63,36 +81,44 @@ public struct SeparationTrack {
         var format: (rate: Int, channels: Int, length: Int)?
         for stem in referenceFiles.keys.sorted() {
             let referenceURL = referenceFiles[stem]!
-            let reference = try MultichannelAudio(contentsOf: referenceURL)
+            let reference = try Self.read(referenceURL)
             if let format, (reference.sampleRate, reference.channelCount, reference.frameCount) != format {
                 throw FileError(path: referenceURL.path, reason: "\(Self.describe(reference.channelCount, reference.frameCount, reference.sampleRate)), unlike "
                                 + "the track's other references (\(Self.describe(format.channels, format.length, format.rate)))")
             }
             format = (reference.sampleRate, reference.channelCount, reference.frameCount)
+            guard referenceFiles.count * reference.channelCount <= Self.maximumSignals else {
+                throw FileError(path: referenceFolder.path, reason: "\(referenceFiles.count) stems of \(reference.channelCount) channels; BSSEval's "
+                                + "normal equations grow with their square, and at most \(Self.maximumSignals) stem channels are scored at once")
+            }
+            if Self.isSilent(reference.channels) {
+                notes.append("\(referenceURL.path): silent throughout; '\(stem)' not scored on this track")
+                continue
+            }
             guard let estimateURL = estimateFiles[stem] else {
                 throw FileError(path: estimateFolder.appendingPathComponent(stem).path, reason: "no estimate for the reference stem '\(stem)'")
             }
-            let estimate = try MultichannelAudio(contentsOf: estimateURL)
+            let estimate = try Self.read(estimateURL)
             guard estimate.sampleRate == reference.sampleRate else {
                 throw FileError(path: estimateURL.path, reason: "\(estimate.sampleRate) Hz, the reference \(reference.sampleRate) Hz")
             }
             guard estimate.channelCount == reference.channelCount else {
                 throw FileError(path: estimateURL.path, reason: "\(estimate.channelCount) channels, the reference \(reference.channelCount)")
             }
-            let silent = (0..<reference.frameCount).allSatisfy { t in reference.channels.reduce(Float(0)) { $0 + $1[t] } == 0 }
-            if silent {
-                notes.append("\(referenceURL.path): silent throughout; '\(stem)' not scored on this track")
-                continue
+            let padded = estimate.channels.map { channel in
+                (0..<reference.frameCount).map { $0 < channel.count ? Double(channel[$0]) : 0 }
+            }
+            // museval refuses a silent estimate: the projection has nothing to work on.
+            guard !Self.isSilent(padded) else {
+                throw FileError(path: estimateURL.path, reason: "silent throughout the reference's length; BSSEval cannot score it")
             }
             if estimate.frameCount != reference.frameCount {
-                let change = estimate.frameCount > reference.frameCount ? "cut" : "padded with zeros"
+                let change = estimate.frameCount > reference.frameCount ? "cut" : "padded with zeros (windows left silent score nothing)"
                 notes.append("\(estimateURL.path): \(estimate.frameCount) samples, the reference \(reference.frameCount); \(change) to its length")
             }
             stems.append(stem)
             references.append(reference.channels.map { $0.map(Double.init) })
-            estimates.append(estimate.channels.map { channel in
-                (0..<reference.frameCount).map { $0 < channel.count ? Double(channel[$0]) : 0 }
-            })
+            estimates.append(padded)
         }
         guard !stems.isEmpty else { throw FileError(path: referenceFolder.path, reason: "every reference stem is silent") }
         self.stems = stems

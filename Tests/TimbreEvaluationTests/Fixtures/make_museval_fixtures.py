@@ -3,7 +3,8 @@ synthetic stereo tracks, the known answers of the separation-metric tests.
 
 The signals are defined by formulas that the Swift tests rebuild exactly (a 64-bit linear
 congruential generator and sines): 2 sources, 2 channels, 28,000 samples at 8 kHz, scored
-in 1-s windows (8,000 samples, hop 8,000) with 512-tap filters, museval's v4 mode.
+in 1-s windows (8,000 samples, hop 8,000) with 512-tap filters, museval's v4 mode; and
+one case of 3 mono sources with windows overlapping by half.
 
     python3 make_museval_fixtures.py > museval_reference.json
 """
@@ -61,7 +62,13 @@ def cases():
     silent_refs = refs.copy()
     silent_refs[1, 8000:16000, :] = 0
     silent_est = np.array([silent_refs[j] + 0.05 * np.stack([noise(N, 31 + 2 * j + c) for c in range(2)], axis=1) for j in range(2)])
+    # Three mono sources, windows overlapping by half: the tone's left channel, the rumble's
+    # right, and a clipped sine; each estimate leaks the next source in.
+    t = np.arange(N)
+    three = np.array([refs[0][:, :1], refs[1][:, 1:], np.clip(0.8 * np.sin(2 * math.pi * 97 * t / RATE), -0.5, 0.5)[:, None]])
+    leaky = np.array([three[j] + 0.2 * three[(j + 1) % 3] for j in range(3)])
     return {
+        "three_mono_overlapping": (three, leaky),
         "mixture": (refs, np.array([mixture, mixture])),
         "half": (refs, 0.5 * refs),
         "delay": (refs, delayed),
@@ -82,7 +89,8 @@ def main():
     result = {"museval_version": importlib.metadata.version("museval"),
               "samples": N, "window": WINDOW, "hop": WINDOW, "filters_len": 512, "cases": {}}
     for name, (refs, ests) in cases().items():
-        sdr, isr, sir, sar, _ = metrics.bss_eval(refs, ests, window=WINDOW, hop=WINDOW, compute_permutation=False,
+        hop = WINDOW // 2 if name == "three_mono_overlapping" else WINDOW
+        sdr, isr, sir, sar, _ = metrics.bss_eval(refs, ests, window=WINDOW, hop=hop, compute_permutation=False,
                                                  filters_len=512, framewise_filters=False, bsseval_sources_version=False)
         result["cases"][name] = {key: [[encode(v) for v in row] for row in values.tolist()]
                                  for key, values in (("SDR", sdr), ("ISR", isr), ("SIR", sir), ("SAR", sar))}
