@@ -1,4 +1,5 @@
 import COpenBLAS
+import TimbreCore
 
 /// Fully connected layer: y = x · W + b, with W stored [inputs, outputs] (Keras's layout).
 public final class Dense: Layer {
@@ -73,4 +74,42 @@ public final class Flatten: Layer {
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient.reshaped(inputShape) }
+}
+
+/// A dense layer applied to the last axis of any shape ([T, D] → [T, units]): every row
+/// of the leading axes goes through the same weights.
+public final class DenseOverLastAxis: Layer, ParameterInitializing {
+    public let inputs: Int, outputs: Int
+    private let dense: Dense
+    private let store: ParameterStore
+    private var inputShape: [Int] = []
+
+    public init(inputs: Int, outputs: Int, store: ParameterStore, name: String) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.store = store
+        dense = Dense(inputs: inputs, outputs: outputs, store: store, name: name)
+    }
+
+    public func initializeParameters(using generator: inout SeededGenerator) {
+        Initializers.glorotUniform(store.values(dense.weight), count: dense.weight.count, fanIn: inputs, fanOut: outputs, generator: &generator)
+        store.values(dense.bias).update(repeating: 0, count: outputs)
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.last == inputs, "DenseOverLastAxis expects \(inputs) features last, got \(inputShape)")
+        return Array(inputShape.dropLast()) + [outputs]
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        inputShape = input.shape
+        let rows = input.count / inputs
+        let output = dense.forward(input.reshaped([rows, inputs]), context: context)
+        return output.reshaped(Array(input.shape.dropLast()) + [outputs])
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let rows = outputGradient.count / outputs
+        return dense.backward(outputGradient.reshaped([rows, outputs])).reshaped(inputShape)
+    }
 }

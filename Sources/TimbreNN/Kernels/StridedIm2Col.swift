@@ -1,0 +1,80 @@
+/// The geometry of a 2-D convolution over one image: any kernel height and width, stride,
+/// zero padding and dilation. Shared by the convolution and its transpose, whose forward
+/// pass is this convolution's input-gradient pass.
+public struct ConvolutionGeometry: Equatable, Sendable {
+    public let channels: Int, height: Int, width: Int
+    public let kernelHeight: Int, kernelWidth: Int
+    public let strideY: Int, strideX: Int
+    public let padY: Int, padX: Int
+    public let dilationY: Int, dilationX: Int
+
+    public init(channels: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+        (kernelHeight, kernelWidth) = kernel
+        (strideY, strideX) = stride
+        (padY, padX) = padding
+        (dilationY, dilationX) = dilation
+    }
+
+    /// ⌊(H + 2·pad − dilation·(k − 1) − 1) / stride⌋ + 1, as PyTorch and Keras compute it.
+    public var outputHeight: Int { (height + 2 * padY - dilationY * (kernelHeight - 1) - 1) / strideY + 1 }
+    public var outputWidth: Int { (width + 2 * padX - dilationX * (kernelWidth - 1) - 1) / strideX + 1 }
+    /// Rows of the column matrix: one per (channel, kernel row, kernel column).
+    public var patch: Int { channels * kernelHeight * kernelWidth }
+    public var outputPixels: Int { outputHeight * outputWidth }
+    public var isValid: Bool { outputHeight > 0 && outputWidth > 0 }
+}
+
+/// Stateless lowering kernels for any stride, padding and dilation: image ↔ column matrix
+/// [patch × output pixels]. (`Im2Col` is the banded "same"-padding form of `Conv2D`.)
+public enum StridedIm2Col {
+    /// columns[(c·kh + i)·kw + j, oy·OW + ox] = image[c, oy·sy − py + i·dy, ox·sx − px + j·dx], 0 outside.
+    public static func lower(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+        let oh = g.outputHeight, ow = g.outputWidth
+        var row = 0
+        for c in 0..<g.channels {
+            let plane = image + c * g.height * g.width
+            for i in 0..<g.kernelHeight {
+                for j in 0..<g.kernelWidth {
+                    let target = columns + row * oh * ow
+                    for oy in 0..<oh {
+                        let y = oy * g.strideY - g.padY + i * g.dilationY
+                        let line = target + oy * ow
+                        guard y >= 0 && y < g.height else { line.update(repeating: 0, count: ow); continue }
+                        for ox in 0..<ow {
+                            let x = ox * g.strideX - g.padX + j * g.dilationX
+                            line[ox] = x >= 0 && x < g.width ? plane[y * g.width + x] : 0
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `lower`: adds every column value back onto the pixel it came from.
+    public static func accumulate(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>) {
+        let oh = g.outputHeight, ow = g.outputWidth
+        var row = 0
+        for c in 0..<g.channels {
+            let plane = image + c * g.height * g.width
+            for i in 0..<g.kernelHeight {
+                for j in 0..<g.kernelWidth {
+                    let source = columns + row * oh * ow
+                    for oy in 0..<oh {
+                        let y = oy * g.strideY - g.padY + i * g.dilationY
+                        guard y >= 0 && y < g.height else { continue }
+                        for ox in 0..<ow {
+                            let x = ox * g.strideX - g.padX + j * g.dilationX
+                            if x >= 0 && x < g.width { plane[y * g.width + x] += source[oy * ow + ox] }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

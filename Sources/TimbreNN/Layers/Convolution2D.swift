@@ -1,0 +1,230 @@
+import COpenBLAS
+import TimbreCore
+
+/// 2-D convolution with any kernel height and width, stride, zero padding, dilation and
+/// channel groups: y[f, oy, ox] = b[f] + Σ w[f, c, i, j] · x[g·C/G + c, oy·sy − py + i·dy, ox·sx − px + j·dx]
+/// over the input channels of f's group. Kernels are [filters, inChannels / groups, kh, kw]
+/// (PyTorch's layout). Groups equal to the input channels make a depthwise convolution; a
+/// 1×1 kernel a pointwise one.
+///
+/// The plain path: per item and group, im2col (`StridedIm2Col`) and one `cblas_sgemm`. Chandna's
+/// 1×513 and 12×1 kernels and strided U-Net encoders run here; the 3×3 "same" classifier
+/// keeps its Winograd and direct kernels in `Conv2D`.
+public final class Convolution2D: Layer, ParameterInitializing {
+    public let inChannels: Int, filters: Int, groups: Int
+    public let kernel: (height: Int, width: Int), stride: (y: Int, x: Int), padding: (y: Int, x: Int), dilation: (y: Int, x: Int)
+    let weight: ParameterStore.Slice
+    let bias: ParameterStore.Slice
+    private let store: ParameterStore
+    private var input: Tensor?
+
+    public init(inChannels: Int, filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                dilation: (Int, Int) = (1, 1), groups: Int = 1, store: ParameterStore, name: String) {
+        precondition(groups > 0 && inChannels % groups == 0 && filters % groups == 0, "channels and filters must divide into the groups")
+        precondition(kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
+                     "kernel, stride and dilation must be positive, padding not negative")
+        self.inChannels = inChannels
+        self.filters = filters
+        self.groups = groups
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.store = store
+        weight = store.add("\(name)/kernel", shape: [filters, inChannels / groups, kernel.0, kernel.1])
+        bias = store.add("\(name)/bias", shape: [filters])
+    }
+
+    func geometry(height: Int, width: Int) -> ConvolutionGeometry {
+        ConvolutionGeometry(channels: inChannels / groups, height: height, width: width, kernel: (kernel.height, kernel.width),
+                            stride: (stride.y, stride.x), padding: (padding.y, padding.x), dilation: (dilation.y, dilation.x))
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.count == 3 && inputShape[0] == inChannels, "Convolution2D expects [\(inChannels), H, W], got \(inputShape)")
+        let g = geometry(height: inputShape[1], width: inputShape[2])
+        precondition(g.isValid, "the kernel does not fit in \(inputShape)")
+        return [filters, g.outputHeight, g.outputWidth]
+    }
+
+    public func initializeParameters(using generator: inout SeededGenerator) {
+        Initializers.heNormal(store.values(weight), count: weight.count, fanIn: weight.count / filters, generator: &generator)
+        store.values(bias).update(repeating: 0, count: filters)
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        let shape = outputShape(for: Array(input.shape.dropFirst()))
+        let g = geometry(height: input.shape[2], width: input.shape[3])
+        let groupFilters = filters / groups, pixels = g.outputPixels
+        var output = Tensor(uninitialized: [input.batch] + shape)
+        var columns = [Float](repeating: 0, count: g.patch * pixels)
+        let w = store.values(weight), b = store.values(bias)
+        input.data.withUnsafeBufferPointer { x in
+            output.data.withUnsafeMutableBufferPointer { y in
+                columns.withUnsafeMutableBufferPointer { columns in
+                    for item in 0..<input.batch {
+                        for group in 0..<groups {
+                            let image = x.baseAddress! + (item * inChannels + group * g.channels) * g.height * g.width
+                            let target = y.baseAddress! + (item * filters + group * groupFilters) * pixels
+                            StridedIm2Col.lower(image, g, into: columns.baseAddress!)
+                            for f in 0..<groupFilters { (target + f * pixels).update(repeating: b[group * groupFilters + f], count: pixels) }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupFilters), Int32(pixels), Int32(g.patch), 1,
+                                        w + group * groupFilters * g.patch, Int32(g.patch), columns.baseAddress, Int32(pixels), 1, target, Int32(pixels))
+                        }
+                    }
+                }
+            }
+        }
+        self.input = input
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("backward before forward") }
+        let g = geometry(height: input.shape[2], width: input.shape[3])
+        let groupFilters = filters / groups, pixels = g.outputPixels
+        var inputGradient = Tensor(zeros: input.shape)
+        var columns = [Float](repeating: 0, count: g.patch * pixels), columnGradient = columns
+        let w = store.values(weight), dw = store.gradients(weight), db = store.gradients(bias)
+        input.data.withUnsafeBufferPointer { x in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        columnGradient.withUnsafeMutableBufferPointer { columnGradient in
+                            for item in 0..<input.batch {
+                                for group in 0..<groups {
+                                    let offset = (item * inChannels + group * g.channels) * g.height * g.width
+                                    let gradient = dy.baseAddress! + (item * filters + group * groupFilters) * pixels
+                                    StridedIm2Col.lower(x.baseAddress! + offset, g, into: columns.baseAddress!)
+                                    // dW += dy · columnsᵀ
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupFilters), Int32(g.patch), Int32(pixels), 1,
+                                                gradient, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dw + group * groupFilters * g.patch, Int32(g.patch))
+                                    for f in 0..<groupFilters {
+                                        var sum: Float = 0
+                                        for p in 0..<pixels { sum += gradient[f * pixels + p] }
+                                        db[group * groupFilters + f] += sum
+                                    }
+                                    // dcolumns = Wᵀ · dy, then back onto the pixels.
+                                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(groupFilters), 1,
+                                                w + group * groupFilters * g.patch, Int32(g.patch), gradient, Int32(pixels), 0, columnGradient.baseAddress, Int32(pixels))
+                                    StridedIm2Col.accumulate(columnGradient.baseAddress!, g, into: dx.baseAddress! + offset)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return inputGradient
+    }
+}
+
+/// Transposed 2-D convolution (a "deconvolution"): the input-gradient map of the
+/// convolution with the same kernel, stride, padding and dilation, so it grows the image
+/// by the stride. Output size (H − 1)·s − 2p + d·(k − 1) + 1 + outputPadding, as PyTorch's
+/// ConvTranspose2d. Kernels are [inChannels, filters, kh, kw] (PyTorch's layout).
+public final class TransposedConvolution2D: Layer, ParameterInitializing {
+    public let inChannels: Int, filters: Int
+    public let kernel: (height: Int, width: Int), stride: (y: Int, x: Int), padding: (y: Int, x: Int), dilation: (y: Int, x: Int)
+    public let outputPadding: (y: Int, x: Int)
+    let weight: ParameterStore.Slice
+    let bias: ParameterStore.Slice
+    private let store: ParameterStore
+    private var input: Tensor?
+
+    public init(inChannels: Int, filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                dilation: (Int, Int) = (1, 1), outputPadding: (Int, Int) = (0, 0), store: ParameterStore, name: String) {
+        precondition(kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
+                     "kernel, stride and dilation must be positive, padding not negative")
+        precondition(outputPadding.0 >= 0 && outputPadding.0 < max(stride.0, dilation.0) && outputPadding.1 >= 0 && outputPadding.1 < max(stride.1, dilation.1),
+                     "output padding must be smaller than the stride or the dilation")
+        self.inChannels = inChannels
+        self.filters = filters
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.outputPadding = outputPadding
+        self.store = store
+        weight = store.add("\(name)/kernel", shape: [inChannels, filters, kernel.0, kernel.1])
+        bias = store.add("\(name)/bias", shape: [filters])
+    }
+
+    /// The geometry of the convolution this layer transposes: from the output image to the input's size.
+    func geometry(inputHeight: Int, inputWidth: Int) -> ConvolutionGeometry {
+        let height = (inputHeight - 1) * stride.y - 2 * padding.y + dilation.y * (kernel.height - 1) + 1 + outputPadding.y
+        let width = (inputWidth - 1) * stride.x - 2 * padding.x + dilation.x * (kernel.width - 1) + 1 + outputPadding.x
+        return ConvolutionGeometry(channels: filters, height: height, width: width, kernel: (kernel.height, kernel.width),
+                                   stride: (stride.y, stride.x), padding: (padding.y, padding.x), dilation: (dilation.y, dilation.x))
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.count == 3 && inputShape[0] == inChannels, "TransposedConvolution2D expects [\(inChannels), H, W], got \(inputShape)")
+        let g = geometry(inputHeight: inputShape[1], inputWidth: inputShape[2])
+        precondition(g.height > 0 && g.width > 0 && g.outputHeight == inputShape[1] && g.outputWidth == inputShape[2], "no output size fits \(inputShape)")
+        return [filters, g.height, g.width]
+    }
+
+    public func initializeParameters(using generator: inout SeededGenerator) {
+        Initializers.heNormal(store.values(weight), count: weight.count, fanIn: inChannels * kernel.height * kernel.width, generator: &generator)
+        store.values(bias).update(repeating: 0, count: filters)
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        let shape = outputShape(for: Array(input.shape.dropFirst()))
+        let g = geometry(inputHeight: input.shape[2], inputWidth: input.shape[3])
+        let pixels = g.outputPixels, image = g.height * g.width
+        var output = Tensor(zeros: [input.batch] + shape)
+        var columns = [Float](repeating: 0, count: g.patch * pixels)
+        let w = store.values(weight), b = store.values(bias)
+        input.data.withUnsafeBufferPointer { x in
+            output.data.withUnsafeMutableBufferPointer { y in
+                columns.withUnsafeMutableBufferPointer { columns in
+                    for item in 0..<input.batch {
+                        // columns = Wᵀ · x with W as [inChannels × filters·kh·kw].
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(inChannels), 1,
+                                    w, Int32(g.patch), x.baseAddress! + item * inChannels * pixels, Int32(pixels), 0, columns.baseAddress, Int32(pixels))
+                        let target = y.baseAddress! + item * filters * image
+                        StridedIm2Col.accumulate(columns.baseAddress!, g, into: target)
+                        for f in 0..<filters { for p in 0..<image { target[f * image + p] += b[f] } }
+                    }
+                }
+            }
+        }
+        self.input = input
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("backward before forward") }
+        let g = geometry(inputHeight: input.shape[2], inputWidth: input.shape[3])
+        let pixels = g.outputPixels, image = g.height * g.width
+        var inputGradient = Tensor(zeros: input.shape)
+        var columns = [Float](repeating: 0, count: g.patch * pixels)
+        let w = store.values(weight), dw = store.gradients(weight), db = store.gradients(bias)
+        input.data.withUnsafeBufferPointer { x in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        for item in 0..<input.batch {
+                            let gradient = dy.baseAddress! + item * filters * image
+                            StridedIm2Col.lower(gradient, g, into: columns.baseAddress!)
+                            let xItem = x.baseAddress! + item * inChannels * pixels
+                            // dW += x · columnsᵀ; dx = W · columns.
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(inChannels), Int32(g.patch), Int32(pixels), 1,
+                                        xItem, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dw, Int32(g.patch))
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(pixels), Int32(g.patch), 1,
+                                        w, Int32(g.patch), columns.baseAddress, Int32(pixels), 0, dx.baseAddress! + item * inChannels * pixels, Int32(pixels))
+                            for f in 0..<filters {
+                                var sum: Float = 0
+                                for p in 0..<image { sum += gradient[f * image + p] }
+                                db[f] += sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return inputGradient
+    }
+}
