@@ -173,3 +173,40 @@ import Testing
         checkGradients(layer: outer.asLayer, store: store, input: randomTensor([2, 2, 4, 4], seed: 40))
     }
 }
+
+@Suite struct AttentionGradientTests {
+    @Test func multiHeadAttention() {
+        let store = ParameterStore()
+        let attention = MultiHeadAttention(features: 6, heads: 2, store: store, name: "attention")
+        var generator = SeededGenerator(seed: 4)
+        attention.initializeParameters(using: &generator)
+        #expect(store.slices.map(\.name).contains("attention/query/kernel"))
+        checkGradients(layer: attention, store: store, input: randomTensor([2, 5, 6], seed: 41))
+    }
+
+    @Test func samsNetSlicedAttention() {
+        let store = ParameterStore()
+        let sliced = SlicedAttention(frequencies: 4, heads: 2, chunk: 3, store: store, name: "sliced")
+        var generator = SeededGenerator(seed: 5)
+        sliced.initializeParameters(using: &generator)
+        checkGradients(layer: sliced, store: store, input: randomTensor([2, 2, 4, 6], seed: 42))
+    }
+
+    /// Frames in different chunks never see each other: changing the second chunk leaves
+    /// the first chunk's output as it was.
+    @Test func chunksAreIndependent() {
+        let store = ParameterStore()
+        let sliced = SlicedAttention(frequencies: 4, heads: 1, chunk: 3, store: store, name: "sliced")
+        var generator = SeededGenerator(seed: 6)
+        sliced.initializeParameters(using: &generator)
+        var input = randomTensor([1, 1, 4, 6], seed: 43)
+        let context = ForwardContext(training: false)
+        let before = sliced.forward(input, context: context)
+        for bin in 0..<4 { input.data[bin * 6 + 4] += 1 }
+        let after = sliced.forward(input, context: context)
+        for bin in 0..<4 {
+            for frame in 0..<3 { #expect(before.data[bin * 6 + frame] == after.data[bin * 6 + frame]) }
+            #expect(before.data[bin * 6 + 4] != after.data[bin * 6 + 4])
+        }
+    }
+}
