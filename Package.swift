@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
         .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN", "TimbreCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP", "TimbreAudio"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP"]),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth"]),
     ]

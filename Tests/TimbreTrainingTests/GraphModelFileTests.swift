@@ -1,0 +1,106 @@
+import Foundation
+import TimbreCore
+import TimbreHDF5
+import TimbreNN
+import Testing
+@testable import TimbreTraining
+
+/// Version-2 model files: a graph with skips, two outputs and batch norm survives the round
+/// trip exactly; files that do not fit their own description fail in one line.
+@Suite struct GraphModelFileTests {
+    static let spec = GraphSpec(
+        inputs: [.init(name: "mixture", shape: [1, 8, 8])],
+        nodes: [
+            .init("encoder/block1/conv", .convolution(filters: 3, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1), inputs: ["mixture"]),
+            .init("encoder/block1/act", .leakyReLU(slope: 0.2), inputs: ["encoder/block1/conv"]),
+            .init("encoder/block2/conv", .convolution(filters: 4, kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 1), inputs: ["encoder/block1/act"]),
+            .init("encoder/block2/norm", .batchNorm, inputs: ["encoder/block2/conv"]),
+            .init("decoder/vocals/up", .transposedConvolution(filters: 3, kernel: [2, 2], stride: [2, 2], padding: [0, 0], outputPadding: [0, 0]), inputs: ["encoder/block2/norm"]),
+            .init("decoder/vocals/skip", .concat, inputs: ["decoder/vocals/up", "encoder/block1/act"]),
+            .init("decoder/vocals/mask", .convolution(filters: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1), inputs: ["decoder/vocals/skip"]),
+            .init("vocals", .sigmoid, inputs: ["decoder/vocals/mask"]),
+            .init("decoder/drums/up", .upsample(factor: [2, 2]), inputs: ["encoder/block2/norm"]),
+            .init("drums", .tanh, inputs: ["decoder/drums/up"]),
+        ],
+        outputs: ["vocals", "drums"])
+
+    func folder() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-graph-model-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func aRoundTripKeepsEveryValueAndTheOutputs() throws {
+        let store = ParameterStore()
+        let (graph, norms) = try Self.spec.build(store: store)
+        var generator = SeededGenerator(seed: 9)
+        graph.initializeParameters(using: &generator)
+        for i in 0..<store.count { store.values[i] += Float(i % 7) * 0.01 }
+        // Moves the running statistics away from their starting values.
+        let input = Tensor(shape: [2, 1, 8, 8], data: (0..<128).map { sin(Float($0)) })
+        _ = graph.forward(["mixture": input], context: ForwardContext(training: true))
+        let expected = graph.forward(["mixture": input], context: ForwardContext(training: false))
+
+        let url = folder().appendingPathComponent("separator.h5")
+        var model = GraphModelFile(graph: Self.spec, store: store, batchNorms: norms)
+        model.modelInfo = #"{"sources": ["vocals", "drums"]}"#
+        try model.write(to: url)
+        let file = try HDF5File(opening: url)
+        #expect(file.exists("weights/encoder/block2/conv/kernel") && file.exists("state/encoder/block2/norm/running_mean"))
+        #expect(try file.dataset("weights/decoder/vocals/up/kernel").shape == [4, 3, 2, 2])
+
+        let read = try GraphModelFile.read(from: url)
+        #expect(read.graph == Self.spec && read.modelInfo == model.modelInfo)
+        let (rebuilt, _) = try read.makeModel()
+        let outputs = rebuilt.forward(["mixture": input], context: ForwardContext(training: false))
+        #expect(outputs["vocals"] == expected["vocals"] && outputs["drums"] == expected["drums"])
+        #expect(norms["encoder/block2/norm"]!.runningMean != [0, 0, 0, 0])
+    }
+
+    /// Writes a file with the given graph JSON and no weights, or with the weights of `spec`.
+    func craft(_ url: URL, version: Int = 2, graph json: String, weightsOf spec: GraphSpec? = nil, damage: String? = nil) throws {
+        let file = try HDF5File(creating: url)
+        try file.setAttribute("model_format_version", .int(version))
+        try file.setAttribute("graph", .string(json))
+        if let spec {
+            let store = ParameterStore()
+            _ = try spec.build(store: store)
+            for slice in store.slices {
+                let name = "weights/\(slice.name)"
+                try file.createGroup((name as NSString).deletingLastPathComponent)
+                let shape = name == damage ? [slice.count + 1] : slice.shape
+                try file.createDataset(name, of: Float.self, shape: shape).writeRows([Float](repeating: 0.5, count: shape.reduce(1, *)))
+            }
+        }
+        try file.flush()
+    }
+
+    func readError(_ url: URL) -> String {
+        do {
+            _ = try GraphModelFile.read(from: url)
+            return "read without error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func untrustedFilesFailInOneLine() throws {
+        let root = folder()
+        let specJSON = String(decoding: try JSONEncoder().encode(Self.spec), as: UTF8.self)
+        let cases: [(String, String, GraphSpec?, String?, Int, String)] = [
+            ("unknown-kind", specJSON.replacingOccurrences(of: "\"sigmoid\"", with: "\"teleport\""), nil, nil, 2, "cannot be read"),
+            ("huge", specJSON.replacingOccurrences(of: "[1,8,8]", with: "[1,1073741824,1073741824]"), nil, nil, 2, "impossible shape"),
+            ("kernel-too-big", specJSON.replacingOccurrences(of: "\"kernel\":[3,3]", with: "\"kernel\":[30,3]"), nil, nil, 2, "does not fit"),
+            ("dangling", specJSON.replacingOccurrences(of: "\"inputs\":[\"encoder\\/block2\\/conv\"]", with: "\"inputs\":[\"nowhere\"]"), nil, nil, 2, "does not exist before it"),
+            ("missing-weights", specJSON, nil, nil, 2, "is missing"),
+            ("wrong-shape", specJSON, Self.spec, "weights/decoder/vocals/mask/kernel", 2, "the graph needs"),
+            ("old-version", specJSON, nil, nil, 1, "version-1 model"),
+        ]
+        for (name, json, weights, damage, version, message) in cases {
+            let url = root.appendingPathComponent("\(name).h5")
+            try craft(url, version: version, graph: json, weightsOf: weights, damage: damage)
+            let error = readError(url)
+            #expect(error.contains(message) && error.contains(url.path) && !error.contains("\n"), "\(name): \(error)")
+        }
+    }
+}
