@@ -12,6 +12,8 @@ public final class Sequential {
     private var firstWeightedLayer = 0
     /// Per-worker room for one image's activations between fused inference blocks.
     private let blockScratch = WorkerScratch()
+    /// Which layers run fused (see `FusionPass`).
+    private let fusion: FusionPass
 
     /// Whether `backward` carries the gradient all the way to the input (only gradient
     /// checks need it; training stops at the first layer with parameters).
@@ -21,6 +23,7 @@ public final class Sequential {
 
     public init(_ architecture: Architecture) {
         self.architecture = architecture
+        fusion = FusionPass(architecture.layers)
         var shape = architecture.inputShape
         var isFirstWeightedLayer = true
         for (index, spec) in architecture.layers.enumerated() {
@@ -29,9 +32,8 @@ public final class Sequential {
             case .standardize:
                 layer = Standardize()
             case .conv2d(let filters, let kernel):
-                // A ReLU right after a convolution runs inside it (see Conv2D.fusedReLU).
-                let fuse = index + 1 < architecture.layers.count && architecture.layers[index + 1] == .relu
-                let conv = Conv2D(inChannels: shape[0], filters: filters, kernel: kernel, fusedReLU: fuse, store: parameters, name: "conv\(index)")
+                let conv = Conv2D(inChannels: shape[0], filters: filters, kernel: kernel, fusedReLU: fusion.convolutionsWithReLU.contains(index),
+                                  store: parameters, name: "conv\(index)")
                 if isFirstWeightedLayer {
                     conv.computesInputGradient = false
                     firstWeightedLayer = index
@@ -39,8 +41,7 @@ public final class Sequential {
                 isFirstWeightedLayer = false
                 layer = conv
             case .relu:
-                let fused = index > 0 && { if case .conv2d = architecture.layers[index - 1] { return true } else { return false } }()
-                layer = fused ? Identity() : ReLU()
+                layer = fusion.identityReLUs.contains(index) ? Identity() : ReLU()
             case .maxPool(let size):
                 layer = MaxPool2D(size: size)
             case .dropout(let rate):
@@ -52,9 +53,7 @@ public final class Sequential {
                 if isFirstWeightedLayer { firstWeightedLayer = index }
                 isFirstWeightedLayer = false
             }
-            // Conv + ReLU + max-pool: the pool's backward pass applies the ReLU's mask.
-            if let pool = layer as? MaxPool2D, index >= 2, architecture.layers[index - 1] == .relu,
-               let conv = layers[index - 2] as? Conv2D, conv.fusedReLU {
+            if fusion.maskingPools.contains(index), let pool = layer as? MaxPool2D, let conv = layers[index - 2] as? Conv2D {
                 pool.masksNonPositive = true
                 conv.outputGradientIsMasked = true
             }
@@ -116,21 +115,21 @@ public final class Sequential {
         return values
     }
 
-    /// The run of fused conv → ReLU → 2×2 max-pool blocks starting at layer `start`
-    /// (dropout between them does nothing at inference), and the index after it.
+    /// The fused blocks of the planned run starting at layer `start`, as far as each
+    /// convolution has a fused kernel for its input size, and the index after them.
     private func pooledBlocks(from start: Int, inputShape: [Int]) -> ([PooledBlock], Int) {
-        var blocks = [PooledBlock](), index = start, shape = inputShape
-        while index + 2 < layers.count, let conv = layers[index] as? Conv2D, architecture.layers[index + 1] == .relu,
-              let pool = layers[index + 2] as? MaxPool2D, pool.size == 2,
-              let block = conv.pooledBlock(height: shape[1], width: shape[2]) {
+        guard let run = fusion.pooledRuns[start] else { return ([], start) }
+        var blocks = [PooledBlock](), shape = inputShape, next = start
+        for (position, index) in run.enumerated() {
+            guard let conv = layers[index] as? Conv2D, let block = conv.pooledBlock(height: shape[1], width: shape[2]) else {
+                next = index
+                break
+            }
             blocks.append(block)
             shape = block.outputShape
-            index += 3
-            var after = index
-            while after < layers.count, layers[after] is Dropout { after += 1 }
-            if after < layers.count, layers[after] is Conv2D { index = after } else { break }
+            next = position + 1 < run.count ? run[position + 1] : index + 3
         }
-        return (blocks, index)
+        return (blocks, next)
     }
 
     /// Back-propagates the gradient of the loss with respect to the logits, adding into
