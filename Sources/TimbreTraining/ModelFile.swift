@@ -78,12 +78,28 @@ public struct ModelFile {
         guard let json = try file.attribute("architecture")?.stringValue else {
             throw FileError(path: url.path, reason: "is not a Timbre model (no architecture attribute)")
         }
-        let architecture = try JSONDecoder().decode(Architecture.self, from: Data(json.utf8))
+        let architecture: Architecture
+        do {
+            architecture = try JSONDecoder().decode(Architecture.self, from: Data(json.utf8))
+            try architecture.validate()
+        } catch let invalid as Architecture.Invalid {
+            throw FileError(path: url.path, reason: "invalid architecture: \(invalid.description)")
+        } catch {
+            throw FileError(path: url.path, reason: "the architecture cannot be read (an unknown layer kind or a missing attribute)")
+        }
         let features = try FeatureFileMetadata.read(from: file)
+        guard case .dense(let units) = architecture.layers.last, units == features.classCodes.count else {
+            throw FileError(path: url.path, reason: "the network's outputs do not match its \(features.classCodes.count) classes")
+        }
         let model = Sequential(architecture)
         var weights = [Float](repeating: 0, count: model.parameters.count)
         for slice in model.parameters.slices {
-            let values = try file.dataset("weights/\(slice.name)").readRows(as: Float.self)
+            guard file.exists("weights/\(slice.name)") else { throw FileError(path: url.path, reason: "weights/\(slice.name) is missing") }
+            let dataset = try file.dataset("weights/\(slice.name)")
+            guard dataset.shape.reduce(1, *) == slice.count else {
+                throw FileError(path: url.path, reason: "weights/\(slice.name) has shape \(dataset.shape), expected \(slice.shape)")
+            }
+            let values = try dataset.readRows(as: Float.self)
             guard values.count == slice.count else {
                 throw FileError(path: url.path, reason: "weights/\(slice.name) has \(values.count) values, expected \(slice.count)")
             }

@@ -2,6 +2,7 @@ import Foundation
 import TimbreCore
 import TimbreHDF5
 import TimbreNN
+import TimbreStore
 import Testing
 @testable import TimbreTraining
 
@@ -100,6 +101,38 @@ import Testing
             let url = root.appendingPathComponent("\(name).h5")
             try craft(url, version: version, graph: json, weightsOf: weights, damage: damage)
             let error = readError(url)
+            #expect(error.contains(message) && error.contains(url.path) && !error.contains("\n"), "\(name): \(error)")
+        }
+    }
+}
+
+/// Version-1 classifier files with a crafted architecture or weights fail in one line.
+@Suite struct ClassifierModelFileTrustTests {
+    @Test func craftedArchitecturesAndWeightsAreRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-v1-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8)
+        let model = Sequential(architecture)
+        let metadata = FeatureFileMetadata(classCodes: ["a", "b", "c"], classNames: ["A", "B", "C"],
+                                           settings: smallSettings(), resampler: "x")
+        let good = folder.appendingPathComponent("good.h5")
+        try ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray).write(to: good, slices: model.parameters.slices)
+        let json = String(decoding: try JSONEncoder().encode(architecture), as: UTF8.self)
+        let cases: [(String, String, String)] = [
+            ("absurd-input", json.replacingOccurrences(of: "[1,24,25]", with: "[1,1073741824,1073741824]"), "input shape"),
+            ("even-kernel", json.replacingOccurrences(of: "\"kernel\":3", with: "\"kernel\":4"), "convolution"),
+            ("unknown-kind", json.replacingOccurrences(of: "\"flatten\"", with: "\"teleport\""), "cannot be read"),
+            ("too-few-outputs", json.replacingOccurrences(of: "\"units\":3", with: "\"units\":2"), "3 classes"),
+            ("pool-too-big", json.replacingOccurrences(of: "\"size\":2", with: "\"size\":99"), "max-pooling"),
+        ]
+        for (name, text, message) in cases {
+            let url = folder.appendingPathComponent("\(name).h5")
+            try FileManager.default.copyItem(at: good, to: url)
+            let file = try HDF5File(opening: url, mode: .readWrite)
+            try file.setAttribute("architecture", .string(text))
+            try file.flush()
+            let error = "\(#expect(throws: Error.self) { try ModelFile.read(from: url) }!)"
             #expect(error.contains(message) && error.contains(url.path) && !error.contains("\n"), "\(name): \(error)")
         }
     }

@@ -47,3 +47,57 @@ public struct Architecture: Codable, Equatable, Sendable {
         return Architecture(inputShape: inputShape, layers: layers, output: output)
     }
 }
+
+extension Architecture {
+    /// Why a description read from a file cannot be built, in one line.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Checks every layer against the shape reaching it (sizes that fit, odd kernels,
+    /// bounded tensors and parameters) so that an untrusted file is refused before any
+    /// layer is built; returns the parameter count.
+    @discardableResult
+    public func validate() throws -> Int {
+        let limit = GraphSpec.maximumTensorSize
+        func fail(_ reason: String) -> Invalid { Invalid(description: reason) }
+        guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 && $0 <= limit }),
+              GraphSpec.product(inputShape[0], inputShape[1], inputShape[2]) <= limit else {
+            throw fail("the input shape \(inputShape) is impossible")
+        }
+        guard !layers.isEmpty, layers.count <= 1_000 else { throw fail("\(layers.count) layers") }
+        var shape = inputShape, parameters = 0
+        for (index, layer) in layers.enumerated() {
+            let size = shape.reduce(1) { GraphSpec.product($0, $1) }
+            var added = 0
+            switch layer {
+            case .standardize, .relu:
+                break
+            case .conv2d(let filters, let kernel):
+                guard shape.count == 3, filters > 0, filters <= 1 << 16, kernel > 0, kernel % 2 == 1, kernel <= 63 else {
+                    throw fail("layer \(index): a convolution of \(filters) filters of \(kernel)×\(kernel) on \(shape)")
+                }
+                added = GraphSpec.product(filters, shape[0], kernel, kernel) + filters
+                shape = [filters, shape[1], shape[2]]
+            case .maxPool(let poolSize):
+                guard shape.count == 3, poolSize > 0, shape[1] >= poolSize, shape[2] >= poolSize else {
+                    throw fail("layer \(index): max-pooling \(shape) by \(poolSize)")
+                }
+                shape = [shape[0], shape[1] / poolSize, shape[2] / poolSize]
+            case .dropout(let rate):
+                guard rate >= 0, rate < 1 else { throw fail("layer \(index): dropout rate \(rate)") }
+            case .flatten:
+                shape = [size]
+            case .dense(let units):
+                guard units > 0, units <= 1 << 20 else { throw fail("layer \(index): \(units) units") }
+                added = GraphSpec.product(size, units) + units
+                shape = [units]
+            }
+            parameters = added > GraphSpec.maximumParameters ? Int.max : parameters + added
+            guard parameters <= GraphSpec.maximumParameters, shape.reduce(1, { GraphSpec.product($0, $1) }) <= limit else {
+                throw fail("layer \(index): more than \(GraphSpec.maximumParameters) parameters or values")
+            }
+        }
+        return parameters
+    }
+}
