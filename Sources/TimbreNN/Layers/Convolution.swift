@@ -28,12 +28,10 @@ public final class Conv2D: Layer {
     private let columnGradients = WorkerScratch()
     private let partials = WorkerScratch()
     private let maskedGradients = WorkerScratch()
-    /// 3×3 kernels over several channels use Winograd F(4×4, 3×3) in all three passes
-    /// (4× fewer multiplications; the weight gradient through the transform's adjoint).
-    private var usesWinograd: Bool { kernel == 3 && inChannels > 1 }
-    /// A single input channel with 3×3 kernels (the spectrogram layer) is convolved
-    /// directly; its weight gradient too, when no input gradient is asked for.
-    private var usesDirect: Bool { kernel == 3 && inChannels == 1 }
+    /// The kernel that lowers this convolution (see `ConvolutionAlgorithm`).
+    private var algorithm: ConvolutionAlgorithm { ConvolutionAlgorithm.choose(kernel: kernel, inChannels: inChannels) }
+    private var usesWinograd: Bool { algorithm == .winograd }
+    private var usesDirect: Bool { algorithm == .direct }
     private let paddedImages = WorkerScratch()
     private let blockScratch = WorkerScratch()
     private lazy var workspaces: [Winograd.Workspace] = (0..<Parallel.workers).map { _ in Winograd.Workspace() }
