@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
         .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug + vectorUnit),
-        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "CFFTW", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreModel", dependencies: ["TimbreTraining"], exclude: ["model-card"], resources: [.copy("default-model.h5")]),

@@ -1,5 +1,3 @@
-import CFFTW
-
 /// Complex short-time Fourier transform and its inverse, with librosa's conventions:
 /// `center=True` with nFFT/2 zeros on both sides, frames every `hopLength` samples, the
 /// window zero-padded to nFFT in the middle when it is shorter, and an inverse that
@@ -15,10 +13,7 @@ public final class ComplexShortTimeFourierTransform {
     public var bins: Int { nFFT / 2 + 1 }
     /// The analysis and synthesis window, nFFT long.
     public let window: [Double]
-    private let samples: UnsafeMutablePointer<Double>
-    private let spectrum: UnsafeMutablePointer<fftw_complex>
-    private let forwardPlan: fftw_plan
-    private let inversePlan: fftw_plan
+    private let fft: RealFFT
 
     /// - Parameter window: the window's values (a periodic Hann window of nFFT when nil);
     ///   a shorter window is centred in nFFT samples of zeros, as librosa does.
@@ -30,21 +25,7 @@ public final class ComplexShortTimeFourierTransform {
         self.hopLength = hopLength
         let left = (nFFT - window.count) / 2
         self.window = [Double](repeating: 0, count: left) + window + [Double](repeating: 0, count: nFFT - left - window.count)
-        samples = fftw_alloc_real(nFFT)
-        spectrum = fftw_alloc_complex(nFFT / 2 + 1)
-        fftwPlannerLock.lock()
-        forwardPlan = fftw_plan_dft_r2c_1d(Int32(nFFT), samples, spectrum, UInt32(FFTW_ESTIMATE))
-        inversePlan = fftw_plan_dft_c2r_1d(Int32(nFFT), spectrum, samples, UInt32(FFTW_ESTIMATE))
-        fftwPlannerLock.unlock()
-    }
-
-    deinit {
-        fftwPlannerLock.lock()
-        fftw_destroy_plan(forwardPlan)
-        fftw_destroy_plan(inversePlan)
-        fftwPlannerLock.unlock()
-        fftw_free(samples)
-        fftw_free(spectrum)
+        fft = RealFFT(size: nFFT)
     }
 
     /// Frames for `sampleCount` samples: 1 + sampleCount / hopLength, as librosa's centred framing.
@@ -54,7 +35,7 @@ public final class ComplexShortTimeFourierTransform {
     public func forward(_ signal: [Float]) -> ComplexSpectrogram {
         let frames = frameCount(for: signal.count), bins = self.bins, n = nFFT, half = nFFT / 2
         var result = ComplexSpectrogram(bins: bins, frames: frames)
-        let values = UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+        let samples = fft.samples, values = fft.spectrum
         signal.withUnsafeBufferPointer { signal in
             for frame in 0..<frames {
                 let start = frame * hopLength - half
@@ -62,7 +43,7 @@ public final class ComplexShortTimeFourierTransform {
                     let index = start + i
                     samples[i] = index >= 0 && index < signal.count ? Double(signal[index]) * window[i] : 0
                 }
-                fftw_execute(forwardPlan)
+                fft.forward()
                 for bin in 0..<bins {
                     result.real[bin * frames + frame] = Float(values[2 * bin])
                     result.imaginary[bin * frames + frame] = Float(values[2 * bin + 1])
@@ -80,7 +61,7 @@ public final class ComplexShortTimeFourierTransform {
         precondition(length >= 0, "length must not be negative")
         let frames = spectrogram.frames, n = nFFT, half = nFFT / 2
         var sum = [Double](repeating: 0, count: length), weight = [Double](repeating: 0, count: length)
-        let values = UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+        let samples = fft.samples, values = fft.spectrum
         let scale = 1 / Double(n)
         for frame in 0..<frames {
             let start = frame * hopLength - half
@@ -93,7 +74,7 @@ public final class ComplexShortTimeFourierTransform {
             // The imaginary parts of DC and Nyquist do not exist in a real signal's spectrum.
             values[1] = 0
             values[2 * (bins - 1) + 1] = 0
-            fftw_execute(inversePlan)
+            fft.inverse()
             for i in max(0, -start)..<min(n, length - start) {
                 let w = window[i]
                 sum[start + i] += samples[i] * scale * w

@@ -1,4 +1,3 @@
-import CFFTW
 import Foundation
 import TimbreDSP
 
@@ -42,18 +41,16 @@ public enum BSSEval {
         let ownSpectra = filters.own.map { $0.map { taps in projector.filterSpectra(taps) } }
         var scores = [Scores](repeating: Scores(), count: sources)
         for range in ranges {
-            let silent = (references + estimates).contains { source in
-                range.allSatisfy { t in source.reduce(0) { $0 + $1[t] } == 0 }
-            }
-            if silent {
+            if (references + estimates).contains(where: { isSilent($0, over: range) }) {
                 for j in 0..<sources { scores[j].append(.nan, .nan, .nan, .nan) }
                 continue
             }
             let segmentSpectra = references.map { $0.map { projector.segmentSpectrum($0[range]) } }
+            let everySegment = segmentSpectra.flatMap { $0 }
             for j in 0..<sources {
                 var energies = Energies()
                 for c in 0..<channels {
-                    let everyone = projector.project(segments: segmentSpectra.flatMap { $0 }, filters: allSpectra[j][c])
+                    let everyone = projector.project(segments: everySegment, filters: allSpectra[j][c])
                     let own = projector.project(segments: segmentSpectra[j], filters: ownSpectra[j][c])
                     energies.add(reference: references[j][c][range], estimate: estimates[j][c][range], own: own, everyone: everyone)
                 }
@@ -92,6 +89,13 @@ public enum BSSEval {
     }
 }
 
+extension BSSEval {
+    /// museval's test of silence: the channels' sum is zero at every sample of `range`.
+    static func isSilent<T: BinaryFloatingPoint>(_ channels: [[T]], over range: Range<Int>) -> Bool {
+        range.allSatisfy { t in channels.reduce(0.0) { $0 + Double($1[t]) } == 0 }
+    }
+}
+
 extension BSSEval.Scores {
     mutating func append(_ sdr: Double, _ isr: Double, _ sir: Double, _ sar: Double) {
         self.sdr.append(sdr); self.isr.append(isr); self.sir.append(sir); self.sar.append(sar)
@@ -101,39 +105,26 @@ extension BSSEval.Scores {
 /// FIR filtering of window segments by FFT: the full linear convolution (window + taps − 1
 /// samples), summed over the filtered reference channels.
 final class WindowProjector {
-    let size: Int, outputLength: Int, filterLength: Int
-    private var bins: Int { size / 2 + 1 }
-    private let buffer: UnsafeMutablePointer<Double>
-    private let spectrum: UnsafeMutablePointer<fftw_complex>
-    private let forward: fftw_plan, inverse: fftw_plan
+    let outputLength: Int, filterLength: Int
+    private let fft: RealFFT
+    var size: Int { fft.size }
+    private var bins: Int { fft.bins }
 
     init(windowLength: Int, filterLength: Int) {
         self.filterLength = filterLength
         outputLength = windowLength + filterLength - 1
         var size = 1
         while size < outputLength { size <<= 1 }
-        self.size = size
-        buffer = fftw_alloc_real(size)
-        spectrum = fftw_alloc_complex(size / 2 + 1)
-        fftwPlannerLock.lock()
-        forward = fftw_plan_dft_r2c_1d(Int32(size), buffer, spectrum, UInt32(FFTW_ESTIMATE))
-        inverse = fftw_plan_dft_c2r_1d(Int32(size), spectrum, buffer, UInt32(FFTW_ESTIMATE))
-        fftwPlannerLock.unlock()
-    }
-
-    deinit {
-        fftwPlannerLock.lock()
-        fftw_destroy_plan(forward); fftw_destroy_plan(inverse)
-        fftwPlannerLock.unlock()
-        fftw_free(buffer); fftw_free(spectrum)
+        fft = RealFFT(size: size)
     }
 
     private func transform<C: Collection<Double>>(_ values: C) -> [Double] {
+        let buffer = fft.samples
         var i = 0
         for value in values { buffer[i] = value; i += 1 }
         for k in i..<size { buffer[k] = 0 }
-        fftw_execute(forward)
-        return Array(UnsafeBufferPointer(start: UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self), count: 2 * bins))
+        fft.forward()
+        return Array(UnsafeBufferPointer(start: fft.spectrum, count: 2 * bins))
     }
 
     func segmentSpectrum(_ segment: ArraySlice<Double>) -> [Double] { transform(segment) }
@@ -146,7 +137,7 @@ final class WindowProjector {
     /// Σ_i segment_i ∗ filter_i, the first `outputLength` samples.
     func project(segments: [[Double]], filters: [[Double]]) -> [Double] {
         precondition(segments.count == filters.count, "one filter per segment")
-        let values = UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+        let values = fft.spectrum
         for k in 0..<(2 * bins) { values[k] = 0 }
         for (x, h) in zip(segments, filters) {
             x.withUnsafeBufferPointer { x in
@@ -158,8 +149,8 @@ final class WindowProjector {
                 }
             }
         }
-        fftw_execute(inverse)
-        let scale = 1 / Double(size)
+        fft.inverse()
+        let scale = 1 / Double(size), buffer = fft.samples
         return (0..<outputLength).map { buffer[$0] * scale }
     }
 }

@@ -1,4 +1,3 @@
-import CFFTW
 import TimbreDSP
 
 /// Cross-correlations of long signals at short lags, R_pq[k] = Σ_n x_p[n]·x_q[n+k] for
@@ -25,21 +24,11 @@ struct LaggedCorrelations {
         while size < 4 * (2 * margin + 1) || size < largestFFT && size < length + 2 * margin { size <<= 1 }
         let block = size - 2 * margin
         let bins = size / 2 + 1
-        let buffer = fftw_alloc_real(size)!, spectrum = fftw_alloc_complex(bins)!
-        defer { fftw_free(buffer); fftw_free(spectrum) }
-        fftwPlannerLock.lock()
-        let forward = fftw_plan_dft_r2c_1d(Int32(size), buffer, spectrum, UInt32(FFTW_ESTIMATE))!
-        let inverse = fftw_plan_dft_c2r_1d(Int32(size), spectrum, buffer, UInt32(FFTW_ESTIMATE))!
-        fftwPlannerLock.unlock()
-        defer {
-            fftwPlannerLock.lock()
-            fftw_destroy_plan(forward); fftw_destroy_plan(inverse)
-            fftwPlannerLock.unlock()
-        }
-        let complexValues = UnsafeMutableRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+        let fft = RealFFT(size: size)
+        let buffer = fft.samples, complexValues = fft.spectrum
         func transform(_ fill: (UnsafeMutablePointer<Double>) -> Void) -> [Double] {
             fill(buffer)
-            fftw_execute(forward)
+            fft.forward()
             return Array(UnsafeBufferPointer(start: complexValues, count: 2 * bins))
         }
         let blockSignals = Set(pairs.map(\.0)), reachSignals = Set(pairs.map(\.1))
@@ -82,7 +71,7 @@ struct LaggedCorrelations {
         }
         for (key, sum) in sums {
             for i in 0..<(2 * bins) { complexValues[i] = sum[i] }
-            fftw_execute(inverse)
+            fft.inverse()
             let scale = 1 / Double(size)
             values[key] = (-margin...margin).map { lag in buffer[(lag + size) % size] * scale }
         }

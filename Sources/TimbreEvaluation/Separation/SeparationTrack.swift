@@ -55,9 +55,9 @@ public struct SeparationTrack {
         return audio
     }
 
-    /// museval's test: the channels' sum is zero at every sample.
+    /// Silent throughout, by museval's test.
     static func isSilent<T: BinaryFloatingPoint>(_ channels: [[T]]) -> Bool {
-        (0..<channels[0].count).allSatisfy { t in channels.reduce(0.0) { $0 + Double($1[t]) } == 0 }
+        BSSEval.isSilent(channels, over: 0..<channels[0].count)
     }
 
     private static func describe(_ channels: Int, _ samples: Int, _ rate: Int) -> String {
