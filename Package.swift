@@ -33,7 +33,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "timbre", targets: ["timbre"]),
-        .library(name: "TimbreKit", targets: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining", "TimbreEvaluation", "TimbreSynth", "TimbreTagging", "TimbreModel"]),
+        .library(name: "TimbreKit", targets: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreDatasets", "TimbrePrepare", "TimbreNN", "TimbreTraining", "TimbreEvaluation", "TimbreSynth", "TimbreTagging", "TimbreModel", "TimbreSeparation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,7 +60,7 @@ let package = Package(
             name: "TimbreLabels", path: "labels",
             exclude: ["README.md"],
             sources: ["LabelTables.swift"],
-            resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv"), .copy("sound-sources.csv")]
+            resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv"), .copy("sound-sources.csv"), .copy("separation-groups.csv")]
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
@@ -68,7 +68,12 @@ let package = Package(
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"], swiftSettings: optimisedInDebug),
-        .target(name: "TimbreModel", dependencies: ["TimbreTraining"], exclude: ["model-card"], resources: [.copy("default-model.h5")]),
+        .target(name: "TimbreModel", dependencies: ["TimbreTraining", "TimbreSeparation", "TimbreCore"], exclude: ["model-card"], resources: [.copy("default-model.h5")]),
+        .target(
+            name: "TimbreSeparation",
+            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "TimbreTraining", "TimbreDatasets", "TimbreLabels"],
+            swiftSettings: optimisedInDebug
+        ),
         .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbrePrepare",
@@ -77,7 +82,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "timbre",
-            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreSeparation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .executableTarget(name: "timbre-bench", dependencies: ["TimbreCore", "TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
@@ -91,6 +96,7 @@ let package = Package(
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP", "TimbreAudio"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP"]),
+        .testTarget(name: "TimbreSeparationTests", dependencies: ["TimbreSeparation", "TimbreNN", "TimbreCore", "TimbreAudio", "TimbreDSP"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth"]),
     ]
 )

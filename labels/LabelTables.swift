@@ -14,6 +14,9 @@ public enum LabelTables {
     public static var generalMIDI: URL { url("general-midi") }
     /// `name,code` for folder names used by folder-per-class collections.
     public static var folderNames: URL { url("folder-names") }
+    /// `instrument,group` for MedleyDB stem instrument names: the separation target
+    /// (vocals, drums, bass, other) a stem belongs to, as MUSDB18 groups its stems.
+    public static var separationGroups: URL { url("separation-groups") }
     /// `family,code,kind,location,presets,role`: the instruments `timbre synth` plays,
     /// by sound source.
     public static var soundSources: URL { url("sound-sources") }

@@ -98,6 +98,21 @@ public final class AudioFileReader {
         }
     }
 
+    /// Reads up to `maxFrames` frames with their channels interleaved; empty at the end.
+    /// - Throws: `FileError` if the stream is damaged part-way.
+    public func readInterleaved(maxFrames: Int) throws -> [Float] {
+        guard let handle, maxFrames > 0 else { return [] }
+        var block = [Float](repeating: 0, count: maxFrames * info.channels)
+        let got = Int(block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, sf_count_t(maxFrames)) })
+        if got <= 0 {
+            let code = sf_error(handle)
+            if code != 0 { throw FileError(path: url.path, reason: String(cString: sf_error_number(code))) }
+            return []
+        }
+        block.removeLast(block.count - got * info.channels)
+        return block
+    }
+
     /// Reads the rest of the file with its channels interleaved, as stored.
     public func readAllInterleaved(blockFrames: Int = 1 << 16) throws -> [Float] {
         guard let handle else { return [] }

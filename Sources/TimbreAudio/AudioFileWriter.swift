@@ -74,3 +74,62 @@ public enum AudioFileWriter {
         }
     }
 }
+
+/// Writes an audio file block by block, so a long file never has to be in memory. The
+/// file is written under a hidden name and moved into place by `finish()`; a writer
+/// dropped before that removes its partial file.
+public final class AudioFileStreamWriter {
+    public let url: URL
+    public let channels: Int
+    private let partial: URL
+    private var handle: OpaquePointer?
+    private var frames = 0
+
+    public init(url: URL, channels: Int, sampleRate: Int, format: AudioFileFormat? = nil) throws {
+        precondition(channels > 0, "a file needs channels")
+        self.url = url
+        self.channels = channels
+        partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial.\(url.pathExtension)")
+        var info = SF_INFO()
+        info.samplerate = Int32(sampleRate)
+        info.channels = Int32(channels)
+        info.format = (format ?? AudioFileFormat.forExtension(of: url)).sndfileFormat
+        guard let handle = sf_open(partial.path, Int32(SFM_WRITE), &info) else {
+            throw FileError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
+        }
+        sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+        sf_command(handle, Int32(SFC_SET_ADD_PEAK_CHUNK), nil, Int32(SF_FALSE))
+        self.handle = handle
+    }
+
+    deinit {
+        if let handle {
+            sf_close(handle)
+            try? FileManager.default.removeItem(at: partial)
+        }
+    }
+
+    /// Appends interleaved frames.
+    public func append(_ samples: [Float]) throws {
+        guard let handle else { throw FileError(path: url.path, reason: "already finished") }
+        precondition(samples.count % channels == 0, "samples must hold whole frames")
+        let count = samples.count / channels
+        let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(count)) }
+        guard written == count else { throw FileError(path: url.path, reason: "short write (\(written) of \(count) frames)") }
+        frames += count
+    }
+
+    /// Closes the file and moves it into place.
+    public func finish() throws {
+        guard let handle else { return }
+        self.handle = nil
+        guard sf_close(handle) == 0 else {
+            try? FileManager.default.removeItem(at: partial)
+            throw FileError(path: url.path, reason: "cannot close")
+        }
+        guard rename(partial.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: partial)
+            throw FileError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
+        }
+    }
+}

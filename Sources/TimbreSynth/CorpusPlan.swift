@@ -54,6 +54,9 @@ public struct CorpusPlanner: Sendable {
     public let classes: [String]
     /// The patches this split plays.
     public let catalogue: SoundCatalogue
+    /// Share of songs whose lead is a singer; nil leaves voice one lead among the others.
+    /// Decided on its own random stream, so the rest of each song stays as it was.
+    public var songVoiceShare: Double?
 
     public init(seed: UInt64, split: SynthSplit, augment: Bool, classes: [String], catalogue: SoundCatalogue) {
         self.seed = seed
@@ -107,7 +110,12 @@ public struct CorpusPlanner: Sendable {
         let harmony = harmonies.isEmpty ? nil : rng.pick(harmonies)
         let leads = ["voi", "sax", "tru", "flu", "cla", "vio", "gel", "pia", "cel"].filter { classes.contains($0) && $0 != harmony }
         var codes = ["dru", "bas"].filter(classes.contains) + (harmony.map { [$0] } ?? [])
-        if !leads.isEmpty { codes.append(rng.pick(leads)) }
+        if !leads.isEmpty {
+            var lead = rng.pick(leads)
+            var voiceDraw = generator(3, number)
+            if let share = songVoiceShare, leads.contains("voi"), voiceDraw.chance(share) { lead = "voi" }
+            codes.append(lead)
+        }
         let extras = leads.filter { !codes.contains($0) }
         if rng.chance(0.3), !extras.isEmpty { codes.append(rng.pick(extras)) }
         let levels: [String: Double] = ["dru": -19, "bas": -22, harmony ?? "": -24]

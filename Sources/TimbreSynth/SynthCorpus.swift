@@ -13,6 +13,8 @@ public struct SynthOptions: Sendable {
     public var excerptSeconds = 3.0
     public var songs = 4
     public var songSeconds = 30.0
+    /// Share of songs whose lead is a singer (nil: voice is one lead among nine).
+    public var songVoiceShare: Double?
     public var augment = true
     /// Class codes to render, in taxonomy order (those no chosen family plays are left out).
     public var classes: [String] = InstrumentSources.all.map(\.code)
@@ -74,7 +76,9 @@ public final class SynthCorpus {
         if let missing = selected.missing(sources: options.sources).first {
             throw FileError(path: missing.path, reason: "sound family \(missing.family) is not installed (see datasets/sources.md)")
         }
-        planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes, catalogue: selected)
+        var planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes, catalogue: selected)
+        planner.songVoiceShare = options.songVoiceShare
+        self.planner = planner
         guard !planner.classes.isEmpty else {
             throw FileError(path: options.output.path, reason: "the families \(options.families.joined(separator: ", ")) play none of the classes asked for")
         }

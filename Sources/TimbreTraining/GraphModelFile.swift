@@ -19,6 +19,8 @@ public struct GraphModelFile {
     public var state: [String: (mean: [Float], variance: [Float])]
     public var modelInfo: String = "{}"
     public var trainingSummary: String = "{}"
+    /// Present in checkpoints only: the optimizer's state and the trainer's (as in `ModelFile`).
+    public var checkpoint: ModelFile.Checkpoint?
 
     public init(graph: GraphSpec, weights: [String: [Float]], state: [String: (mean: [Float], variance: [Float])] = [:]) {
         self.graph = graph
@@ -75,6 +77,13 @@ public struct GraphModelFile {
                 try write(statistics.mean, shape: [statistics.mean.count], as: "state/\(name)/running_mean", in: file)
                 try write(statistics.variance, shape: [statistics.variance.count], as: "state/\(name)/running_variance", in: file)
             }
+            if let checkpoint {
+                try file.createGroup("optimizer")
+                try file.createDataset("optimizer/m", of: Float.self, shape: [checkpoint.optimizer.m.count]).writeRows(checkpoint.optimizer.m)
+                try file.createDataset("optimizer/v", of: Float.self, shape: [checkpoint.optimizer.v.count]).writeRows(checkpoint.optimizer.v)
+                try file.setAttribute("optimizer_step", .int(checkpoint.optimizer.step))
+                try file.setAttribute("trainer_state", .string(checkpoint.trainerState))
+            }
             try file.flush()
         }
         guard rename(partial.path, url.path) == 0 else {
@@ -122,6 +131,12 @@ public struct GraphModelFile {
         var result = GraphModelFile(graph: graph, weights: weights, state: state)
         result.modelInfo = try file.attribute("model_info")?.stringValue ?? "{}"
         result.trainingSummary = try file.attribute("training_summary")?.stringValue ?? "{}"
+        if file.exists("optimizer/m") {
+            let count = store.count
+            let m = try values("optimizer/m", count: count), v = try values("optimizer/v", count: count)
+            result.checkpoint = .init(optimizer: Adam.State(step: try file.attribute("optimizer_step")?.intValue ?? 0, m: m, v: v),
+                                      trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
+        }
         return result
     }
 }

@@ -24,6 +24,11 @@ public struct ModelFile {
         public var optimizer: Adam.State
         /// JSON of the trainer's own state (epoch, best score, history...).
         public var trainerState: String
+
+        public init(optimizer: Adam.State, trainerState: String) {
+            self.optimizer = optimizer
+            self.trainerState = trainerState
+        }
     }
 
     public init(architecture: Architecture, features: FeatureFileMetadata, weights: [Float]) {

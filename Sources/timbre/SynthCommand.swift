@@ -42,6 +42,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Length of each song, seconds.")
     var songSeconds = 30.0
 
+    @Option(help: "Share of songs whose lead is a singer, 0 to 1 (default: voice is one lead among nine).")
+    var songVoiceShare: Double?
+
     @Option(help: "Comma-separated class codes to render (default: all 13).")
     var classes: String?
 
@@ -71,6 +74,7 @@ struct SynthCommand: ParsableCommand {
             throw ValidationError("unknown class code '\(bad)'; use \(InstrumentSources.all.map(\.code).joined(separator: ","))")
         }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let songVoiceShare, !(0...1).contains(songVoiceShare) { throw ValidationError("--song-voice-share must be between 0 and 1") }
     }
 
     func run() throws {
@@ -81,6 +85,7 @@ struct SynthCommand: ParsableCommand {
         options.excerpts = excerpts
         options.songs = songs
         options.songSeconds = songSeconds
+        options.songVoiceShare = songVoiceShare
         options.augment = !noAugmentation
         if let codes = classes?.split(separator: ",").map(String.init) {
             options.classes = InstrumentSources.all.map(\.code).filter(codes.contains)

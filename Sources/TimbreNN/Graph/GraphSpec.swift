@@ -27,6 +27,7 @@ public struct GraphSpec: Codable, Equatable, Sendable {
         case dropout(rate: Double)
         case concat
         case add
+        case reshape(shape: [Int])
     }
 
     public struct Input: Codable, Equatable, Sendable {
@@ -101,7 +102,9 @@ public struct GraphSpec: Codable, Equatable, Sendable {
     }
 
     /// A product that saturates instead of overflowing: untrusted sizes only compare with limits.
-    static func product(_ values: Int...) -> Int {
+    static func product(_ values: Int...) -> Int { product(values) }
+
+    static func product(_ values: [Int]) -> Int {
         values.reduce(1) { total, value in
             let (result, overflow) = total.multipliedReportingOverflow(by: value)
             return overflow ? Int.max : result
@@ -173,6 +176,9 @@ public struct GraphSpec: Codable, Equatable, Sendable {
                 throw fail("sliced attention needs [C, F, T] with F divisible by \(heads) heads and T by chunks of \(chunk), got \(x)")
             }
             return (x, product(4, x[1], x[1] + 1))
+        case .reshape(let shape):
+            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), product(shape) == product(x) else { throw fail("cannot reshape \(x) to \(shape)") }
+            return (shape, 0)
         case .concat:
             guard inputs.allSatisfy({ $0.count == x.count && $0.dropFirst() == x.dropFirst() }) else { throw fail("inputs differ beyond their channels: \(inputs)") }
             return ([inputs.reduce(0) { $0 + $1[0] }] + x.dropFirst(), 0)
@@ -214,6 +220,7 @@ public struct GraphSpec: Codable, Equatable, Sendable {
             case .dense(let units): layer = DenseOverLastAxis(inputs: x[x.count - 1], outputs: units, store: store, name: node.name)
             case .attention(let heads): layer = MultiHeadAttention(features: x[1], heads: heads, store: store, name: node.name)
             case .slicedAttention(let heads, let chunk): layer = SlicedAttention(frequencies: x[1], heads: heads, chunk: chunk, store: store, name: node.name)
+            case .reshape(let shape): layer = Reshape(shape)
             case .dropout(let rate): layer = Dropout(rate: Float(rate), salt: UInt64(index))
             case .concat:
                 graph.add(node.name, Concat(), inputs: node.inputs)

@@ -76,6 +76,27 @@ public final class Flatten: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient.reshaped(inputShape) }
 }
 
+/// The same values under another per-item shape with as many elements (e.g. a [C, T, 1]
+/// feature map as one [1, C·T] row for a dense bottleneck, and back).
+public final class Reshape: Layer {
+    public let shape: [Int]
+    private var inputShape: [Int] = []
+
+    public init(_ shape: [Int]) { self.shape = shape }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.reduce(1, *) == shape.reduce(1, *), "cannot reshape \(inputShape) to \(shape)")
+        return shape
+    }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        inputShape = input.shape
+        return input.reshaped([input.batch] + shape)
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor { outputGradient.reshaped(inputShape) }
+}
+
 /// A dense layer applied to the last axis of any shape ([T, D] → [T, units]): every row
 /// of the leading axes goes through the same weights.
 public final class DenseOverLastAxis: Layer, ParameterInitializing {

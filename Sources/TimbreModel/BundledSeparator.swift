@@ -1,0 +1,22 @@
+import Foundation
+import TimbreCore
+import TimbreSeparation
+
+/// The default separator shipped with Timbre (reproduced by `make separator-model`), used
+/// by `timbre separate` and `timbre tag --separate` when given no `--model`.
+public enum BundledSeparator {
+    public static var url: URL? {
+        let name = "Timbre_TimbreModel.resources/default-separator.h5"
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        return [Bundle.main.bundleURL, executable]
+            .map { $0.appendingPathComponent(name) }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    public static func load() throws -> SeparatorModel {
+        guard let url else {
+            throw FileError(path: "default-separator.h5", reason: "the bundled separator is missing (Timbre_TimbreModel.resources must sit beside the timbre executable); pass --model")
+        }
+        return try SeparatorModel.read(from: url)
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import TimbreAudio
+import TimbreCore
+
+/// Separates a file of any length into stems, block by block, with memory bounded by the
+/// block rather than the file.
+///
+/// The STFT runs at the file's own rate with the model's frame duration (hop and FFT scaled
+/// by the rate ratio), so there is no resampling and the stems keep the full band: model
+/// bins are read from the file's spectrum by interpolation, and each file bin takes the
+/// mask of its frequency (bins above the model's top one take the top one's mask). The
+/// network sees chunks of `frames` frames that start every half chunk on a grid fixed to
+/// the file; where chunks overlap their masks are cross-faded with sin² weights. Each block
+/// then makes one inverse STFT per stem and channel of exactly the samples it owns, with
+/// the frames around them, so blocks join without seams: any block size gives the same
+/// stems as one block. The masks sum to one, so the stems add up to the mix.
+public final class BlockSeparator {
+    public let model: SeparatorModel
+    /// Model frames per block (rounded up to a whole number of half chunks).
+    public let blockFrames: Int
+    /// Chunks per network batch.
+    public var batchChunks = 32
+    /// The most input frames held at once by the last `separate` (memory follows the block).
+    public private(set) var peakBufferedFrames = 0
+
+    public init(model: SeparatorModel, blockSeconds: Double = 30) {
+        self.model = model
+        let s = model.settings
+        let half = s.frames / 2
+        let frames = max(1, Int((blockSeconds * Double(s.sampleRate) / Double(s.hopLength)).rounded(.up)))
+        blockFrames = (frames + half - 1) / half * half
+    }
+
+    /// What a file's separation writes.
+    public struct Output: Sendable {
+        public var folder: URL
+        public var stems: [SeparationStem]
+        /// Also write `no_<stem>`: the mix minus the stem.
+        public var residual = false
+        public var format: AudioFileFormat = .wav16
+        public var fileExtension = "wav"
+
+        public init(folder: URL, stems: [SeparationStem]) {
+            self.folder = folder
+            self.stems = stems
+        }
+
+        /// The files written, by name without extension.
+        public var files: [(name: String, stem: SeparationStem, residual: Bool)] {
+            stems.flatMap { stem -> [(name: String, stem: SeparationStem, residual: Bool)] in
+                [(stem.rawValue, stem, false)] + (residual ? [("no_\(stem.rawValue)", stem, true)] : [])
+            }
+        }
+    }
+
+    /// The geometry of one file's STFT at its own rate.
+    struct Geometry {
+        let hop: Int, fftSize: Int, totalFrames: Int, length: Int
+        /// Model bin k sits at file bin position k · binRatio.
+        let binRatio: Double
+    }
+
+    func geometry(sampleRate: Int, length: Int) -> Geometry {
+        let s = model.settings
+        let scale = Double(sampleRate) / Double(s.sampleRate)
+        let hop = max(1, Int((Double(s.hopLength) * scale).rounded()))
+        let fftSize = max(2, Int((Double(s.fftSize) * scale / 2).rounded()) * 2)
+        let binRatio = Double(s.sampleRate) * Double(fftSize) / (Double(s.fftSize) * Double(sampleRate))
+        return Geometry(hop: hop, fftSize: fftSize, totalFrames: 1 + length / hop, length: length, binRatio: binRatio)
+    }
+
+    /// Separates `input` into `output.folder/<stem>.<ext>` at the input's rate and channels.
+    /// - Parameter progress: called after each block with the input seconds done and in all.
+    public func separate(_ input: URL, into output: Output, progress: (Double, Double) -> Void = { _, _ in }) throws {
+        peakBufferedFrames = 0
+        let reader = try AudioFileReader(url: input)
+        let channels = reader.info.channels, rate = reader.info.sampleRate
+        guard reader.info.frames > 0, reader.info.frames < Int64(Int.max / 4) else { throw FileError(path: input.path, reason: "holds no audio") }
+        let length = Int(reader.info.frames)
+        let g = geometry(sampleRate: rate, length: length)
+        let settings = model.settings, t = settings.frames, h = t / 2, stems = settings.stems
+        let analyser = SpectralFrames(fftSize: g.fftSize, hopLength: g.hop)
+        let half = g.fftSize / 2
+        try FileManager.default.createDirectory(at: output.folder, withIntermediateDirectories: true)
+        let files = output.files
+        let writers = try files.map { file in
+            try AudioFileStreamWriter(url: output.folder.appendingPathComponent("\(file.name).\(output.fileExtension)"), channels: channels, sampleRate: rate, format: output.format)
+        }
+        let fade = (0..<t).map { Float(pow(sin(Double.pi * (Double($0) + 0.5) / Double(t)), 2)) }
+
+        // Interleaved samples bufferStart ..< bufferStart + buffer.count / channels.
+        var buffer: [Float] = [], bufferStart = 0, readUpTo = 0
+        func ensure(_ range: Range<Int>) throws {
+            let drop = min(max(0, range.lowerBound - bufferStart), buffer.count / channels)
+            if drop > 0 { buffer.removeFirst(drop * channels); bufferStart += drop }
+            while readUpTo < min(range.upperBound, length) {
+                let block = try reader.readInterleaved(maxFrames: min(1 << 16, range.upperBound - readUpTo))
+                if block.isEmpty { throw FileError(path: input.path, reason: "ends at frame \(readUpTo) of \(length)") }
+                buffer += block
+                readUpTo += block.count / channels
+            }
+            peakBufferedFrames = max(peakBufferedFrames, buffer.count / channels)
+        }
+
+        var real: [Float] = [], imaginary: [Float] = []
+        let blockSamples = blockFrames * g.hop
+        var blockStart = 0
+        while blockStart < length {
+            let blockEnd = min(length, blockStart + blockSamples)
+            let firstFrame = max(0, Self.floorDivide(blockStart - half, g.hop) + 1)
+            let lastFrame = min(g.totalFrames - 1, Self.floorDivide(blockEnd - 1 + half, g.hop))
+            let firstChunk = max(0, Self.ceilDivide(firstFrame - t + 1, h)), lastChunk = lastFrame / h
+            let analysedFrames = (firstChunk * h)..<(lastChunk * h + t)
+            try ensure(max(0, analysedFrames.lowerBound * g.hop - half)..<min(length, (analysedFrames.upperBound - 1) * g.hop + half))
+
+            // Mono magnitudes of every frame the chunks read, on the model's bins.
+            let mono = Self.mono(buffer, channels: channels)
+            mono.withUnsafeBufferPointer { analyser.analyse($0, origin: bufferStart, length: length, frames: analysedFrames, real: &real, imaginary: &imaginary) }
+            let fileMagnitudes = analyser.magnitudes(real: real, imaginary: imaginary)
+            let modelMagnitudes = Self.resampleBins(fileMagnitudes, frames: analysedFrames.count, from: analyser.bins, to: settings.bins, position: { Double($0) * g.binRatio })
+
+            // Cross-faded masks of the frames this block synthesises, on the model's bins.
+            let frameCount = lastFrame - firstFrame + 1, plane = frameCount * settings.bins
+            var mask = [Float](repeating: 0, count: stems.count * plane), weight = [Float](repeating: 0, count: frameCount)
+            var chunk = firstChunk
+            while chunk <= lastChunk {
+                let batch = Array(chunk...min(lastChunk, chunk + batchChunks - 1))
+                let inputs = batch.map { c -> [Float] in
+                    let offset = (c * h - analysedFrames.lowerBound) * settings.bins
+                    return Array(modelMagnitudes[offset..<(offset + t * settings.bins)])
+                }
+                for (c, masks) in zip(batch, model.masks(forChunks: inputs)) {
+                    for i in 0..<t {
+                        let frame = c * h + i
+                        guard frame >= firstFrame, frame <= lastFrame else { continue }
+                        let row = frame - firstFrame
+                        weight[row] += fade[i]
+                        for s in 0..<stems.count {
+                            for f in 0..<settings.bins { mask[s * plane + row * settings.bins + f] += fade[i] * masks[s * t * settings.bins + i * settings.bins + f] }
+                        }
+                    }
+                }
+                chunk += batchChunks
+            }
+            for row in 0..<frameCount { for s in 0..<stems.count { for f in 0..<settings.bins { mask[s * plane + row * settings.bins + f] /= weight[row] } } }
+            let fileMask = (0..<stems.count).map { s in
+                Self.resampleBins(Array(mask[(s * plane)..<((s + 1) * plane)]), frames: frameCount, from: settings.bins, to: analyser.bins,
+                                  position: { Double($0) / g.binRatio })
+            }
+
+            // One inverse STFT per stem and channel for the samples this block owns.
+            let samples = blockStart..<blockEnd
+            var outputs = [[Float]](repeating: [Float](repeating: 0, count: samples.count * channels), count: files.count)
+            for channel in 0..<channels {
+                let signal = Self.channel(buffer, channel, of: channels)
+                signal.withUnsafeBufferPointer { analyser.analyse($0, origin: bufferStart, length: length, frames: firstFrame..<(lastFrame + 1), real: &real, imaginary: &imaginary) }
+                for (fileIndex, file) in files.enumerated() {
+                    guard let s = stems.firstIndex(of: file.stem) else { continue }
+                    let m = fileMask[s]
+                    let stem = analyser.synthesise(real: zip(real, m).map { $0 * $1 }, imaginary: zip(imaginary, m).map { $0 * $1 },
+                                                   frames: firstFrame..<(lastFrame + 1), samples: samples, totalFrames: g.totalFrames)
+                    for (i, value) in stem.enumerated() {
+                        outputs[fileIndex][i * channels + channel] = file.residual ? signal[samples.lowerBound + i - bufferStart] - value : value
+                    }
+                }
+            }
+            for (writer, samples) in zip(writers, outputs) { try writer.append(samples) }
+            blockStart = blockEnd
+            progress(Double(blockStart) / Double(rate), Double(length) / Double(rate))
+        }
+        for writer in writers { try writer.finish() }
+    }
+
+    static func floorDivide(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+    static func ceilDivide(_ a: Int, _ b: Int) -> Int { -floorDivide(-a, b) }
+
+    static func mono(_ interleaved: [Float], channels: Int) -> [Float] {
+        guard channels > 1 else { return interleaved }
+        let frames = interleaved.count / channels
+        return (0..<frames).map { frame in
+            var sum: Float = 0
+            for c in 0..<channels { sum += interleaved[frame * channels + c] }
+            return sum / Float(channels)
+        }
+    }
+
+    static func channel(_ interleaved: [Float], _ channel: Int, of channels: Int) -> [Float] {
+        guard channels > 1 else { return interleaved }
+        return stride(from: channel, to: interleaved.count, by: channels).map { interleaved[$0] }
+    }
+
+    /// Time-major values on `from` bins read at `to` bins: bin k of the result is the value
+    /// at position(k) on the source bins, linearly interpolated, held at the ends.
+    static func resampleBins(_ values: [Float], frames: Int, from: Int, to: Int, position: (Int) -> Double) -> [Float] {
+        if from == to, position(1) == 1 { return values }
+        let taps = (0..<to).map { k -> (Int, Int, Float) in
+            let p = min(max(position(k), 0), Double(from - 1))
+            let low = Int(p), high = min(low + 1, from - 1)
+            return (low, high, Float(p - Double(low)))
+        }
+        var result = [Float](repeating: 0, count: frames * to)
+        for frame in 0..<frames {
+            for (k, tap) in taps.enumerated() {
+                let a = values[frame * from + tap.0], b = values[frame * from + tap.1]
+                result[frame * to + k] = a + (b - a) * tap.2
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import TimbreAudio
+import TimbreCore
+import TimbreDatasets
+
+/// One song's sources, mono at the separator's rate, each assigned to a target stem.
+/// Training mixes are formed from these on the fly and never stored.
+public struct Multitrack: Sendable {
+    public struct Source: Sendable {
+        public let stem: SeparationStem
+        /// What the source is (a MedleyDB instrument name, or the MUSDB stem name).
+        public let instrument: String
+        public let samples: [Float]
+    }
+
+    public let name: String
+    public let sampleRate: Int
+    public let sources: [Source]
+
+    public init(name: String, sampleRate: Int, sources: [Source]) {
+        self.name = name
+        self.sampleRate = sampleRate
+        self.sources = sources
+    }
+
+    /// Samples of the shortest source: every chunk lies within all of them.
+    public var length: Int { sources.map(\.samples.count).min() ?? 0 }
+
+    /// The targets this song has a source for.
+    public var stems: Set<SeparationStem> { Set(sources.map(\.stem)) }
+
+    /// The sum of the sources assigned to each target (silence where a target has none).
+    public func groupedStems() -> [SeparationStem: [Float]] {
+        var result: [SeparationStem: [Float]] = [:]
+        for stem in SeparationStem.allCases { result[stem] = [Float](repeating: 0, count: length) }
+        for source in sources {
+            for i in 0..<length { result[source.stem]![i] += source.samples[i] }
+        }
+        return result
+    }
+}
+
+/// Finds and reads multitrack songs in the MedleyDB layout (`<Song>/<Song>_METADATA.yaml`
+/// and `<Song>_STEMS/`) and the MUSDB18 layout (`<track>/mixture.*` beside `vocals`,
+/// `drums`, `bass` and `other`, e.g. MUSDB18-HQ's WAV files).
+public enum MultitrackLibrary {
+    /// A song found on disk, not yet read.
+    public struct Entry: Sendable, Equatable {
+        public enum Layout: Sendable, Equatable { case medleyDB, musdb }
+        public let name: String
+        public let folder: URL
+        public let layout: Layout
+    }
+
+    static let audioExtensions: Set<String> = ["wav", "flac", "aif", "aiff", "ogg", "oga", "opus", "mp3"]
+
+    /// Every song folder under `root` (the root itself may be one), sorted by name.
+    public static func find(_ root: URL) throws -> [Entry] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FileError(path: root.path, reason: "no such folder")
+        }
+        var entries: [Entry] = []
+        var folders = [root]
+        while let folder = folders.popLast() {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            if let metadata = names.first(where: { $0.hasSuffix("_METADATA.yaml") && !$0.hasPrefix(".") }) {
+                entries.append(Entry(name: String(metadata.dropLast("_METADATA.yaml".count)), folder: folder, layout: .medleyDB))
+                continue
+            }
+            let stems = Set(names.map { ($0 as NSString).deletingPathExtension.lowercased() })
+            if stems.contains("mixture"), SeparationStem.allCases.contains(where: { stems.contains($0.rawValue) }) {
+                entries.append(Entry(name: folder.lastPathComponent, folder: folder, layout: .musdb))
+                continue
+            }
+            for name in names where !name.hasPrefix(".") {
+                let child = folder.appendingPathComponent(name)
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: child.path, isDirectory: &isFolder), isFolder.boolValue,
+                   (try? child.resourceValues(forKeys: [.isSymbolicLinkKey]).isSymbolicLink) != true {
+                    folders.append(child)
+                }
+            }
+        }
+        return entries.sorted { $0.name < $1.name }
+    }
+
+    /// Reads a song's sources as mono at `sampleRate`.
+    /// - Throws: `FileError` naming the file that cannot be read.
+    public static func load(_ entry: Entry, sampleRate: Int, groups: StemGroups = .standard) throws -> Multitrack {
+        var sources: [Multitrack.Source] = []
+        switch entry.layout {
+        case .medleyDB:
+            let metadataURL = entry.folder.appendingPathComponent("\(entry.name)_METADATA.yaml")
+            let text: String
+            do { text = try String(contentsOf: metadataURL, encoding: .utf8) } catch { throw FileError(path: metadataURL.path, reason: "cannot be read as UTF-8 text") }
+            let metadata = try MedleyDBImporter.parseMetadata(text, songID: entry.name)
+            let stemFolder = entry.folder.appendingPathComponent(metadata.stemDirectory).standardizedFileURL
+            for stem in metadata.stems {
+                guard let group = groups.group(of: stem.instruments) else { continue }
+                let url = stemFolder.appendingPathComponent(stem.filename).standardizedFileURL
+                // A stem named in untrusted metadata must stay inside the song's folder.
+                guard url.path.hasPrefix(entry.folder.standardizedFileURL.path + "/") else {
+                    throw FileError(path: metadataURL.path, reason: "stem \(stem.filename) points outside the song folder")
+                }
+                let samples = try MonoAudioStream.load(url, sampleRate: sampleRate).samples
+                sources.append(.init(stem: group, instrument: stem.instruments.first ?? "unknown", samples: samples))
+            }
+        case .musdb:
+            let names = try FileManager.default.contentsOfDirectory(atPath: entry.folder.path).sorted()
+            for stem in SeparationStem.allCases {
+                guard let file = names.first(where: {
+                    ($0 as NSString).deletingPathExtension.lowercased() == stem.rawValue && audioExtensions.contains(($0 as NSString).pathExtension.lowercased())
+                }) else { continue }
+                let samples = try MonoAudioStream.load(entry.folder.appendingPathComponent(file), sampleRate: sampleRate).samples
+                sources.append(.init(stem: stem, instrument: stem.rawValue, samples: samples))
+            }
+        }
+        guard !sources.isEmpty else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
+        return Multitrack(name: entry.name, sampleRate: sampleRate, sources: sources)
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+import TimbreCore
+import TimbreNN
+import TimbreTraining
+
+/// How a separator is trained; stored in checkpoints so `--resume` continues the same run.
+public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
+    public enum Mode: String, Codable, CaseIterable, Sendable {
+        /// Every batch trains every stem.
+        case simultaneous
+        /// One network per stem, nothing shared (the multitask graph with one encoder per stem).
+        case independent
+        /// Batches alternate between per-stem datasets (songs that have the stem), each
+        /// training the shared encoder and that stem's decoder.
+        case interleaved
+        /// As interleaved, but one update after a batch of every stem, the encoder's
+        /// gradients summed over them.
+        case interleavedAccumulated = "interleaved-acc"
+    }
+
+    public var architecture = "chandna"
+    public var mode = Mode.simultaneous
+    public var epochs = 20
+    public var batchesPerEpoch = 100
+    public var batchSize = 16
+    public var learningRate = 1e-3
+    public var seed: UInt64 = 1
+    public var validationExamples = 256
+    /// Epochs without a better validation loss before stopping (0: never stop early).
+    public var patience = 5
+    /// Sams-Net variants.
+    public var attention = true
+    public var chunk = 16
+    public var sampling = MixtureSampler.Policy()
+
+    public init() {}
+}
+
+/// One epoch's figures.
+public struct SeparatorEpoch: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainingLoss: Double
+    public var validationLoss: Double
+    public var seconds: Double
+    public var examplesPerSecond: Double
+}
+
+struct SeparatorTrainerState: Codable, Equatable {
+    var options: SeparatorTrainingOptions
+    var nextEpoch = 0
+    var bestLoss = Double.infinity
+    var bestEpoch = -1
+    var history: [SeparatorEpoch] = []
+}
+
+/// Trains a separator on multitracks: mixtures formed on the fly, validation on fixed
+/// examples of held-out songs after every epoch, the best model written when validation
+/// improves, a checkpoint after every epoch, early stopping, and `resume` that continues
+/// to the same weights as an uninterrupted run (examples depend only on seed, epoch and index).
+public final class SeparatorTrainer: @unchecked Sendable {
+    public let options: SeparatorTrainingOptions
+    public let training: [Multitrack]
+    public let validation: [Multitrack]
+    public let outputURL: URL
+    public var checkpointURL: URL { outputURL.deletingPathExtension().appendingPathExtension("checkpoint.h5") }
+    private let lock = NSLock()
+    private var cancelled = false
+
+    public init(options: SeparatorTrainingOptions, training: [Multitrack], validation: [Multitrack], outputURL: URL) {
+        self.options = options
+        self.training = training
+        self.validation = validation
+        self.outputURL = outputURL
+    }
+
+    public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
+    private var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+
+    public var architecture: SeparatorArchitecture? { SeparatorArchitecture(rawValue: options.architecture) }
+
+    /// The network's settings with the input statistics of `count` training examples.
+    func initialSettings() throws -> SeparatorSettings {
+        guard let architecture else { throw FileError(path: "--arch", reason: "unknown architecture '\(options.architecture)'") }
+        var settings = architecture.defaultSettings(stems: SeparationStem.allCases)
+        settings.mode = architecture == .multitask ? options.mode.rawValue : ""
+        let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
+        guard !sampler.usableSongs.isEmpty else { throw FileError(path: "training songs", reason: "no song is long enough for one chunk") }
+        let frames = SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength)
+        var sum = [Double](repeating: 0, count: settings.bins), squares = sum, count = 0.0
+        for index in 0..<128 {
+            let example = sampler.example(seed: options.seed ^ 0x5747, index: index, frames: frames)
+            for t in 0..<settings.frames {
+                for f in 0..<settings.bins {
+                    let value = Double(log(SpectralFrames.floor + example.mixture[t * settings.bins + f]))
+                    sum[f] += value
+                    squares[f] += value * value
+                }
+            }
+            count += Double(settings.frames)
+        }
+        settings.inputMean = sum.map { Float($0 / count) }
+        settings.inputScale = zip(sum, squares).map { s, q in Float(1 / max(1e-3, (q / count - (s / count) * (s / count)).squareRoot())) }
+        return settings
+    }
+
+    func spec(_ settings: SeparatorSettings) -> GraphSpec {
+        var architectureOptions = SeparatorArchitecture.Options()
+        architectureOptions.attention = options.attention
+        architectureOptions.chunk = options.chunk
+        architectureOptions.sharedEncoder = options.mode != .independent
+        return architecture!.spec(settings: settings, options: architectureOptions)
+    }
+
+    var normalisation: MaskNormalisation { architecture == .multitask ? .perStem : .acrossStems }
+    var loss: SeparationLoss { architecture == .chandna ? .chandna : .l1 }
+
+    /// Trains, resuming from the checkpoint when asked and one exists.
+    @discardableResult
+    public func run(resume: Bool, epochDone: (SeparatorEpoch, Bool) -> Void = { _, _ in },
+                    batchDone: (Int, Int) -> Void = { _, _ in }) throws -> [SeparatorEpoch] {
+        let model: SeparatorModel
+        let optimizer: Adam
+        var state: SeparatorTrainerState
+        if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
+            let file = try GraphModelFile.read(from: checkpointURL)
+            guard let checkpoint = file.checkpoint,
+                  let saved = try? JSONDecoder().decode(SeparatorTrainerState.self, from: Data(checkpoint.trainerState.utf8)) else {
+                throw FileError(path: checkpointURL.path, reason: "is not a separator checkpoint")
+            }
+            guard saved.options == options else {
+                throw FileError(path: checkpointURL.path, reason: "was made with other training options; resume with the same ones")
+            }
+            model = try SeparatorModel.load(file, path: checkpointURL.path)
+            optimizer = Adam(parameterCount: model.store.count, learningRate: options.learningRate)
+            optimizer.restore(checkpoint.optimizer)
+            state = saved
+        } else {
+            let settings = try initialSettings()
+            model = try SeparatorModel(settings: settings, spec: spec(settings))
+            var generator = SeededGenerator(seed: options.seed)
+            model.graph.initializeParameters(using: &generator)
+            optimizer = Adam(parameterCount: model.store.count, learningRate: options.learningRate)
+            state = SeparatorTrainerState(options: options)
+        }
+        let settings = model.settings
+        let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
+        let validationSampler = MixtureSampler(songs: validation.isEmpty ? training : validation, settings: settings, policy: options.sampling)
+        let frames = SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength)
+        let validationExamples = (0..<options.validationExamples).map { validationSampler.example(seed: options.seed ^ 0xFA11, index: $0, frames: frames) }
+        let stems = settings.stems
+
+        while state.nextEpoch < options.epochs {
+            let epoch = state.nextEpoch
+            let started = Date()
+            var lossSum = 0.0, examples = 0
+            for step in 0..<options.batchesPerEpoch {
+                if isCancelled { return state.history }
+                let tasks: [Int?]
+                switch options.mode {
+                case .simultaneous, .independent: tasks = [nil]
+                case .interleaved: tasks = [step % stems.count]
+                case .interleavedAccumulated: tasks = Array(stems.indices)
+                }
+                model.store.zeroGradients()
+                for (taskNumber, task) in tasks.enumerated() {
+                    let first = ((epoch * options.batchesPerEpoch + step) * tasks.count + taskNumber) * options.batchSize
+                    let batch = (0..<options.batchSize).map {
+                        sampler.example(seed: options.seed, index: first + $0, only: task.map { stems[$0] }, frames: frames)
+                    }
+                    lossSum += trainStep(model, batch, scored: task.map { Set([$0]) }, step: UInt64(epoch * options.batchesPerEpoch + step))
+                    examples += batch.count
+                }
+                optimizer.update(model.store)
+                batchDone(step + 1, options.batchesPerEpoch)
+            }
+            let validationLoss = evaluate(model, validationExamples)
+            let seconds = Date().timeIntervalSince(started)
+            let record = SeparatorEpoch(epoch: epoch + 1, trainingLoss: lossSum / Double(options.batchesPerEpoch * (options.mode == .interleavedAccumulated ? stems.count : 1)),
+                                        validationLoss: validationLoss, seconds: seconds, examplesPerSecond: Double(examples) / max(seconds, 1e-9))
+            state.history.append(record)
+            state.nextEpoch = epoch + 1
+            let improved = validationLoss < state.bestLoss
+            if improved {
+                state.bestLoss = validationLoss
+                state.bestEpoch = epoch + 1
+                try model.write(to: outputURL, trainingSummary: summary(state))
+            }
+            var checkpoint = model.file()
+            checkpoint.trainingSummary = summary(state)
+            checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
+            try checkpoint.write(to: checkpointURL)
+            epochDone(record, improved)
+            if options.patience > 0, epoch + 1 - state.bestEpoch >= options.patience { break }
+        }
+        return state.history
+    }
+
+    /// The network's input and targets for a batch, in its layout.
+    func tensors(_ model: SeparatorModel, _ batch: [SeparationExample]) -> (Tensor, [[Float]], [[[Float]]]) {
+        let s = model.settings, plane = s.frames * s.bins
+        var input = Tensor(uninitialized: [batch.count] + model.spec.inputs[0].shape)
+        input.data.withUnsafeMutableBufferPointer { destination in
+            for (index, example) in batch.enumerated() {
+                example.mixture.withUnsafeBufferPointer { model.input(fromMagnitudes: $0, into: destination.baseAddress! + index * plane) }
+            }
+        }
+        func layout(_ values: [Float]) -> [Float] {
+            guard !s.timeMajor else { return values }
+            var result = [Float](repeating: 0, count: values.count)
+            for t in 0..<s.frames { for f in 0..<s.bins { result[f * s.frames + t] = values[t * s.bins + f] } }
+            return result
+        }
+        return (input, batch.map { layout($0.mixture) }, batch.map { $0.targets.map(layout) })
+    }
+
+    func trainStep(_ model: SeparatorModel, _ batch: [SeparationExample], scored: Set<Int>?, step: UInt64) -> Double {
+        let (input, mixtures, targets) = tensors(model, batch)
+        let output = model.graph.forward(["mixture": input], context: ForwardContext(training: true, seed: options.seed, step: step))["masks"]!
+        let (value, gradient) = SourceMasking.loss(output, mixtures: mixtures, targets: targets, stems: model.settings.stems, loss: loss,
+                                                   normalisation: normalisation, scored: scored)
+        _ = model.graph.backward(["masks": gradient])
+        return value
+    }
+
+    /// Validation loss with the masks as inference makes them (normalised across stems).
+    func evaluate(_ model: SeparatorModel, _ examples: [SeparationExample]) -> Double {
+        var total = 0.0
+        for start in stride(from: 0, to: examples.count, by: options.batchSize) {
+            let batch = Array(examples[start..<min(examples.count, start + options.batchSize)])
+            let (input, mixtures, targets) = tensors(model, batch)
+            let output = model.graph.forward(["mixture": input], context: ForwardContext(training: false))["masks"]!
+            total += SourceMasking.loss(output, mixtures: mixtures, targets: targets, stems: model.settings.stems, loss: .l1,
+                                        normalisation: .acrossStems).value * Double(batch.count)
+        }
+        return total / Double(max(1, examples.count))
+    }
+
+    private func summary(_ state: SeparatorTrainerState) -> String {
+        struct Summary: Encodable {
+            var options: SeparatorTrainingOptions
+            var trainingSongs: [String]
+            var validationSongs: [String]
+            var bestEpoch: Int
+            var bestValidationLoss: Double
+            var history: [SeparatorEpoch]
+        }
+        let summary = Summary(options: options, trainingSongs: training.map(\.name), validationSongs: validation.map(\.name),
+                              bestEpoch: state.bestEpoch, bestValidationLoss: state.bestLoss, history: state.history)
+        return String(decoding: (try? JSONEncoder().encode(summary)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

@@ -1,0 +1,105 @@
+import TimbreDSP
+
+/// STFT frames on a global grid, one at a time: frame k is centred on sample k·hop of the
+/// whole signal, and samples outside the signal count as zeros (librosa's centred framing
+/// with zero padding). Because a frame depends only on its index and the signal, a file
+/// processed block by block gives the same frames as the whole file at once.
+///
+/// Spectra are kept time-major (`frame * bins + bin`), as the separator's networks read them.
+public final class SpectralFrames {
+    public let fftSize: Int
+    public let hopLength: Int
+    public var bins: Int { fftSize / 2 + 1 }
+    public let window: [Double]
+    /// Magnitudes are divided by half the window's sum, so a full-scale sinusoid reads about 1
+    /// whatever the FFT size.
+    public let magnitudeScale: Float
+    /// Added before the logarithm of network inputs (−80 dB).
+    public static let floor: Float = 1e-4
+    private let fft: RealFFT
+
+    public init(fftSize: Int, hopLength: Int) {
+        self.fftSize = fftSize
+        self.hopLength = hopLength
+        window = Window.hann(fftSize)
+        magnitudeScale = Float(2 / window.reduce(0, +))
+        fft = RealFFT(size: fftSize)
+    }
+
+    /// Spectra of frames `frames` of a signal whose sample 0 is `signal[offset]` (indices
+    /// before `signal` or past its end read as zeros beyond `available`).
+    /// - Parameters:
+    ///   - signal: samples `origin ..< origin + signal.count` of the whole signal.
+    ///   - length: samples in the whole signal; later ones are zeros.
+    /// - Returns: real and imaginary parts, `frames.count × bins`, time-major.
+    public func analyse(_ signal: UnsafeBufferPointer<Float>, origin: Int, length: Int, frames: Range<Int>,
+                        real: inout [Float], imaginary: inout [Float]) {
+        let bins = self.bins, n = fftSize, half = fftSize / 2
+        real.removeAll(keepingCapacity: true)
+        imaginary.removeAll(keepingCapacity: true)
+        real.reserveCapacity(frames.count * bins)
+        imaginary.reserveCapacity(frames.count * bins)
+        let samples = fft.samples, spectrum = fft.spectrum
+        for frame in frames {
+            let start = frame * hopLength - half
+            for i in 0..<n {
+                let index = start + i
+                let local = index - origin
+                if index >= 0, index < length, local >= 0, local < signal.count {
+                    samples[i] = Double(signal[local]) * window[i]
+                } else {
+                    precondition(index < 0 || index >= length, "frame \(frame) needs samples that were not given")
+                    samples[i] = 0
+                }
+            }
+            fft.forward()
+            for bin in 0..<bins {
+                real.append(Float(spectrum[2 * bin]))
+                imaginary.append(Float(spectrum[2 * bin + 1]))
+            }
+        }
+    }
+
+    /// Scaled magnitudes of time-major spectra.
+    public func magnitudes(real: [Float], imaginary: [Float]) -> [Float] {
+        let scale = magnitudeScale
+        return zip(real, imaginary).map { ($0 * $0 + $1 * $1).squareRoot() * scale }
+    }
+
+    /// Overlap-adds frames `frames` (time-major spectra) into samples `samples` of a signal
+    /// of `length` samples whose STFT has `totalFrames` frames, dividing by the summed squared
+    /// window of all those frames: what a whole-signal inverse STFT gives for these samples,
+    /// provided `frames` holds every frame that touches them.
+    public func synthesise(real: [Float], imaginary: [Float], frames: Range<Int>, samples: Range<Int>, totalFrames: Int) -> [Float] {
+        let bins = self.bins, n = fftSize, half = fftSize / 2
+        var sum = [Double](repeating: 0, count: samples.count)
+        let spectrum = fft.spectrum, buffer = fft.samples, scale = 1 / Double(n)
+        for (position, frame) in frames.enumerated() {
+            let start = frame * hopLength - half
+            guard start < samples.upperBound, start + n > samples.lowerBound else { continue }
+            for bin in 0..<bins {
+                spectrum[2 * bin] = Double(real[position * bins + bin])
+                spectrum[2 * bin + 1] = Double(imaginary[position * bins + bin])
+            }
+            spectrum[1] = 0
+            spectrum[2 * (bins - 1) + 1] = 0
+            fft.inverse()
+            for i in max(0, samples.lowerBound - start)..<min(n, samples.upperBound - start) {
+                sum[start + i - samples.lowerBound] += buffer[i] * scale * window[i]
+            }
+        }
+        // The normalising sum counts every frame of the whole signal that covers a sample.
+        let tiny = Double(Float.leastNormalMagnitude)
+        return samples.enumerated().map { position, sample in
+            var weight = 0.0
+            let first = max(0, (sample - half) / hopLength - 1), last = min(totalFrames - 1, (sample + half) / hopLength + 1)
+            if first <= last {
+                for frame in first...last {
+                    let i = sample - (frame * hopLength - half)
+                    if i >= 0 && i < n { weight += window[i] * window[i] }
+                }
+            }
+            return Float(weight > tiny ? sum[position] / weight : sum[position])
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import TimbreCore
+import TimbreDatasets
+import TimbreLabels
+
+/// The four targets of a separator, as MUSDB18 names them and in its order.
+public enum SeparationStem: String, CaseIterable, Codable, Sendable {
+    case vocals, drums, bass, other
+
+    /// Stems named on a command line (`vocals,bass`), in the order given.
+    public static func parseList(_ text: String) throws -> [SeparationStem] {
+        try text.split(separator: ",").map { name in
+            guard let stem = SeparationStem(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw FileError(path: "--stems", reason: "unknown stem '\(name)'; use \(allCases.map(\.rawValue).joined(separator: ","))")
+            }
+            return stem
+        }
+    }
+}
+
+/// Which target each MedleyDB instrument's stem adds to (`labels/separation-groups.csv`):
+/// singers to vocals, kits and percussion to drums, electric and double bass to bass,
+/// everything else to other.
+public struct StemGroups: Sendable {
+    private let groups: LabelMap
+
+    public init(csv url: URL) throws {
+        let table = try CSVTable(url: url)
+        guard table.header.contains("instrument"), table.header.contains("group") else {
+            throw FileError(path: url.path, reason: "needs columns instrument and group")
+        }
+        var pairs: [(String, String)] = []
+        for row in table.rows {
+            let group = row["group"] ?? ""
+            guard group.isEmpty || SeparationStem(rawValue: group) != nil else {
+                throw FileError(path: url.path, reason: "unknown group '\(group)' for \(row["instrument"] ?? "")")
+            }
+            pairs.append((row["instrument"] ?? "", group))
+        }
+        groups = LabelMap(pairs)
+    }
+
+    /// The bundled table.
+    public static let standard: StemGroups = {
+        do { return try StemGroups(csv: LabelTables.separationGroups) } catch { fatalError("bundled stem groups unreadable: \(error)") }
+    }()
+
+    /// The target of a stem playing `instruments` (MedleyDB names); unknown names go to
+    /// other, and a stem whose names are all mix-level labels to nothing.
+    public func group(of instruments: [String]) -> SeparationStem? {
+        var sawLabel = false
+        for name in instruments {
+            switch groups.lookup(name) {
+            case .mapped(let group): return SeparationStem(rawValue: group)
+            case .noClass: sawLabel = true
+            case .unknown: continue
+            }
+        }
+        return sawLabel ? nil : .other
+    }
+}

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import TimbreAudio
+import TimbreConsole
+import TimbreCore
+import TimbreDatasets
+import TimbreModel
+import TimbreSeparation
+
+/// `timbre separate`: splits audio files into stems with a separator model.
+struct SeparateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "separate",
+        abstract: "Separate audio files into vocals, drums, bass and other.",
+        discussion: """
+            Writes DIR/<name>/<stem>.wav for each file (for folders, <name> keeps the file's \
+            path inside the folder) at the input's rate and channels, full band. The masks sum \
+            to one, so the stems add up to the mix. Files of any length are processed in blocks \
+            with cross-faded masks, in memory bounded by the block. A file whose stems are all \
+            there already is skipped, so an interrupted run resumes. Failures are printed once \
+            each and the run goes on (exit status 2).
+            """
+    )
+
+    @Argument(help: "Audio files and folders.")
+    var paths: [String]
+
+    @Option(name: .shortAndLong, help: "Folder to write the stems into.")
+    var output: String
+
+    @Option(help: "Separator model file (default: the bundled separator).")
+    var model: String?
+
+    @Option(help: "Comma-separated stems to write (default: all the model's).")
+    var stems: String?
+
+    @Option(help: "Stem files: wav16, wav24, float (32-bit float WAV, exact sums) or flac.")
+    var format = "wav16"
+
+    @Flag(help: "Also write no_<stem>: the mix minus the stem (e.g. karaoke from vocals).")
+    var residual = false
+
+    @Option(help: "Seconds of audio per block: the memory used grows with it, the stems do not change.")
+    var blockSeconds = 30.0
+
+    func validate() throws {
+        if Self.formats[format] == nil { throw ValidationError("unknown --format '\(format)'; use wav16, wav24, float or flac") }
+        if !(blockSeconds >= 0.5 && blockSeconds <= 3600) { throw ValidationError("--block-seconds must be between 0.5 and 3600") }
+        if let stems { _ = try SeparationStem.parseList(stems) }
+    }
+
+    static let formats: [String: (AudioFileFormat, String)] = ["wav16": (.wav16, "wav"), "wav24": (.wav24, "wav"), "float": (.wavFloat, "wav"), "flac": (.flac24, "flac")]
+
+    func run() throws {
+        let separatorModel = try reportingErrors { try model.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load() }
+        let wanted = try reportingErrors { try stems.map(SeparationStem.parseList) ?? separatorModel.settings.stems }
+        if let missing = wanted.first(where: { !separatorModel.settings.stems.contains($0) }) {
+            Terminal.printError("timbre: the model does not separate '\(missing.rawValue)'; it gives \(separatorModel.settings.stems.map(\.rawValue).joined(separator: ","))")
+            throw ExitCode.failure
+        }
+        let separator = BlockSeparator(model: separatorModel, blockSeconds: blockSeconds)
+        let root = URL(fileURLWithPath: output)
+        var failures = 0
+        var jobs: [(url: URL, name: String)] = []
+        for path in paths {
+            let url = URL(fileURLWithPath: path)
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                Terminal.printError("timbre: \(path): no such file or folder")
+                failures += 1
+            } else if isDirectory.boolValue {
+                let found = AudioFileFinder.audioFiles(under: url)
+                if found.isEmpty { Terminal.printError("timbre: \(path): no audio files in this folder"); failures += 1 }
+                jobs += found.map { ($0, (AudioFileFinder.relativePath(of: $0, to: url) as NSString).deletingPathExtension) }
+            } else {
+                jobs.append((url, url.deletingPathExtension().lastPathComponent))
+            }
+        }
+        let (fileFormat, fileExtension) = Self.formats[format]!
+        let stop = StopFlag()
+        let interrupts = InterruptHandler { stop.set() }
+        let totalSeconds = jobs.reduce(0.0) { total, job in total + ((try? AudioFileReader(url: job.url).info.duration) ?? 0) }
+        let bar = ProgressBar(total: max(1, Int(totalSeconds.rounded(.up))), unit: "audio s")
+        let started = Date()
+        var secondsBefore = 0.0, written = 0, skipped = 0
+        for job in jobs {
+            if stop.isSet { break }
+            var target = BlockSeparator.Output(folder: root.appendingPathComponent(job.name), stems: wanted)
+            target.residual = residual
+            target.format = fileFormat
+            target.fileExtension = fileExtension
+            let expected = target.files.map { target.folder.appendingPathComponent("\($0.name).\(fileExtension)") }
+            let duration = (try? AudioFileReader(url: job.url).info.duration) ?? 0
+            if expected.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+                skipped += 1
+                secondsBefore += duration
+                continue
+            }
+            do {
+                try separator.separate(job.url, into: target) { done, _ in
+                    let seconds = secondsBefore + done, elapsed = Date().timeIntervalSince(started)
+                    let speed = seconds / max(elapsed, 1e-9)
+                    bar.update(done: Int(seconds), detail: String(format: "%@  %.0f× real time  ETA %.0f s", job.name, speed, max(0, totalSeconds - seconds) / max(speed, 1e-9)),
+                               rate: (Int(seconds), "audio s"))
+                }
+                written += 1
+            } catch {
+                bar.clear()
+                Terminal.printError("timbre: \(error)")
+                failures += 1
+            }
+            secondsBefore += duration
+        }
+        bar.clear()
+        withExtendedLifetime(interrupts) {}
+        let elapsed = Date().timeIntervalSince(started)
+        print(String(format: "separated %d files into %@ (%d already there): %.0f s of audio in %.1f s, %.0f× real time",
+                     written, output, skipped, secondsBefore, elapsed, secondsBefore / max(elapsed, 1e-9)))
+        if stop.isSet { throw ExitCode(130) }
+        if failures > 0 { throw ExitCode(2) }
+    }
+}
+
+/// `timbre group-stems`: MedleyDB multitracks as MUSDB18's four stems, for scoring.
+struct GroupStemsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "group-stems",
+        abstract: "Write MedleyDB-layout songs as mixture, vocals, drums, bass and other (the MUSDB18 layout).",
+        discussion: """
+            Each stem adds to its target by labels/separation-groups.csv; a target no stem plays \
+            is written as silence. Files are 32-bit float WAV at the song's rate and channels, \
+            and the mixture is their sum, so `timbre separate` and `timbre evaluate-separation` \
+            can run on them.
+            """
+    )
+
+    @Argument(help: "Folders of MedleyDB-layout songs.")
+    var songs: [String]
+
+    @Option(name: .shortAndLong, help: "Folder to write <song>/<stem>.wav into.")
+    var output: String
+
+    func run() throws {
+        let entries = try reportingErrors { try songs.flatMap { try MultitrackLibrary.find(URL(fileURLWithPath: $0)) } }.filter { $0.layout == .medleyDB }
+        var failures = 0
+        for entry in entries {
+            do {
+                let text = try String(contentsOf: entry.folder.appendingPathComponent("\(entry.name)_METADATA.yaml"), encoding: .utf8)
+                let metadata = try MedleyDBImporter.parseMetadata(text, songID: entry.name)
+                var groups: [SeparationStem: [[Float]]] = [:]
+                var rate = 0, channels = 0, length = 0
+                for stem in metadata.stems {
+                    guard let group = StemGroups.standard.group(of: stem.instruments) else { continue }
+                    let url = entry.folder.appendingPathComponent(metadata.stemDirectory).appendingPathComponent(stem.filename).standardizedFileURL
+                    guard url.path.hasPrefix(entry.folder.standardizedFileURL.path + "/") else { throw FileError(path: url.path, reason: "lies outside the song folder") }
+                    let audio = try MultichannelAudio(contentsOf: url)
+                    if rate == 0 { (rate, channels, length) = (audio.sampleRate, audio.channelCount, audio.frameCount) }
+                    guard audio.sampleRate == rate, audio.channelCount == channels else { throw FileError(path: url.path, reason: "rate or channels differ from the song's other stems") }
+                    length = max(length, audio.frameCount)
+                    var sum = groups[group] ?? []
+                    for c in 0..<channels {
+                        if sum.count <= c { sum.append([]) }
+                        if sum[c].count < audio.frameCount { sum[c] += [Float](repeating: 0, count: audio.frameCount - sum[c].count) }
+                        for i in 0..<audio.frameCount { sum[c][i] += audio.channels[c][i] }
+                    }
+                    groups[group] = sum
+                }
+                guard rate > 0 else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
+                let folder = URL(fileURLWithPath: output).appendingPathComponent(entry.name)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                var mixture = [[Float]](repeating: [Float](repeating: 0, count: length), count: channels)
+                for stem in SeparationStem.allCases {
+                    let padded = (0..<channels).map { c -> [Float] in
+                        let values = groups[stem].map { $0[c] } ?? []
+                        return values + [Float](repeating: 0, count: length - values.count)
+                    }
+                    for c in 0..<channels { for i in 0..<length { mixture[c][i] += padded[c][i] } }
+                    try MultichannelAudio(channels: padded, sampleRate: rate).write(to: folder.appendingPathComponent("\(stem.rawValue).wav"), format: .wavFloat)
+                }
+                try MultichannelAudio(channels: mixture, sampleRate: rate).write(to: folder.appendingPathComponent("mixture.wav"), format: .wavFloat)
+            } catch {
+                Terminal.printError("timbre: \(error)")
+                failures += 1
+            }
+        }
+        print("wrote \(entries.count - failures) songs to \(output)")
+        if failures > 0 { throw ExitCode(2) }
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import TimbreConsole
+import TimbreCore
+import TimbreSeparation
+
+/// `timbre train-separator`: trains a source separator on multitrack songs.
+struct TrainSeparatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-separator",
+        abstract: "Train a source separator (vocals, drums, bass, other) on multitrack songs.",
+        discussion: """
+            SONGS are folders of multitracks in the MedleyDB layout (stems grouped into the four \
+            targets by labels/separation-groups.csv) or the MUSDB18 layout (mixture, vocals, \
+            drums, bass, other). Mixtures are made on the fly: random chunks, a gain of \
+            0.25-1.25 per source, random subsets of each song's sources, and targets taken from \
+            other songs. Songs are held out by song for validation, which runs after every \
+            epoch; the best model is written to MODEL, a checkpoint beside it after every \
+            epoch, and --resume continues from it to the same weights. --arch floor learns \
+            the network-free baseline: one fixed mask per stem and frequency.
+            """
+    )
+
+    @Argument(help: "Folders of multitrack songs.")
+    var songs: [String]
+
+    @Option(name: .shortAndLong, help: "Model file to write.")
+    var output: String
+
+    @Option(help: "chandna, multitask, sams or floor.")
+    var arch = "chandna"
+
+    @Option(help: "Multitask training: simultaneous, independent, interleaved or interleaved-acc.")
+    var mode = "simultaneous"
+
+    @Option(help: "Folder of validation songs (default: a share of SONGS, held out by song).")
+    var validation: String?
+
+    @Option(help: "Share of the songs held out for validation when --validation is not given.")
+    var validationShare = 0.15
+
+    @Option(help: "Epochs at most.")
+    var epochs = 20
+
+    @Option(help: "Batches per epoch.")
+    var batchesPerEpoch = 100
+
+    @Option(help: "Examples per batch.")
+    var batchSize = 16
+
+    @Option(help: "Adam's learning rate.")
+    var learningRate = 1e-3
+
+    @Option(help: "Epochs without a better validation loss before stopping (0: never).")
+    var patience = 5
+
+    @Option(help: "Seed of initialisation and of every mixture.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Sams-Net without its attention layers.")
+    var noAttention = false
+
+    @Option(help: "Sams-Net: frames per attention chunk (64 frames / chunk = slices).")
+    var chunk = 16
+
+    @Flag(help: "Continue from the checkpoint beside MODEL.")
+    var resume = false
+
+    func validate() throws {
+        if arch != "floor", SeparatorArchitecture(rawValue: arch) == nil { throw ValidationError("unknown --arch '\(arch)'; use chandna, multitask, sams or floor") }
+        if SeparatorTrainingOptions.Mode(rawValue: mode) == nil { throw ValidationError("unknown --mode '\(mode)'; use simultaneous, independent, interleaved or interleaved-acc") }
+        if mode != "simultaneous", arch != "multitask" { throw ValidationError("--mode applies to --arch multitask") }
+        if epochs < 1 || batchesPerEpoch < 1 || batchSize < 1 || patience < 0 { throw ValidationError("counts must be positive") }
+        if !(learningRate > 0 && learningRate < 1) { throw ValidationError("--learning-rate must be in (0, 1)") }
+        if !(0..<1).contains(validationShare) { throw ValidationError("--validation-share must be in [0, 1)") }
+        if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
+    }
+
+    func run() throws {
+        let settings = SeparatorArchitecture(rawValue: arch)?.defaultSettings(stems: SeparationStem.allCases)
+            ?? SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
+        var entries = try reportingErrors { try songs.flatMap { try MultitrackLibrary.find(URL(fileURLWithPath: $0)) } }
+        var held: [MultitrackLibrary.Entry] = []
+        if let validation {
+            held = try reportingErrors { try MultitrackLibrary.find(URL(fileURLWithPath: validation)) }
+        } else if validationShare > 0 {
+            // Held out by song, chosen by a hash of the name so adding songs keeps the split.
+            let sorted = entries.sorted { Self.hash($0.name) < Self.hash($1.name) }
+            held = Array(sorted.prefix(max(1, Int((Double(entries.count) * validationShare).rounded()))))
+            entries.removeAll { entry in held.contains(entry) }
+        }
+        guard !entries.isEmpty else { Terminal.printError("timbre: no multitrack songs found in \(songs.joined(separator: ", "))"); throw ExitCode.failure }
+        let (training, trainingFailures) = load(entries, sampleRate: settings.sampleRate)
+        let (validationSongs, validationFailures) = load(held, sampleRate: settings.sampleRate)
+        guard !training.isEmpty else { throw ExitCode.failure }
+        print("training on \(training.count) songs, validating on \(validationSongs.count)")
+        let outputURL = URL(fileURLWithPath: output)
+
+        if arch == "floor" {
+            var floorSettings = SeparatorSettings(architecture: "floor")
+            floorSettings.fixedMasks = FrequencyMaskFloor.learn(from: training, settings: floorSettings)
+            try reportingErrors { try SeparatorModel.floor(settings: floorSettings).write(to: outputURL) }
+            print("wrote \(output): fixed per-frequency masks from \(training.count) songs")
+            if trainingFailures + validationFailures > 0 { throw ExitCode(2) }
+            return
+        }
+
+        var options = SeparatorTrainingOptions()
+        options.architecture = arch
+        options.mode = SeparatorTrainingOptions.Mode(rawValue: mode)!
+        options.epochs = epochs
+        options.batchesPerEpoch = batchesPerEpoch
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.patience = patience
+        options.seed = seed
+        options.attention = !noAttention
+        options.chunk = chunk
+        let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
+        let interrupts = InterruptHandler { trainer.cancel() }
+        let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
+        var epochNumber = 1
+        let history = try reportingErrors {
+            try trainer.run(resume: resume, epochDone: { record, improved in
+                bar.clear()
+                print(String(format: "epoch %3d  train loss %.5f  validation loss %.5f%@  %.0f s, %.1f examples/s", record.epoch, record.trainingLoss,
+                             record.validationLoss, improved ? " *" : "  ", record.seconds, record.examplesPerSecond))
+                fflush(nil)
+                epochNumber = record.epoch + 1
+            }, batchDone: { done, total in
+                bar.update(done: done, detail: "epoch \(epochNumber)", rate: (done, "batches"))
+            })
+        }
+        bar.clear()
+        withExtendedLifetime(interrupts) {}
+        if history.count < epochs, let last = history.last, last.epoch < epochs, FileManager.default.fileExists(atPath: trainer.checkpointURL.path) {
+            print("stopped after epoch \(last.epoch); the best model is in \(output)")
+        }
+        if trainingFailures + validationFailures > 0 { throw ExitCode(2) }
+    }
+
+    /// Reads songs, two at a time; a song that cannot be read is reported and left out.
+    private func load(_ entries: [MultitrackLibrary.Entry], sampleRate: Int) -> ([Multitrack], Int) {
+        final class Results: @unchecked Sendable {
+            var values: [Result<Multitrack, Error>?]
+            let lock = NSLock()
+            init(_ count: Int) { values = Array(repeating: nil, count: count) }
+        }
+        let results = Results(entries.count)
+        DispatchQueue.concurrentPerform(iterations: entries.count) { index in
+            let result = Result { try MultitrackLibrary.load(entries[index], sampleRate: sampleRate) }
+            results.lock.lock(); results.values[index] = result; results.lock.unlock()
+        }
+        var songs: [Multitrack] = [], failures = 0
+        for result in results.values {
+            switch result! {
+            case .success(let song): songs.append(song)
+            case .failure(let error): Terminal.printError("timbre: \(error)"); failures += 1
+            }
+        }
+        return (songs, failures)
+    }
+
+    /// FNV-1a of a song name: a stable, well-spread order for the validation split.
+    static func hash(_ name: String) -> UInt64 {
+        name.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
+    }
+}

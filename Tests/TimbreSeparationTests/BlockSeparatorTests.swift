@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreCore
+import TimbreNN
+@testable import TimbreSeparation
+
+/// Block-by-block separation: blocks give the same stems as one block, the stems add up
+/// to the mix, and memory follows the block, not the file.
+@Suite struct BlockSeparatorTests {
+    /// A small Chandna network with random weights at 8 kHz: random but fixed masks.
+    func smallModel() throws -> SeparatorModel {
+        var settings = SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
+        settings.sampleRate = 8000
+        settings.fftSize = 64
+        settings.hopLength = 16
+        settings.bins = 33
+        settings.frames = 16
+        settings.inputMean = [Float](repeating: -3, count: 33)
+        settings.inputScale = [Float](repeating: 0.5, count: 33)
+        let model = try SeparatorModel(settings: settings, spec: SeparatorArchitecture.chandna.spec(settings: settings))
+        var generator = SeededGenerator(seed: 9)
+        model.graph.initializeParameters(using: &generator)
+        return model
+    }
+
+    func writeMix(_ url: URL, seconds: Double, rate: Int, channels: Int) throws -> [[Float]] {
+        var generator = SeededGenerator(seed: 4)
+        let n = Int(seconds * Double(rate))
+        var audio: [[Float]] = []
+        for c in 0..<channels {
+            var channel = [Float](repeating: 0, count: n)
+            for i in 0..<n {
+                let tone: Double = 0.3 * sin(Double(i) * 0.05 * Double(c + 1))
+                channel[i] = Float(tone + 0.1 * generator.nextNormal())
+            }
+            audio.append(channel)
+        }
+        try MultichannelAudio(channels: audio, sampleRate: rate).write(to: url, format: .wavFloat)
+        return audio
+    }
+
+    func separate(_ model: SeparatorModel, _ input: URL, blockSeconds: Double, into folder: URL, residual: Bool = false) throws -> [SeparationStem: MultichannelAudio] {
+        let separator = BlockSeparator(model: model, blockSeconds: blockSeconds)
+        var output = BlockSeparator.Output(folder: folder, stems: SeparationStem.allCases)
+        output.format = .wavFloat
+        output.residual = residual
+        try separator.separate(input, into: output)
+        var stems: [SeparationStem: MultichannelAudio] = [:]
+        for stem in SeparationStem.allCases { stems[stem] = try MultichannelAudio(contentsOf: folder.appendingPathComponent("\(stem.rawValue).wav")) }
+        return stems
+    }
+
+    @Test(arguments: [(8000, 1), (16000, 2)])
+    func blocksMatchOneBlockAndStemsSumToTheMix(rate: Int, channels: Int) throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("mix.wav")
+        let mix = try writeMix(input, seconds: 2.3, rate: rate, channels: channels)
+        let model = try smallModel()
+        let whole = try separate(model, input, blockSeconds: 100, into: folder.appendingPathComponent("whole"))
+        let blocked = try separate(model, input, blockSeconds: 0.5, into: folder.appendingPathComponent("blocked"), residual: true)
+        var largestDifference: Float = 0, largestSumError: Float = 0, spread: Float = 0
+        for c in 0..<channels {
+            for i in 0..<mix[c].count {
+                var sum: Float = 0
+                for stem in SeparationStem.allCases {
+                    let a = whole[stem]!, b = blocked[stem]!
+                    #expect(a.sampleRate == rate && a.channelCount == channels && a.frameCount == mix[c].count)
+                    largestDifference = max(largestDifference, abs(a.channels[c][i] - b.channels[c][i]))
+                    sum += a.channels[c][i]
+                }
+                largestSumError = max(largestSumError, abs(sum - mix[c][i]))
+                spread = max(spread, abs(whole[.vocals]!.channels[c][i] - whole[.drums]!.channels[c][i]))
+            }
+        }
+        #expect(largestDifference < 1e-5, "blocks differ from one block by \(largestDifference)")
+        #expect(largestSumError < 1e-4, "stems miss the mix by \(largestSumError)")
+        #expect(spread > 1e-3, "the masks differ between stems")
+        // The residual is the mix minus the stem.
+        let residual = try MultichannelAudio(contentsOf: folder.appendingPathComponent("blocked/no_vocals.wav"))
+        for i in stride(from: 0, to: mix[0].count, by: 97) {
+            #expect(abs(residual.channels[0][i] - (mix[0][i] - blocked[.vocals]!.channels[0][i])) < 1e-5)
+        }
+    }
+
+    @Test func memoryFollowsTheBlockNotTheFile() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("long.wav")
+        _ = try writeMix(input, seconds: 40, rate: 8000, channels: 1)
+        let separator = BlockSeparator(model: try smallModel(), blockSeconds: 0.5)
+        try separator.separate(input, into: BlockSeparator.Output(folder: folder.appendingPathComponent("out"), stems: [.vocals]))
+        let settings = separator.model.settings
+        // The block, the chunks' context on both sides, and one frame.
+        let bound = (separator.blockFrames + 2 * settings.frames) * settings.hopLength + settings.fftSize
+        #expect(separator.peakBufferedFrames <= bound, "buffered \(separator.peakBufferedFrames) frames, bound \(bound)")
+        #expect(separator.peakBufferedFrames < 40 * 8000 / 20)
+    }
+
+    @Test func silenceAndDamagedFilesAreClearErrors() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let damaged = folder.appendingPathComponent("damaged.wav")
+        try Data("RIFF....WAVEjunk".utf8).write(to: damaged)
+        let separator = BlockSeparator(model: try smallModel())
+        #expect(throws: FileError.self) { try separator.separate(damaged, into: BlockSeparator.Output(folder: folder.appendingPathComponent("out"), stems: [.vocals])) }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/vocals.wav").path))
+    }
+}
