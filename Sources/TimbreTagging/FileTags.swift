@@ -3,6 +3,8 @@ public struct Tag: Equatable, Sendable, Codable {
     public let code: String
     public let name: String
     public let confidence: Double
+    /// The separated stem the tag came from (`tag --separate`), else nil.
+    public var stem: String? = nil
 }
 
 /// What one window of a file holds.

@@ -57,7 +57,7 @@ public struct TagFormatter {
     }
 
     private func describe(_ tags: [Tag], silent: Bool) -> String {
-        silent ? "silent" : tags.map { "\($0.name) " + String(format: "%.2f", $0.confidence) }.joined(separator: ", ")
+        silent ? "silent" : tags.map { "\($0.name) " + String(format: "%.2f", $0.confidence) + ($0.stem.map { " [\($0)]" } ?? "") }.joined(separator: ", ")
     }
 
     private func clock(_ seconds: Double) -> String {
@@ -91,7 +91,9 @@ public struct TagFormatter {
     }
 
     private func jsonTags(_ tags: [Tag]) -> JSONValue {
-        .array(tags.map { jsonObject([("code", .string($0.code)), ("name", .string($0.name)), ("confidence", .number($0.confidence))]) })
+        .array(tags.map { tag in
+            jsonObject([("code", .string(tag.code)), ("name", .string(tag.name)), ("confidence", .number(tag.confidence))] + (tag.stem.map { [("stem", .string($0))] } ?? []))
+        })
     }
 
     /// `{"code": probability, ...}` when scores are asked for and present.

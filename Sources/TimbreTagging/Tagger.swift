@@ -16,6 +16,11 @@ public struct TagOptions: Sendable {
     public var classThresholds: [Double]?
     /// Seconds between window starts (default: the window length, no overlap).
     public var hopSeconds: Double?
+    /// The most probable class is reported even under its threshold (a file, a window).
+    /// Off for separated stems: leakage from the other stems must not make a tag.
+    public var reportsTopClass = true
+    /// A floor under every class's threshold (separated stems: leakage scores low but not zero).
+    public var thresholdFloor = 0.0
     /// Windows per forward pass.
     public var batchSize = 32
     /// Decoding and spectrogram threads.
@@ -195,7 +200,7 @@ public final class Tagger {
     func decide(_ probabilities: [Double]) -> [Tag] {
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
         return order.enumerated()
-            .filter { rank, c in rank == 0 || probabilities[c] >= options.classThresholds?[c] ?? options.threshold }
+            .filter { rank, c in (rank == 0 && options.reportsTopClass) || probabilities[c] >= max(options.thresholdFloor, options.classThresholds?[c] ?? options.threshold) }
             .prefix(max(1, options.topK))
             .map { _, c in Tag(code: classCodes[c], name: classNames[c], confidence: probabilities[c]) }
     }

@@ -14,7 +14,7 @@ struct SeparateCommand: ParsableCommand {
         abstract: "Separate audio files into vocals, drums, bass and other.",
         discussion: """
             Writes DIR/<name>/<stem>.wav for each file (for folders, <name> keeps the file's \
-            path inside the folder) at the input's rate and channels, full band. The masks sum \
+            path inside the folder, and a MUSDB18 track's mixture is named after its track) at the input's rate and channels, full band. The masks sum \
             to one, so the stems add up to the mix. Files of any length are processed in blocks \
             with cross-faded masks, in memory bounded by the block. A file whose stems are all \
             there already is skipped, so an interrupted run resumes. Failures are printed once \
@@ -49,6 +49,14 @@ struct SeparateCommand: ParsableCommand {
         if let stems { _ = try SeparationStem.parseList(stems) }
     }
 
+    /// A file's output folder: its path without extension, except that a MUSDB18 track's
+    /// `mixture` is named after its track folder.
+    static func outputName(_ path: String) -> String {
+        let components = path.split(separator: "/").map(String.init)
+        if components.count > 1, components.last!.lowercased() == "mixture" { return components.dropLast().joined(separator: "/") }
+        return path
+    }
+
     static let formats: [String: (AudioFileFormat, String)] = ["wav16": (.wav16, "wav"), "wav24": (.wav24, "wav"), "float": (.wavFloat, "wav"), "flac": (.flac24, "flac")]
 
     func run() throws {
@@ -71,9 +79,10 @@ struct SeparateCommand: ParsableCommand {
             } else if isDirectory.boolValue {
                 let found = AudioFileFinder.audioFiles(under: url)
                 if found.isEmpty { Terminal.printError("timbre: \(path): no audio files in this folder"); failures += 1 }
-                jobs += found.map { ($0, (AudioFileFinder.relativePath(of: $0, to: url) as NSString).deletingPathExtension) }
+                jobs += found.map { ($0, Self.outputName((AudioFileFinder.relativePath(of: $0, to: url) as NSString).deletingPathExtension)) }
             } else {
-                jobs.append((url, url.deletingPathExtension().lastPathComponent))
+                let base = url.deletingPathExtension().lastPathComponent
+                jobs.append((url, base.lowercased() == "mixture" ? url.deletingLastPathComponent().lastPathComponent : base))
             }
         }
         let (fileFormat, fileExtension) = Self.formats[format]!

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import TimbreConsole
+import TimbreCore
 import TimbreDatasets
 import TimbreModel
+import TimbreSeparation
 import TimbreTagging
 import TimbreTraining
 
@@ -43,6 +45,15 @@ struct TagCommand: ParsableCommand {
 
     @Flag(help: "JSON lines: also give every class's probability, per file and (with --timeline) per window.")
     var allScores = false
+
+    @Flag(help: "Separate each file into vocals, drums, bass and other first, tag every stem that is not silent, and merge their tags (each tag names its stem).")
+    var separate = false
+
+    @Option(help: "With --separate: the least probability at which a stem's class is reported, whatever its own threshold.")
+    var stemThreshold = 0.5
+
+    @Option(help: "Separator model for --separate (default: the bundled separator).")
+    var separatorModel: String?
 
     @Option(name: [.customShort("j"), .long], help: "Decoding threads (default: one per core).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
@@ -92,7 +103,21 @@ struct TagCommand: ParsableCommand {
         if let header = output.header, !files.isEmpty { print(header) }
         let bar = ProgressBar(total: files.count, unit: "files")
         var done = 0, seconds = 0.0
-        tagger.tag(files) { outcome in
+        let tagFiles: ([(url: URL, path: String)], (Result<FileTags, FileError>) -> Void) -> Void
+        if separate {
+            let separatorFile = try reportingErrors { try separatorModel.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load() }
+            let separator = BlockSeparator(model: separatorFile, blockSeconds: 60)
+            var stemOptions = options
+            stemOptions.reportsTopClass = false
+            stemOptions.thresholdFloor = stemThreshold
+            let stemTagger = Tagger(model: network, settings: features.settings, classCodes: features.classCodes, classNames: features.classNames, options: stemOptions)
+            tagFiles = { files, result in
+                for file in files { result(Self.tagSeparated(file, separator: separator, tagger: stemTagger)) }
+            }
+        } else {
+            tagFiles = { files, result in tagger.tag(files, result: result) }
+        }
+        tagFiles(files) { outcome in
             done += 1
             switch outcome {
             case .success(let tags):
@@ -109,6 +134,32 @@ struct TagCommand: ParsableCommand {
         }
         bar.clear()
         if failures > 0 { throw ExitCode(2) }
+    }
+
+    /// Separates one file into a temporary folder, tags each stem and merges their tags.
+    static func tagSeparated(_ file: (url: URL, path: String), separator: BlockSeparator, tagger: Tagger) -> Result<FileTags, FileError> {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-stems-\(getpid())-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var output = BlockSeparator.Output(folder: folder, stems: separator.model.settings.stems)
+        output.format = .wavFloat
+        do {
+            try separator.separate(file.url, into: output)
+        } catch let error as FileError {
+            return .failure(FileError(path: file.path, reason: error.reason))
+        } catch {
+            return .failure(FileError(path: file.path, reason: "\(error)"))
+        }
+        var stems: [(stem: String, tags: FileTags)] = []
+        var failure: FileError?
+        let stemFiles = output.stems.map { (url: folder.appendingPathComponent("\($0.rawValue).wav"), path: $0.rawValue) }
+        tagger.tag(stemFiles) { outcome in
+            switch outcome {
+            case .success(let tags): stems.append((tags.path, tags))
+            case .failure(let error): failure = FileError(path: file.path, reason: "stem \(error.path): \(error.reason)")
+            }
+        }
+        if let failure { return .failure(failure) }
+        return .success(StemTagMerger.merge(path: file.path, stems: stems))
     }
 
     private func report(path: String, reason: String, formatter: TagFormatter) {
