@@ -28,7 +28,7 @@ public enum Powerset {
 }
 
 /// One training example: the mixture's and each target's scaled STFT magnitudes over a
-/// chunk of frames, time-major (`frame * bins + bin`; targets stem by stem).
+/// chunk of frames, time-major (`frame * bins + bin`, the settings' bins; targets stem by stem).
 public struct SeparationExample: Sendable {
     public var mixture: [Float]
     public var targets: [[Float]]
@@ -132,7 +132,13 @@ public final class MixtureSampler: @unchecked Sendable {
                 }
             }
         }
-        return SeparationExample(mixture: analyser.magnitudes(real: mixReal, imaginary: mixImaginary),
-                                 targets: settings.stems.indices.map { analyser.magnitudes(real: targetReal[$0], imaginary: targetImaginary[$0]) })
+        // The network sees the lowest `settings.bins` bins.
+        let kept = settings.bins
+        func cropped(_ values: [Float]) -> [Float] {
+            guard kept < bins else { return values }
+            return (0..<frames).flatMap { values[($0 * bins)..<($0 * bins + kept)] }
+        }
+        return SeparationExample(mixture: cropped(analyser.magnitudes(real: mixReal, imaginary: mixImaginary)),
+                                 targets: settings.stems.indices.map { cropped(analyser.magnitudes(real: targetReal[$0], imaginary: targetImaginary[$0])) })
     }
 }

@@ -51,6 +51,9 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Option(help: "Adam's learning rate.")
     var learningRate = 1e-3
 
+    @Option(help: "Fixed validation mixtures scored after every epoch.")
+    var validationExamples = 256
+
     @Option(help: "Epochs without a better validation loss before stopping (0: never).")
     var patience = 5
 
@@ -70,7 +73,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         if arch != "floor", SeparatorArchitecture(rawValue: arch) == nil { throw ValidationError("unknown --arch '\(arch)'; use chandna, multitask, sams or floor") }
         if SeparatorTrainingOptions.Mode(rawValue: mode) == nil { throw ValidationError("unknown --mode '\(mode)'; use simultaneous, independent, interleaved or interleaved-acc") }
         if mode != "simultaneous", arch != "multitask" { throw ValidationError("--mode applies to --arch multitask") }
-        if epochs < 1 || batchesPerEpoch < 1 || batchSize < 1 || patience < 0 { throw ValidationError("counts must be positive") }
+        if epochs < 1 || batchesPerEpoch < 1 || batchSize < 1 || patience < 0 || validationExamples < 1 { throw ValidationError("counts must be positive") }
         if !(learningRate > 0 && learningRate < 1) { throw ValidationError("--learning-rate must be in (0, 1)") }
         if !(0..<1).contains(validationShare) { throw ValidationError("--validation-share must be in [0, 1)") }
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
@@ -113,6 +116,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.batchSize = batchSize
         options.learningRate = learningRate
         options.patience = patience
+        options.validationExamples = validationExamples
         options.seed = seed
         options.attention = !noAttention
         options.chunk = chunk

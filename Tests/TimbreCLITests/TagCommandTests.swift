@@ -135,3 +135,49 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         "tru": 0.135, "vio": 0.1321, "dru": 0.1311, "flu": 0.1232, "cla": 0.1088, "voi": 0.1027,
     ]
 }
+
+/// Separation from the command line, with the bundled separator.
+@Suite(.serialized) struct SeparateCommandTests {
+    @Test func tagSeparateNamesTheStemOfEveryTag() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try TimbreProcess.run(["tag", "--separate", "--format", "jsonl", "--timeline", root.appendingPathComponent("session").path])
+        #expect(result.status == 2, "the corrupt file fails, the batch goes on")
+        let files = try jsonLines(result.stdout)
+        #expect(Set(files.keys) == ["piano phrase.wav", "short.flac", "silence.wav", "corrupt.wav"])
+        #expect(files["corrupt.wav"]?["error"] is String)
+        #expect(files["silence.wav"]?["silent"] as? Bool == true)
+        let piano = try #require(files["piano phrase.wav"])
+        let tags = try #require(piano["tags"] as? [[String: Any]])
+        #expect(!tags.isEmpty)
+        for tag in tags { #expect(["vocals", "drums", "bass", "other"].contains(tag["stem"] as? String ?? "")) }
+        #expect(tags.contains { $0["code"] as? String == "pia" }, "the piano is found in a stem: \(tags)")
+        let timeline = try #require(piano["timeline"] as? [[String: Any]])
+        #expect(timeline.count == 4)
+    }
+
+    @Test func separateWritesStemsThatAddUpToTheMix() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let input = root.appendingPathComponent("session/piano phrase.wav")
+        let out = root.appendingPathComponent("stems")
+        let result = try TimbreProcess.run(["separate", input.path, root.appendingPathComponent("session/corrupt.wav").path, "-o", out.path,
+                                            "--format", "float", "--residual", "--stems", "vocals,other"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("corrupt.wav"))
+        let folder = out.appendingPathComponent("piano phrase")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names == ["no_other.wav", "no_vocals.wav", "other.wav", "vocals.wav"])
+        let mix = try MultichannelAudio(contentsOf: input)
+        let vocals = try MultichannelAudio(contentsOf: folder.appendingPathComponent("vocals.wav"))
+        let residual = try MultichannelAudio(contentsOf: folder.appendingPathComponent("no_vocals.wav"))
+        #expect(vocals.sampleRate == 44_100 && vocals.channelCount == 2 && vocals.frameCount == mix.frameCount)
+        var worst: Float = 0
+        for c in 0..<2 { for i in 0..<mix.frameCount { worst = max(worst, abs(vocals.channels[c][i] + residual.channels[c][i] - mix.channels[c][i])) } }
+        // 16-bit input read as float, stems in float: they add up to the mix.
+        #expect(worst < 1e-4)
+        // A second run finds the stems there and skips the file.
+        let again = try TimbreProcess.run(["separate", input.path, "-o", out.path, "--format", "float", "--residual", "--stems", "vocals,other"])
+        #expect(again.status == 0 && again.stdout.contains("1 already there"))
+    }
+}
