@@ -34,8 +34,8 @@ struct SeparateCommand: ParsableCommand {
     @Option(help: "Comma-separated stems to write (default: all the model's).")
     var stems: String?
 
-    @Option(help: "Stem files: wav16, wav24, float (32-bit float WAV, exact sums) or flac.")
-    var format = "wav16"
+    @Option(help: "Stem files: wav (16-bit), wav24, float (32-bit float WAV, exact sums) or flac.")
+    var format = "wav"
 
     @Flag(help: "Also write no_<stem>: the mix minus the stem (e.g. karaoke from vocals).")
     var residual = false
@@ -44,7 +44,7 @@ struct SeparateCommand: ParsableCommand {
     var blockSeconds = 30.0
 
     func validate() throws {
-        if Self.formats[format] == nil { throw ValidationError("unknown --format '\(format)'; use wav16, wav24, float or flac") }
+        if Self.formats[format] == nil { throw ValidationError("unknown --format '\(format)'; use wav (16-bit), wav24, float or flac") }
         if !(blockSeconds >= 0.5 && blockSeconds <= 3600) { throw ValidationError("--block-seconds must be between 0.5 and 3600") }
         if let stems { _ = try SeparationStem.parseList(stems) }
     }
@@ -57,7 +57,7 @@ struct SeparateCommand: ParsableCommand {
         return path
     }
 
-    static let formats: [String: (AudioFileFormat, String)] = ["wav16": (.wav16, "wav"), "wav24": (.wav24, "wav"), "float": (.wavFloat, "wav"), "flac": (.flac24, "flac")]
+    static let formats: [String: (AudioFileFormat, String)] = ["wav": (.wav16, "wav"), "wav16": (.wav16, "wav"), "wav24": (.wav24, "wav"), "float": (.wavFloat, "wav"), "flac": (.flac24, "flac")]
 
     func run() throws {
         let separatorModel = try reportingErrors { try model.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load() }
