@@ -5,7 +5,7 @@
 # - Sams-Net with attention (chunks of 16 frames: 4 slices of 64), without attention, and
 #   with chunks of 8 and 32 frames (8 and 2 slices);
 # - the three families against each other.
-# Prints one line per variant: mean SDR over stems and SDR per stem (median over windows,
+# A variant already scored is skipped, an interrupted one resumes. Prints one line per variant: mean SDR over stems and SDR per stem (median over windows,
 # then over tracks).
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
@@ -17,6 +17,9 @@ mkdir -p "$out"
 
 train() {  # name, batches per epoch, epochs, then train-separator options
     local name=$1 batches=$2 epochs=$3; shift 3
+    # ONLY (a pattern) runs some variants, e.g. to spread them over two workers.
+    [[ "$name" == ${ONLY:-*} ]] || return 0
+    [ -f "$out/table-$name.txt" ] && return 0
     if [ ! -f "$out/$name.done" ]; then
         local resume=()
         [ -f "$out/$name.checkpoint.h5" ] && resume=(--resume)

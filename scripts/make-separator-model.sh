@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Reproduces the bundled separator and the separation table of the README.
 #
-# 1. Renders 200 training songs of 20 s and 30 held-out songs of 30 s (another split: other
-#    seeds, and programs and kits training never plays) from every sound family of the
-#    classifier's training, three songs in five with a singer.
+# 1. Renders 200 training songs of 20 s, 30 validation songs (another seed) and 30 test songs
+#    of 30 s (the held-out split: other seeds, and programs and kits training never plays)
+#    from every sound family of the classifier's training, three songs in five with a singer.
 # 2. Writes the held-out songs as MUSDB18's four stems (timbre group-stems).
 # 3. Learns the network-free floor (fixed per-frequency masks) and trains the Chandna network,
 #    validating on songs held out by song, then separates and scores the held-out songs with
 #    both, beside the mixture and oracle baselines (timbre evaluate-separation).
-# 4. Installs the network as Sources/TimbreModel/default-separator.h5.
+# 4. Installs the separator with the higher mean SDR over the four stems on the validation
+#    songs (never the test songs) as Sources/TimbreModel/default-separator.h5.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Rendering and training resume when the script is run again.
@@ -24,17 +25,27 @@ mkdir -p "$work"
     --families "$families" --sources "$sources"
 "$timbre" synth -o "$work/test" --split held-out --seed 7 --takes-per-class 0 --songs 30 --song-seconds 30 \
     --song-voice-share 0.6 --families "$families" --sources "$sources"
+"$timbre" synth -o "$work/validation" --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 --song-voice-share 0.6 \
+    --families "$families" --sources "$sources"
 "$timbre" group-stems "$work/test/MedleyDB" -o "$work/test-musdb"
+"$timbre" group-stems "$work/validation/MedleyDB" -o "$work/validation-musdb"
 
-"$timbre" train-separator "$work/train/MedleyDB" -o "$work/floor.h5" --arch floor
+"$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/floor.h5" --arch floor
 resume=()
 [ -f "$work/chandna.checkpoint.h5" ] && resume=(--resume)
-"$timbre" train-separator "$work/train/MedleyDB" -o "$work/chandna.h5" --arch chandna --epochs "$epochs" \
+"$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/chandna.h5" --arch chandna --epochs "$epochs" \
     --batches-per-epoch 200 --batch-size 16 --patience 6 --seed 1 "${resume[@]}"
 
+mean_sdr() { awk '$1 ~ /^(bass|drums|other|vocals)$/ { sum += $3; n++ } END { printf "%.3f", sum / n }' "$1"; }
+declare -A validation
 for model in floor chandna; do
-    "$timbre" separate "$work"/test-musdb/*/mixture.wav -o "$work/estimates-$model" --model "$work/$model.h5" --format float
-    "$timbre" evaluate-separation "$work/estimates-$model" "$work/test-musdb" --report "$work/report-$model" | tee "$work/table-$model.txt"
+    for split in validation test; do
+        "$timbre" separate "$work"/$split-musdb/*/mixture.wav -o "$work/estimates-$split-$model" --model "$work/$model.h5" --format float
+        "$timbre" evaluate-separation "$work/estimates-$split-$model" "$work/$split-musdb" --report "$work/report-$split-$model" | tee "$work/table-$split-$model.txt"
+    done
+    validation[$model]=$(mean_sdr "$work/table-validation-$model.txt")
 done
-cp "$work/chandna.h5" Sources/TimbreModel/default-separator.h5
-echo "installed Sources/TimbreModel/default-separator.h5"
+best=floor
+awk -v a="${validation[chandna]}" -v b="${validation[floor]}" 'BEGIN { exit !(a > b) }' && best=chandna
+cp "$work/$best.h5" Sources/TimbreModel/default-separator.h5
+echo "installed the $best separator (validation mean SDR: floor ${validation[floor]} dB, chandna ${validation[chandna]} dB)"

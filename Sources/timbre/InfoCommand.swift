@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreModel
+import TimbreSeparation
 import TimbreTraining
 
 struct InfoCommand: ParsableCommand {
@@ -21,6 +22,11 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        // A version-2 file that holds separator settings is described as a separator.
+        if let path = model, let separator = try? SeparatorModel.read(from: URL(fileURLWithPath: path)) {
+            describe(separator, path: path)
+            return
+        }
         let file = try reportingErrors { try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load() }
         let summary = (try? JSONSerialization.jsonObject(with: Data(file.trainingSummary.utf8))) ?? [:]
         let architecture = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(file.architecture))) ?? [:]
@@ -46,5 +52,19 @@ struct InfoCommand: ParsableCommand {
             if let features = summary["features"] { print("trained on: \(features)") }
             if let validation = summary["validation"] { print("validated on: \(validation)") }
         }
+    }
+
+    private func describe(_ separator: SeparatorModel, path: String) {
+        let s = separator.settings
+        if json {
+            let settings = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(s))) ?? [:]
+            let object: [String: Any] = ["kind": "separator", "settings": settings, "parameters": separator.store.count]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+            return
+        }
+        print("model: \(path)")
+        print("separator: \(s.architecture)\(s.mode.isEmpty ? "" : " (\(s.mode))"), \(separator.store.count) parameters")
+        print("stems: \(s.stems.map(\.rawValue).joined(separator: " "))")
+        print("STFT: \(s.fftSize)/\(s.hopLength) at \(s.sampleRate) Hz, \(s.bins) bins, chunks of \(s.frames) frames")
     }
 }
