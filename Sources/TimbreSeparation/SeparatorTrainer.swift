@@ -42,6 +42,7 @@ public struct SeparatorEpoch: Codable, Equatable, Sendable {
     public var trainingLoss: Double
     public var validationLoss: Double
     public var seconds: Double
+    /// Training examples per second of the epoch's training steps (validation not counted).
     public var examplesPerSecond: Double
 }
 
@@ -173,10 +174,11 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 optimizer.update(model.store)
                 batchDone(step + 1, options.batchesPerEpoch)
             }
+            let trainingSeconds = Date().timeIntervalSince(started)
             let validationLoss = evaluate(model, validationExamples)
             let seconds = Date().timeIntervalSince(started)
             let record = SeparatorEpoch(epoch: epoch + 1, trainingLoss: lossSum / Double(options.batchesPerEpoch * (options.mode == .interleavedAccumulated ? stems.count : 1)),
-                                        validationLoss: validationLoss, seconds: seconds, examplesPerSecond: Double(examples) / max(seconds, 1e-9))
+                                        validationLoss: validationLoss, seconds: seconds, examplesPerSecond: Double(examples) / max(trainingSeconds, 1e-9))
             state.history.append(record)
             state.nextEpoch = epoch + 1
             let improved = validationLoss < state.bestLoss
