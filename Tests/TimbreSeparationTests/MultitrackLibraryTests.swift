@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreCore
+@testable import TimbreSeparation
+
+/// Songs found and read in both layouts, stems grouped into the four targets, and metadata
+/// that points outside its song refused.
+@Suite struct MultitrackLibraryTests {
+    func tone(_ frequency: Double, seconds: Double = 1, rate: Int = 44_100) -> [Float] {
+        (0..<Int(seconds * Double(rate))).map { Float(0.2 * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+    }
+
+    func writeMedleyDBSong(_ root: URL, name: String, stems: [(String, String)]) throws {
+        let folder = root.appendingPathComponent(name), stemFolder = folder.appendingPathComponent("\(name)_STEMS")
+        try FileManager.default.createDirectory(at: stemFolder, withIntermediateDirectories: true)
+        var yaml = "mix_filename: \(name)_MIX.wav\nstem_dir: \(name)_STEMS\nstems:\n"
+        for (index, (file, instrument)) in stems.enumerated() {
+            yaml += "  S0\(index + 1):\n    filename: \(file)\n    instrument: \(instrument)\n"
+            if !file.contains("..") {
+                try AudioFileWriter.write(tone(110 * Double(index + 1)), sampleRate: 44_100, to: stemFolder.appendingPathComponent(file))
+            }
+        }
+        try yaml.write(to: folder.appendingPathComponent("\(name)_METADATA.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    @Test func readsBothLayoutsAndGroupsTheStems() throws {
+        let root = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeMedleyDBSong(root.appendingPathComponent("medley"), name: "Band_Song", stems: [
+            ("Band_Song_STEM_01.wav", "female singer"), ("Band_Song_STEM_02.wav", "kick drum"),
+            ("Band_Song_STEM_03.wav", "electric bass"), ("Band_Song_STEM_04.wav", "clean electric guitar"), ("Band_Song_STEM_05.wav", "snare drum"),
+        ])
+        let track = root.appendingPathComponent("musdb/Artist - Title")
+        try FileManager.default.createDirectory(at: track, withIntermediateDirectories: true)
+        for (index, name) in ["mixture", "vocals", "drums", "bass", "other"].enumerated() {
+            try AudioFileWriter.write(tone(100 + 50 * Double(index)), sampleRate: 44_100, to: track.appendingPathComponent("\(name).flac"))
+        }
+        let entries = try MultitrackLibrary.find(root)
+        #expect(entries.map(\.name) == ["Artist - Title", "Band_Song"])
+        #expect(entries.map(\.layout) == [.musdb, .medleyDB])
+        let medley = try MultitrackLibrary.load(entries[1], sampleRate: 22_050)
+        #expect(medley.sources.map(\.stem) == [.vocals, .drums, .bass, .other, .drums])
+        #expect(medley.sampleRate == 22_050 && abs(medley.length - 22_050) <= 1)
+        let grouped = medley.groupedStems()
+        // Kick and snare add up in drums.
+        let drums = grouped[.drums]!, kick = medley.sources[1].samples, snare = medley.sources[4].samples
+        for i in stride(from: 0, to: medley.length, by: 101) { #expect(abs(drums[i] - (kick[i] + snare[i])) < 1e-6) }
+        let musdb = try MultitrackLibrary.load(entries[0], sampleRate: 22_050)
+        #expect(musdb.sources.map(\.stem) == SeparationStem.allCases, "the mixture is not a source")
+    }
+
+    @Test func metadataThatPointsOutsideTheSongIsRefused() throws {
+        let root = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeMedleyDBSong(root, name: "Evil", stems: [("../../../../etc/passwd", "female singer")])
+        let entries = try MultitrackLibrary.find(root)
+        #expect(entries.count == 1)
+        #expect {
+            _ = try MultitrackLibrary.load(entries[0], sampleRate: 22_050)
+        } throws: { error in
+            (error as? FileError)?.reason.contains("outside the song folder") == true
+        }
+    }
+}
