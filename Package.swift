@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "TimbreModel", dependencies: ["TimbreTraining", "TimbreSeparation", "TimbreCore"], exclude: ["model-card"], resources: [.copy("default-model.h5"), .copy("default-separator.h5")]),
         .target(
             name: "TimbreSeparation",
-            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "TimbreTraining", "TimbreDatasets", "TimbreLabels"],
+            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "TimbreTraining", "TimbreDatasets", "TimbreLabels", "COpenBLAS"],
             swiftSettings: optimisedInDebug
         ),
         .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"], swiftSettings: optimisedInDebug),

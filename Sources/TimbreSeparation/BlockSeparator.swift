@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import TimbreAudio
 import TimbreCore
@@ -73,6 +74,8 @@ public final class BlockSeparator {
     /// - Parameter progress: called after each block with the input seconds done and in all.
     public func separate(_ input: URL, into output: Output, progress: (Double, Double) -> Void = { _, _ in }) throws {
         peakBufferedFrames = 0
+        // The layers spread a batch's chunks over the cores themselves.
+        openblas_set_num_threads(1)
         let reader = try AudioFileReader(url: input)
         let channels = reader.info.channels, rate = reader.info.sampleRate
         guard reader.info.frames > 0, reader.info.frames < Int64(Int.max / 4) else { throw FileError(path: input.path, reason: "holds no audio") }

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import TimbreCore
 import TimbreNN
@@ -119,6 +120,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
     @discardableResult
     public func run(resume: Bool, epochDone: (SeparatorEpoch, Bool) -> Void = { _, _ in },
                     batchDone: (Int, Int) -> Void = { _, _ in }) throws -> [SeparatorEpoch] {
+        // The layers spread a batch's items over the cores themselves.
+        openblas_set_num_threads(1)
         let model: SeparatorModel
         let optimizer: Adam
         var state: SeparatorTrainerState
@@ -147,6 +150,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
         let validationSampler = MixtureSampler(songs: validation.isEmpty ? training : validation, settings: settings, policy: options.sampling)
         let frames = SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength)
+        let analysers = (0..<Self.workers).map { _ in SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength) }
         let validationExamples = (0..<options.validationExamples).map { validationSampler.example(seed: options.seed ^ 0xFA11, index: $0, frames: frames) }
         let stems = settings.stems
 
@@ -165,9 +169,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 model.store.zeroGradients()
                 for (taskNumber, task) in tasks.enumerated() {
                     let first = ((epoch * options.batchesPerEpoch + step) * tasks.count + taskNumber) * options.batchSize
-                    let batch = (0..<options.batchSize).map {
-                        sampler.example(seed: options.seed, index: first + $0, only: task.map { stems[$0] }, frames: frames)
-                    }
+                    let batch = makeExamples(sampler, seed: options.seed, indices: first..<(first + options.batchSize),
+                                         only: task.map { stems[$0] }, analysers: analysers)
                     lossSum += trainStep(model, batch, scored: task.map { Set([$0]) }, step: UInt64(epoch * options.batchesPerEpoch + step))
                     examples += batch.count
                 }
@@ -195,6 +198,23 @@ public final class SeparatorTrainer: @unchecked Sendable {
             if options.patience > 0, epoch + 1 - state.bestEpoch >= options.patience { break }
         }
         return state.history
+    }
+
+    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Examples `indices`, made on every core: each depends only on the seed and its index,
+    /// so the batch is the same however the work is shared.
+    func makeExamples(_ sampler: MixtureSampler, seed: UInt64, indices: Range<Int>, only stem: SeparationStem?, analysers: [SpectralFrames]) -> [SeparationExample] {
+        final class Slots: @unchecked Sendable { var values: [SeparationExample?]; init(_ n: Int) { values = Array(repeating: nil, count: n) } }
+        let slots = Slots(indices.count), parts = min(analysers.count, indices.count)
+        let shared = UncheckedBox((sampler, analysers))
+        DispatchQueue.concurrentPerform(iterations: parts) { worker in
+            let (sampler, analysers) = shared.value
+            for position in (indices.count * worker / parts)..<(indices.count * (worker + 1) / parts) {
+                slots.values[position] = sampler.example(seed: seed, index: indices.lowerBound + position, only: stem, frames: analysers[worker])
+            }
+        }
+        return slots.values.map { $0! }
     }
 
     /// The network's input and targets for a batch, in its layout.

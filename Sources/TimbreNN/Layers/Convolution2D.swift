@@ -57,19 +57,24 @@ public final class Convolution2D: Layer, ParameterInitializing {
         let g = geometry(height: input.shape[2], width: input.shape[3])
         let groupFilters = filters / groups, pixels = g.outputPixels
         var output = Tensor(uninitialized: [input.batch] + shape)
-        var columns = [Float](repeating: 0, count: g.patch * pixels)
         let w = store.values(weight), b = store.values(bias)
+        let (groups, inChannels, filters) = (self.groups, self.inChannels, self.filters)
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
-                columns.withUnsafeMutableBufferPointer { columns in
-                    for item in 0..<input.batch {
-                        for group in 0..<groups {
-                            let image = x.baseAddress! + (item * inChannels + group * g.channels) * g.height * g.width
-                            let target = y.baseAddress! + (item * filters + group * groupFilters) * pixels
-                            StridedIm2Col.lower(image, g, into: columns.baseAddress!)
-                            for f in 0..<groupFilters { (target + f * pixels).update(repeating: b[group * groupFilters + f], count: pixels) }
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupFilters), Int32(pixels), Int32(g.patch), 1,
-                                        w + group * groupFilters * g.patch, Int32(g.patch), columns.baseAddress, Int32(pixels), 1, target, Int32(pixels))
+                let (x, y) = (UncheckedBox(x), UncheckedBox(y))
+                // Items in parallel, each worker with its own columns (OpenBLAS on one thread).
+                Parallel.forEachRange(input.batch) { _, items in
+                    var columns = [Float](repeating: 0, count: g.patch * pixels)
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        for item in items {
+                            for group in 0..<groups {
+                                let image = x.value.baseAddress! + (item * inChannels + group * g.channels) * g.height * g.width
+                                let target = y.value.baseAddress! + (item * filters + group * groupFilters) * pixels
+                                StridedIm2Col.lower(image, g, into: columns.baseAddress!)
+                                for f in 0..<groupFilters { (target + f * pixels).update(repeating: b[group * groupFilters + f], count: pixels) }
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupFilters), Int32(pixels), Int32(g.patch), 1,
+                                            w + group * groupFilters * g.patch, Int32(g.patch), columns.baseAddress, Int32(pixels), 1, target, Int32(pixels))
+                            }
                         }
                     }
                 }
@@ -84,30 +89,38 @@ public final class Convolution2D: Layer, ParameterInitializing {
         let g = geometry(height: input.shape[2], width: input.shape[3])
         let groupFilters = filters / groups, pixels = g.outputPixels
         var inputGradient = Tensor(zeros: input.shape)
-        var columns = [Float](repeating: 0, count: g.patch * pixels), columnGradient = columns
         let w = store.values(weight), dw = store.gradients(weight), db = store.gradients(bias)
+        let (groups, inChannels, filters, weightCount) = (self.groups, self.inChannels, self.filters, weight.count)
+        // Each worker sums its items' weight and bias gradients apart; the parts are added
+        // in worker order, so the result does not depend on scheduling.
+        let parts = UncheckedBox(PartialGradients(workers: Parallel.workers, weights: weightCount, biases: filters))
         input.data.withUnsafeBufferPointer { x in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                    columns.withUnsafeMutableBufferPointer { columns in
-                        columnGradient.withUnsafeMutableBufferPointer { columnGradient in
-                            for item in 0..<input.batch {
-                                for group in 0..<groups {
-                                    let offset = (item * inChannels + group * g.channels) * g.height * g.width
-                                    let gradient = dy.baseAddress! + (item * filters + group * groupFilters) * pixels
-                                    StridedIm2Col.lower(x.baseAddress! + offset, g, into: columns.baseAddress!)
-                                    // dW += dy · columnsᵀ
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupFilters), Int32(g.patch), Int32(pixels), 1,
-                                                gradient, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dw + group * groupFilters * g.patch, Int32(g.patch))
-                                    for f in 0..<groupFilters {
-                                        var sum: Float = 0
-                                        for p in 0..<pixels { sum += gradient[f * pixels + p] }
-                                        db[group * groupFilters + f] += sum
+                    let (x, dy, dx) = (UncheckedBox(x), UncheckedBox(dy), UncheckedBox(dx))
+                    Parallel.forEachRange(input.batch) { worker, items in
+                        var columns = [Float](repeating: 0, count: g.patch * pixels), columnGradient = columns
+                        let dwPart = parts.value.weights[worker], dbPart = parts.value.biases[worker]
+                        columns.withUnsafeMutableBufferPointer { columns in
+                            columnGradient.withUnsafeMutableBufferPointer { columnGradient in
+                                for item in items {
+                                    for group in 0..<groups {
+                                        let offset = (item * inChannels + group * g.channels) * g.height * g.width
+                                        let gradient = dy.value.baseAddress! + (item * filters + group * groupFilters) * pixels
+                                        StridedIm2Col.lower(x.value.baseAddress! + offset, g, into: columns.baseAddress!)
+                                        // dW += dy · columnsᵀ
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupFilters), Int32(g.patch), Int32(pixels), 1,
+                                                    gradient, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dwPart + group * groupFilters * g.patch, Int32(g.patch))
+                                        for f in 0..<groupFilters {
+                                            var sum: Float = 0
+                                            for p in 0..<pixels { sum += gradient[f * pixels + p] }
+                                            dbPart[group * groupFilters + f] += sum
+                                        }
+                                        // dcolumns = Wᵀ · dy, then back onto the pixels.
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(groupFilters), 1,
+                                                    w + group * groupFilters * g.patch, Int32(g.patch), gradient, Int32(pixels), 0, columnGradient.baseAddress, Int32(pixels))
+                                        StridedIm2Col.accumulate(columnGradient.baseAddress!, g, into: dx.value.baseAddress! + offset)
                                     }
-                                    // dcolumns = Wᵀ · dy, then back onto the pixels.
-                                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(groupFilters), 1,
-                                                w + group * groupFilters * g.patch, Int32(g.patch), gradient, Int32(pixels), 0, columnGradient.baseAddress, Int32(pixels))
-                                    StridedIm2Col.accumulate(columnGradient.baseAddress!, g, into: dx.baseAddress! + offset)
                                 }
                             }
                         }
@@ -115,6 +128,7 @@ public final class Convolution2D: Layer, ParameterInitializing {
                 }
             }
         }
+        parts.value.add(into: dw, db)
         return inputGradient
     }
 }
@@ -175,18 +189,22 @@ public final class TransposedConvolution2D: Layer, ParameterInitializing {
         let g = geometry(inputHeight: input.shape[2], inputWidth: input.shape[3])
         let pixels = g.outputPixels, image = g.height * g.width
         var output = Tensor(zeros: [input.batch] + shape)
-        var columns = [Float](repeating: 0, count: g.patch * pixels)
         let w = store.values(weight), b = store.values(bias)
+        let (inChannels, filters) = (self.inChannels, self.filters)
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
-                columns.withUnsafeMutableBufferPointer { columns in
-                    for item in 0..<input.batch {
-                        // columns = Wᵀ · x with W as [inChannels × filters·kh·kw].
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(inChannels), 1,
-                                    w, Int32(g.patch), x.baseAddress! + item * inChannels * pixels, Int32(pixels), 0, columns.baseAddress, Int32(pixels))
-                        let target = y.baseAddress! + item * filters * image
-                        StridedIm2Col.accumulate(columns.baseAddress!, g, into: target)
-                        for f in 0..<filters { for p in 0..<image { target[f * image + p] += b[f] } }
+                let (x, y) = (UncheckedBox(x), UncheckedBox(y))
+                Parallel.forEachRange(input.batch) { _, items in
+                    var columns = [Float](repeating: 0, count: g.patch * pixels)
+                    columns.withUnsafeMutableBufferPointer { columns in
+                        for item in items {
+                            // columns = Wᵀ · x with W as [inChannels × filters·kh·kw].
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(inChannels), 1,
+                                        w, Int32(g.patch), x.value.baseAddress! + item * inChannels * pixels, Int32(pixels), 0, columns.baseAddress, Int32(pixels))
+                            let target = y.value.baseAddress! + item * filters * image
+                            StridedIm2Col.accumulate(columns.baseAddress!, g, into: target)
+                            for f in 0..<filters { for p in 0..<image { target[f * image + p] += b[f] } }
+                        }
                     }
                 }
             }
@@ -200,31 +218,69 @@ public final class TransposedConvolution2D: Layer, ParameterInitializing {
         let g = geometry(inputHeight: input.shape[2], inputWidth: input.shape[3])
         let pixels = g.outputPixels, image = g.height * g.width
         var inputGradient = Tensor(zeros: input.shape)
-        var columns = [Float](repeating: 0, count: g.patch * pixels)
         let w = store.values(weight), dw = store.gradients(weight), db = store.gradients(bias)
+        let (inChannels, filters) = (self.inChannels, self.filters)
+        let parts = UncheckedBox(PartialGradients(workers: Parallel.workers, weights: weight.count, biases: filters))
         input.data.withUnsafeBufferPointer { x in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                    columns.withUnsafeMutableBufferPointer { columns in
-                        for item in 0..<input.batch {
-                            let gradient = dy.baseAddress! + item * filters * image
-                            StridedIm2Col.lower(gradient, g, into: columns.baseAddress!)
-                            let xItem = x.baseAddress! + item * inChannels * pixels
-                            // dW += x · columnsᵀ; dx = W · columns.
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(inChannels), Int32(g.patch), Int32(pixels), 1,
-                                        xItem, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dw, Int32(g.patch))
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(pixels), Int32(g.patch), 1,
-                                        w, Int32(g.patch), columns.baseAddress, Int32(pixels), 0, dx.baseAddress! + item * inChannels * pixels, Int32(pixels))
-                            for f in 0..<filters {
-                                var sum: Float = 0
-                                for p in 0..<image { sum += gradient[f * image + p] }
-                                db[f] += sum
+                    let (x, dy, dx) = (UncheckedBox(x), UncheckedBox(dy), UncheckedBox(dx))
+                    Parallel.forEachRange(input.batch) { worker, items in
+                        var columns = [Float](repeating: 0, count: g.patch * pixels)
+                        let dwPart = parts.value.weights[worker], dbPart = parts.value.biases[worker]
+                        columns.withUnsafeMutableBufferPointer { columns in
+                            for item in items {
+                                let gradient = dy.value.baseAddress! + item * filters * image
+                                StridedIm2Col.lower(gradient, g, into: columns.baseAddress!)
+                                let xItem = x.value.baseAddress! + item * inChannels * pixels
+                                // dW += x · columnsᵀ; dx = W · columns.
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(inChannels), Int32(g.patch), Int32(pixels), 1,
+                                            xItem, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dwPart, Int32(g.patch))
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(pixels), Int32(g.patch), 1,
+                                            w, Int32(g.patch), columns.baseAddress, Int32(pixels), 0, dx.value.baseAddress! + item * inChannels * pixels, Int32(pixels))
+                                for f in 0..<filters {
+                                    var sum: Float = 0
+                                    for p in 0..<image { sum += gradient[f * image + p] }
+                                    dbPart[f] += sum
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        parts.value.add(into: dw, db)
         return inputGradient
+    }
+}
+
+/// Weight and bias gradients summed per worker, then added into the store in worker order.
+final class PartialGradients {
+    let weights: [UnsafeMutablePointer<Float>]
+    let biases: [UnsafeMutablePointer<Float>]
+    private let weightCount: Int, biasCount: Int
+
+    init(workers: Int, weights: Int, biases: Int) {
+        weightCount = weights
+        biasCount = biases
+        self.weights = (0..<workers).map { _ in
+            let part = UnsafeMutablePointer<Float>.allocate(capacity: weights)
+            part.initialize(repeating: 0, count: weights)
+            return part
+        }
+        self.biases = (0..<workers).map { _ in
+            let part = UnsafeMutablePointer<Float>.allocate(capacity: biases)
+            part.initialize(repeating: 0, count: biases)
+            return part
+        }
+    }
+
+    deinit {
+        for part in weights + biases { part.deallocate() }
+    }
+
+    func add(into dw: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>) {
+        for part in weights { for i in 0..<weightCount { dw[i] += part[i] } }
+        for part in biases { for i in 0..<biasCount { db[i] += part[i] } }
     }
 }
