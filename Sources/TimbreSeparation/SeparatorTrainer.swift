@@ -33,6 +33,8 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     public var attention = true
     public var chunk = 16
     public var sampling = MixtureSampler.Policy()
+    /// The loss instead of the family's own (Chandna: discriminative; the others: L1).
+    public var loss: SeparationLoss?
 
     public init() {}
 }
@@ -114,7 +116,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
     }
 
     var normalisation: MaskNormalisation { architecture == .multitask ? .perStem : .acrossStems }
-    var loss: SeparationLoss { architecture == .chandna ? .chandna : .l1 }
+    var loss: SeparationLoss { options.loss ?? (architecture == .chandna ? .chandna : .l1) }
 
     /// Trains, resuming from the checkpoint when asked and one exists.
     @discardableResult

@@ -66,6 +66,9 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Option(help: "Sams-Net: frames per attention chunk (64 frames / chunk = slices).")
     var chunk = 16
 
+    @Option(help: "Loss: l1, or discriminative (Chandna's squared error with α 0.001, β 0.01, β_vocals 0.03); default: the family's own.")
+    var loss: String?
+
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
 
@@ -76,6 +79,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         if epochs < 1 || batchesPerEpoch < 1 || batchSize < 1 || patience < 0 || validationExamples < 1 { throw ValidationError("counts must be positive") }
         if !(learningRate > 0 && learningRate < 1) { throw ValidationError("--learning-rate must be in (0, 1)") }
         if !(0..<1).contains(validationShare) { throw ValidationError("--validation-share must be in [0, 1)") }
+        if let loss, !["l1", "discriminative"].contains(loss) { throw ValidationError("unknown --loss '\(loss)'; use l1 or discriminative") }
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
     }
 
@@ -120,6 +124,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.seed = seed
         options.attention = !noAttention
         options.chunk = chunk
+        options.loss = loss.map { $0 == "l1" ? .l1 : .chandna }
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
         let interrupts = InterruptHandler { trainer.cancel() }
         let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
