@@ -58,7 +58,12 @@ public final class SeparatorModel {
 
     /// Reads a separator file; a classifier or a damaged file is a one-line error naming it.
     public static func read(from url: URL) throws -> SeparatorModel {
-        let file = try GraphModelFile.read(from: url)
+        let file: GraphModelFile
+        do {
+            file = try GraphModelFile.read(from: url)
+        } catch let error as FileError where error.reason.contains("version-1") {
+            throw FileError(path: url.path, reason: "is an instrument classifier, not a separator model")
+        }
         return try load(file, path: url.path)
     }
 
