@@ -157,13 +157,16 @@ public final class BlockSeparator {
             for channel in 0..<channels {
                 let signal = Self.channel(buffer, channel, of: channels)
                 signal.withUnsafeBufferPointer { analyser.analyse($0, origin: bufferStart, length: length, frames: firstFrame..<(lastFrame + 1), real: &real, imaginary: &imaginary) }
-                for (fileIndex, file) in files.enumerated() {
-                    guard let s = stems.firstIndex(of: file.stem) else { continue }
+                // Each stem is synthesised once; its residual file is the mix minus it.
+                for wanted in output.stems {
+                    guard let s = stems.firstIndex(of: wanted) else { continue }
                     let m = fileMask[s]
                     let stem = analyser.synthesise(real: zip(real, m).map { $0 * $1 }, imaginary: zip(imaginary, m).map { $0 * $1 },
                                                    frames: firstFrame..<(lastFrame + 1), samples: samples, totalFrames: g.totalFrames)
-                    for (i, value) in stem.enumerated() {
-                        outputs[fileIndex][i * channels + channel] = file.residual ? signal[samples.lowerBound + i - bufferStart] - value : value
+                    for (fileIndex, file) in files.enumerated() where file.stem == wanted {
+                        for (i, value) in stem.enumerated() {
+                            outputs[fileIndex][i * channels + channel] = file.residual ? signal[samples.lowerBound + i - bufferStart] - value : value
+                        }
                     }
                 }
             }

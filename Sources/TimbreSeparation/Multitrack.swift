@@ -85,10 +85,11 @@ public enum MultitrackLibrary {
         return entries.sorted { $0.name < $1.name }
     }
 
-    /// Reads a song's sources as mono at `sampleRate`.
-    /// - Throws: `FileError` naming the file that cannot be read.
-    public static func load(_ entry: Entry, sampleRate: Int, groups: StemGroups = .standard) throws -> Multitrack {
-        var sources: [Multitrack.Source] = []
+    /// A song's source files, each with its target and what it is; stems whose instrument
+    /// is only a mix-level label are left out.
+    /// - Throws: `FileError` for unreadable metadata or a stem outside the song's folder.
+    public static func sourceFiles(_ entry: Entry, groups: StemGroups = .standard) throws -> [(stem: SeparationStem, instrument: String, url: URL)] {
+        var files: [(stem: SeparationStem, instrument: String, url: URL)] = []
         switch entry.layout {
         case .medleyDB:
             let metadataURL = entry.folder.appendingPathComponent("\(entry.name)_METADATA.yaml")
@@ -103,8 +104,7 @@ public enum MultitrackLibrary {
                 guard url.path.hasPrefix(entry.folder.standardizedFileURL.path + "/") else {
                     throw FileError(path: metadataURL.path, reason: "stem \(stem.filename) points outside the song folder")
                 }
-                let samples = try MonoAudioStream.load(url, sampleRate: sampleRate).samples
-                sources.append(.init(stem: group, instrument: stem.instruments.first ?? "unknown", samples: samples))
+                files.append((group, stem.instruments.first ?? "unknown", url))
             }
         case .musdb:
             let names = try FileManager.default.contentsOfDirectory(atPath: entry.folder.path).sorted()
@@ -112,11 +112,19 @@ public enum MultitrackLibrary {
                 guard let file = names.first(where: {
                     ($0 as NSString).deletingPathExtension.lowercased() == stem.rawValue && audioExtensions.contains(($0 as NSString).pathExtension.lowercased())
                 }) else { continue }
-                let samples = try MonoAudioStream.load(entry.folder.appendingPathComponent(file), sampleRate: sampleRate).samples
-                sources.append(.init(stem: stem, instrument: stem.rawValue, samples: samples))
+                files.append((stem, stem.rawValue, entry.folder.appendingPathComponent(file)))
             }
         }
-        guard !sources.isEmpty else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
+        guard !files.isEmpty else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
+        return files
+    }
+
+    /// Reads a song's sources as mono at `sampleRate`.
+    /// - Throws: `FileError` naming the file that cannot be read.
+    public static func load(_ entry: Entry, sampleRate: Int, groups: StemGroups = .standard) throws -> Multitrack {
+        let sources = try sourceFiles(entry, groups: groups).map { file in
+            Multitrack.Source(stem: file.stem, instrument: file.instrument, samples: try MonoAudioStream.load(file.url, sampleRate: sampleRate).samples)
+        }
         return Multitrack(name: entry.name, sampleRate: sampleRate, sources: sources)
     }
 }

@@ -73,19 +73,7 @@ public final class SeparatorModel {
         }
         do {
             let model = try SeparatorModel(settings: info.settings, spec: file.graph)
-            for slice in model.store.slices {
-                guard let values = file.weights[slice.name], values.count == slice.count else {
-                    throw FileError(path: path, reason: "weights/\(slice.name) is missing or of the wrong size")
-                }
-                model.store.values(slice).update(from: values, count: values.count)
-            }
-            for (name, norm) in model.batchNorms {
-                guard let statistics = file.state[name], statistics.mean.count == norm.channels, statistics.variance.count == norm.channels else {
-                    throw FileError(path: path, reason: "state/\(name): running statistics missing or of the wrong size")
-                }
-                norm.runningMean = statistics.mean
-                norm.runningVariance = statistics.variance
-            }
+            try file.loadValues(into: model.store, batchNorms: model.batchNorms)
             return model
         } catch let error as FileError {
             throw FileError(path: path, reason: error.reason)

@@ -39,6 +39,13 @@ public struct GraphModelFile {
     public func makeModel() throws -> (graph: Graph, store: ParameterStore) {
         let store = ParameterStore()
         let (built, batchNorms) = try graph.build(store: store)
+        try loadValues(into: store, batchNorms: batchNorms)
+        return (built, store)
+    }
+
+    /// Copies the weights and running statistics into a graph built from this description
+    /// elsewhere (e.g. by a model type that wraps the graph).
+    public func loadValues(into store: ParameterStore, batchNorms: [String: BatchNorm]) throws {
         for slice in store.slices {
             guard let values = weights[slice.name], values.count == slice.count else {
                 throw FileError(path: "model", reason: "weights/\(slice.name): \(weights[slice.name].map { "\($0.count) values" } ?? "missing"), the graph needs \(slice.count)")
@@ -52,7 +59,6 @@ public struct GraphModelFile {
             norm.runningMean = statistics.mean
             norm.runningVariance = statistics.variance
         }
-        return (built, store)
     }
 
     /// Writes atomically: a hidden file beside `url` renamed into place when complete.
@@ -77,13 +83,7 @@ public struct GraphModelFile {
                 try write(statistics.mean, shape: [statistics.mean.count], as: "state/\(name)/running_mean", in: file)
                 try write(statistics.variance, shape: [statistics.variance.count], as: "state/\(name)/running_variance", in: file)
             }
-            if let checkpoint {
-                try file.createGroup("optimizer")
-                try file.createDataset("optimizer/m", of: Float.self, shape: [checkpoint.optimizer.m.count]).writeRows(checkpoint.optimizer.m)
-                try file.createDataset("optimizer/v", of: Float.self, shape: [checkpoint.optimizer.v.count]).writeRows(checkpoint.optimizer.v)
-                try file.setAttribute("optimizer_step", .int(checkpoint.optimizer.step))
-                try file.setAttribute("trainer_state", .string(checkpoint.trainerState))
-            }
+            try checkpoint?.write(to: file)
             try file.flush()
         }
         guard rename(partial.path, url.path) == 0 else {
@@ -131,12 +131,7 @@ public struct GraphModelFile {
         var result = GraphModelFile(graph: graph, weights: weights, state: state)
         result.modelInfo = try file.attribute("model_info")?.stringValue ?? "{}"
         result.trainingSummary = try file.attribute("training_summary")?.stringValue ?? "{}"
-        if file.exists("optimizer/m") {
-            let count = store.count
-            let m = try values("optimizer/m", count: count), v = try values("optimizer/v", count: count)
-            result.checkpoint = .init(optimizer: Adam.State(step: try file.attribute("optimizer_step")?.intValue ?? 0, m: m, v: v),
-                                      trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
-        }
+        result.checkpoint = try ModelFile.Checkpoint.read(from: file, parameterCount: store.count, path: url.path)
         return result
     }
 }

@@ -29,6 +29,28 @@ public struct ModelFile {
             self.optimizer = optimizer
             self.trainerState = trainerState
         }
+
+        /// Writes the optimizer's moments under `optimizer/` and the step and trainer state as
+        /// root attributes (shared by both model file versions).
+        func write(to file: HDF5File) throws {
+            try file.createGroup("optimizer")
+            try file.createDataset("optimizer/m", of: Float.self, shape: [optimizer.m.count]).writeRows(optimizer.m)
+            try file.createDataset("optimizer/v", of: Float.self, shape: [optimizer.v.count]).writeRows(optimizer.v)
+            try file.setAttribute("optimizer_step", .int(optimizer.step))
+            try file.setAttribute("trainer_state", .string(trainerState))
+        }
+
+        /// The checkpoint part of `file`, nil in a plain model; moments that do not match the
+        /// model's `parameterCount` are a one-line error naming `path`.
+        static func read(from file: HDF5File, parameterCount: Int, path: String) throws -> Checkpoint? {
+            guard file.exists("optimizer/m") else { return nil }
+            let m = try file.dataset("optimizer/m").readRows(as: Float.self), v = try file.dataset("optimizer/v").readRows(as: Float.self)
+            guard m.count == parameterCount, v.count == parameterCount else {
+                throw FileError(path: path, reason: "optimizer state holds \(m.count) and \(v.count) values, the model has \(parameterCount) parameters")
+            }
+            return Checkpoint(optimizer: Adam.State(step: try file.attribute("optimizer_step")?.intValue ?? 0, m: m, v: v),
+                              trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
+        }
     }
 
     public init(architecture: Architecture, features: FeatureFileMetadata, weights: [Float]) {
@@ -63,13 +85,7 @@ public struct ModelFile {
                 let dataset = try file.createDataset(name, of: Float.self, shape: slice.shape)
                 try dataset.writeRows(Array(weights[slice.offset..<slice.offset + slice.count]))
             }
-            if let checkpoint {
-                try file.createGroup("optimizer")
-                try file.createDataset("optimizer/m", of: Float.self, shape: [checkpoint.optimizer.m.count]).writeRows(checkpoint.optimizer.m)
-                try file.createDataset("optimizer/v", of: Float.self, shape: [checkpoint.optimizer.v.count]).writeRows(checkpoint.optimizer.v)
-                try file.setAttribute("optimizer_step", .int(checkpoint.optimizer.step))
-                try file.setAttribute("trainer_state", .string(checkpoint.trainerState))
-            }
+            try checkpoint?.write(to: file)
             try file.flush()
         }
         guard rename(partial.path, url.path) == 0 else {
@@ -112,13 +128,7 @@ public struct ModelFile {
         }
         var result = ModelFile(architecture: architecture, features: features, weights: weights)
         result.trainingSummary = try file.attribute("training_summary")?.stringValue ?? "{}"
-        if file.exists("optimizer/m") {
-            let state = Adam.State(
-                step: try file.attribute("optimizer_step")?.intValue ?? 0,
-                m: try file.dataset("optimizer/m").readRows(as: Float.self),
-                v: try file.dataset("optimizer/v").readRows(as: Float.self))
-            result.checkpoint = Checkpoint(optimizer: state, trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
-        }
+        result.checkpoint = try Checkpoint.read(from: file, parameterCount: weights.count, path: url.path)
         return result
     }
 

@@ -88,18 +88,19 @@ struct SeparateCommand: ParsableCommand {
         let (fileFormat, fileExtension) = Self.formats[format]!
         let stop = StopFlag()
         let interrupts = InterruptHandler { stop.set() }
-        let totalSeconds = jobs.reduce(0.0) { total, job in total + ((try? AudioFileReader(url: job.url).info.duration) ?? 0) }
+        // Durations once, for the progress bar's total and each file's share of it.
+        let durations = jobs.map { (try? AudioFileReader(url: $0.url).info.duration) ?? 0 }
+        let totalSeconds = durations.reduce(0, +)
         let bar = ProgressBar(total: max(1, Int(totalSeconds.rounded(.up))), unit: "audio s")
         let started = Date()
         var secondsBefore = 0.0, written = 0, skipped = 0
-        for job in jobs {
+        for (job, duration) in zip(jobs, durations) {
             if stop.isSet { break }
             var target = BlockSeparator.Output(folder: root.appendingPathComponent(job.name), stems: wanted)
             target.residual = residual
             target.format = fileFormat
             target.fileExtension = fileExtension
             let expected = target.files.map { target.folder.appendingPathComponent("\($0.name).\(fileExtension)") }
-            let duration = (try? AudioFileReader(url: job.url).info.duration) ?? 0
             if expected.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
                 skipped += 1
                 secondsBefore += duration
@@ -154,25 +155,20 @@ struct GroupStemsCommand: ParsableCommand {
         var failures = 0
         for entry in entries {
             do {
-                let text = try String(contentsOf: entry.folder.appendingPathComponent("\(entry.name)_METADATA.yaml"), encoding: .utf8)
-                let metadata = try MedleyDBImporter.parseMetadata(text, songID: entry.name)
                 var groups: [SeparationStem: [[Float]]] = [:]
                 var rate = 0, channels = 0, length = 0
-                for stem in metadata.stems {
-                    guard let group = StemGroups.standard.group(of: stem.instruments) else { continue }
-                    let url = entry.folder.appendingPathComponent(metadata.stemDirectory).appendingPathComponent(stem.filename).standardizedFileURL
-                    guard url.path.hasPrefix(entry.folder.standardizedFileURL.path + "/") else { throw FileError(path: url.path, reason: "lies outside the song folder") }
-                    let audio = try MultichannelAudio(contentsOf: url)
+                for file in try MultitrackLibrary.sourceFiles(entry) {
+                    let audio = try MultichannelAudio(contentsOf: file.url)
                     if rate == 0 { (rate, channels, length) = (audio.sampleRate, audio.channelCount, audio.frameCount) }
-                    guard audio.sampleRate == rate, audio.channelCount == channels else { throw FileError(path: url.path, reason: "rate or channels differ from the song's other stems") }
+                    guard audio.sampleRate == rate, audio.channelCount == channels else { throw FileError(path: file.url.path, reason: "rate or channels differ from the song's other stems") }
                     length = max(length, audio.frameCount)
-                    var sum = groups[group] ?? []
+                    var sum = groups[file.stem] ?? []
                     for c in 0..<channels {
                         if sum.count <= c { sum.append([]) }
                         if sum[c].count < audio.frameCount { sum[c] += [Float](repeating: 0, count: audio.frameCount - sum[c].count) }
                         for i in 0..<audio.frameCount { sum[c][i] += audio.channels[c][i] }
                     }
-                    groups[group] = sum
+                    groups[file.stem] = sum
                 }
                 guard rate > 0 else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
                 let folder = URL(fileURLWithPath: output).appendingPathComponent(entry.name)
