@@ -17,19 +17,9 @@ import Foundation
 /// time-aligned with the input and, after `finish`, holds ⌈n·L/M⌉ samples, as librosa's
 /// `resample` does. Not thread-safe; one per stream.
 public final class PolyphaseResampler: SampleRateConverter {
-    /// Largest phase count and coefficient table accepted; stranger ratios should use
-    /// libsamplerate (`init` returns nil).
-    static let maxPhases = 4096
-    static let maxTableSize = 4 << 20
-
-    public let up: Int
-    public let down: Int
-    private let halfTaps: Int
-    private let rowInputs: Int
-    private let rowOutputs: Int
-    private let rowLength: Int
-    private let table: [Float]
-    private let rowsPerBlock: Int
+    public var up: Int { filter.up }
+    public var down: Int { filter.down }
+    private let filter: PolyphaseFilter
     private var buffer: [Float]
     /// Input index of `buffer[0]`; negative while the leading zeros are still buffered.
     private var bufferStart: Int
@@ -42,7 +32,129 @@ public final class PolyphaseResampler: SampleRateConverter {
     /// Describes the filter for provenance records.
     public static let recordedName = "timbre polyphase kaiser-sinc (pass 0.91, stop 1.0, 100 dB; libsamplerate sinc_medium for irregular ratios)"
 
+    /// Nil when the ratio needs more phases or coefficients than `PolyphaseFilter` accepts.
+    /// The filter is designed once per rate pair and shared by every stream.
     public init?(from inputRate: Int, to outputRate: Int, passband: Double = 0.91, stopband: Double = 1.0, attenuation: Double = 100) {
+        guard let filter = PolyphaseFilter.shared(from: inputRate, to: outputRate, passband: passband, stopband: stopband, attenuation: attenuation) else { return nil }
+        self.filter = filter
+        bufferStart = -(filter.halfTaps - 1)
+        buffer = [Float](repeating: 0, count: filter.halfTaps - 1)
+    }
+
+    public func process(_ input: [Float]) throws -> [Float] {
+        consumed += input.count
+        buffer.append(contentsOf: input)
+        return convertReadyRows(limit: nil)
+    }
+
+    public func finish() throws -> [Float] {
+        let total = (consumed * filter.up + filter.down - 1) / filter.down
+        // Zeros after the end let the last outputs see a complete filter.
+        buffer.append(contentsOf: repeatElement(0, count: filter.rowLength + filter.rowInputs))
+        var tail = convertReadyRows(limit: total)
+        let missing = total - produced
+        if missing > 0 { tail.append(contentsOf: repeatElement(0, count: missing)) }
+        produced = total
+        return tail
+    }
+
+    /// Converts every row whose input is buffered; with `limit`, stops at that many outputs.
+    private func convertReadyRows(limit: Int?) -> [Float] {
+        var output: [Float] = []
+        while true {
+            // Row r reads input indices from r·filter.rowInputs − filter.halfTaps + 1, filter.rowLength of them.
+            let firstSample = nextRow * filter.rowInputs - filter.halfTaps + 1
+            let spare = bufferStart + buffer.count - firstSample - filter.rowLength
+            var count = spare < 0 ? 0 : min(filter.rowsPerBlock, spare / filter.rowInputs + 1)
+            if let limit {
+                let needed = (limit - produced + filter.rowOutputs - 1) / filter.rowOutputs
+                count = min(count, max(0, needed))
+            }
+            if count == 0 { break }
+            multiply(rows: count, from: firstSample - bufferStart, appendingTo: &output)
+            nextRow += count
+            produced += count * filter.rowOutputs
+        }
+        // Drop input no later row needs (once per call: compacting is a copy).
+        let keepFrom = nextRow * filter.rowInputs - filter.halfTaps + 1 - bufferStart
+        if keepFrom > 0 {
+            buffer.removeFirst(min(keepFrom, buffer.count))
+            bufferStart += keepFrom
+        }
+        if let limit, produced > limit {
+            output.removeLast(produced - limit)
+            produced = limit
+        }
+        return output
+    }
+
+    private func multiply(rows count: Int, from offset: Int, appendingTo output: inout [Float]) {
+        if rows.count < count * filter.rowLength { rows = [Float](repeating: 0, count: count * filter.rowLength) }
+        if products.count < count * filter.rowOutputs { products = [Float](repeating: 0, count: count * filter.rowOutputs) }
+        buffer.withUnsafeBufferPointer { source in
+            rows.withUnsafeMutableBufferPointer { rows in
+                for row in 0..<count {
+                    (rows.baseAddress! + row * filter.rowLength).update(from: source.baseAddress! + offset + row * filter.rowInputs, count: filter.rowLength)
+                }
+            }
+        }
+        rows.withUnsafeBufferPointer { rows in
+            filter.table.withUnsafeBufferPointer { table in
+                products.withUnsafeMutableBufferPointer { products in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                Int32(count), Int32(filter.rowOutputs), Int32(filter.rowLength), 1,
+                                rows.baseAddress, Int32(filter.rowLength), table.baseAddress, Int32(filter.rowOutputs),
+                                0, products.baseAddress, Int32(filter.rowOutputs))
+                }
+            }
+        }
+        output.append(contentsOf: products[0..<count * filter.rowOutputs])
+    }
+
+}
+
+/// The coefficients of one rate conversion, computed once and shared: a table of
+/// `rowLength × rowOutputs` weights and the row geometry that goes with it.
+struct PolyphaseFilter: Sendable {
+    /// Largest phase count and coefficient table accepted; stranger ratios should use
+    /// libsamplerate.
+    static let maxPhases = 4096
+    static let maxTableSize = 4 << 20
+
+    let up: Int
+    let down: Int
+    let halfTaps: Int
+    let rowInputs: Int
+    let rowOutputs: Int
+    let rowLength: Int
+    let rowsPerBlock: Int
+    /// table[j * rowOutputs + m]: weight of row sample j for the row's output m.
+    let table: [Float]
+
+    private struct Key: Hashable {
+        let inputRate: Int, outputRate: Int
+        let passband: Double, stopband: Double, attenuation: Double
+    }
+    private static let cacheLock = NSLock()
+    nonisolated(unsafe) private static var cache: [Key: PolyphaseFilter?] = [:]
+
+    /// The filter for these rates and response, designed on first use (a few milliseconds,
+    /// more than decoding a short file takes) and reused afterwards.
+    static func shared(from inputRate: Int, to outputRate: Int, passband: Double, stopband: Double, attenuation: Double) -> PolyphaseFilter? {
+        let key = Key(inputRate: inputRate, outputRate: outputRate, passband: passband, stopband: stopband, attenuation: attenuation)
+        cacheLock.lock()
+        if let known = cache[key] { cacheLock.unlock(); return known }
+        cacheLock.unlock()
+        let designed = PolyphaseFilter(from: inputRate, to: outputRate, passband: passband, stopband: stopband, attenuation: attenuation)
+        cacheLock.lock()
+        // A handful of rate pairs occur in practice; the bound only guards odd batches.
+        if cache.count >= 64 { cache.removeAll() }
+        cache[key] = designed
+        cacheLock.unlock()
+        return designed
+    }
+
+    init?(from inputRate: Int, to outputRate: Int, passband: Double = 0.91, stopband: Double = 1.0, attenuation: Double = 100) {
         precondition(inputRate > 0 && outputRate > 0, "sample rates must be positive")
         let divisor = Self.gcd(inputRate, outputRate)
         up = outputRate / divisor
@@ -63,7 +175,6 @@ public final class PolyphaseResampler: SampleRateConverter {
         guard rowLength * rowOutputs <= Self.maxTableSize else { return nil }
         rowsPerBlock = max(16, 8192 / rowOutputs)
 
-        // table[j * rowOutputs + m]: weight of row sample j for the row's output m.
         var table = [Float](repeating: 0, count: rowLength * rowOutputs)
         let besselBeta = Self.besselI0(beta)
         for m in 0..<rowOutputs {
@@ -81,78 +192,6 @@ public final class PolyphaseResampler: SampleRateConverter {
             }
         }
         self.table = table
-        bufferStart = -(halfTaps - 1)
-        buffer = [Float](repeating: 0, count: halfTaps - 1)
-    }
-
-    public func process(_ input: [Float]) throws -> [Float] {
-        consumed += input.count
-        buffer.append(contentsOf: input)
-        return convertReadyRows(limit: nil)
-    }
-
-    public func finish() throws -> [Float] {
-        let total = (consumed * up + down - 1) / down
-        // Zeros after the end let the last outputs see a complete filter.
-        buffer.append(contentsOf: repeatElement(0, count: rowLength + rowInputs))
-        var tail = convertReadyRows(limit: total)
-        let missing = total - produced
-        if missing > 0 { tail.append(contentsOf: repeatElement(0, count: missing)) }
-        produced = total
-        return tail
-    }
-
-    /// Converts every row whose input is buffered; with `limit`, stops at that many outputs.
-    private func convertReadyRows(limit: Int?) -> [Float] {
-        var output: [Float] = []
-        while true {
-            // Row r reads input indices from r·rowInputs − halfTaps + 1, rowLength of them.
-            let firstSample = nextRow * rowInputs - halfTaps + 1
-            let spare = bufferStart + buffer.count - firstSample - rowLength
-            var count = spare < 0 ? 0 : min(rowsPerBlock, spare / rowInputs + 1)
-            if let limit {
-                let needed = (limit - produced + rowOutputs - 1) / rowOutputs
-                count = min(count, max(0, needed))
-            }
-            if count == 0 { break }
-            multiply(rows: count, from: firstSample - bufferStart, appendingTo: &output)
-            nextRow += count
-            produced += count * rowOutputs
-        }
-        // Drop input no later row needs (once per call: compacting is a copy).
-        let keepFrom = nextRow * rowInputs - halfTaps + 1 - bufferStart
-        if keepFrom > 0 {
-            buffer.removeFirst(min(keepFrom, buffer.count))
-            bufferStart += keepFrom
-        }
-        if let limit, produced > limit {
-            output.removeLast(produced - limit)
-            produced = limit
-        }
-        return output
-    }
-
-    private func multiply(rows count: Int, from offset: Int, appendingTo output: inout [Float]) {
-        if rows.count < count * rowLength { rows = [Float](repeating: 0, count: count * rowLength) }
-        if products.count < count * rowOutputs { products = [Float](repeating: 0, count: count * rowOutputs) }
-        buffer.withUnsafeBufferPointer { source in
-            rows.withUnsafeMutableBufferPointer { rows in
-                for row in 0..<count {
-                    (rows.baseAddress! + row * rowLength).update(from: source.baseAddress! + offset + row * rowInputs, count: rowLength)
-                }
-            }
-        }
-        rows.withUnsafeBufferPointer { rows in
-            table.withUnsafeBufferPointer { table in
-                products.withUnsafeMutableBufferPointer { products in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(count), Int32(rowOutputs), Int32(rowLength), 1,
-                                rows.baseAddress, Int32(rowLength), table.baseAddress, Int32(rowOutputs),
-                                0, products.baseAddress, Int32(rowOutputs))
-                }
-            }
-        }
-        output.append(contentsOf: products[0..<count * rowOutputs])
     }
 
     /// Modified Bessel function of the first kind, order 0 (power series).
