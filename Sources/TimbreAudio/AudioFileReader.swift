@@ -25,6 +25,9 @@ public struct AudioFileInfo: Sendable, Equatable {
 public final class AudioFileReader {
     public let url: URL
     public let info: AudioFileInfo
+    /// Size and modification time of the file as it was opened.
+    public var stamp: FileStamp { source.stamp }
+    private let source: BufferedFileSource
     private var handle: OpaquePointer?
     private var interleaved: [Float] = []
 
@@ -32,8 +35,11 @@ public final class AudioFileReader {
     /// - Throws: `FileError` naming the file and libsndfile's reason.
     public init(url: URL) throws {
         self.url = url
+        source = try BufferedFileSource(path: url.path)
         var sfInfo = SF_INFO()
-        guard let handle = sf_open(url.path, Int32(SFM_READ), &sfInfo) else {
+        // By content first, read through one large buffer; then by path, which also lets
+        // libsndfile use the file name's extension to tell a headerless format.
+        guard let handle = source.openSoundFile(&sfInfo) ?? sf_open(url.path, Int32(SFM_READ), &sfInfo) else {
             let reason = String(cString: sf_strerror(nil))
             throw FileError(path: url.path, reason: AudioFileReader.explain(reason, url: url))
         }

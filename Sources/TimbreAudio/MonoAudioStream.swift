@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// Audio decoded to mono at a chosen sample rate, delivered block by block so files of
 /// any length use bounded memory.
@@ -8,6 +9,8 @@ import Foundation
 public final class MonoAudioStream {
     /// What the decoder reported about the source file.
     public let info: AudioFileInfo
+    /// Size and modification time of the file as it was opened.
+    public var stamp: FileStamp { reader.stamp }
     /// The sample rate of the delivered blocks.
     public let sampleRate: Int
     private let reader: AudioFileReader

@@ -57,6 +57,23 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         }
     }
 
+    /// Several megabytes: libsndfile's reads cross the read buffer's refills, its large
+    /// requests bypass the buffer, and every sample still arrives in place.
+    @Test func aFileLargerThanTheReadBufferDecodesExactly() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("long.wav")
+        let frames = 700_001
+        let interleaved = (0..<(2 * frames)).map { Float(($0 * 7919) % 65_521) / 65_521 - 0.5 }
+        try AudioFileWriter.write(interleaved, channels: 2, sampleRate: 44_100, to: url, format: .wavFloat)
+        let reader = try AudioFileReader(url: url)
+        #expect(reader.stamp.size > Int64(4 * BufferedFileSource.bufferBytes))
+        var decoded: [Float] = []
+        for size in [1, 37, 4096, 1 << 17, 1 << 20].cycled(until: 2 * frames) {
+            decoded += try reader.readInterleaved(maxFrames: size)
+        }
+        #expect(decoded == interleaved)
+    }
+
     @Test func writingIsAtomicAndLeavesNoTemporaryFiles() throws {
         let folder = TemporaryFolder()
         try AudioFileWriter.write([0.1, 0.2], sampleRate: 8000, to: folder.file("a.wav"))
@@ -124,6 +141,20 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
     @Test func aMissingFileSaysSo() {
         let error = #expect(throws: FileError.self) { try AudioFileReader(url: URL(fileURLWithPath: "/nonexistent/x.flac")) }
         #expect(error?.reason == "no such file")
+    }
+
+    @Test func aNamedPipeIsRefusedAtOnceInsteadOfBlocking() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("pipe.wav")
+        #expect(mkfifo(url.path, 0o600) == 0)
+        let error = #expect(throws: FileError.self) { try AudioFileReader(url: url) }
+        #expect(error?.reason == "not a regular file")
+    }
+
+    @Test func aFolderIsNotAnAudioFile() throws {
+        let folder = TemporaryFolder()
+        let error = #expect(throws: FileError.self) { try AudioFileReader(url: folder.url) }
+        #expect(error?.reason == "not a regular file")
     }
 
     @Test func aTextFileIsNotAudio() throws {
