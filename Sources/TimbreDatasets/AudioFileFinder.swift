@@ -12,21 +12,50 @@ public enum AudioFileFinder {
     }
 
     /// Every regular file under `root` (symbolic links to files included), sorted by
-    /// relative path; hidden files skipped.
+    /// relative path; hidden files and folders skipped. Symbolic links to folders are not
+    /// followed, so a link cannot lead the walk outside `root` or round in a loop.
+    ///
+    /// Reads folders with `readdir`, whose entry types spare a `stat` per file; only links
+    /// and entries of unknown type are looked up.
     public static func allFiles(under root: URL) -> [URL] {
-        guard let enumerator = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey], options: [.skipsHiddenFiles]) else { return [] }
         var files: [URL] = []
-        for case let url as URL in enumerator {
-            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
-            if values?.isRegularFile == true {
-                files.append(url)
-            } else if values?.isSymbolicLink == true,
-                      (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-                files.append(url)
+        var folders = [root.path]
+        while let folder = folders.popLast() {
+            guard let directory = opendir(folder) else { continue }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard !name.hasPrefix(".") else { continue }
+                let path = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+                switch kind(of: path, type: entry.pointee.d_type) {
+                case .file: files.append(URL(fileURLWithPath: path, isDirectory: false))
+                case .folder: folders.append(path)
+                case .other: break
+                }
             }
         }
         return files.sorted { $0.path < $1.path }
+    }
+
+    private enum EntryKind { case file, folder, other }
+
+    private static func kind(of path: String, type: UInt8) -> EntryKind {
+        switch Int32(type) {
+        case Int32(DT_REG): return .file
+        case Int32(DT_DIR): return .folder
+        case Int32(DT_LNK):
+            var status = stat()
+            return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
+        default:
+            var status = stat()
+            guard lstat(path, &status) == 0 else { return .other }
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: return .file
+            case S_IFDIR: return .folder
+            case S_IFLNK: return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
+            default: return .other
+            }
+        }
     }
 
     public static func audioFiles(under root: URL) -> [URL] {

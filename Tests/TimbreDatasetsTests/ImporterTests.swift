@@ -186,6 +186,26 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
         #expect(Set(result.failures.map(\.path)) == ["Kazoo", "loose.wav"])
     }
 
+    @Test func theFinderSkipsHiddenEntriesAndDoesNotFollowFolderLinks() throws {
+        let tree = FixtureTree()
+        tree.audio("b/2.wav")
+        tree.audio("a/1.wav")
+        tree.audio(".hidden/3.wav")
+        tree.audio("a/.4.wav")
+        tree.text("a/notes.txt", "x")
+        let outside = FixtureTree()
+        outside.audio("far.wav")
+        try FileManager.default.createSymbolicLink(at: tree.root.appendingPathComponent("linked folder"), withDestinationURL: outside.root)
+        try FileManager.default.createSymbolicLink(at: tree.root.appendingPathComponent("b/linked.wav"), withDestinationURL: outside.root.appendingPathComponent("far.wav"))
+        try FileManager.default.createSymbolicLink(at: tree.root.appendingPathComponent("b/dangling.wav"), withDestinationURL: outside.root.appendingPathComponent("gone.wav"))
+        let relative = { (root: URL) in AudioFileFinder.allFiles(under: root).map { AudioFileFinder.relativePath(of: $0, to: root) } }
+        #expect(relative(tree.root) == ["a/1.wav", "a/notes.txt", "b/2.wav", "b/linked.wav"])
+        // A root given through a link is walked like the folder itself.
+        let linkedRoot = outside.root.appendingPathComponent("root link")
+        try FileManager.default.createSymbolicLink(at: linkedRoot, withDestinationURL: tree.root)
+        #expect(relative(linkedRoot) == ["a/1.wav", "a/notes.txt", "b/2.wav", "b/linked.wav"])
+    }
+
     @Test func aMissingRootIsAnError() {
         #expect(throws: FileError.self) { try DatasetImporter.importRoot(URL(fileURLWithPath: "/no/such/dir"), layout: nil) }
     }
