@@ -51,7 +51,7 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
 
         // Libraries, one job each.
-        .target(name: "TimbreCore"),
+        .target(name: "TimbreCore", dependencies: ["CMalloc"]),
         .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CSampleRate", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreDSP", dependencies: ["CFFTW"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreHDF5", dependencies: ["TimbreCore", "CHDF5"]),
@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
-        .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS", "CMalloc"], swiftSettings: optimisedInDebug + vectorUnit),
+        .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS"], swiftSettings: optimisedInDebug + vectorUnit),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"], swiftSettings: optimisedInDebug),
@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(
             name: "TimbrePrepare",
-            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS"],
+            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS", "CZlib"],
             swiftSettings: optimisedInDebug
         ),
         .executableTarget(
@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5", "TimbreCore"]),
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio", "TimbreCore"]),
-        .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio"]),
+        .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio", "TimbreCore"]),
         .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN", "TimbreCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP", "TimbreAudio"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"], swiftSettings: optimisedInDebug),

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import TimbreCore
 import TimbreNN
 import TimbreStore
 import TimbreTraining

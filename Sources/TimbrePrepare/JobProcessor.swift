@@ -3,6 +3,7 @@ import TimbreAudio
 import TimbreDSP
 import TimbreDatasets
 import TimbreStore
+import TimbreCore
 
 /// Everything one job produced.
 public struct JobResult: Sendable, Equatable {
@@ -12,6 +13,16 @@ public struct JobResult: Sendable, Equatable {
     public var silentClips = 0
     /// Seconds of audio decoded (the primary file's).
     public var seconds = 0.0
+    /// Size and modification time of every file the job read, in `PreparationJob.files`
+    /// order, as they were opened: what a resume checks before reusing the result.
+    public var stamps: [FileStamp] = []
+
+    public init(clips: [EncodedClip] = [], silentClips: Int = 0, seconds: Double = 0, stamps: [FileStamp] = []) {
+        self.clips = clips
+        self.silentClips = silentClips
+        self.seconds = seconds
+        self.stamps = stamps
+    }
 }
 
 /// Turns preparation jobs into clips: decode, resample, cut, gate, log-mel, compress.
@@ -46,6 +57,7 @@ public final class JobProcessor {
     private func processSingle(_ audio: LabelledAudio) throws -> JobResult {
         var result = JobResult()
         let stream = try MonoAudioStream(url: audio.url, sampleRate: settings.sampleRate, quality: quality)
+        result.stamps = [stream.stamp]
         var slicer = makeSlicer()
         var total = 0
         func take(_ clips: [Clip]) {
@@ -68,12 +80,15 @@ public final class JobProcessor {
     /// whose aligned clip passes the RMS gate.
     private func processMultitrack(mix: LabelledAudio, stems: [LabelledAudio]) throws -> JobResult {
         var result = JobResult()
-        let mixSamples = try decode(mix)
+        let (mixSamples, mixStamp) = try decode(mix)
+        result.stamps = [mixStamp]
         let mixClips = ClipSlicer.clips(of: mixSamples, clipLength: settings.clipSamples, hop: settings.clipHopSamples, minLastClip: settings.minLastClipSamples)
         result.seconds = Double(mixSamples.count) / Double(settings.sampleRate)
         var active = [Set<Int>](repeating: [], count: mixClips.count)
         for stem in stems {
-            let clips = ClipSlicer.clips(of: try decode(stem), clipLength: settings.clipSamples, hop: settings.clipHopSamples, minLastClip: settings.minLastClipSamples)
+            let (samples, stamp) = try decode(stem)
+            result.stamps.append(stamp)
+            let clips = ClipSlicer.clips(of: samples, clipLength: settings.clipSamples, hop: settings.clipHopSamples, minLastClip: settings.minLastClipSamples)
             for (index, clip) in clips.enumerated() {
                 let level = rmsLevel(clip)
                 guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }
@@ -89,8 +104,9 @@ public final class JobProcessor {
         return result
     }
 
-    private func decode(_ audio: LabelledAudio) throws -> [Float] {
-        try MonoAudioStream.load(audio.url, sampleRate: settings.sampleRate, quality: quality).samples
+    private func decode(_ audio: LabelledAudio) throws -> (samples: [Float], stamp: FileStamp) {
+        let stream = try MonoAudioStream(url: audio.url, sampleRate: settings.sampleRate, quality: quality)
+        return (try stream.readAll(), stream.stamp)
     }
 
     /// RMS over the real (unpadded) samples.

@@ -52,9 +52,9 @@ public struct PrepareProgress: Sendable {
     public var clipsComputed = 0
 }
 
-/// Runs the preparation pipeline: import every input, extract features on worker threads
-/// (each job saved to the resume record as it finishes), then write the HDF5 feature file
-/// on this thread and move it into place.
+/// Runs the preparation pipeline: import every input, extract features on worker threads,
+/// record each finished job in the resume journal and write the HDF5 feature file on this
+/// thread, then move the file into place.
 public final class Preparer: @unchecked Sendable {
     public let options: PrepareOptions
     private let cancelLock = NSLock()
@@ -101,13 +101,13 @@ public final class Preparer: @unchecked Sendable {
             throw FileError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
         }
 
-        let parts = try PartStore(output: options.output, fingerprint: fingerprint(metadata))
-        let keys = jobs.map(PartStore.key(of:))
+        let journal = try ResumeJournal(output: options.output, fingerprint: fingerprint(metadata))
+        let keys = jobs.map(ResumeJournal.key(of:))
         var state = PrepareProgress(jobsTotal: jobs.count)
         var pending: [Int] = []
         var resumed = Set<Int>()
         for (index, key) in keys.enumerated() {
-            if let saved = parts.counts(key) {
+            if let saved = journal.counts(jobs[index], key: key) {
                 resumed.insert(index)
                 state.jobsDone += 1
                 state.clipsKept += saved.clips
@@ -120,32 +120,43 @@ public final class Preparer: @unchecked Sendable {
         progress(state)
 
         // The feature file is written on this thread, in job order, while the workers run.
-        let file = try OrderedFeatureWriter(destination: options.output, metadata: metadata, jobs: jobs, keys: keys, parts: parts)
-        let queue = WorkQueue<Result<JobResult, Error>>(indices: pending)
+        let file = try OrderedFeatureWriter(destination: options.output, metadata: metadata, jobs: jobs, keys: keys, journal: journal)
+        let workerCount = max(1, min(options.workers, pending.count))
+        let queue = WorkQueue<Result<JobResult, Error>>(indices: pending, workers: workerCount)
         cancelLock.lock()
         cancelHandler = { queue.cancel() }
         let alreadyCancelled = cancelRequested
         cancelLock.unlock()
         if alreadyCancelled { queue.cancel() }
 
-        let workerCount = max(1, min(options.workers, pending.count))
         // The workers are the parallelism; OpenBLAS (the resampler's matrix products) stays
         // on the calling thread so the two never compete for the cores.
         openblas_set_num_threads(1)
+        // Every file allocates and frees buffers of a few hundred kilobytes; kept in the
+        // heap, they are not mapped, faulted in and unmapped again for each file.
+        MemoryPolicy.reuseLargeAllocations()
         let settings = options.settings, quality = options.quality
         let finishedWorkers = DispatchGroup()
         for _ in 0..<workerCount {
             finishedWorkers.enter()
-            let jobsCopy = jobs, keysCopy = keys
+            let jobsCopy = jobs
             Thread {
                 let processor = JobProcessor(settings: settings, quality: quality)
-                while let index = queue.take() {
-                    let outcome = Result { () throws -> JobResult in
-                        let result = try processor.process(jobsCopy[index])
-                        try parts.save(result, key: keysCopy[index])
-                        return result
+                var batch = queue.take()
+                while !batch.isEmpty {
+                    // Outcomes go back together, or every quarter second on long files.
+                    var finished: [(Int, Result<JobResult, Error>)] = []
+                    var lastDelivery = Date()
+                    for index in batch {
+                        finished.append((index, Result { try processor.process(jobsCopy[index]) }))
+                        if Date().timeIntervalSince(lastDelivery) > 0.25 {
+                            queue.deliver(finished)
+                            finished.removeAll()
+                            lastDelivery = Date()
+                        }
                     }
-                    queue.deliver(index, outcome)
+                    queue.deliver(finished)
+                    batch = queue.take()
                 }
                 finishedWorkers.leave()
             }.start()
@@ -161,6 +172,7 @@ public final class Preparer: @unchecked Sendable {
                     state.jobsDone += 1
                     switch outcome {
                     case .success(let result):
+                        try journal.append(result, key: keys[index])
                         state.clipsKept += result.clips.count
                         state.clipsComputed += result.clips.count
                         state.clipsSilent += result.silentClips
@@ -175,8 +187,15 @@ public final class Preparer: @unchecked Sendable {
                     progress(state)
                 }
                 try file.writeReady()
-                if batch.isEmpty && queue.isCancelled && received == queue.takenCount
-                    && finishedWorkers.wait(timeout: .now()) == .success { break }
+                if batch.isEmpty && queue.isCancelled && finishedWorkers.wait(timeout: .now()) == .success {
+                    // Every worker has stopped; record what they delivered last.
+                    for (index, outcome) in queue.receive(timeout: 0) {
+                        guard case .success(let result) = outcome else { continue }
+                        try journal.append(result, key: keys[index])
+                        state.jobsDone += 1
+                    }
+                    break
+                }
             }
             finishedWorkers.wait()
         } catch {
@@ -187,6 +206,7 @@ public final class Preparer: @unchecked Sendable {
         }
         summary.counts = state
         if queue.isCancelled {
+            journal.sync()
             file.abandon()
             summary.interrupted = true
             summary.elapsedSeconds = Date().timeIntervalSince(started)
@@ -195,7 +215,7 @@ public final class Preparer: @unchecked Sendable {
         try file.writeReady()
         summary.audioSeconds = file.audioSeconds
         try file.commit()
-        parts.remove()
+        journal.remove()
         summary.elapsedSeconds = Date().timeIntervalSince(started)
         return summary
     }

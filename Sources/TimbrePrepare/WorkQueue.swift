@@ -1,23 +1,34 @@
 import Foundation
 
-/// Hands out job indices to worker threads and carries their outcomes back to the one
-/// thread that records them. Cancelling stops the hand-out; jobs in flight finish.
+/// Hands out job indices to worker threads in batches and carries their outcomes back to
+/// the one thread that records them. Cancelling stops the hand-out; jobs in flight finish.
+///
+/// Batches shrink as the queue empties (a quarter of each worker's share, at most
+/// `maxBatch`), so a folder of short files costs one lock per batch, not per file, and the
+/// last jobs still spread over every worker.
 final class WorkQueue<Outcome: Sendable>: @unchecked Sendable {
+    static var maxBatch: Int { 32 }
     private let lock = NSLock()
     private let signal = DispatchSemaphore(value: 0)
     private var next = 0
     private let indices: [Int]
+    private let workers: Int
     private var outcomes: [(Int, Outcome)] = []
     private var cancelled = false
 
-    init(indices: [Int]) { self.indices = indices }
+    init(indices: [Int], workers: Int) {
+        self.indices = indices
+        self.workers = max(1, workers)
+    }
 
-    /// The next job index for a worker, or nil when there is none left or work was cancelled.
-    func take() -> Int? {
+    /// The next job indices for a worker; empty when none are left or work was cancelled.
+    func take() -> ArraySlice<Int> {
         lock.lock(); defer { lock.unlock() }
-        guard !cancelled, next < indices.count else { return nil }
-        next += 1
-        return indices[next - 1]
+        guard !cancelled, next < indices.count else { return [] }
+        let remaining = indices.count - next
+        let count = max(1, min(Self.maxBatch, remaining / (4 * workers)))
+        next += count
+        return indices[next - count..<next]
     }
 
     func cancel() {
@@ -29,16 +40,11 @@ final class WorkQueue<Outcome: Sendable>: @unchecked Sendable {
         return cancelled
     }
 
-    /// Called by workers.
-    func deliver(_ index: Int, _ outcome: Outcome) {
-        lock.lock(); outcomes.append((index, outcome)); lock.unlock()
+    /// Called by workers with the outcomes of one or more jobs.
+    func deliver(_ finished: [(Int, Outcome)]) {
+        guard !finished.isEmpty else { return }
+        lock.lock(); outcomes += finished; lock.unlock()
         signal.signal()
-    }
-
-    /// Number of indices handed out so far.
-    var takenCount: Int {
-        lock.lock(); defer { lock.unlock() }
-        return next
     }
 
     /// Waits up to `timeout` seconds for outcomes and returns all that are ready (possibly

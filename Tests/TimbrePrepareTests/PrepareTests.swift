@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreDSP
 import TimbreDatasets
 import TimbreStore
+import TimbreCore
 @testable import TimbrePrepare
 
 /// A folder of generated audio for pipeline tests.
@@ -147,23 +148,128 @@ final class AudioTree {
     }
 }
 
-@Suite struct PartStoreTests {
-    @Test func aDamagedPartIsTreatedAsMissing() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-parts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let store = try PartStore(output: folder.appendingPathComponent("f.h5"), fingerprint: "settings")
-        let clips = (0..<3).map { EncodedClip(melChunk: [UInt8](repeating: UInt8($0), count: 10 + $0), classIndices: [$0], source: "a.wav", offset: Float($0) * 3, group: 0, rmsDB: -20) }
-        let result = JobResult(clips: clips, silentClips: 2, seconds: 9)
-        try store.save(result, key: "k")
-        #expect(store.counts("k")! == (3, 2))
-        #expect(store.load("k") == result)
+@Suite struct ResumeJournalTests {
+    /// A journal beside a feature file in a fresh folder, with two real files for the jobs
+    /// to point at (their stamps decide whether a record still serves).
+    final class Fixture {
+        let folder: URL
+        let output: URL
+        let files: [URL]
 
-        let part = store.folder.appendingPathComponent("k.part")
-        let bytes = try Data(contentsOf: part)
-        try bytes.dropLast().write(to: part)
-        #expect(store.counts("k") == nil && store.load("k") == nil)
-        try (bytes + Data([0])).write(to: part)
-        #expect(store.counts("k") == nil && store.load("k") == nil)
-        #expect(store.counts("absent") == nil)
+        init() throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-journal-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            output = folder.appendingPathComponent("f.h5")
+            let folder = self.folder
+            files = try (0..<4).map { n in
+                let url = folder.appendingPathComponent("take \(n).wav")
+                try Data(repeating: UInt8(n), count: 100 + n).write(to: url)
+                return url
+            }
+        }
+
+        deinit { try? FileManager.default.removeItem(at: folder) }
+
+        func job(_ n: Int) -> PreparationJob {
+            .single(LabelledAudio(url: files[n], relativePath: files[n].lastPathComponent, classIndices: [n]), group: "g\(n)")
+        }
+
+        func result(_ n: Int) -> JobResult {
+            let clips = (0..<(n + 1)).map { c in
+                EncodedClip(melChunk: (0..<(50 + 7 * c)).map { UInt8(truncatingIfNeeded: $0 * (n + 3)) }, classIndices: [n, c + 5], source: "take \(n).wav",
+                            offset: Float(c) * 3, group: 0, rmsDB: -20 - Float(c))
+            }
+            return JobResult(clips: clips, silentClips: n, seconds: 3.5 * Double(n + 1), stamps: [FileStamp.of(path: files[n].path)!])
+        }
+
+        var journalSize: Int { (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(".f.h5.journal").path)[.size] as? Int) ?? -1 }
+    }
+
+    @Test func recordsRoundTripAcrossRuns() throws {
+        let fixture = try Fixture()
+        let keys = (0..<3).map { ResumeJournal.key(of: fixture.job($0)) }
+        do {
+            let journal = try ResumeJournal(output: fixture.output, fingerprint: "settings")
+            for n in 0..<3 { try journal.append(fixture.result(n), key: keys[n]) }
+            #expect(journal.load(keys[1]) == fixture.result(1))
+        }
+        let reopened = try ResumeJournal(output: fixture.output, fingerprint: "settings")
+        for n in 0..<3 {
+            #expect(reopened.counts(fixture.job(n), key: keys[n])! == (n + 1, n))
+            #expect(reopened.load(keys[n]) == fixture.result(n))
+        }
+        #expect(reopened.counts(fixture.job(3), key: ResumeJournal.key(of: fixture.job(3))) == nil)
+        let otherSettings = try ResumeJournal(output: fixture.output, fingerprint: "other settings")
+        #expect(otherSettings.counts(fixture.job(0), key: keys[0]) == nil && otherSettings.load(keys[0]) == nil)
+    }
+
+    @Test func aChangedFileIsComputedAgain() throws {
+        let fixture = try Fixture()
+        let key = ResumeJournal.key(of: fixture.job(0))
+        try ResumeJournal(output: fixture.output, fingerprint: "s").append(fixture.result(0), key: key)
+        try Data(repeating: 9, count: 101).write(to: fixture.files[0])
+        #expect(try ResumeJournal(output: fixture.output, fingerprint: "s").counts(fixture.job(0), key: key) == nil)
+    }
+
+    /// A process killed while writing a record leaves a prefix of it at the end of the
+    /// file. Every such prefix is dropped on opening, the earlier records are kept, and the
+    /// next record written after it is read back whole.
+    @Test func aRecordTornByAKillIsDroppedAndTheRestKept() throws {
+        let fixture = try Fixture()
+        let keys = (0..<4).map { ResumeJournal.key(of: fixture.job($0)) }
+        do {
+            let journal = try ResumeJournal(output: fixture.output, fingerprint: "s")
+            for n in 0..<3 { try journal.append(fixture.result(n), key: keys[n]) }
+        }
+        let whole = fixture.journalSize
+        try ResumeJournal(output: fixture.output, fingerprint: "s").append(fixture.result(3), key: keys[3])
+        let journalURL = fixture.folder.appendingPathComponent(".f.h5.journal")
+        let complete = try Data(contentsOf: journalURL)
+        let recordLength = complete.count - whole
+        #expect(recordLength > 12)
+        for kept in Array(0..<16) + Array(stride(from: 16, to: recordLength, by: 37)) + [recordLength - 1] {
+            try complete.prefix(whole + kept).write(to: journalURL)
+            let reopened = try ResumeJournal(output: fixture.output, fingerprint: "s")
+            #expect(fixture.journalSize == whole, "a torn record of \(kept) bytes is cut away")
+            for n in 0..<3 { #expect(reopened.load(keys[n]) == fixture.result(n)) }
+            #expect(reopened.counts(fixture.job(3), key: keys[3]) == nil)
+        }
+        try ResumeJournal(output: fixture.output, fingerprint: "s").append(fixture.result(3), key: keys[3])
+        let afterwards = try ResumeJournal(output: fixture.output, fingerprint: "s")
+        for n in 0..<4 { #expect(afterwards.load(keys[n]) == fixture.result(n)) }
+    }
+
+    @Test func aDamagedRecordIsNotUsed() throws {
+        let fixture = try Fixture()
+        let keys = (0..<2).map { ResumeJournal.key(of: fixture.job($0)) }
+        let journal = try ResumeJournal(output: fixture.output, fingerprint: "s")
+        try journal.append(fixture.result(0), key: keys[0])
+        let firstEnd = fixture.journalSize
+        try journal.append(fixture.result(1), key: keys[1])
+        let journalURL = fixture.folder.appendingPathComponent(".f.h5.journal")
+        var bytes = try Data(contentsOf: journalURL)
+        bytes[firstEnd + 40] ^= 0x55
+        try bytes.write(to: journalURL)
+        #expect(journal.load(keys[1]) == nil, "the checksum catches damage after the record was indexed")
+        let reopened = try ResumeJournal(output: fixture.output, fingerprint: "s")
+        #expect(reopened.load(keys[0]) == fixture.result(0))
+        #expect(reopened.counts(fixture.job(1), key: keys[1]) == nil)
+        #expect(fixture.journalSize == firstEnd)
+    }
+}
+
+@Suite struct WorkQueueTests {
+    @Test func everyJobIsHandedOutOnceInBatchesThatShrinkAtTheEnd() {
+        let queue = WorkQueue<Int>(indices: Array(100..<1100), workers: 2)
+        var batches: [ArraySlice<Int>] = []
+        while case let batch = queue.take(), !batch.isEmpty { batches.append(batch) }
+        #expect(batches.flatMap { $0 } == Array(100..<1100))
+        #expect(batches.first?.count == WorkQueue<Int>.maxBatch)
+        #expect(batches.suffix(8).allSatisfy { $0.count == 1 }, "the last jobs go out one at a time")
+        queue.deliver([(3, 30), (4, 40)])
+        #expect(queue.receive(timeout: 0).map(\.1) == [30, 40])
+        let cancelled = WorkQueue<Int>(indices: [1, 2], workers: 1)
+        cancelled.cancel()
+        #expect(cancelled.take().isEmpty)
     }
 }
