@@ -61,40 +61,39 @@ public final class Tagger {
     }
 
     /// Tags `files` in order, calling `result` for each (from the calling thread) as soon
-    /// as its group is done. Files are taken in groups of up to `groupSize` files and
-    /// `groupSeconds` of audio (by their headers), which bounds memory: a group's
+    /// as its group is done. A group is the next files in order, up to `groupSize` of them,
+    /// until `groupSeconds` of audio are decoded, which bounds memory: a group's
     /// spectrograms are held until the network has seen them. Decoding runs on
-    /// `options.workers` threads; prediction uses every core through the model.
-    public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 16, groupSeconds: Double = 900, result: (Result<FileTags, FileError>) -> Void) {
+    /// `options.workers` threads; prediction uses every core through the model, in
+    /// batches that take windows from many short files.
+    public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 64, groupSeconds: Double = 900, result: (Result<FileTags, FileError>) -> Void) {
         let workers = max(1, options.workers)
         let settings = self.settings, hopSeconds = options.hopSeconds
         let extractors = UncheckedSlots<LogMelExtractor>(count: workers)
         for worker in 0..<workers { extractors[worker] = LogMelExtractor(settings: settings) }
         var groupStart = 0
         while groupStart < files.count {
-            var groupEnd = groupStart + 1, seconds = Tagger.estimatedSeconds(files[groupStart].url)
-            while groupEnd < files.count, groupEnd - groupStart < groupSize {
-                seconds += Tagger.estimatedSeconds(files[groupEnd].url)
-                if seconds > groupSeconds { break }
-                groupEnd += 1
-            }
-            let group = Array(files[groupStart..<groupEnd])
-            groupStart = groupEnd
-            let slots = UncheckedSlots<Result<Windows, FileError>>(count: group.count)
-            let next = IndexDispenser(count: group.count)
-            DispatchQueue.concurrentPerform(iterations: min(workers, group.count)) { worker in
+            let candidates = Array(files[groupStart..<min(files.count, groupStart + groupSize)])
+            let slots = UncheckedSlots<Result<Windows, FileError>>(count: candidates.count)
+            let next = GroupDispenser(count: candidates.count, seconds: groupSeconds)
+            DispatchQueue.concurrentPerform(iterations: min(workers, candidates.count)) { worker in
                 let extractor = extractors[worker]!
                 while let index = next.take() {
+                    let file = candidates[index]
                     do {
-                        slots[index] = .success(try Tagger.windows(of: group[index].url, settings: settings, extractor: extractor, hopSeconds: hopSeconds))
+                        let windows = try Tagger.windows(of: file.url, settings: settings, extractor: extractor, hopSeconds: hopSeconds)
+                        next.decoded(seconds: Double(windows.sampleCount) / Double(settings.sampleRate))
+                        slots[index] = .success(windows)
                     } catch let error as FileError {
-                        slots[index] = .failure(FileError(path: group[index].path, reason: error.reason))
+                        slots[index] = .failure(FileError(path: file.path, reason: error.reason))
                     } catch {
-                        slots[index] = .failure(FileError(path: group[index].path, reason: "\(error)"))
+                        slots[index] = .failure(FileError(path: file.path, reason: "\(error)"))
                     }
                 }
             }
-            let outcomes = slots.values
+            let group = Array(candidates.prefix(next.taken))
+            groupStart += group.count
+            let outcomes = slots.values(count: group.count)
             // All non-silent windows of the group in one stream of batches.
             var stacked: [Float] = []
             for case .success(let windows) in outcomes { stacked += windows.mel }
@@ -111,11 +110,6 @@ public final class Tagger {
                 }
             }
         }
-    }
-
-    /// A file's duration from its header, 0 when it cannot be read (decoding will say why).
-    static func estimatedSeconds(_ url: URL) -> Double {
-        (try? AudioFileReader(url: url).info.duration) ?? 0
     }
 
     /// Class probabilities for windows of log-mel, `batchSize` at a time.
@@ -215,5 +209,38 @@ private final class UncheckedSlots<Value>: @unchecked Sendable {
         get { lock.lock(); defer { lock.unlock() }; return storage[index] }
         set { lock.lock(); storage[index] = newValue; lock.unlock() }
     }
-    var values: [Value] { storage.map { $0! } }
+    /// The first `count` values, all of which must be set.
+    func values(count: Int) -> [Value] { storage.prefix(count).map { $0! } }
+}
+
+/// Hands out the files of one group in order until the group holds `count` files or
+/// `seconds` of decoded audio; the files handed out are always the first ones.
+private final class GroupDispenser: @unchecked Sendable {
+    private let lock = NSLock()
+    private let count: Int
+    private let seconds: Double
+    private var decodedSeconds = 0.0
+    private var next = 0
+
+    init(count: Int, seconds: Double) {
+        self.count = count
+        self.seconds = seconds
+    }
+
+    func take() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < count, decodedSeconds < seconds else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func decoded(seconds more: Double) {
+        lock.lock(); decodedSeconds += more; lock.unlock()
+    }
+
+    /// Files handed out so far: after the workers stop, the group's size.
+    var taken: Int {
+        lock.lock(); defer { lock.unlock() }
+        return next
+    }
 }
