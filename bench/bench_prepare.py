@@ -6,11 +6,16 @@ times `timbre prepare` and python_prepare.py (librosa 0.11 + h5py) with 1 and 2 
 and compares the two feature files clip by clip in dB. A resampler sweep on a subset shows
 why the default resampler was chosen.
 
-Usage: bench_prepare.py --timbre PATH --work DIR [--files N] [--seconds S]
+The short-file case is IRMAS's training set in miniature: many 3-s files of 44.1 kHz
+stereo in the IRMAS layout. It times whole commands, best of two alternating rounds, with
+the user and system CPU time of each, and `timbre tag` on the same folder.
+
+Usage: bench_prepare.py --timbre PATH --work DIR [--files N] [--seconds S] [--short-files N]
 """
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -72,6 +77,68 @@ def timed(command, env=None):
     return elapsed, elapsed
 
 
+def make_irmas_corpus(root, files, seed=11):
+    """`files` 3-s excerpts, 44.1 kHz stereo, named and foldered as IRMAS's training set."""
+    marker = os.path.join(root, ".complete")
+    if os.path.exists(marker):
+        return
+    staging = root + ".staging"
+    make_corpus(staging, 44100, 2, files, 3.0, seed=seed)
+    for folder, code in (("piano", "pia"), ("violin", "vio")):
+        os.makedirs(os.path.join(root, code), exist_ok=True)
+        for index, name in enumerate(sorted(os.listdir(os.path.join(staging, folder)))):
+            os.rename(os.path.join(staging, folder, name),
+                      os.path.join(root, code, f"[{code}][pop_roc]{index:04d}__{1 + index % 3}.wav"))
+    open(marker, "w").close()
+
+
+def timed_cpu(command, env=None):
+    """(wall, user, system) seconds of a whole command, as /usr/bin/time reports them."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        sys.exit(f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr}")
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def short_files(args, reference):
+    root = os.path.join(args.work, "audio-irmas-3s")
+    make_irmas_corpus(root, args.short_files)
+    one_thread = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    output = os.path.join(args.work, "short-timbre.h5")
+    commands = {
+        "librosa 0.11, 2 processes x 1 thread": ([sys.executable, reference, root, os.path.join(args.work, "short-py.h5"), "--processes", "2"], one_thread),
+        "timbre prepare": ([args.timbre, "prepare", root, "-o", output], None),
+    }
+    best = {}
+    for _ in range(2):  # alternating rounds; the best of each tool counts
+        for label, (command, env) in commands.items():
+            if label == "timbre prepare" and os.path.exists(output):
+                os.remove(output)
+            run = timed_cpu(command, env)
+            if label not in best or run[0] < best[label][0]:
+                best[label] = run
+    n_files = args.short_files
+    print(f"\nshort files: {n_files} IRMAS-style excerpts of 3 s (44.1 kHz stereo), whole commands, best of 2 alternating rounds")
+    header = f"{'tool':<38} {'wall/s':>7} {'files/s':>8} {'user/s':>7} {'sys/s':>6} {'sys/user':>8} {'speed-up':>8}"
+    print(header)
+    print("-" * len(header))
+    librosa_wall = best["librosa 0.11, 2 processes x 1 thread"][0]
+    for label, (wall, user, system) in best.items():
+        speed = f"{librosa_wall / wall:7.1f}x" if label == "timbre prepare" else ""
+        print(f"{label:<38} {wall:7.2f} {n_files / wall:8.0f} {user:7.2f} {system:6.2f} {system / max(user, 1e-9):8.0%} {speed:>8}")
+    common, nt, npy, mean, p99, worst = compare(output, os.path.join(args.work, "short-py.h5"))
+    print(f"dB against librosa over {common} clips: mean {mean:.4f}, p99 {p99:.3f}, max {worst:.3f}")
+    # Tagging shares the decoding path: the same folder with the bundled model.
+    runs = [timed_cpu([args.timbre, "tag", root, "--format", "csv"]) for _ in range(2)]
+    wall, user, system = min(runs)
+    print(f"{'timbre tag (bundled model)':<38} {wall:7.2f} {n_files / wall:8.0f} {user:7.2f} {system:6.2f} {system / max(user, 1e-9):8.0%}"
+          f"   {3.0 * n_files / wall:.0f}x real time")
+
+
 def load(path):
     with h5py.File(path, "r") as f:
         sources = [s.decode() if isinstance(s, bytes) else s for s in f["source"][:]]
@@ -101,6 +168,7 @@ def main():
     parser.add_argument("--work", required=True)
     parser.add_argument("--files", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--short-files", type=int, default=520)
     args = parser.parse_args()
     args.work = os.path.abspath(args.work)
     os.makedirs(args.work, exist_ok=True)
@@ -145,6 +213,7 @@ def main():
         print("\n".join(rows))
         if common != nt or common != npy:
             print(f"  note: clips differ: timbre {nt}, librosa {npy}, in common {common}")
+    short_files(args, reference)
     # Resampler sweep on a subset: speed and closeness to librosa's soxr_hq.
     subset = os.path.join(args.work, "audio-44k-subset")
     if not os.path.exists(subset):
