@@ -26,12 +26,48 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     public init() {}
 
     public var effectiveFmax: Double { fmax ?? Double(sampleRate) / 2 }
-    public var clipSamples: Int { Int((clipSeconds * Double(sampleRate)).rounded()) }
-    public var clipHopSamples: Int { Int((clipHopSeconds * Double(sampleRate)).rounded()) }
-    public var minLastClipSamples: Int { Int((minLastClipSeconds * Double(sampleRate)).rounded()) }
+    public var clipSamples: Int { Self.samples(clipSeconds, rate: sampleRate) }
+    public var clipHopSamples: Int { Self.samples(clipHopSeconds, rate: sampleRate) }
+    public var minLastClipSamples: Int { Self.samples(minLastClipSeconds, rate: sampleRate) }
     /// Spectrogram frames of one clip with librosa's centred framing: 1 + samples / hop.
-    public var framesPerClip: Int { 1 + clipSamples / hopLength }
+    public var framesPerClip: Int { 1 + clipSamples / max(1, hopLength) }
+
+    /// Seconds as samples; 0 for values no file could mean (NaN, infinite, beyond 2^40),
+    /// so that settings read from an untrusted file can be checked (`problem`) without
+    /// trapping first.
+    private static func samples(_ seconds: Double, rate: Int) -> Int {
+        let value = (seconds * Double(rate)).rounded()
+        return value.isFinite && abs(value) < 0x1p40 ? Int(value) : 0
+    }
     public var fftBins: Int { nFFT / 2 + 1 }
+
+    /// Largest log-mel of one clip, in values (64 MB of `Float`): settings that ask for more
+    /// are refused before anything is allocated.
+    public static let maxValuesPerClip = 1 << 24
+
+    /// The first setting that is not finite, out of its sane range or inconsistent with
+    /// the others, as "name value: what it must be"; nil when every setting can be used.
+    /// Checked on the command line and on every feature and model file read, so no
+    /// allocation ever follows from an absurd number.
+    public var problem: String? {
+        func outside<T: Comparable>(_ name: String, _ value: T, _ range: ClosedRange<T>) -> String? {
+            range.contains(value) ? nil : "\(name) \(value): must be between \(range.lowerBound) and \(range.upperBound)"
+        }
+        if let p = outside("sample_rate", sampleRate, 1_000...384_000) ?? outside("n_fft", nFFT, 16...65_536)
+            ?? outside("hop_length", hopLength, 1...65_536) ?? outside("n_mels", nMels, 1...1_024)
+            ?? outside("clip_seconds", clipSeconds, 0.01...600) ?? outside("clip_hop_seconds", clipHopSeconds, 0.01...600)
+            ?? outside("rms_threshold_db", rmsThresholdDB, -200...0) ?? outside("min_last_clip_seconds", minLastClipSeconds, 0...600)
+            ?? outside("top_db", topDB, 1...400) ?? outside("amin", amin, 1e-30...1e-1) { return p }
+        let nyquist = Double(sampleRate) / 2
+        if let p = outside("fmin", fmin, 0...nyquist) { return p }
+        if let fmax, !(fmax > fmin && fmax <= nyquist) { return "fmax \(fmax): must be above fmin (\(fmin)) and at most half the sample rate (\(nyquist))" }
+        if effectiveFmax <= fmin { return "fmin \(fmin): must be below fmax (\(effectiveFmax))" }
+        let values = nMels.multipliedReportingOverflow(by: framesPerClip)
+        if values.overflow || values.partialValue > Self.maxValuesPerClip {
+            return "n_mels × frames per clip \(nMels) × \(framesPerClip): must be at most \(Self.maxValuesPerClip) (a longer hop or shorter clips)"
+        }
+        return nil
+    }
 
     /// The settings that change a clip's log-mel (the RMS gate and the clip hop do not)
     /// on which `other` differs, each as "name other-value (mine: value)"; empty when

@@ -76,6 +76,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         if let v = try holder.attribute("min_last_clip_seconds")?.doubleValue { settings.minLastClipSeconds = v }
         if let v = try holder.attribute("top_db")?.doubleValue { settings.topDB = v }
         if let v = try holder.attribute("amin")?.doubleValue { settings.amin = v }
+        if let problem = settings.problem { throw FileError(path: holder.path, reason: "feature settings cannot be used: \(problem)") }
         var metadata = FeatureFileMetadata(
             classCodes: try value("class_codes").stringsValue ?? [],
             classNames: try value("class_names").stringsValue ?? [],

@@ -50,7 +50,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Hop between clips, seconds (default: the clip length).")
     var clipHopSeconds: Double?
 
-    @Option(help: "Drop clips whose RMS level is below this, dBFS.")
+    // Unconditional, so that `--rms-threshold-db -60` is read as a value, not as an option.
+    @Option(parsing: .unconditional, help: "Drop clips whose RMS level is below this, dBFS.")
     var rmsThresholdDB = -50.0
 
     @Option(help: "Keep a final partial clip (zero-padded) when it holds at least this many seconds.")
@@ -67,15 +68,16 @@ struct PrepareCommand: ParsableCommand {
             throw ValidationError("unknown layout '\(layout)'; use auto, \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if ResamplerQuality(rawValue: resampler) == nil { throw ValidationError("unknown resampler '\(resampler)'; use \(ResamplerQuality.allCases.map(\.rawValue).joined(separator: ", "))") }
-        if clipSeconds <= 0 || (clipHopSeconds ?? 1) <= 0 { throw ValidationError("clip length and hop must be positive") }
+        if let problem = featureSettings.problem {
+            // "n_fft 0: must be …" names the option --n-fft.
+            let name = problem.prefix { $0 != " " }
+            throw ValidationError("--" + name.replacingOccurrences(of: "_", with: "-") + problem.dropFirst(name.count))
+        }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
-    func run() throws {
-        var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
-        options.layout = DatasetLayout(rawValue: layout)
-        options.quality = ResamplerQuality(rawValue: resampler) ?? .polyphase
-        options.workers = workers
+    /// The feature settings the options describe.
+    var featureSettings: FeatureSettings {
         var settings = FeatureSettings()
         settings.sampleRate = sampleRate
         settings.nFFT = nFFT
@@ -87,7 +89,15 @@ struct PrepareCommand: ParsableCommand {
         settings.clipHopSeconds = clipHopSeconds ?? clipSeconds
         settings.rmsThresholdDB = rmsThresholdDB
         settings.minLastClipSeconds = minLastClipSeconds
-        options.settings = settings
+        return settings
+    }
+
+    func run() throws {
+        var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
+        options.layout = DatasetLayout(rawValue: layout)
+        options.quality = ResamplerQuality(rawValue: resampler) ?? .polyphase
+        options.workers = workers
+        options.settings = featureSettings
 
         let preparer = Preparer(options: options)
         let interrupts = InterruptHandler { preparer.cancel() }

@@ -125,6 +125,21 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         #expect(names == ["features.h5"], "no temporary file left behind")
     }
 
+    @Test(arguments: ["n_fft 0", "clip_seconds nan", "sample_rate 1", "n_mels × frames"])
+    func aFileWithUnusableSettingsIsRefusedBeforeAnyAllocation(problem: String) throws {
+        let url = temporaryFile("crafted.h5")
+        var crafted = metadata
+        switch problem {
+        case "n_fft 0": crafted.settings.nFFT = 0
+        case "clip_seconds nan": crafted.settings.clipSeconds = .nan
+        case "sample_rate 1": crafted.settings.sampleRate = 1
+        default: crafted.settings.hopLength = 64; crafted.settings.clipSeconds = 600
+        }
+        try FeatureFileWriter(destination: url, metadata: crafted).commit()
+        let error = #expect(throws: FileError.self) { try FeatureFileReader(url: url) }
+        #expect(error?.reason.hasPrefix("feature settings cannot be used: \(problem)") == true, "\(error?.reason ?? "")")
+    }
+
     @Test func anEmptyFeatureFileIsValid() throws {
         let url = temporaryFile("empty.h5")
         try FeatureFileWriter(destination: url, metadata: metadata).commit()
