@@ -121,7 +121,8 @@ public final class Preparer: @unchecked Sendable {
 
         // The feature file is written on this thread, in job order, while the workers run.
         let file = try OrderedFeatureWriter(destination: options.output, metadata: metadata, jobs: jobs, keys: keys, journal: journal)
-        let workerCount = max(1, min(options.workers, pending.count))
+        // More threads than cores would only hold more files in memory at once.
+        let workerCount = max(1, min(options.workers, pending.count, ProcessInfo.processInfo.activeProcessorCount))
         let queue = WorkQueue<Result<JobResult, Error>>(indices: pending, workers: workerCount)
         cancelLock.lock()
         cancelHandler = { queue.cancel() }
@@ -214,6 +215,12 @@ public final class Preparer: @unchecked Sendable {
         }
         try file.writeReady()
         summary.audioSeconds = file.audioSeconds
+        // An empty file never replaces what is at the destination.
+        guard state.clipsKept > 0 else {
+            file.abandon()
+            let failed = state.failures > 0 ? "every input failed" : "every clip was below the RMS gate"
+            throw FileError(path: options.output.path, reason: "no clips to write (\(failed)); the file was not written")
+        }
         try file.commit()
         journal.remove()
         summary.elapsedSeconds = Date().timeIntervalSince(started)

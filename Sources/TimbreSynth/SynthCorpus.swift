@@ -290,7 +290,7 @@ public final class SynthCorpus {
         let all = items
         let pending = all.filter { !isDone($0) }
         let state = RunState(summary: Summary(skipped: all.count - pending.count))
-        let workers = min(options.workers, pending.count)
+        let workers = min(options.workers, pending.count, ProcessInfo.processInfo.activeProcessorCount)
         let started = Date()
         // One renderer per worker; each loads the sources it plays on first use.
         let responses = options.impulseResponses.map { ImpulseResponses(folder: $0, sampleRate: options.sampleRate) }

@@ -67,7 +67,7 @@ public final class Tagger {
     /// `options.workers` threads; prediction uses every core through the model, in
     /// batches that take windows from many short files.
     public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 64, groupSeconds: Double = 900, result: (Result<FileTags, FileError>) -> Void) {
-        let workers = max(1, options.workers)
+        let workers = max(1, min(options.workers, ProcessInfo.processInfo.activeProcessorCount))
         let settings = self.settings, hopSeconds = options.hopSeconds
         let extractors = UncheckedSlots<LogMelExtractor>(count: workers)
         for worker in 0..<workers { extractors[worker] = LogMelExtractor(settings: settings) }

@@ -34,6 +34,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Layout of an audio folder: auto, irmas, irmas-test, medleydb or folders.")
     var layout: String = "auto"
 
+    func validate() throws {
+        try requireOption(threshold, "--threshold", in: 0...1)
+    }
+
     func run() throws {
         let report = try reportingErrors { () -> EvaluationReport in
             let modelFile = try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()

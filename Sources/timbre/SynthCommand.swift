@@ -69,7 +69,10 @@ struct SynthCommand: ParsableCommand {
     func validate() throws {
         if SynthSplit(rawValue: split) == nil { throw ValidationError("unknown split '\(split)'; use train or held-out") }
         if takesPerClass > CorpusPlanner.maximumTakesPerClass { throw ValidationError("--takes-per-class is at most \(CorpusPlanner.maximumTakesPerClass)") }
-        if takesPerClass < 0 || songs < 0 || excerpts < 1 || songSeconds < 3 { throw ValidationError("counts must be positive and songs at least 3 s long") }
+        if takesPerClass < 0 || songs < 0 || excerpts < 1 { throw ValidationError("counts must be positive") }
+        try requireOption(songSeconds, "--song-seconds", in: 3...3600)
+        try requireOption(excerpts, "--excerpts", in: 1...100)
+        try requireOption(songs, "--songs", in: 0...100_000)
         if let codes = classes?.split(separator: ",").map(String.init), let bad = codes.first(where: { InstrumentSources.source(for: $0) == nil }) {
             throw ValidationError("unknown class code '\(bad)'; use \(InstrumentSources.all.map(\.code).joined(separator: ","))")
         }

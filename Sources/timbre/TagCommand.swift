@@ -62,7 +62,9 @@ struct TagCommand: ParsableCommand {
         if TagFormat(rawValue: format) == nil { throw ValidationError("unknown format '\(format)'; use table, jsonl or csv") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
-        if let hopSeconds, hopSeconds <= 0 { throw ValidationError("--hop-seconds must be positive") }
+        // A window every 0.1 s already looks at each moment 30 times.
+        try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
+        try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
@@ -100,7 +102,7 @@ struct TagCommand: ParsableCommand {
         }
         let output = TagFormatter(format: formatter.format, timeline: timeline, pathWidth: min(60, files.map(\.path.count).max() ?? 4),
                                   scoreCodes: formatter.scoreCodes)
-        if let header = output.header, !files.isEmpty { print(header) }
+        if let header = output.header, !files.isEmpty { ResultOutput.line(header) }
         let bar = ProgressBar(total: files.count, unit: "files")
         var done = 0, seconds = 0.0
         let tagFiles: ([(url: URL, path: String)], (Result<FileTags, FileError>) -> Void) -> Void
@@ -123,8 +125,7 @@ struct TagCommand: ParsableCommand {
             case .success(let tags):
                 seconds += tags.duration
                 bar.clear()
-                print(output.format(tags))
-                fflush(nil)
+                ResultOutput.line(output.format(tags))
             case .failure(let error):
                 failures += 1
                 bar.clear()
@@ -164,6 +165,6 @@ struct TagCommand: ParsableCommand {
 
     private func report(path: String, reason: String, formatter: TagFormatter) {
         Terminal.printError("timbre: \(path): \(reason)")
-        if let line = formatter.failure(path: path, reason: reason) { print(line) }
+        if let line = formatter.failure(path: path, reason: reason) { ResultOutput.line(line) }
     }
 }

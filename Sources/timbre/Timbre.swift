@@ -20,11 +20,13 @@ struct Timbre: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 Terminal.printError(fullMessage(for: error))
                 Foundation.exit(ExitCode.failure.rawValue)
             }
+            if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
             exit(withError: error)
         }
     }
@@ -40,4 +42,13 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         Terminal.printError("timbre: \(error)")
         throw ExitCode.failure
     }
+}
+
+/// Results that could not be written (a full disk, a closed pipe, a read-only file behind
+/// a redirection) make the run fail instead of ending with status 0.
+/// Says so on standard error when they were not.
+func resultsWereWritten() -> Bool {
+    guard fflush(nil) != 0 || ResultOutput.failureReason != nil else { return true }
+    Terminal.printError("timbre: standard output: cannot write the results (\(ResultOutput.failureReason ?? String(cString: strerror(errno)).lowercased()))")
+    return false
 }

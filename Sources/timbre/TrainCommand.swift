@@ -81,6 +81,10 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
+        try requireOption(learningRate, "--learning-rate", in: 1e-8...1)
+        try requireOption(batchSize, "--batch-size", in: 1...4096)
+        try requireOption(hidden, "--hidden", in: 1...65_536)
+        try requireOption(patience, "--patience", in: 0...10_000)
         if validationFraction < 0 || validationFraction >= 1 { throw ValidationError("--validation-fraction must be in [0, 1)") }
         if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
         if maxMix < 2 { throw ValidationError("--max-mix must be at least 2") }

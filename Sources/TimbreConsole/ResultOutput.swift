@@ -1,0 +1,24 @@
+import Foundation
+
+/// Result lines on standard output, written straight to the descriptor so that a failed
+/// write (a full disk, a closed pipe) is seen: the run then ends with an error instead of
+/// status 0. Call from one thread.
+public enum ResultOutput {
+    nonisolated(unsafe) private static var failure: Int32 = 0
+
+    /// Writes `line` and a newline; remembers the first error.
+    public static func line(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        var written = 0
+        while written < bytes.count, failure == 0 {
+            let n = bytes.withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { failure = n < 0 ? errno : EIO } else { written += n }
+        }
+    }
+
+    /// The reason the results could not all be written, nil when they were.
+    public static var failureReason: String? {
+        failure == 0 ? nil : String(cString: strerror(failure)).lowercased()
+    }
+}
