@@ -31,6 +31,13 @@ public final class AudioFileReader {
     private var handle: OpaquePointer?
     private var interleaved: [Float] = []
 
+    /// Sample rates accepted. A header claiming 1 Hz would otherwise ask the resampler for
+    /// gigabytes of output from a file of kilobytes.
+    public static let sampleRates = 1_000...768_000
+    /// Most samples (all channels) decoded by one read, so that the buffer's size never
+    /// follows the channel count a header claims.
+    static let maxSamplesPerRead = 1 << 20
+
     /// Opens `url` for decoding.
     /// - Throws: `FileError` naming the file and libsndfile's reason.
     public init(url: URL) throws {
@@ -46,6 +53,10 @@ public final class AudioFileReader {
         guard sfInfo.channels > 0, sfInfo.samplerate > 0 else {
             sf_close(handle)
             throw FileError(path: url.path, reason: "no audio channels or zero sample rate")
+        }
+        guard Self.sampleRates.contains(Int(sfInfo.samplerate)) else {
+            sf_close(handle)
+            throw FileError(path: url.path, reason: "sample rate \(sfInfo.samplerate) Hz is outside \(Self.sampleRates.lowerBound)–\(Self.sampleRates.upperBound) Hz")
         }
         self.handle = handle
         self.info = AudioFileInfo(
@@ -65,10 +76,17 @@ public final class AudioFileReader {
         return Int(start)..<Int(end)
     }
 
-    /// Reads up to `maxFrames` frames and returns them mixed to mono; empty at the end.
+    /// Frames one read may decode: `maxFrames`, or fewer for files of many channels.
+    private func framesPerRead(_ maxFrames: Int) -> Int {
+        min(maxFrames, max(1, Self.maxSamplesPerRead / info.channels))
+    }
+
+    /// Reads up to `maxFrames` frames and returns them mixed to mono; empty at the end
+    /// (fewer frames than asked is not the end).
     /// - Throws: `FileError` if the stream is damaged part-way.
     public func readMono(maxFrames: Int) throws -> [Float] {
         guard let handle, maxFrames > 0 else { return [] }
+        let maxFrames = framesPerRead(maxFrames)
         let channels = info.channels
         if interleaved.count < maxFrames * channels {
             interleaved = [Float](repeating: 0, count: maxFrames * channels)
@@ -104,10 +122,12 @@ public final class AudioFileReader {
         }
     }
 
-    /// Reads up to `maxFrames` frames with their channels interleaved; empty at the end.
+    /// Reads up to `maxFrames` frames with their channels interleaved; empty at the end
+    /// (fewer frames than asked is not the end).
     /// - Throws: `FileError` if the stream is damaged part-way.
     public func readInterleaved(maxFrames: Int) throws -> [Float] {
         guard let handle, maxFrames > 0 else { return [] }
+        let maxFrames = framesPerRead(maxFrames)
         var block = [Float](repeating: 0, count: maxFrames * info.channels)
         let got = Int(block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, sf_count_t(maxFrames)) })
         if got <= 0 {
@@ -122,6 +142,7 @@ public final class AudioFileReader {
     /// Reads the rest of the file with its channels interleaved, as stored.
     public func readAllInterleaved(blockFrames: Int = 1 << 16) throws -> [Float] {
         guard let handle else { return [] }
+        let blockFrames = framesPerRead(blockFrames)
         var samples: [Float] = []
         var block = [Float](repeating: 0, count: blockFrames * info.channels)
         while true {
@@ -138,7 +159,8 @@ public final class AudioFileReader {
     /// Reads the rest of the file as mono.
     public func readAllMono(blockFrames: Int = 1 << 16) throws -> [Float] {
         var samples: [Float] = []
-        if info.frames > 0 && info.frames < Int64(Int32.max) { samples.reserveCapacity(Int(info.frames)) }
+        // The header's frame count is a hint, not a promise: reserve at most 16 M samples.
+        if info.frames > 0 { samples.reserveCapacity(Int(min(info.frames, 1 << 24))) }
         while true {
             let block = try readMono(maxFrames: blockFrames)
             if block.isEmpty { break }
