@@ -8,9 +8,10 @@ public enum IRMASTestingImporter {
     /// The class codes in a label file's text, in order, without blanks or duplicates.
     public static func parseLabels(_ text: String) -> [String] {
         var codes: [String] = []
+        var seen = Set<String>()
         for line in text.split(whereSeparator: \.isNewline) {
             let code = line.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-            if !code.isEmpty && !codes.contains(code) { codes.append(code) }
+            if !code.isEmpty && seen.insert(code).inserted { codes.append(code) }
         }
         return codes
     }
@@ -24,15 +25,24 @@ public enum IRMASTestingImporter {
         return stem
     }
 
+    /// Largest label file read (IRMAS's hold a few codes).
+    public static let maxLabelBytes = 1 << 16
+
     public static func importRoot(_ root: URL, taxonomy: Taxonomy) -> ImportResult {
         var result = ImportResult(layout: .irmasTest)
         for url in AudioFileFinder.audioFiles(under: root) {
             let relative = AudioFileFinder.relativePath(of: url, to: root)
             let labelURL = url.deletingPathExtension().appendingPathExtension("txt")
-            guard let text = try? String(contentsOf: labelURL, encoding: .utf8) ?? String(contentsOf: labelURL, encoding: .isoLatin1) else {
+            guard let stamp = FileStamp.of(path: labelURL.path), let data = stamp.size <= Int64(maxLabelBytes) ? FileManager.default.contents(atPath: labelURL.path) : Data() else {
                 result.failures.append(FileError(path: relative, reason: "no label file \(labelURL.lastPathComponent)"))
                 continue
             }
+            guard stamp.size <= Int64(maxLabelBytes) else {
+                result.failures.append(FileError(path: relative, reason: "label file \(labelURL.lastPathComponent) is larger than 64 KB"))
+                continue
+            }
+            // UTF-8 first; any other bytes are read as Latin-1, which every byte string is.
+            let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) ?? ""
             let codes = parseLabels(text)
             let unknown = codes.filter { taxonomy.index(of: $0) == nil }
             guard unknown.isEmpty, !codes.isEmpty else {

@@ -19,30 +19,48 @@ public enum MedleyDBImporter {
         public let stems: [Stem]
     }
 
+    /// Largest metadata file read (MedleyDB's are a few kilobytes).
+    public static let maxMetadataBytes = 1 << 20
+    /// Most stems one song may list.
+    public static let maxStems = 1_000
+
     /// Parses a `<Song>_METADATA.yaml` text.
+    ///
+    /// The YAML is composed into a node tree, where an alias is a reference to its anchor,
+    /// and only the few fields used are read, never the whole tree: an alias bomb costs
+    /// no more than its text.
     public static func parseMetadata(_ text: String, songID: String) throws -> Metadata {
-        guard let root = try Yams.load(yaml: text) as? [String: Any] else {
-            throw FileError(path: "\(songID)_METADATA.yaml", reason: "is not a YAML mapping")
+        let path = "\(songID)_METADATA.yaml"
+        guard text.utf8.count <= maxMetadataBytes else { throw FileError(path: path, reason: "is larger than 1 MB") }
+        let composed: Node?
+        do { composed = try Yams.compose(yaml: text) } catch { throw FileError(path: path, reason: "is not valid YAML") }
+        guard let root = composed, root.mapping != nil else {
+            throw FileError(path: path, reason: "is not a YAML mapping")
         }
-        let mix = (root["mix_filename"] as? String) ?? "\(songID)_MIX.wav"
-        let stemDirectory = (root["stem_dir"] as? String) ?? "\(songID)_STEMS"
-        guard let stemTable = root["stems"] as? [String: Any] else {
-            throw FileError(path: "\(songID)_METADATA.yaml", reason: "has no stems mapping")
+        let mix = root["mix_filename"]?.scalar?.string ?? "\(songID)_MIX.wav"
+        let stemDirectory = root["stem_dir"]?.scalar?.string ?? "\(songID)_STEMS"
+        guard let stemTable = root["stems"]?.mapping else {
+            throw FileError(path: path, reason: "has no stems mapping")
         }
-        var stems: [Metadata.Stem] = []
-        for key in stemTable.keys.sorted() {
-            guard let stem = stemTable[key] as? [String: Any], let filename = stem["filename"] as? String else {
-                throw FileError(path: "\(songID)_METADATA.yaml", reason: "stem \(key) has no filename")
+        guard stemTable.count <= maxStems else { throw FileError(path: path, reason: "lists more than \(maxStems) stems") }
+        var stems: [(key: String, stem: Metadata.Stem)] = []
+        for (keyNode, stem) in stemTable {
+            let key = keyNode.scalar?.string ?? ""
+            guard stem.mapping != nil, let filename = stem["filename"]?.scalar?.string else {
+                throw FileError(path: path, reason: "stem \(key) has no filename")
             }
             let instruments: [String]
-            switch stem["instrument"] {
-            case let name as String: instruments = [name]
-            case let names as [Any]: instruments = names.compactMap { $0 as? String }
-            default: instruments = []
+            if let name = stem["instrument"]?.scalar?.string {
+                instruments = [name]
+            } else if let names = stem["instrument"]?.sequence {
+                instruments = names.prefix(64).compactMap { $0.scalar?.string }
+            } else {
+                instruments = []
             }
-            stems.append(.init(filename: filename, instruments: instruments))
+            stems.append((key, .init(filename: filename, instruments: instruments)))
         }
-        return Metadata(mixFilename: mix, stemDirectory: stemDirectory, stems: stems)
+        stems.sort { $0.key < $1.key }
+        return Metadata(mixFilename: mix, stemDirectory: stemDirectory, stems: stems.map(\.stem))
     }
 
     public static func importRoot(_ root: URL, taxonomy: Taxonomy, instruments: LabelMap = .medleyDB) -> ImportResult {
@@ -55,7 +73,7 @@ public enum MedleyDBImporter {
             let relativeMetadata = AudioFileFinder.relativePath(of: metadataURL, to: root)
             let metadata: Metadata
             do {
-                metadata = try parseMetadata(String(contentsOf: metadataURL, encoding: .utf8), songID: songID)
+                metadata = try parseMetadata(readText(metadataURL, songID: songID), songID: songID)
             } catch let error as FileError {
                 result.failures.append(FileError(path: relativeMetadata, reason: error.reason))
                 continue
@@ -66,6 +84,8 @@ public enum MedleyDBImporter {
             let songFolder = metadataURL.deletingLastPathComponent()
             var stems: [LabelledAudio] = []
             var mixClasses = Set<Int>()
+            // A path in the metadata that leads outside the data set refuses the song.
+            var outside: String?
             for stem in metadata.stems {
                 var indices: [Int] = []
                 for name in stem.instruments {
@@ -76,11 +96,19 @@ public enum MedleyDBImporter {
                     }
                 }
                 guard !indices.isEmpty else { continue }
-                let url = songFolder.appendingPathComponent(metadata.stemDirectory).appendingPathComponent(stem.filename)
+                guard let url = ConfinedPath.resolve(metadata.stemDirectory + "/" + stem.filename, from: songFolder, inside: root) else {
+                    outside = stem.filename
+                    break
+                }
                 stems.append(LabelledAudio(url: url, relativePath: AudioFileFinder.relativePath(of: url, to: root), classIndices: indices))
                 mixClasses.formUnion(indices)
             }
-            let mixURL = songFolder.appendingPathComponent(metadata.mixFilename)
+            let mixURL = ConfinedPath.resolve(metadata.mixFilename, from: songFolder, inside: root)
+            if mixURL == nil { outside = metadata.mixFilename }
+            guard let mixURL, outside == nil else {
+                result.failures.append(FileError(path: relativeMetadata, reason: "names \"\(outside ?? "")\", which lies outside the data set"))
+                continue
+            }
             let mix = LabelledAudio(url: mixURL, relativePath: AudioFileFinder.relativePath(of: mixURL, to: root), classIndices: mixClasses.sorted())
             result.jobs.append(.multitrack(mix: mix, stems: stems, group: "medleydb:\(songID)"))
         }
@@ -91,6 +119,18 @@ public enum MedleyDBImporter {
             result.notes.append("stems left out, instrument not in labels/medleydb.csv: " + summary(unknown))
         }
         return result
+    }
+
+    /// The metadata file's text, read only when it is a regular file of at most
+    /// `maxMetadataBytes`.
+    public static func readText(_ url: URL, songID: String) throws -> String {
+        let path = "\(songID)_METADATA.yaml"
+        guard let stamp = FileStamp.of(path: url.path) else { throw FileError(path: path, reason: "cannot be read") }
+        guard stamp.size <= Int64(maxMetadataBytes) else { throw FileError(path: path, reason: "is larger than 1 MB") }
+        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+            throw FileError(path: path, reason: "cannot be read as UTF-8 text")
+        }
+        return text
     }
 
     private static func summary(_ counts: [String: Int]) -> String {

@@ -93,15 +93,16 @@ public enum MultitrackLibrary {
         switch entry.layout {
         case .medleyDB:
             let metadataURL = entry.folder.appendingPathComponent("\(entry.name)_METADATA.yaml")
-            let text: String
-            do { text = try String(contentsOf: metadataURL, encoding: .utf8) } catch { throw FileError(path: metadataURL.path, reason: "cannot be read as UTF-8 text") }
-            let metadata = try MedleyDBImporter.parseMetadata(text, songID: entry.name)
-            let stemFolder = entry.folder.appendingPathComponent(metadata.stemDirectory).standardizedFileURL
+            let metadata: MedleyDBImporter.Metadata
+            do {
+                metadata = try MedleyDBImporter.parseMetadata(MedleyDBImporter.readText(metadataURL, songID: entry.name), songID: entry.name)
+            } catch let error as FileError {
+                throw FileError(path: metadataURL.path, reason: error.reason)
+            }
             for stem in metadata.stems {
                 guard let group = groups.group(of: stem.instruments) else { continue }
-                let url = stemFolder.appendingPathComponent(stem.filename).standardizedFileURL
                 // A stem named in untrusted metadata must stay inside the song's folder.
-                guard url.path.hasPrefix(entry.folder.standardizedFileURL.path + "/") else {
+                guard let url = ConfinedPath.resolve(metadata.stemDirectory + "/" + stem.filename, from: entry.folder, inside: entry.folder) else {
                     throw FileError(path: metadataURL.path, reason: "stem \(stem.filename) points outside the song folder")
                 }
                 files.append((group, stem.instruments.first ?? "unknown", url))

@@ -83,6 +83,18 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
         #expect(IRMASTestingImporter.parseLabels("") == [])
     }
 
+    @Test func aLatin1LabelFileIsReadAndAHugeOneRefused() throws {
+        let tree = FixtureTree()
+        tree.audio("song-1.wav")
+        try Data([0x67, 0x65, 0x6C, 0x0A, 0x76, 0x6F, 0x69, 0x20, 0xE9, 0x0A]).write(to: tree.root.appendingPathComponent("song-1.txt"))
+        tree.audio("song-2.wav")
+        tree.text("song-2.txt", String(repeating: "gel\n", count: 20_000))
+        let result = IRMASTestingImporter.importRoot(tree.root, taxonomy: taxonomy)
+        #expect(result.failures.map(\.path) == ["song-1.wav", "song-2.wav"])
+        #expect(result.failures.first?.reason == "unknown class code(s) voi é in song-1.txt", "a Latin-1 file is read, not called missing")
+        #expect(result.failures.last?.reason == "label file song-2.txt is larger than 64 KB")
+    }
+
     @Test func excerptsOfOneSongShareAGroup() {
         #expect(IRMASTestingImporter.song(of: "(02) dont kill the whale-1.wav") == "(02) dont kill the whale")
         #expect(IRMASTestingImporter.song(of: "01 - Song-Title-12.wav") == "01 - Song-Title")
@@ -143,6 +155,43 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
         let parsed = try MedleyDBImporter.parseMetadata(Self.metadata, songID: "SomeBand_Song")
         #expect(parsed.mixFilename == "SomeBand_Song_MIX.wav")
         #expect(parsed.stems.map(\.instruments) == [["electric bass"], ["male singer", "vocalists"], ["synthesizer"], ["glass harmonica"]])
+    }
+
+    /// A song whose metadata names a file outside the data set (by `..`, an absolute
+    /// directory or a link) is refused with one line; nothing outside is ever read.
+    @Test(arguments: [
+        ("filename: SomeBand_Song_STEM_01.wav", "filename: ../../../outside.wav"),
+        ("stem_dir: SomeBand_Song_STEMS", "stem_dir: ../../.."),
+        ("mix_filename: SomeBand_Song_MIX.wav", "mix_filename: ../../../outside.wav"),
+        ("filename: SomeBand_Song_STEM_01.wav", "filename: linked.wav"),
+    ])
+    func aPathLeadingOutsideTheDataSetRefusesTheSong(original: String, crafted: String) throws {
+        let tree = FixtureTree()
+        tree.audio("outside.wav")
+        tree.text("Audio/SomeBand_Song/SomeBand_Song_METADATA.yaml", Self.metadata.replacingOccurrences(of: original, with: crafted))
+        tree.audio("Audio/SomeBand_Song/SomeBand_Song_MIX.wav")
+        for n in 1...4 { tree.audio("Audio/SomeBand_Song/SomeBand_Song_STEMS/SomeBand_Song_STEM_0\(n).wav") }
+        try FileManager.default.createSymbolicLink(at: tree.root.appendingPathComponent("Audio/SomeBand_Song/SomeBand_Song_STEMS/linked.wav"),
+                                                   withDestinationURL: tree.root.appendingPathComponent("outside.wav"))
+        // The data set is `Audio`; `outside.wav` sits beside it, three levels above the stems.
+        let root = tree.root.appendingPathComponent("Audio")
+        let result = MedleyDBImporter.importRoot(root, taxonomy: taxonomy)
+        #expect(result.jobs.isEmpty)
+        #expect(result.failures.count == 1)
+        #expect(result.failures.first?.path == "SomeBand_Song/SomeBand_Song_METADATA.yaml")
+        #expect(result.failures.first?.reason.hasSuffix("which lies outside the data set") == true, "\(result.failures)")
+    }
+
+    /// Nine anchors of nine aliases each would expand to 9^9 nodes; only the fields used
+    /// are read, so it parses at the size of its text.
+    @Test func anAliasBombCostsNoMoreThanItsText() throws {
+        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for level in 1..<9 { bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        bomb += "stems:\n  S01: {filename: s.wav, instrument: *a8}\n  S02: {filename: t.wav, instrument: piano}\n"
+        let parsed = try MedleyDBImporter.parseMetadata(bomb, songID: "Bomb")
+        #expect(parsed.stems.map(\.instruments) == [[], ["piano"]])
+        let huge = String(repeating: "# padding\n", count: 110_000) + Self.metadata
+        #expect(throws: FileError.self) { try MedleyDBImporter.parseMetadata(huge, songID: "Huge") }
     }
 
     @Test func aSongBecomesOneMultitrackJobWithUnmappedStemsReported() {
