@@ -116,6 +116,82 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 }
 
+/// Inputs crafted to break the tool: each gets one line naming the file and the reason,
+/// a non-zero exit where something failed, and no damage to earlier results.
+@Suite struct CraftedInputTests {
+    /// A 16-bit mono PCM WAV whose header claims `rate` Hz.
+    private func wav(rate: UInt32, samples: Int) -> Data {
+        var bytes = Data()
+        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        bytes.append(contentsOf: Array("RIFF".utf8)); put(UInt32(36 + 2 * samples)); bytes.append(contentsOf: Array("WAVEfmt ".utf8))
+        put(UInt32(16)); put(UInt16(1)); put(UInt16(1)); put(rate); put(rate * 2); put(UInt16(2)); put(UInt16(16))
+        bytes.append(contentsOf: Array("data".utf8)); put(UInt32(2 * samples))
+        for n in 0..<samples { put(Int16(truncatingIfNeeded: n * 37 % 20_000 - 10_000)) }
+        return bytes
+    }
+
+    @Test func aHeaderClaimingOneHertzIsRefusedNotResampledToGigabytes() throws {
+        let data = makeFolder()
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("piano"), withIntermediateDirectories: true)
+        try wav(rate: 1, samples: 66_000).write(to: data.appendingPathComponent("piano/one-hertz.wav"))
+        try writeTone(data.appendingPathComponent("piano/fine.wav"), seconds: 3, frequency: 440)
+        let result = try TimbreProcess.run(["prepare", data.path, "-o", makeFolder().appendingPathComponent("f.h5").path])
+        #expect(result.status == 2)
+        #expect(result.stderr == "timbre: \(data.path)/piano/one-hertz.wav: sample rate 1 Hz is outside 1000–768000 Hz\n")
+    }
+
+    @Test func whenEveryInputFailsTheEarlierFeatureFileIsKept() throws {
+        let good = makeFolder(), bad = makeFolder()
+        try writeTone(good.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
+        try FileManager.default.createDirectory(at: bad.appendingPathComponent("flute"), withIntermediateDirectories: true)
+        try Data("not audio".utf8).write(to: bad.appendingPathComponent("flute/b.wav"))
+        let output = makeFolder().appendingPathComponent("features.h5")
+        #expect(try TimbreProcess.run(["prepare", good.path, "-o", output.path]).status == 0)
+        let before = try Data(contentsOf: output)
+        let result = try TimbreProcess.run(["prepare", bad.path, "-o", output.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("timbre: \(output.path): no clips to write (every input failed); the file was not written"))
+        #expect(try Data(contentsOf: output) == before)
+    }
+
+    @Test func resultsThatCannotBeWrittenMakeTheRunFail() throws {
+        let data = makeFolder()
+        try writeTone(data.appendingPathComponent("a.wav"), seconds: 3, frequency: 440)
+        let process = Process()
+        process.executableURL = TimbreProcess.executable
+        process.arguments = ["tag", data.appendingPathComponent("a.wav").path]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message == "timbre: standard output: cannot write the results (no space left on device)\n")
+    }
+
+    @Test(arguments: [
+        (["--n-fft", "0"], "--n-fft 0: must be between 16 and 65536"),
+        (["--clip-seconds", "nan"], "--clip-seconds nan: must be between 0.01 and 600.0"),
+        (["--hop-length", "1", "--clip-seconds", "600"], "--n-mels × frames per clip"),
+        (["--sample-rate", "0"], "--sample-rate 0: must be between 1000 and 384000"),
+    ])
+    func absurdFeatureSettingsAreRefusedByTheParser(arguments: [String], message: String) throws {
+        let result = try TimbreProcess.run(["prepare", "somewhere", "-o", "f.h5"] + arguments)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("Error: \(message)"), "\(result.stderr)")
+    }
+
+    @Test func aNegativeThresholdIsReadAsAValue() throws {
+        let data = makeFolder()
+        try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
+        let output = makeFolder().appendingPathComponent("f.h5")
+        let result = try TimbreProcess.run(["prepare", data.path, "-o", output.path, "--rms-threshold-db", "-60"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FeatureFileReader(url: output).metadata.settings.rmsThresholdDB == -60)
+    }
+}
+
 @Suite(.serialized) struct TrainEvaluateCommandTests {
     @Test func prepareTrainAndEvaluateEndToEnd() throws {
         let data = makeFolder()
