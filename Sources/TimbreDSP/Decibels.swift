@@ -20,12 +20,14 @@ public enum Decibels {
     }
 
     /// Root-mean-square level of `samples` in dB relative to full scale (1.0 = 0 dB);
-    /// −inf for silence.
+    /// −inf for silence, NaN when a sample is NaN, +inf when one is infinite.
     public static func rmsLevel(_ samples: UnsafeBufferPointer<Float>) -> Double {
         guard !samples.isEmpty else { return -.infinity }
         var sum = 0.0
         for sample in samples { sum += Double(sample) * Double(sample) }
         let rms = (sum / Double(samples.count)).squareRoot()
+        // NaN samples give NaN and infinite ones +∞, so callers can tell them from silence.
+        if rms.isNaN { return .nan }
         return rms > 0 ? 20 * log10(rms) : -.infinity
     }
 }

@@ -16,6 +16,9 @@ public struct JobResult: Sendable, Equatable {
     /// Size and modification time of every file the job read, in `PreparationJob.files`
     /// order, as they were opened: what a resume checks before reusing the result.
     public var stamps: [FileStamp] = []
+    /// Problems that cost clips but not the job ("path: reason"), reported once when the
+    /// job is computed; not kept in the resume journal.
+    public var warnings: [String] = []
 
     public init(clips: [EncodedClip] = [], silentClips: Int = 0, seconds: Double = 0, stamps: [FileStamp] = []) {
         self.clips = clips
@@ -63,6 +66,7 @@ public final class JobProcessor {
         func take(_ clips: [Clip]) {
             for clip in clips {
                 let level = rmsLevel(clip)
+                guard level.isFinite || level == -.infinity else { result.warnings.append(nonFinite(audio, clip)); continue }
                 guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }
                 result.clips.append(encode(clip, level: level, source: audio.relativePath, classes: audio.classIndices))
             }
@@ -91,6 +95,7 @@ public final class JobProcessor {
             let clips = ClipSlicer.clips(of: samples, clipLength: settings.clipSamples, hop: settings.clipHopSamples, minLastClip: settings.minLastClipSamples)
             for (index, clip) in clips.enumerated() {
                 let level = rmsLevel(clip)
+                guard level.isFinite || level == -.infinity else { result.warnings.append(nonFinite(stem, clip)); continue }
                 guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }
                 if index < active.count { active[index].formUnion(stem.classIndices) }
                 result.clips.append(encode(clip, level: level, source: stem.relativePath, classes: stem.classIndices))
@@ -98,6 +103,7 @@ public final class JobProcessor {
         }
         for (index, clip) in mixClips.enumerated() {
             let level = rmsLevel(clip)
+            guard level.isFinite || level == -.infinity else { result.warnings.append(nonFinite(mix, clip)); continue }
             guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }
             result.clips.append(encode(clip, level: level, source: mix.relativePath, classes: active[index].sorted()))
         }
@@ -107,6 +113,10 @@ public final class JobProcessor {
     private func decode(_ audio: LabelledAudio) throws -> (samples: [Float], stamp: FileStamp) {
         let stream = try MonoAudioStream(url: audio.url, sampleRate: settings.sampleRate, quality: quality)
         return (try stream.readAll(), stream.stamp)
+    }
+
+    private func nonFinite(_ audio: LabelledAudio, _ clip: Clip) -> String {
+        "\(audio.url.path): NaN or infinite samples in the clip at \(Double(clip.start) / Double(settings.sampleRate)) s; clip skipped"
     }
 
     /// RMS over the real (unpadded) samples.

@@ -174,6 +174,10 @@ public final class Preparer: @unchecked Sendable {
                     switch outcome {
                     case .success(let result):
                         try journal.append(result, key: keys[index])
+                        for line in result.warnings {
+                            summary.failures.append(line)
+                            failure(line)
+                        }
                         state.clipsKept += result.clips.count
                         state.clipsComputed += result.clips.count
                         state.clipsSilent += result.silentClips

@@ -156,7 +156,8 @@ public final class Tagger {
     private static func add(_ clip: Clip, to windows: inout Windows, settings: FeatureSettings, extractor: LogMelExtractor) {
         let level = clip.samples.withUnsafeBufferPointer { Decibels.rmsLevel(UnsafeBufferPointer(rebasing: $0[0..<clip.validCount])) }
         windows.starts.append(clip.start)
-        let silent = level < settings.rmsThresholdDB
+        // NaN or infinite samples cannot be classified: such a window counts as silent.
+        let silent = !(level >= settings.rmsThresholdDB && level.isFinite)
         windows.silent.append(silent)
         if !silent { windows.mel += extractor.logMel(clip.samples) }
     }

@@ -130,6 +130,8 @@ public final class Trainer: @unchecked Sendable {
     /// Validation feature files; empty: recordings held out of the training files.
     public let validationURLs: [URL]
     public let options: TrainingOptions
+    /// One line per problem that does not stop training (a clip skipped).
+    public var warning: (String) -> Void = { _ in }
     private let cancelLock = NSLock()
     private var cancelled = false
 
@@ -147,6 +149,14 @@ public final class Trainer: @unchecked Sendable {
     /// Where checkpoints go: beside the model, `NAME.checkpoint.h5`.
     public var checkpointURL: URL {
         outputURL.deletingPathExtension().appendingPathExtension("checkpoint.h5")
+    }
+
+    /// The error that ends a run whose loss is no longer a number: the model file keeps
+    /// the best epoch so far.
+    private func nonFiniteLoss(epoch: Int, batch: Int?, best: Int) -> TrainingError {
+        let place = batch.map { "epoch \(epoch + 1), batch \($0 + 1)" } ?? "epoch \(epoch + 1), validation"
+        let kept = best > 0 ? "\(outputURL.path) keeps epoch \(best), the best so far" : "no model was written"
+        return TrainingError("training stopped at \(place): the loss is no longer finite (try a lower --learning-rate); \(kept)")
     }
 
     /// Stops after the current batch; the last checkpoint stays valid for `resume`.
@@ -167,6 +177,7 @@ public final class Trainer: @unchecked Sendable {
             throw TrainingError("\(given.count) class thresholds given for \(classCount) classes")
         }
         let batches = BatchReader(clips: library)
+        batches.reportSkipped = warning
 
         // Validation: separate feature files, or recordings held out of the training ones.
         var split: DataSplit
@@ -178,6 +189,7 @@ public final class Trainer: @unchecked Sendable {
                 throw TrainingError("\(validationURLs[0].path): validation features differ from the training features in classes or settings")
             }
             validationBatches = BatchReader(clips: validationLibrary)
+            validationBatches.reportSkipped = warning
             split = DataSplit(training: Array(0..<library.count), validation: Array(0..<validationLibrary.count))
         } else {
             split = DataSplit.byGroup(labels: library.label, groups: library.groups, fraction: options.validationFraction, seed: options.seed)
@@ -234,6 +246,7 @@ public final class Trainer: @unchecked Sendable {
                 let (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
                                                          seed: options.seed, step: state.step)
                 let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step)
+                guard result.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                 state.step += 1
                 lossSum += result.loss * Double(examples.count)
                 correct += Self.topClassCorrect(result.probabilities, targets)
@@ -247,6 +260,7 @@ public final class Trainer: @unchecked Sendable {
             var improved = false
             if !validation.isEmpty {
                 let (loss, accuracy) = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
+                guard loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: nil, best: state.bestEpoch) }
                 record.validationLoss = loss
                 record.validationAccuracy = accuracy
                 improved = loss < state.bestValidationLoss || options.keepsLastEpoch

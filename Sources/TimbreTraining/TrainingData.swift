@@ -75,6 +75,10 @@ public struct BalancedSampler: Sendable {
 /// the data set.
 public final class BatchReader {
     public let clips: ClipLibrary
+    /// Clips found to hold NaN or infinite values: each is reported once through
+    /// `reportSkipped` and replaced in its batch by another example of the same batch.
+    public private(set) var nonFiniteClips = Set<Int>()
+    public var reportSkipped: (String) -> Void = { _ in }
     public var inputShape: [Int] { [1, clips.metadata.settings.nMels, clips.metadata.settings.framesPerClip] }
 
     public init(clips: ClipLibrary) { self.clips = clips }
@@ -133,7 +137,29 @@ public final class BatchReader {
                 }
             }
         }
+        try replaceNonFinite(examples, data: &data, targets: &targets)
         return (Tensor(shape: [examples.count] + inputShape, data: data), Tensor(shape: [examples.count, classes], data: targets))
+    }
+
+    /// Fills each slot whose values are not all finite with a copy of a finite slot (input
+    /// and targets), and reports its clips once; throws when no slot is finite.
+    private func replaceNonFinite(_ examples: [Example], data: inout [Float], targets: inout [Float]) throws {
+        let size = clips.melSize, classes = clips.classCount
+        let finite = (0..<examples.count).map { slot in data[slot * size..<(slot + 1) * size].allSatisfy(\.isFinite) }
+        guard finite.contains(false) else { return }
+        for (slot, example) in examples.enumerated() where !finite[slot] {
+            for component in example.components where nonFiniteClips.insert(component.clip).inserted {
+                let (source, offset) = clips.provenance(of: component.clip)
+                reportSkipped("\(source) at \(offset) s: the log-mel holds NaN or infinite values; clip skipped")
+            }
+        }
+        guard let donor = finite.firstIndex(of: true) else {
+            throw TrainingError("every clip of a batch holds NaN or infinite values; prepare the features again")
+        }
+        for slot in finite.indices where !finite[slot] {
+            data.replaceSubrange(slot * size..<(slot + 1) * size, with: data[donor * size..<(donor + 1) * size])
+            targets.replaceSubrange(slot * classes..<(slot + 1) * classes, with: targets[donor * classes..<(donor + 1) * classes])
+        }
     }
 
     /// The logits of the clips at `indices`, predicted `batchSize` at a time with dropout

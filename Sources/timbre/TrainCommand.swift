@@ -122,6 +122,9 @@ struct TrainCommand: ParsableCommand {
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)
         let interrupts = InterruptHandler(message: "stopping after this batch; continue later with --resume") { trainer.cancel() }
         var bar: ProgressBar?
+        trainer.warning = { line in
+            if let bar { bar.message("timbre: \(line)") } else { Terminal.printError("timbre: \(line)") }
+        }
         let result = try reportingErrors {
             try trainer.run(resume: resume, progress: { p in
                 if bar == nil || p.batch == 1 { bar = ProgressBar(total: p.batches, unit: "batches") }

@@ -110,6 +110,19 @@ final class AudioTree {
         #expect(reader.label == [Int32(bas), Int32(bas), Int32(voi), Int32(bas), -1])
     }
 
+    @Test func clipsWithNonFiniteSamplesAreReportedAndLeftOut() throws {
+        let tree = AudioTree()
+        var samples = (0..<(9 * 22_050)).map { Float(0.3 * sin(Double($0) * 0.05)) }
+        samples[4 * 22_050] = .nan
+        samples[7 * 22_050] = .infinity
+        try FileManager.default.createDirectory(at: tree.url("flute"), withIntermediateDirectories: true)
+        try AudioFileWriter.write(samples, sampleRate: 22_050, to: tree.url("flute/broken.wav"), format: .wavFloat)
+        var lines: [String] = []
+        let summary = try Preparer(options: PrepareOptions(inputs: [tree.root], output: outputURL())).run(failure: { lines.append($0) })
+        #expect(summary.counts.clipsKept == 1 && summary.counts.clipsSilent == 0)
+        #expect(lines == [3.0, 6.0].map { "\(tree.url("flute/broken.wav").path): NaN or infinite samples in the clip at \($0) s; clip skipped" })
+    }
+
     @Test func anInterruptedRunResumesWithoutRecomputingFinishedFiles() throws {
         let tree = AudioTree()
         for n in 0..<6 { tree.write("flute/take \(n).wav", seconds: 3, rate: 44_100, frequency: 300 + Double(n) * 50, seed: UInt64(n + 1)) }

@@ -22,8 +22,8 @@ func smallSettings() -> FeatureSettings {
 }
 
 /// A feature file of three classes of synthetic spectrograms (a low band, a high band,
-/// vertical onsets), three clips per recording.
-func syntheticFeatureFile(clips: Int, seed: UInt64, in folder: URL, name: String = "features.h5") throws -> URL {
+/// vertical onsets), three clips per recording; the clips in `poisoned` hold a NaN.
+func syntheticFeatureFile(clips: Int, seed: UInt64, in folder: URL, name: String = "features.h5", poisoned: Set<Int> = []) throws -> URL {
     let settings = smallSettings()
     precondition(settings.framesPerClip == 25)
     var metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "dru"], classNames: ["piano", "violin", "drums"], settings: settings, resampler: "test")
@@ -47,6 +47,7 @@ func syntheticFeatureFile(clips: Int, seed: UInt64, in folder: URL, name: String
                 mel[y * 25 + x] = value
             }
         }
+        if poisoned.contains(clip) { mel[100] = .nan; mel[101] = .infinity }
         try writer.append(EncodedClip(melChunk: ChunkCodec.encode(mel), classIndices: [label], source: "clip\(clip).wav",
                                       offset: 0, group: Int32(clip / 3), rmsDB: -20))
     }
@@ -133,6 +134,29 @@ func smallOptions(epochs: Int) -> TrainingOptions {
 }
 
 @Suite(.serialized) struct TrainerTests {
+    /// A feature file with NaN and infinite values in a few clips (crafted, or written by
+    /// a broken tool) costs those clips, each reported once, not the run.
+    @Test func clipsWithNonFiniteValuesAreReportedOnceAndSkipped() throws {
+        let folder = temporaryFolder()
+        let poisoned: Set<Int> = [4, 50, 51, 97]
+        let features = try syntheticFeatureFile(clips: 144, seed: 1, in: folder, poisoned: poisoned)
+        let output = folder.appendingPathComponent("model.h5")
+        let trainer = Trainer(features: features, output: output, options: smallOptions(epochs: 4))
+        var warnings: [String] = []
+        trainer.warning = { warnings.append($0) }
+        let result = try trainer.run(resume: false)
+        #expect(result.history.allSatisfy { $0.trainingLoss.isFinite && ($0.validationLoss ?? 0).isFinite })
+        #expect(Set(warnings) == Set(poisoned.map { "clip\($0).wav at 0.0 s: the log-mel holds NaN or infinite values; clip skipped" }))
+        #expect(warnings.count == poisoned.count, "each clip is reported once")
+        #expect(try ModelFile.read(from: output).weights.allSatisfy(\.isFinite))
+
+        let hopeless = try syntheticFeatureFile(clips: 12, seed: 2, in: folder, name: "nan.h5", poisoned: Set(0..<12))
+        let error = #expect(throws: TrainingError.self) {
+            try Trainer(features: hopeless, output: folder.appendingPathComponent("none.h5"), options: smallOptions(epochs: 1)).run(resume: false)
+        }
+        #expect(error?.description.contains("every clip of a batch holds NaN or infinite values") == true)
+    }
+
     @Test func trainingOnSyntheticFeaturesReachesNearZeroValidationError() throws {
         let folder = temporaryFolder()
         let features = try syntheticFeatureFile(clips: 144, seed: 1, in: folder)
