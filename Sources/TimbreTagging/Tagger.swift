@@ -23,6 +23,10 @@ public struct TagOptions: Sendable {
     public var thresholdFloor = 0.0
     /// Windows per forward pass.
     public var batchSize = 32
+    /// Most windows of one file held in memory while its group is decoded (10 minutes of
+    /// 3-s windows, 13 MB of log-mel); a longer file is tagged on its own, a batch at a
+    /// time, so memory does not grow with the length of a file.
+    public var heldWindows = 200
     /// Decoding and spectrogram threads.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
 
@@ -58,7 +62,14 @@ public final class Tagger {
         var mel: [Float] = []
         var sampleCount = 0
         var padded = false
+        /// Set when the file was too long to hold; it is then tagged by `tagStreaming`.
+        var isLong = false
+        /// Windows whose log-mel is in `mel` (the rest were predicted and dropped).
+        var pendingCount: Int { mel.count / max(1, melSize) }
+        var melSize = 0
     }
+
+    private struct TooLong: Error {}
 
     /// Tags `files` in order, calling `result` for each (from the calling thread) as soon
     /// as its group is done. A group is the next files in order, up to `groupSize` of them,
@@ -68,7 +79,7 @@ public final class Tagger {
     /// batches that take windows from many short files.
     public func tag(_ files: [(url: URL, path: String)], groupSize: Int = 64, groupSeconds: Double = 900, result: (Result<FileTags, FileError>) -> Void) {
         let workers = max(1, min(options.workers, ProcessInfo.processInfo.activeProcessorCount))
-        let settings = self.settings, hopSeconds = options.hopSeconds
+        let settings = self.settings, hopSeconds = options.hopSeconds, heldWindows = options.heldWindows
         let extractors = UncheckedSlots<LogMelExtractor>(count: workers)
         for worker in 0..<workers { extractors[worker] = LogMelExtractor(settings: settings) }
         var groupStart = 0
@@ -81,9 +92,15 @@ public final class Tagger {
                 while let index = next.take() {
                     let file = candidates[index]
                     do {
-                        let windows = try Tagger.windows(of: file.url, settings: settings, extractor: extractor, hopSeconds: hopSeconds)
+                        let windows = try Tagger.windows(of: file.url, settings: settings, extractor: extractor, hopSeconds: hopSeconds) { windows in
+                            if windows.starts.count > heldWindows { throw TooLong() }
+                        }
                         next.decoded(seconds: Double(windows.sampleCount) / Double(settings.sampleRate))
                         slots[index] = .success(windows)
+                    } catch is TooLong {
+                        var long = Windows()
+                        long.isLong = true
+                        slots[index] = .success(long)
                     } catch let error as FileError {
                         slots[index] = .failure(FileError(path: file.path, reason: error.reason))
                     } catch {
@@ -96,12 +113,17 @@ public final class Tagger {
             let outcomes = slots.values(count: group.count)
             // All non-silent windows of the group in one stream of batches.
             var stacked: [Float] = []
+            stacked.reserveCapacity(outcomes.reduce(0) { total, outcome in
+                if case .success(let windows) = outcome { return total + windows.mel.count }
+                return total
+            })
             for case .success(let windows) in outcomes { stacked += windows.mel }
             let probabilities = predict(stacked)
             var offset = 0
             for (index, outcome) in outcomes.enumerated() {
                 switch outcome {
                 case .failure(let error): result(.failure(error))
+                case .success(let windows) where windows.isLong: result(tagStreaming(group[index]))
                 case .success(let windows):
                     let count = windows.silent.filter { !$0 }.count
                     let rows = Array(probabilities[offset * classCodes.count..<(offset + count) * classCodes.count])
@@ -126,20 +148,46 @@ public final class Tagger {
         return out
     }
 
+    /// Tags one file of any length in bounded memory: windows are predicted a batch at a
+    /// time as they are decoded, and only their probabilities are kept.
+    func tagStreaming(_ file: (url: URL, path: String)) -> Result<FileTags, FileError> {
+        var probabilities: [Float] = []
+        do {
+            let windows = try Tagger.windows(of: file.url, settings: settings, extractor: LogMelExtractor(settings: settings), hopSeconds: options.hopSeconds) { windows in
+                if windows.pendingCount >= options.batchSize {
+                    probabilities += predict(windows.mel)
+                    windows.mel.removeAll(keepingCapacity: true)
+                }
+            }
+            probabilities += predict(windows.mel)
+            return .success(summarise(windows, probabilities: probabilities, path: file.path))
+        } catch let error as FileError {
+            return .failure(FileError(path: file.path, reason: error.reason))
+        } catch {
+            return .failure(FileError(path: file.path, reason: "\(error)"))
+        }
+    }
+
     /// Decodes a file and cuts it into windows; a file shorter than the last-window
-    /// minimum still gives one zero-padded window.
-    static func windows(of url: URL, settings: FeatureSettings, extractor: LogMelExtractor, hopSeconds: Double?) throws -> Windows {
+    /// minimum still gives one zero-padded window. `afterWindow` sees the windows after
+    /// each one is added (to predict and drop their log-mel, or to give up on a long file).
+    static func windows(of url: URL, settings: FeatureSettings, extractor: LogMelExtractor, hopSeconds: Double?,
+                        afterWindow: (inout Windows) throws -> Void = { _ in }) throws -> Windows {
         let stream = try MonoAudioStream(url: url, sampleRate: settings.sampleRate)
         let hop = hopSeconds.map { max(1, Int(($0 * Double(settings.sampleRate)).rounded())) } ?? settings.clipSamples
         var slicer = ClipSlicer(clipLength: settings.clipSamples, hop: hop, minLastClip: settings.minLastClipSamples)
         var windows = Windows()
+        windows.melSize = settings.nMels * settings.framesPerClip
         var clips: [Clip] = []
         var tail: [Float] = []
         while let block = try stream.next() {
             windows.sampleCount += block.count
             if windows.sampleCount <= settings.clipSamples { tail += block }
             clips += slicer.append(block)
-            for clip in clips { add(clip, to: &windows, settings: settings, extractor: extractor) }
+            for clip in clips {
+                add(clip, to: &windows, settings: settings, extractor: extractor)
+                try afterWindow(&windows)
+            }
             clips.removeAll()
         }
         clips += slicer.finish()

@@ -3,6 +3,8 @@ import Testing
 import TimbreAudio
 import TimbreCore
 import TimbreSynth
+import TimbreModel
+import TimbreTagging
 
 /// A folder with the cases `timbre tag` must tell apart: a long piano phrase, a file
 /// shorter than a window, a silent file, a corrupt file, and a text file to ignore.
@@ -137,6 +139,44 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
 }
 
 /// Separation from the command line, with the bundled separator.
+@Suite struct LongFileTaggingTests {
+    /// A file longer than the windows held per file is tagged a batch at a time, in
+    /// bounded memory, with exactly the result of holding it whole.
+    @Test func aLongFileTaggedInBatchesGivesTheSameTags() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-long-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let rate = 22_050
+        let samples = (0..<(40 * rate)).map { n -> Float in
+            let t = Double(n) / Double(rate)
+            return t > 12 && t < 18 ? 0 : Float(0.2 * sin(2 * Double.pi * (220 + 40 * t) * t))
+        }
+        let long = folder.appendingPathComponent("long.wav"), short = folder.appendingPathComponent("short.wav")
+        try AudioFileWriter.write(samples, sampleRate: rate, to: long)
+        try AudioFileWriter.write(Array(samples.prefix(4 * rate)), sampleRate: rate, to: short)
+        let model = try BundledModel.load()
+        func tags(heldWindows: Int) throws -> [FileTags] {
+            var options = TagOptions()
+            options.heldWindows = heldWindows
+            options.batchSize = 4
+            options.hopSeconds = 1.5
+            let tagger = Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: model.features.classCodes,
+                                classNames: model.features.classNames, options: options)
+            var results: [FileTags] = []
+            tagger.tag([(short, "short.wav"), (long, "long.wav"), (short, "short again.wav")]) { results.append(try! $0.get()) }
+            return results
+        }
+        let whole = try tags(heldWindows: 1_000), batched = try tags(heldWindows: 5)
+        #expect(whole.map(\.windows) == [2, 26, 2])
+        #expect(whole.map(\.path) == batched.map(\.path))
+        #expect(whole[1].timeline.filter(\.isSilent).count >= 2, "the quiet stretch is gated")
+        for (a, b) in zip(whole, batched) {
+            #expect(a.timeline.map(\.isSilent) == b.timeline.map(\.isSilent))
+            #expect(zip(a.scores, b.scores).allSatisfy { abs($0 - $1) < 1e-5 }, "\(a.scores) vs \(b.scores)")
+        }
+    }
+}
+
 @Suite(.serialized) struct SeparateCommandTests {
     @Test func tagSeparateNamesTheStemOfEveryTag() throws {
         let root = try makeTagFolder()
