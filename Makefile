@@ -15,7 +15,7 @@ APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libop
 	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
 	csound-soundfont denemo-data stk festival festvox-kallpc16k
 
-.PHONY: all deps build test demo model separator-model bench parity clean
+.PHONY: all deps build test demo model separator-model bench parity fuzz fuzz-smoke clean
 
 all: build
 
@@ -59,6 +59,15 @@ model: build
 separator-model: build
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-separator-model.sh
+
+# Fuzzes the parsers of untrusted files with libFuzzer and AddressSanitizer
+# (scripts/fuzz.sh): 1,000,000 executions per harness on 2 cores, about 13 minutes.
+fuzz: deps
+	@bash scripts/fuzz.sh
+
+# A short pass for CI: the fuzzers build and run 20 s per harness without finding anything.
+fuzz-smoke: deps
+	@FUZZ_SECONDS=20 FUZZ_WORK=.fuzz-smoke bash scripts/fuzz.sh
 
 # Benchmarks print timbre and the usual Python tools side by side, on the same files.
 bench: build

@@ -85,6 +85,9 @@ let package = Package(
             dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreSeparation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Fuzzing harnesses for the parsers of untrusted files (`make fuzz`); built plainly,
+        // a replayer of saved inputs.
+        .executableTarget(name: "timbre-fuzz", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDatasets"], path: "Sources/TimbreFuzz"),
         .executableTarget(name: "timbre-bench", dependencies: ["TimbreCore", "TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
 
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio", "TimbreCore"], swiftSettings: optimisedInDebug),
@@ -97,6 +100,6 @@ let package = Package(
         .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP"]),
         .testTarget(name: "TimbreSeparationTests", dependencies: ["TimbreSeparation", "TimbreNN", "TimbreCore", "TimbreAudio", "TimbreDSP"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth", "TimbreModel", "TimbreTagging"]),
+        .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "timbre-fuzz", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth", "TimbreModel", "TimbreTagging"]),
     ]
 )

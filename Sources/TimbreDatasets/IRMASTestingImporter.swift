@@ -18,7 +18,7 @@ public enum IRMASTestingImporter {
 
     /// Song name of an excerpt: the file name without extension and trailing `-<digits>`.
     public static func song(of fileName: String) -> String {
-        let stem = (fileName as NSString).deletingPathExtension
+        let stem = FileName.withoutExtension(fileName)
         if let dash = stem.lastIndex(of: "-"), stem[stem.index(after: dash)...].allSatisfy(\.isNumber), stem.index(after: dash) < stem.endIndex {
             return String(stem[..<dash]).trimmingCharacters(in: .whitespaces)
         }
@@ -50,7 +50,7 @@ public enum IRMASTestingImporter {
                 result.failures.append(FileError(path: relative, reason: reason))
                 continue
             }
-            let folder = (relative as NSString).deletingLastPathComponent
+            let folder = relative.split(separator: "/").dropLast().joined(separator: "/")
             let group = "irmas-test:\(folder)/\(song(of: url.lastPathComponent))"
             let audio = LabelledAudio(url: url, relativePath: relative, classIndices: codes.compactMap(taxonomy.index(of:)))
             result.jobs.append(.single(audio, group: group))

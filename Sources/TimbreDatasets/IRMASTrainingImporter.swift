@@ -14,7 +14,7 @@ public enum IRMASTrainingImporter {
 
     /// Parses a file name; nil when it does not start with a bracketed code.
     public static func parse(_ fileName: String) -> Name? {
-        var rest = Substring((fileName as NSString).deletingPathExtension)
+        var rest = Substring(FileName.withoutExtension(fileName))
         // Optional numeric prefix "008__".
         if let prefixEnd = rest.range(of: "__"), rest[..<prefixEnd.lowerBound].allSatisfy(\.isNumber), !rest[..<prefixEnd.lowerBound].isEmpty {
             rest = rest[prefixEnd.upperBound...]

@@ -116,6 +116,33 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 }
 
+/// Every input the fuzzers found a crash with (`Tests/Fuzz/HARNESS/`), and the seeds they
+/// start from, replayed through the harnesses: each must now run to its end.
+@Suite struct FuzzRegressionTests {
+    @Test func everySavedInputRunsWithoutACrash() throws {
+        let replayer = TimbreProcess.executable.deletingLastPathComponent().appendingPathComponent("timbre-fuzz")
+        let saved = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
+        let seeds = makeFolder()
+        for harness in ["audio", "irmas-labels", "medleydb-yaml"] {
+            let process = Process()
+            process.executableURL = replayer
+            process.arguments = ["seeds", harness, seeds.appendingPathComponent(harness).path]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            var inputs = [seeds.appendingPathComponent(harness).path]
+            if FileManager.default.fileExists(atPath: saved.appendingPathComponent(harness).path) { inputs.append(saved.appendingPathComponent(harness).path) }
+            let replay = Process()
+            replay.executableURL = replayer
+            replay.arguments = [harness] + inputs
+            replay.standardOutput = Pipe()
+            try replay.run()
+            replay.waitUntilExit()
+            #expect(replay.terminationStatus == 0, "\(harness) crashed on a saved input")
+        }
+    }
+}
+
 /// Inputs crafted to break the tool: each gets one line naming the file and the reason,
 /// a non-zero exit where something failed, and no damage to earlier results.
 @Suite struct CraftedInputTests {
