@@ -6,9 +6,13 @@ import Foundation
 public enum ResultOutput {
     nonisolated(unsafe) private static var failure: Int32 = 0
 
+    /// On a terminal, result lines get their control characters escaped, as messages do;
+    /// into a file or a pipe they go as they are.
+    private static let toTerminal = isatty(STDOUT_FILENO) == 1
+
     /// Writes `line` and a newline; remembers the first error.
     public static func line(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
+        let bytes = Array(((toTerminal ? Terminal.escapingControls(line) : line) + "\n").utf8)
         var written = 0
         while written < bytes.count, failure == 0 {
             let n = bytes.withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress! + written, bytes.count - written) }

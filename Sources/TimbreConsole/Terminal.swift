@@ -12,9 +12,25 @@ public enum Terminal {
         return 80
     }
 
-    /// Writes one line to standard error.
+    /// Writes one line to standard error, with control characters shown as `\x1B` and the
+    /// like: a file name or a label cannot move the cursor or start an escape sequence.
     public static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((escapingControls(line) + "\n").utf8))
+    }
+
+    /// `text` with C0 and C1 control characters (newlines and tabs included) and DEL as
+    /// `\xNN`, or `\u{NNNN}` above 0xFF.
+    public static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// "1:05:09", "4:09" or "12s".

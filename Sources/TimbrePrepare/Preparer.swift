@@ -239,7 +239,7 @@ public final class Preparer: @unchecked Sendable {
     }
 
     private static func describe(_ error: Error, job: PreparationJob) -> String {
-        (error as? FileError)?.description ?? "\(job.primary.url.path): \(error)"
+        (error as? FileError)?.description ?? "\(job.primary.url.path): \(ErrorDescription.line(error))"
     }
 
     private static func prefixed(_ job: PreparationJob, _ prefix: String) -> PreparationJob {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreCore
 import TimbreConsole
 import TimbreDatasets
 import TimbreEvaluation
@@ -39,6 +40,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let report { try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: report)) } }
         let report = try reportingErrors { () -> EvaluationReport in
             let modelFile = try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()
             let (threshold, classThresholds) = modelFile.decisionThresholds(override: self.threshold)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreCore
 import TimbreAudio
 import TimbreConsole
 import TimbreDSP
@@ -93,6 +94,7 @@ struct PrepareCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
         var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
         options.layout = DatasetLayout(rawValue: layout)
         options.quality = ResamplerQuality(rawValue: resampler) ?? .polyphase

@@ -60,6 +60,7 @@ struct SeparateCommand: ParsableCommand {
     static let formats: [String: (AudioFileFormat, String)] = ["wav": (.wav16, "wav"), "wav16": (.wav16, "wav"), "wav24": (.wav24, "wav"), "float": (.wavFloat, "wav"), "flac": (.flac24, "flac")]
 
     func run() throws {
+        try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: output)) }
         let separatorModel = try reportingErrors { try model.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load() }
         let wanted = try reportingErrors { try stems.map(SeparationStem.parseList) ?? separatorModel.settings.stems }
         if let missing = wanted.first(where: { !separatorModel.settings.stems.contains($0) }) {
@@ -151,6 +152,7 @@ struct GroupStemsCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: output)) }
         let entries = try reportingErrors { try songs.flatMap { try MultitrackLibrary.find(URL(fileURLWithPath: $0)) } }.filter { $0.layout == .medleyDB }
         var failures = 0
         for entry in entries {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreCore
 import TimbreConsole
 
 @main
@@ -23,7 +24,8 @@ struct Timbre: ParsableCommand {
             if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                Terminal.printError(fullMessage(for: error))
+                // The usage text spans lines on purpose.
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(ExitCode.failure.rawValue)
             }
             if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
@@ -39,7 +41,7 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        Terminal.printError("timbre: \(error)")
+        Terminal.printError("timbre: " + ErrorDescription.line(error))
         throw ExitCode.failure
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreCore
 import TimbreConsole
 import TimbreNN
 import TimbreTraining
@@ -102,6 +103,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
         var options = TrainingOptions()
         options.epochs = epochs
         options.batchSize = batchSize

@@ -84,6 +84,7 @@ struct TrainSeparatorCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
         let settings = SeparatorArchitecture(rawValue: arch)?.defaultSettings(stems: SeparationStem.allCases)
             ?? SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
         var entries = try reportingErrors { try songs.flatMap { try MultitrackLibrary.find(URL(fileURLWithPath: $0)) } }

@@ -209,6 +209,58 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(result.stderr.hasPrefix("Error: \(message)"), "\(result.stderr)")
     }
 
+    @Test func controlCharactersInNamesReachTheTerminalEscaped() throws {
+        let data = makeFolder()
+        let folder = data.appendingPathComponent("flute")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("not audio".utf8).write(to: folder.appendingPathComponent("evil\u{1B}[2Jname\u{7}.wav"))
+        try writeTone(folder.appendingPathComponent("fine.wav"), seconds: 3, frequency: 500)
+        let result = try TimbreProcess.run(["prepare", data.path, "-o", makeFolder().appendingPathComponent("f.h5").path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("evil\\x1B[2Jname\\x07.wav: "), "\(result.stderr)")
+        #expect(!result.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
+    }
+
+    @Test func anUnusableOutputPathIsReportedBeforeAnyWork() throws {
+        let data = makeFolder()
+        try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 500)
+        let missing = makeFolder().appendingPathComponent("no/such/folder/f.h5")
+        let first = try TimbreProcess.run(["prepare", data.path, "-o", missing.path])
+        #expect(first.status == 1)
+        #expect(first.stderr == "timbre: \(missing.path): its folder \(missing.deletingLastPathComponent().path) does not exist\n")
+        let folder = makeFolder()
+        let second = try TimbreProcess.run(["train", folder.path, "-o", folder.path])
+        #expect(second.status == 1)
+        #expect(second.stderr == "timbre: \(folder.path): is a folder, not a file that can be written\n")
+    }
+
+    /// A disk that fills up while the feature file is written: one line, status 1, and no
+    /// partial file left beside the destination. Needs root to mount a small tmpfs.
+    @Test(.enabled(if: getuid() == 0)) func aFullDiskLeavesNoPartialFile() throws {
+        let data = makeFolder()
+        for n in 0..<8 { try writeTone(data.appendingPathComponent("flute/\(n).wav"), seconds: 12, frequency: 300 + 40 * Double(n)) }
+        let disk = makeFolder()
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=96k", "tmpfs", disk.path]
+        try mount.run()
+        mount.waitUntilExit()
+        try #require(mount.terminationStatus == 0, "tmpfs could not be mounted")
+        defer {
+            let unmount = Process()
+            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            unmount.arguments = [disk.path]
+            try? unmount.run()
+            unmount.waitUntilExit()
+        }
+        let result = try TimbreProcess.run(["prepare", data.path, "-o", disk.appendingPathComponent("f.h5").path])
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("timbre: \(disk.path)/"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: disk.path).filter { !$0.hasSuffix(".journal") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     @Test func aNegativeThresholdIsReadAsAValue() throws {
         let data = makeFolder()
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)

@@ -172,3 +172,15 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         #expect(error?.reason.contains("sample_rate") == true)
     }
 }
+
+@Suite struct ErrorDescriptionTests {
+    @Test func foundationAndDecodingErrorsBecomeOneLineNamingTheFile() throws {
+        let missing = "/no/such/folder/model.json"
+        let cocoa = try #require(#expect(throws: CocoaError.self) { _ = try Data(contentsOf: URL(fileURLWithPath: missing)) })
+        #expect(ErrorDescription.line(cocoa) == "\(missing): no such file or folder")
+        struct Settings: Decodable { let nFFT: Int }
+        let decoding = try #require(#expect(throws: DecodingError.self) { _ = try JSONDecoder().decode(Settings.self, from: Data("{\"nFFT\": \"x\"}".utf8)) })
+        #expect(ErrorDescription.line(decoding) == "invalid JSON: unexpected value at nFFT")
+        #expect(ErrorDescription.line(FileError(path: "a.wav", reason: "cannot decode")) == "a.wav: cannot decode")
+    }
+}
