@@ -172,7 +172,11 @@ public final class AudioFileReader {
     private static func explain(_ reason: String, url: URL) -> String {
         if !FileManager.default.fileExists(atPath: url.path) { return "no such file" }
         if reason.isEmpty { return "cannot decode" }
-        return "cannot decode (\(reason.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()))"
+        var words = reason.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if words.hasSuffix(".") { words.removeLast() }
+        // libsndfile guesses "possibly a pipe" for bytes it cannot place; the file is a file.
+        if words.contains("pipe") { words = "format not recognised" }
+        return "cannot decode (\(words))"
     }
 
     private static func containerName(_ format: Int32) -> String {

@@ -157,6 +157,17 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         #expect(error?.reason == "not a regular file")
     }
 
+    @Test func randomBytesAreAnUnrecognisedFormatInOneLine() throws {
+        let folder = TemporaryFolder()
+        for name in ["noise.wav", "noise.xyz"] {
+            let url = folder.file(name)
+            var state: UInt64 = 99
+            try Data((0..<5000).map { _ -> UInt8 in state = state &* 6_364_136_223_846_793_005 &+ 1; return UInt8(truncatingIfNeeded: state >> 56) }).write(to: url)
+            let error = #expect(throws: FileError.self) { try AudioFileReader(url: url) }
+            #expect(error?.reason == "cannot decode (format not recognised)")
+        }
+    }
+
     @Test func aTextFileIsNotAudio() throws {
         let folder = TemporaryFolder()
         let url = folder.file("notes.mp3")
