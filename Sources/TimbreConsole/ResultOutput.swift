@@ -17,6 +17,12 @@ public enum ResultOutput {
         while written < bytes.count, failure == 0 {
             let n = bytes.withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress! + written, bytes.count - written) }
             if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                // A descriptor shared with a parent may be non-blocking: wait until it drains.
+                var ready = pollfd(fd: STDOUT_FILENO, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, 1000)
+                continue
+            }
             if n <= 0 { failure = n < 0 ? errno : EIO } else { written += n }
         }
     }

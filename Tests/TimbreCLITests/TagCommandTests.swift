@@ -84,7 +84,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         defer { try? FileManager.default.removeItem(at: root) }
         let piano = root.appendingPathComponent("session/piano phrase.wav").path
         let table = try TimbreProcess.run(["tag", piano])
-        #expect(table.status == 0)
+        #expect(table.status == 0, "\(table.stderr)")
         let lines = table.stdout.split(separator: "\n")
         #expect(lines.count == 2 && lines[0].hasPrefix("FILE") && lines[1].contains("piano"), "\(table.stdout)")
 
@@ -124,7 +124,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         let root = try makeTagFolder()
         defer { try? FileManager.default.removeItem(at: root) }
         let result = try TimbreProcess.run(["tag", "--format", "jsonl", "--all-scores", root.appendingPathComponent("session/piano phrase.wav").path])
-        let scores = try #require(try jsonLines(result.stdout)["piano phrase.wav"]?["scores"] as? [String: Double])
+        let scores = try #require(try jsonLines(result.stdout)["piano phrase.wav"]?["scores"] as? [String: Double], "\(result.stdout) \(result.stderr)")
         #expect(Set(scores.keys) == Set(Self.recordedScores.keys), "scores now: \(scores)")
         for (code, recorded) in Self.recordedScores {
             #expect(abs((scores[code] ?? -1) - recorded) < 2e-4, "\(code): \(scores[code] ?? -1), recorded \(recorded)")
