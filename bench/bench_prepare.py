@@ -139,6 +139,33 @@ def short_files(args, reference):
           f"   {3.0 * n_files / wall:.0f}x real time")
 
 
+def shards(args):
+    """Shard processes side by side on the short-file corpus, then merge against copy."""
+    root = os.path.join(args.work, "audio-irmas-3s")
+    folder = os.path.join(args.work, "shards")
+    os.makedirs(folder, exist_ok=True)
+    print(f"\nshards: {args.short_files} files of 3 s as P shard processes at once, each with max(1, 2/P) workers, then merge")
+    print(f"{'processes':>9} {'wall/s':>7} {'files/s':>8}")
+    for processes in (1, 2, 4):
+        outputs = [os.path.join(folder, f"p{processes}-{k}.h5") for k in range(processes)]
+        for path in outputs:
+            if os.path.exists(path):
+                os.remove(path)
+        threads = str(max(1, 2 // processes))
+        start = time.perf_counter()
+        running = [subprocess.Popen([args.timbre, "prepare", root, "-o", out, "--shard", f"{k}/{processes}", "-j", threads],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for k, out in enumerate(outputs)]
+        if any(p.wait() != 0 for p in running):
+            sys.exit("a shard process failed")
+        wall = time.perf_counter() - start
+        print(f"{processes:>9} {wall:7.2f} {args.short_files / wall:8.0f}")
+    outputs = [os.path.join(folder, f"p4-{k}.h5") for k in range(4)]
+    for label, extra in (("merge (virtual /mel)", []), ("merge --copy", ["--copy"])):
+        target = os.path.join(folder, "merged.h5" if not extra else "copied.h5")
+        runs = [timed_cpu([args.timbre, "merge", *outputs, "-o", target, *extra])[0] for _ in range(2)]
+        print(f"{label:<22} {min(runs):6.3f} s  {os.path.getsize(target) / 1e6:7.1f} MB")
+
+
 def load(path):
     with h5py.File(path, "r") as f:
         sources = [s.decode() if isinstance(s, bytes) else s for s in f["source"][:]]
@@ -214,6 +241,7 @@ def main():
         if common != nt or common != npy:
             print(f"  note: clips differ: timbre {nt}, librosa {npy}, in common {common}")
     short_files(args, reference)
+    shards(args)
     # Resampler sweep on a subset: speed and closeness to librosa's soxr_hq.
     subset = os.path.join(args.work, "audio-44k-subset")
     if not os.path.exists(subset):

@@ -96,6 +96,31 @@ public final class HDF5File: HDF5AttributeHolder {
         return HDF5Dataset(id: dataset, path: "\(path):\(name)")
     }
 
+    /// Creates a dataset of `T` whose rows are the rows of datasets in other files, one
+    /// after another (an HDF5 virtual dataset: nothing is copied). `file` paths relative to
+    /// this file's folder keep working when the folder moves.
+    public func createVirtualDataset<T: HDF5Scalar>(_ name: String, of: T.Type, rowShape: [Int], sources: [(file: String, dataset: String, rows: Int)]) throws {
+        let total = sources.reduce(0) { $0 + $1.rows }
+        var dims = ([total] + rowShape).map { hsize_t($0) }
+        let space = try check(H5Screate_simple(Int32(dims.count), &dims, nil), path, "cannot create dataspace for \(name)")
+        defer { H5Sclose(space) }
+        let properties = H5Pcreate(timbre_H5P_DATASET_CREATE())
+        defer { H5Pclose(properties) }
+        var start = 0
+        for source in sources where source.rows > 0 {
+            var sourceDims = ([source.rows] + rowShape).map { hsize_t($0) }
+            let sourceSpace = try check(H5Screate_simple(Int32(sourceDims.count), &sourceDims, nil), path, "cannot create dataspace for \(source.file)")
+            defer { H5Sclose(sourceSpace) }
+            var offset = ([start] + rowShape.map { _ in 0 }).map { hsize_t($0) }
+            try check(H5Sselect_hyperslab(space, H5S_SELECT_SET, &offset, nil, &sourceDims, nil), path, "cannot select rows for \(source.file)")
+            try check(H5Pset_virtual(properties, space, source.file, source.dataset, sourceSpace), path, "cannot map \(source.file):\(source.dataset)")
+            start += source.rows
+        }
+        H5Sselect_all(space)
+        let dataset = try check(H5Dcreate2(id, name, T.nativeType, space, timbre_H5P_DEFAULT(), properties, timbre_H5P_DEFAULT()), path, "cannot create virtual dataset \(name)")
+        H5Dclose(dataset)
+    }
+
     /// Opens an existing dataset.
     public func dataset(_ name: String) throws -> HDF5Dataset {
         guard exists(name) else { throw FileError(path: path, reason: "has no dataset \(name)") }

@@ -17,6 +17,9 @@ public struct PrepareOptions: Sendable {
     /// Worker threads for decoding and features; defaults to the number of cores.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var taxonomy = Taxonomy.standard
+    /// Only the recordings of this shard (all of one recording's files stay together, so
+    /// a recording never gets two group ids when shards are merged).
+    public var shard: Shard?
 
     public init(inputs: [URL], output: URL) {
         self.inputs = inputs
@@ -99,6 +102,10 @@ public final class Preparer: @unchecked Sendable {
         }
         guard !jobs.isEmpty else {
             throw FileError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
+        }
+        if let shard = options.shard {
+            jobs = jobs.filter { shard.contains($0.group) }
+            metadata.shard = shard.description
         }
 
         let journal = try ResumeJournal(output: options.output, fingerprint: fingerprint(metadata))
@@ -219,8 +226,9 @@ public final class Preparer: @unchecked Sendable {
         }
         try file.writeReady()
         summary.audioSeconds = file.audioSeconds
-        // An empty file never replaces what is at the destination.
-        guard state.clipsKept > 0 else {
+        // An empty file never replaces what is at the destination (an empty shard is
+        // complete, though, and merges like the others).
+        guard state.clipsKept > 0 || (options.shard != nil && state.failures == 0) else {
             file.abandon()
             let failed = state.failures > 0 ? "every input failed" : "every clip was below the RMS gate"
             throw FileError(path: options.output.path, reason: "no clips to write (\(failed)); the file was not written")
@@ -235,7 +243,7 @@ public final class Preparer: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let settings = (try? encoder.encode(options.settings)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ",")].joined(separator: "\n")
+        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ","), metadata.shard ?? ""].joined(separator: "\n")
     }
 
     private static func describe(_ error: Error, job: PreparationJob) -> String {

@@ -21,6 +21,8 @@ public struct FeatureFileMetadata: Equatable, Sendable {
     public var inputs: [String] = []
     /// The layout each input was read as, in the same order.
     public var layouts: [String] = []
+    /// "K/N" when the file holds one shard of its inputs (`prepare --shard`).
+    public var shard: String?
 
     public init(classCodes: [String], classNames: [String], settings: FeatureSettings, resampler: String) {
         self.classCodes = classCodes
@@ -44,6 +46,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
             ("inputs", .strings(inputs)), ("layouts", .strings(layouts)),
         ]
         for (name, value) in attributes { try holder.setAttribute(name, value) }
+        if let shard { try holder.setAttribute("shard", .string(shard)) }
     }
 
     /// Reads the metadata back; missing required attributes are an error naming them.
@@ -86,6 +89,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         metadata.timbreVersion = try value("timbre_version").stringValue ?? ""
         metadata.inputs = try holder.attribute("inputs")?.stringsValue ?? []
         metadata.layouts = try holder.attribute("layouts")?.stringsValue ?? []
+        metadata.shard = try holder.attribute("shard")?.stringValue
         return metadata
     }
 }

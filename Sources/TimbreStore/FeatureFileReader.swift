@@ -57,6 +57,13 @@ public final class FeatureFileReader {
         try mel.readRows(into: buffer, start: start, rowCount: rowCount)
     }
 
+    /// One clip's log-mel as `ChunkEncoder` stores it: the chunk's bytes as they are in
+    /// the file, or, when the file's /mel maps other files, encoded afresh.
+    public func encodedMel(at index: Int) throws -> [UInt8] {
+        if let chunk = try? mel.readChunk(offset: [index, 0, 0]), chunk.filterMask == 0 { return chunk.bytes }
+        return ChunkCodec.encode(try mel(at: index))
+    }
+
     /// One clip's log-mel, band-major [nMels × frames].
     public func mel(at index: Int) throws -> [Float] {
         try mel.readRows(start: index, rowCount: 1, as: Float.self)

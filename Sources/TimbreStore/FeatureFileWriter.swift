@@ -63,24 +63,49 @@ public final class FeatureFileWriter {
     private var offsets: [Float] = []
     private var groups: [Int32] = []
     private var levels: [Float] = []
+    /// Set for a merged file whose /mel maps other files' rows instead of holding chunks.
+    private let virtualMel: [(file: String, rows: Int)]?
 
     public var count: Int { sources.count }
 
-    public init(destination: URL, metadata: FeatureFileMetadata) throws {
+    public convenience init(destination: URL, metadata: FeatureFileMetadata) throws {
+        try self.init(destination: destination, metadata: metadata, virtualMel: nil)
+    }
+
+    /// A writer whose /mel will be an HDF5 virtual dataset over the /mel of `sources`, in
+    /// order (paths as the merged file should record them); clips are then added with
+    /// `appendReference`, without their chunks.
+    public convenience init(destination: URL, metadata: FeatureFileMetadata, virtualMelFrom sources: [(file: String, rows: Int)]) throws {
+        try self.init(destination: destination, metadata: metadata, virtualMel: sources)
+    }
+
+    private init(destination: URL, metadata: FeatureFileMetadata, virtualMel: [(file: String, rows: Int)]?) throws {
         self.destination = destination
         self.metadata = metadata
+        self.virtualMel = virtualMel
         partial = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial")
         try? FileManager.default.removeItem(at: partial)
         let file = try HDF5File(creating: partial)
+        self.file = file
+        guard virtualMel == nil else { return }
         let s = metadata.settings
         mel = try file.createDataset(
             "mel", of: Float.self, shape: [0, s.nMels, s.framesPerClip], growable: true,
             chunk: [1, s.nMels, s.framesPerClip], shuffle: true, deflateLevel: Self.melDeflateLevel)
-        self.file = file
     }
 
     deinit {
         if file != nil { abandon() }
+    }
+
+    /// Adds the per-clip data of the next row of a virtual /mel (its chunk is not needed).
+    public func appendReference(_ clip: EncodedClip) {
+        precondition(virtualMel != nil && file != nil, "appendReference needs a writer made with virtualMelFrom")
+        classIndices.append(clip.classIndices)
+        sources.append(clip.source)
+        offsets.append(clip.offset)
+        groups.append(clip.group)
+        levels.append(clip.rmsDB)
     }
 
     /// Appends one clip.
@@ -106,6 +131,12 @@ public final class FeatureFileWriter {
         for (row, indices) in classIndices.enumerated() {
             for index in indices { multiHot[row * classes + index] = 1 }
             if indices.count == 1 { single[row] = Int32(indices[0]) }
+        }
+        if let virtualMel {
+            guard virtualMel.reduce(0, { $0 + $1.rows }) == n else { preconditionFailure("references do not match the mapped rows") }
+            let s = metadata.settings
+            try file.createVirtualDataset("mel", of: Float.self, rowShape: [s.nMels, s.framesPerClip],
+                                          sources: virtualMel.map { ($0.file, "mel", $0.rows) })
         }
         let chunk = max(1, min(n, 4096))
         try file.createDataset("labels", of: UInt8.self, shape: [n, classes], growable: true, chunk: [chunk, max(classes, 1)], deflateLevel: 4).writeRows(multiHot)

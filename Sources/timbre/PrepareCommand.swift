@@ -61,6 +61,9 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Resampler: polyphase (default), or libsamplerate's src-best, src-medium, src-fastest.")
     var resampler = ResamplerQuality.polyphase.rawValue
 
+    @Option(help: "Prepare only shard K of N (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N): a recording's files always fall in the same shard; put the shards together with `timbre merge`.")
+    var shard: String?
+
     @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
 
@@ -75,6 +78,7 @@ struct PrepareCommand: ParsableCommand {
             throw ValidationError("--" + name.replacingOccurrences(of: "_", with: "-") + problem.dropFirst(name.count))
         }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
     }
 
     /// The feature settings the options describe.
@@ -99,6 +103,7 @@ struct PrepareCommand: ParsableCommand {
         options.layout = DatasetLayout(rawValue: layout)
         options.quality = ResamplerQuality(rawValue: resampler) ?? .polyphase
         options.workers = workers
+        options.shard = shard.flatMap(Shard.init)
         options.settings = featureSettings
 
         let preparer = Preparer(options: options)

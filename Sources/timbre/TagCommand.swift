@@ -55,6 +55,9 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Separator model for --separate (default: the bundled separator).")
     var separatorModel: String?
 
+    @Option(help: "Tag only shard K of N of the files (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N), chosen by each file's path as printed.")
+    var shard: String?
+
     @Option(name: [.customShort("j"), .long], help: "Decoding threads (default: one per core).")
     var workers = ProcessInfo.processInfo.activeProcessorCount
 
@@ -66,6 +69,7 @@ struct TagCommand: ParsableCommand {
         try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
     }
 
     func run() throws {
@@ -100,6 +104,7 @@ struct TagCommand: ParsableCommand {
                 files.append((url, path))
             }
         }
+        if let shard = shard.flatMap(Shard.init) { files = files.filter { shard.contains($0.path) } }
         let output = TagFormatter(format: formatter.format, timeline: timeline, pathWidth: min(60, files.map(\.path.count).max() ?? 4),
                                   scoreCodes: formatter.scoreCodes)
         if let header = output.header, !files.isEmpty { ResultOutput.line(header) }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreAudio
 import TimbreStore
+import TimbreCore
 
 /// Runs the built `timbre` executable, as a user would.
 struct TimbreProcess {
@@ -140,6 +141,74 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
             replay.waitUntilExit()
             #expect(replay.terminationStatus == 0, "\(harness) crashed on a saved input")
         }
+    }
+}
+
+@Suite struct ShardTests {
+    @Test func everyKeyFallsInExactlyOneShard() {
+        #expect(Shard.hash("a") == 0xaf63_dc4c_8601_ec8c, "64-bit FNV-1a")
+        for count in [1, 2, 3, 7] {
+            let shards = (0..<count).map { Shard("\($0)/\(count)")! }
+            for key in (0..<200).map({ "flute/take \($0).wav" }) { #expect(shards.filter { $0.contains(key) }.count == 1) }
+        }
+        #expect(Shard("4/4") == nil && Shard("-1/4") == nil && Shard("1/0") == nil && Shard("x") == nil && Shard("0/100001") == nil)
+    }
+
+    /// Four shard processes and a merge give the clips of one process: the same
+    /// (source, offset) set, identical log-mel, recordings grouped the same way.
+    @Test func fourShardsMergedEqualOneRun() throws {
+        let data = makeFolder()
+        for n in 0..<12 { try writeTone(data.appendingPathComponent("\(n % 2 == 0 ? "flute" : "organ")/take \(n).wav"), seconds: 6, frequency: 300 + 37 * Double(n)) }
+        let work = makeFolder()
+        let whole = work.appendingPathComponent("whole.h5")
+        #expect(try TimbreProcess.run(["prepare", data.path, "-o", whole.path]).status == 0)
+        let shards = (0..<4).map { work.appendingPathComponent("shard-\($0).h5") }
+        for (k, shard) in shards.enumerated() {
+            let run = try TimbreProcess.run(["prepare", data.path, "-o", shard.path, "--shard", "\(k)/4"])
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let reference = try FeatureFileReader(url: whole)
+        func rows(_ reader: FeatureFileReader) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: (0..<reader.count).map { ("\(reader.sources[$0])@\(reader.offsets[$0])", $0) })
+        }
+        let expected = rows(reference)
+        for copy in [false, true] {
+            let merged = work.appendingPathComponent(copy ? "copied.h5" : "merged.h5")
+            let result = try TimbreProcess.run(["merge"] + shards.map(\.path) + ["-o", merged.path] + (copy ? ["--copy"] : []))
+            #expect(result.status == 0, "\(result.stderr)")
+            let reader = try FeatureFileReader(url: merged)
+            let got = rows(reader)
+            #expect(Set(got.keys) == Set(expected.keys))
+            for (key, row) in got { #expect(try reader.mel(at: row) == reference.mel(at: expected[key]!)) }
+            // Same partition into recordings, whatever the ids.
+            var pairs = Set<[Int32]>()
+            for (key, row) in got { pairs.insert([reader.groups[row], reference.groups[expected[key]!]]) }
+            #expect(Set(pairs.map { $0[0] }).count == pairs.count && Set(pairs.map { $0[1] }).count == pairs.count)
+        }
+    }
+
+    @Test func tagShardsTogetherGiveTheLinesOfOneRun() throws {
+        let data = makeFolder()
+        for n in 0..<9 { try writeTone(data.appendingPathComponent("take \(n).wav"), seconds: 3, frequency: 200 + 50 * Double(n)) }
+        let whole = try TimbreProcess.run(["tag", data.path, "--format", "jsonl"])
+        #expect(whole.status == 0)
+        var lines: [Substring] = []
+        for k in 0..<3 { lines += try TimbreProcess.run(["tag", data.path, "--format", "jsonl", "--shard", "\(k)/3"]).stdout.split(separator: "\n") }
+        #expect(lines.sorted() == whole.stdout.split(separator: "\n").sorted())
+        #expect(lines.count == 9)
+    }
+
+    @Test func incompatibleShardsAreRefusedAndNothingIsWritten() throws {
+        let data = makeFolder()
+        try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 500)
+        let work = makeFolder()
+        let a = work.appendingPathComponent("a.h5"), b = work.appendingPathComponent("b.h5"), merged = work.appendingPathComponent("m.h5")
+        #expect(try TimbreProcess.run(["prepare", data.path, "-o", a.path]).status == 0)
+        #expect(try TimbreProcess.run(["prepare", data.path, "-o", b.path, "--n-mels", "64"]).status == 0)
+        let result = try TimbreProcess.run(["merge", a.path, b.path, "-o", merged.path])
+        #expect(result.status == 1)
+        #expect(result.stderr == "timbre: \(b.path): cannot be merged with a.h5: n_mels 64 (first: 128)\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).sorted() == ["a.h5", "b.h5"])
     }
 }
 
