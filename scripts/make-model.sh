@@ -75,6 +75,9 @@ for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
 "$timbre" train "${all[@]}" -o "$work/model.h5" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" \
     --class-thresholds "$thresholds" ${RESUME:+--resume}
 cp "$work/model.h5" Sources/TimbreModel/default-model.h5
+# The checksum record that the bundled-model loader verifies.
+python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read(); print("%08x %d" % (zlib.crc32(d), len(d)))' \
+    Sources/TimbreModel/default-model.h5 > Sources/TimbreModel/default-model.h5.crc32
 echo "installed Sources/TimbreModel/default-model.h5; cross-source table in $work/cross-source.md"
 
 echo "== 4. the bundled model on the unseen test family ($test_family)"

@@ -48,4 +48,6 @@ done
 best=floor
 awk -v a="${validation[chandna]}" -v b="${validation[floor]}" 'BEGIN { exit !(a > b) }' && best=chandna
 cp "$work/$best.h5" Sources/TimbreModel/default-separator.h5
+python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read(); print("%08x %d" % (zlib.crc32(d), len(d)))' \
+    Sources/TimbreModel/default-separator.h5 > Sources/TimbreModel/default-separator.h5.crc32
 echo "installed the $best separator (validation mean SDR: floor ${validation[floor]} dB, chandna ${validation[chandna]} dB)"

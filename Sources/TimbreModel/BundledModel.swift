@@ -18,6 +18,7 @@ public enum BundledModel {
         guard let url else {
             throw TrainingError("the bundled default model is missing (Timbre_TimbreModel.resources must sit beside the timbre executable); pass --model")
         }
+        try BundledResource.verify(url)
         return try ModelFile.read(from: url)
     }
 }

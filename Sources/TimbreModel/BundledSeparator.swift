@@ -17,6 +17,7 @@ public enum BundledSeparator {
         guard let url else {
             throw FileError(path: "default-separator.h5", reason: "the bundled separator is missing (Timbre_TimbreModel.resources must sit beside the timbre executable); pass --model")
         }
+        try BundledResource.verify(url)
         return try SeparatorModel.read(from: url)
     }
 }

@@ -330,6 +330,34 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
+    /// A bundled model that no longer matches its checksum record is refused in one line
+    /// before libhdf5 parses it.
+    @Test func aDamagedBundledModelIsReportedNotParsed() throws {
+        let copy = makeFolder()
+        let products = TimbreProcess.executable.deletingLastPathComponent()
+        for name in ["timbre", "Timbre_TimbreModel.resources"] {
+            try FileManager.default.copyItem(at: products.appendingPathComponent(name), to: copy.appendingPathComponent(name))
+        }
+        let model = copy.appendingPathComponent("Timbre_TimbreModel.resources/default-model.h5")
+        var bytes = try Data(contentsOf: model)
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: model)
+        let audio = makeFolder().appendingPathComponent("a.wav")
+        try writeTone(audio, seconds: 3, frequency: 440)
+        let process = Process()
+        process.executableURL = copy.appendingPathComponent("timbre")
+        process.arguments = ["tag", audio.path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.hasPrefix("timbre: \(model.path): is damaged (CRC-32 "), "\(message)")
+        #expect(message.hasSuffix("; reinstall Timbre\n"))
+    }
+
     @Test func aNegativeThresholdIsReadAsAValue() throws {
         let data = makeFolder()
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
