@@ -21,9 +21,12 @@ public enum Evaluator {
         let probabilities = file.architecture.output.probabilities(try batches.logits(of: model, for: Array(0..<reader.count), batchSize: batchSize).logits).data
         var truth: [Int] = [], predicted: [Int] = []
         var multiTruth: [Set<Int>] = [], multiRows: [Float] = []
+        var predictions: [EvaluationReport.ClipPrediction] = []
+        predictions.reserveCapacity(reader.count)
         for clip in 0..<reader.count {
             let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
             let labels = reader.classIndices(of: clip)
+            predictions.append(.init(source: reader.sources[clip], offset: reader.offsets[clip], truth: labels, probabilities: Array(row)))
             if labels.count == 1 {
                 truth.append(labels[0])
                 predicted.append(row.indices.max { row[$0] < row[$1] }! - clip * classes)
@@ -33,6 +36,7 @@ public enum Evaluator {
             }
         }
         var report = EvaluationReport(classCodes: reader.metadata.classCodes, classNames: reader.metadata.classNames, families: families)
+        report.predictions = predictions
         if !truth.isEmpty { report.single = ClassificationMetrics(truth: truth, predicted: predicted, classes: classes) }
         if !multiTruth.isEmpty {
             report.multi = MultiLabelMetrics(probabilities: multiRows, truth: multiTruth, classes: classes, threshold: threshold, classThresholds: classThresholds)

@@ -7,6 +7,20 @@ public struct EvaluationReport: Sendable {
     public var families: [String]
     public var single: ClassificationMetrics?
     public var multi: MultiLabelMetrics?
+    /// Every clip's provenance, true classes and probabilities, in file order.
+    public var predictions: [ClipPrediction] = []
+
+    /// One clip as the model saw it.
+    public struct ClipPrediction: Sendable, Equatable {
+        public var source: String
+        public var offset: Float
+        /// Indices of the clip's true classes (empty for an unlabelled clip).
+        public var truth: [Int]
+        public var probabilities: [Float]
+
+        /// The most probable class (the first on a tie).
+        public var predicted: Int { probabilities.indices.max { probabilities[$0] < probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 > $1) } ?? 0 }
+    }
 
     /// `true\predicted,<codes...>`, one row per true class, counts.
     public func confusionCSV() -> String {
@@ -16,6 +30,24 @@ public struct EvaluationReport: Sendable {
             lines.append(classCodes[index] + "," + row.map(String.init).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// predictions.csv: `source,offset,true,predicted,` then one probability column per
+    /// class code; true classes are joined with `;`.
+    public func predictionsCSV() -> String {
+        var lines = ["source,offset,true,predicted," + classCodes.joined(separator: ",")]
+        for clip in predictions {
+            let truth = clip.truth.map { classCodes[$0] }.joined(separator: ";")
+            let probabilities = clip.probabilities.map { String(format: "%.6f", $0) }.joined(separator: ",")
+            lines.append("\(Self.csvField(clip.source)),\(String(format: "%.3f", clip.offset)),\(truth),\(classCodes[clip.predicted]),\(probabilities)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// metrics.json as DESIGN.md specifies, plus per-family and multi-label sections.
@@ -118,13 +150,14 @@ public struct EvaluationReport: Sendable {
         return svg.joined(separator: "\n") + "\n"
     }
 
-    /// Writes confusion.csv, confusion.svg and metrics.json into `folder`.
+    /// Writes confusion.csv, confusion.svg, predictions.csv and metrics.json into `folder`.
     public func write(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         if single != nil {
             try Data(confusionCSV().utf8).write(to: folder.appendingPathComponent("confusion.csv"), options: .atomic)
             try Data(confusionSVG().utf8).write(to: folder.appendingPathComponent("confusion.svg"), options: .atomic)
         }
+        try Data(predictionsCSV().utf8).write(to: folder.appendingPathComponent("predictions.csv"), options: .atomic)
         try Data(metricsJSON().utf8).write(to: folder.appendingPathComponent("metrics.json"), options: .atomic)
     }
 

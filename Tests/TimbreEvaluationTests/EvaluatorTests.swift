@@ -40,6 +40,20 @@ import TimbreTraining
         #expect(multi.threshold == 0.3)
         #expect(multi.labelRankingAveragePrecision > 0 && multi.labelRankingAveragePrecision <= 1)
 
+        // predictions.csv agrees with metrics.json: its single-label rows give the same
+        // top-1 error, and every clip has a row whose probabilities sum to one.
+        try report.write(to: folder.appendingPathComponent("report"))
+        let csv = try String(contentsOf: folder.appendingPathComponent("report/predictions.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows[0] == ["source", "offset", "true", "predicted", "pia", "vio", "voi"])
+        #expect(rows.count == 1 + labels.count)
+        let solo = rows.dropFirst().filter { !$0[2].isEmpty && !$0[2].contains(";") }
+        let wrong = solo.filter { $0[2] != $0[3] }.count
+        let metrics = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report/metrics.json"))) as? [String: Any])
+        #expect(abs((metrics["top1_error"] as? Double ?? -1) - Double(wrong) / Double(solo.count)) < 1e-12)
+        #expect(solo.count == 5 && rows[6][2] == "pia;voi" && rows[9][2] == "")
+        for row in rows.dropFirst() { #expect(abs(row[4...].compactMap(Double.init).reduce(0, +) - 1) < 1e-4) }
+
         // Features made differently are refused with the setting named.
         var other = metadata
         other.settings.hopLength = 256
