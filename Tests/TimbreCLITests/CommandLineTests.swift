@@ -144,6 +144,21 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 }
 
+@Suite struct ClassesCommandTests {
+    /// `timbre classes --csv` prints exactly labels/taxonomy.csv, the table the code reads.
+    @Test func theClassListIsTheTaxonomyFile() throws {
+        let result = try TimbreProcess.run(["classes", "--csv"])
+        #expect(result.status == 0)
+        let taxonomy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("labels/taxonomy.csv")
+        let expected = try String(contentsOf: taxonomy, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        #expect(result.stdout.split(separator: "\n").map(String.init) == expected)
+        let table = try TimbreProcess.run(["classes"])
+        #expect(table.stdout.split(separator: "\n").count == expected.count)
+        #expect(table.stdout.contains("cel   cello            bowed strings"))
+    }
+}
+
 @Suite struct ShardTests {
     @Test func everyKeyFallsInExactlyOneShard() {
         #expect(Shard.hash("a") == 0xaf63_dc4c_8601_ec8c, "64-bit FNV-1a")
