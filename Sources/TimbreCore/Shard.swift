@@ -23,12 +23,6 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
 
     /// Whether the input known by `key` belongs to this shard.
     public func contains(_ key: String) -> Bool {
-        Int(Self.hash(key) % UInt64(count)) == index
-    }
-
-    public static func hash(_ key: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return hash
+        Int(FNV1a.hash(key) % UInt64(count)) == index
     }
 }

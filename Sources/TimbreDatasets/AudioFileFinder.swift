@@ -43,19 +43,23 @@ public enum AudioFileFinder {
         switch Int32(type) {
         case Int32(DT_REG): return .file
         case Int32(DT_DIR): return .folder
-        case Int32(DT_LNK):
-            var status = stat()
-            return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
+        case Int32(DT_LNK): return linkedFileKind(path)
         default:
             var status = stat()
             guard lstat(path, &status) == 0 else { return .other }
             switch status.st_mode & S_IFMT {
             case S_IFREG: return .file
             case S_IFDIR: return .folder
-            case S_IFLNK: return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
+            case S_IFLNK: return linkedFileKind(path)
             default: return .other
             }
         }
+    }
+
+    /// A link counts when it leads to a regular file; links to folders are not followed.
+    private static func linkedFileKind(_ path: String) -> EntryKind {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
     }
 
     public static func audioFiles(under root: URL) -> [URL] {

@@ -33,13 +33,16 @@ public enum IRMASTestingImporter {
         for url in AudioFileFinder.audioFiles(under: root) {
             let relative = AudioFileFinder.relativePath(of: url, to: root)
             let labelURL = url.deletingPathExtension().appendingPathExtension("txt")
-            guard let stamp = FileStamp.of(path: labelURL.path), let data = stamp.size <= Int64(maxLabelBytes) ? FileManager.default.contents(atPath: labelURL.path) : Data() else {
+            let data: Data
+            switch CappedFile.read(labelURL, limit: maxLabelBytes) {
+            case .missing:
                 result.failures.append(FileError(path: relative, reason: "no label file \(labelURL.lastPathComponent)"))
                 continue
-            }
-            guard stamp.size <= Int64(maxLabelBytes) else {
+            case .tooLarge:
                 result.failures.append(FileError(path: relative, reason: "label file \(labelURL.lastPathComponent) is larger than 64 KB"))
                 continue
+            case .contents(let contents):
+                data = contents
             }
             // UTF-8 first; any other bytes are read as Latin-1, which every byte string is.
             let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) ?? ""

@@ -125,12 +125,13 @@ public enum MedleyDBImporter {
     /// `maxMetadataBytes`.
     public static func readText(_ url: URL, songID: String) throws -> String {
         let path = "\(songID)_METADATA.yaml"
-        guard let stamp = FileStamp.of(path: url.path) else { throw FileError(path: path, reason: "cannot be read") }
-        guard stamp.size <= Int64(maxMetadataBytes) else { throw FileError(path: path, reason: "is larger than 1 MB") }
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw FileError(path: path, reason: "cannot be read as UTF-8 text")
+        switch CappedFile.read(url, limit: maxMetadataBytes) {
+        case .missing: throw FileError(path: path, reason: "cannot be read")
+        case .tooLarge: throw FileError(path: path, reason: "is larger than 1 MB")
+        case .contents(let data):
+            guard let text = String(data: data, encoding: .utf8) else { throw FileError(path: path, reason: "cannot be read as UTF-8 text") }
+            return text
         }
-        return text
     }
 
     private static func summary(_ counts: [String: Int]) -> String {

@@ -31,25 +31,36 @@ enum JobRecordCoding {
         return out.data
     }
 
-    /// The key and stamps only, for the index built when the journal is opened.
-    static func decodeHead(_ bytes: UnsafeRawBufferPointer) -> (key: String, stamps: [FileStamp], clips: Int, silentClips: Int)? {
-        var input = ByteReader(bytes)
-        guard let key = input.string(), let stamps = stamps(&input),
-              let silent = input.integer(UInt64.self), silent <= UInt64(Int.max),
-              input.integer(UInt64.self) != nil,
-              let clips = input.integer(UInt32.self) else { return nil }
-        return (key, stamps, Int(clips), Int(silent))
+    /// What comes before a record's clips.
+    struct Head {
+        let key: String
+        let stamps: [FileStamp]
+        let silentClips: Int
+        let seconds: Double
+        let clips: Int
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> (key: String, result: JobResult)? {
+    /// The head only, for the index built when the journal is opened.
+    static func decodeHead(_ bytes: UnsafeRawBufferPointer) -> Head? {
         var input = ByteReader(bytes)
+        return head(&input)
+    }
+
+    private static func head(_ input: inout ByteReader) -> Head? {
         guard let key = input.string(), let stamps = stamps(&input),
               let silent = input.integer(UInt64.self), silent <= UInt64(Int.max),
               let seconds = input.integer(UInt64.self),
               let count = input.integer(UInt32.self), Int(count) <= input.remaining else { return nil }
-        var result = JobResult(clips: [], silentClips: Int(silent), seconds: Double(bitPattern: seconds), stamps: stamps)
-        result.clips.reserveCapacity(Int(count))
-        for _ in 0..<count {
+        return Head(key: key, stamps: stamps, silentClips: Int(silent), seconds: Double(bitPattern: seconds), clips: Int(count))
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> (key: String, result: JobResult)? {
+        var input = ByteReader(bytes)
+        guard let head = head(&input) else { return nil }
+        let key = head.key
+        var result = JobResult(clips: [], silentClips: head.silentClips, seconds: head.seconds, stamps: head.stamps)
+        result.clips.reserveCapacity(head.clips)
+        for _ in 0..<head.clips {
             guard let source = input.string(),
                   let offset = input.integer(UInt32.self),
                   let group = input.integer(UInt32.self),

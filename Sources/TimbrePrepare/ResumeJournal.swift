@@ -65,10 +65,11 @@ public final class ResumeJournal {
 
     /// Stable key of a job: its files' paths and labels and its group.
     public static func key(of job: PreparationJob) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = FNV1a()
+        // Each field ends in 0xff, a byte UTF-8 never holds, so fields cannot run together.
         func mix(_ text: String) {
-            for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-            hash = (hash ^ 0xff) &* 0x0000_0100_0000_01b3
+            hash.add(text)
+            hash.add(0xff)
         }
         for file in job.files {
             mix(file.relativePath)
@@ -76,7 +77,7 @@ public final class ResumeJournal {
             mix(file.classIndices.map(String.init).joined(separator: ","))
         }
         mix(job.group)
-        return String(hash, radix: 16)
+        return String(hash.value, radix: 16)
     }
 
     /// Clip counts of `job`'s record when it has one and its files are unchanged since.

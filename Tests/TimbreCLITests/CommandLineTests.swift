@@ -161,7 +161,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
 
 @Suite struct ShardTests {
     @Test func everyKeyFallsInExactlyOneShard() {
-        #expect(Shard.hash("a") == 0xaf63_dc4c_8601_ec8c, "64-bit FNV-1a")
+        #expect(FNV1a.hash("a") == 0xaf63_dc4c_8601_ec8c, "64-bit FNV-1a")
         for count in [1, 2, 3, 7] {
             let shards = (0..<count).map { Shard("\($0)/\(count)")! }
             for key in (0..<200).map({ "flute/take \($0).wav" }) { #expect(shards.filter { $0.contains(key) }.count == 1) }
