@@ -15,7 +15,7 @@ APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libop
 	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
 	csound-soundfont denemo-data stk festival festvox-kallpc16k
 
-.PHONY: all deps build test demo model separator-model bench parity fuzz fuzz-smoke clean
+.PHONY: all deps build install install-check test demo model separator-model bench parity fuzz fuzz-smoke clean
 
 all: build
 
@@ -29,8 +29,21 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# The commit goes beside the binary for `timbre --version` (and is installed with it).
 build: deps
 	$(SWIFT) build -c release
+	@git describe --always --dirty > .build/release/timbre-commit 2>/dev/null || echo unknown > .build/release/timbre-commit
+
+# Installs the binary, its models and label tables, the man page and shell completions
+# under PREFIX (DESTDIR stages them, as packagers expect).
+PREFIX ?= /usr/local
+install: build
+	@bash scripts/install.sh .build/release $(PREFIX)
+
+# Installs into a fresh prefix and uses the installed binary from another folder (CI).
+install-check: build
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="man-db"
+	@bash scripts/install-check.sh
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -47,7 +47,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CFluidSynth", pkgConfig: "fluidsynth", providers: [.apt(["libfluidsynth-dev"])]),
+        // fluidsynth.h sits in /usr/include and needs none of the flags its pkg-config file
+        // passes on from GLib and SDL (-pthread, -D_REENTRANT, ...), which SwiftPM warns about.
+        .systemLibrary(name: "CFluidSynth", providers: [.apt(["libfluidsynth-dev"])]),
         .systemLibrary(name: "CMalloc"),
 
         // Libraries, one job each.
@@ -57,7 +59,7 @@ let package = Package(
         .target(name: "TimbreHDF5", dependencies: ["TimbreCore", "CHDF5"]),
         .target(name: "TimbreStore", dependencies: ["TimbreCore", "TimbreHDF5", "TimbreDSP", "CZlib"], swiftSettings: optimisedInDebug),
         .target(
-            name: "TimbreLabels", path: "labels",
+            name: "TimbreLabels", dependencies: ["TimbreCore"], path: "labels",
             exclude: ["README.md"],
             sources: ["LabelTables.swift"],
             resources: [.copy("taxonomy.csv"), .copy("medleydb.csv"), .copy("general-midi.csv"), .copy("folder-names.csv"), .copy("sound-sources.csv"), .copy("separation-groups.csv")]
@@ -83,7 +85,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "timbre",
-            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreSeparation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreSeparation",
+                           "CSndFile", "CSampleRate", "CFFTW", "COpenBLAS", "CHDF5", "CFluidSynth", "CZlib", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Fuzzing harnesses for the parsers of untrusted files (`make fuzz`); built plainly,

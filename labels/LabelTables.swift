@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// The label tables shipped with Timbre: the class taxonomy and the maps from other
 /// vocabularies (MedleyDB instrument names, General MIDI programs, folder names) to its codes.
@@ -21,7 +22,9 @@ public enum LabelTables {
     /// by sound source.
     public static var soundSources: URL { url("sound-sources") }
 
+    /// The installed or copied resource folder first (`ResourceFolders`), then the build's.
     private static func url(_ name: String) -> URL {
+        if let url = ResourceFolders.locate("Timbre_TimbreLabels.resources/\(name).csv") { return url }
         guard let url = Bundle.module.url(forResource: name, withExtension: "csv") else {
             fatalError("Timbre's label table \(name).csv is missing from its resource bundle")
         }

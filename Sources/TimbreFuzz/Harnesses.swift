@@ -144,7 +144,7 @@ struct Replay {
         var count = 0
         for path in arguments.dropFirst() {
             var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
             let files = isFolder.boolValue ? AudioFileFinder.allFiles(under: URL(fileURLWithPath: path)) : [URL(fileURLWithPath: path)]
             for file in files {
                 guard let data = FileManager.default.contents(atPath: file.path) else { continue }

@@ -126,6 +126,7 @@ extension HDF5AttributeHolder {
 }
 
 /// Calls `body` with a C array of NUL-terminated copies of `strings`.
+@discardableResult
 func withCStringPointers<R>(_ strings: [String], _ body: (UnsafeRawPointer) throws -> R) throws -> R {
     let copies = strings.map { strdup($0) }
     defer { for p in copies { free(p) } }

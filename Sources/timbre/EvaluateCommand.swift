@@ -33,8 +33,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Probability at or above which a class counts as present in multi-label clips (default: the per-class thresholds chosen on validation data when the model was trained, else 0.5).")
     var threshold: Double?
 
-    @Option(help: "Layout of an audio folder: auto, irmas, irmas-test, medleydb or folders.")
-    var layout: String = "auto"
+    @Option(help: "Layout of an audio folder (auto: detect it).")
+    var layout = LayoutChoice.auto
 
     func validate() throws {
         try requireOption(threshold, "--threshold", in: 0...1)
@@ -61,7 +61,7 @@ struct EvaluateCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: scratch) }
             var options = PrepareOptions(inputs: [dataURL], output: scratch.appendingPathComponent("features.h5"))
-            options.layout = layout == "auto" ? nil : DatasetLayout(rawValue: layout)
+            options.layout = layout.layout
             options.settings = modelFile.features.settings
             let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
             Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data)")

@@ -24,8 +24,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Feature file to write.")
     var output: String
 
-    @Option(help: "Layout of the inputs: auto, irmas, irmas-test, medleydb or folders.")
-    var layout: String = "auto"
+    @Option(help: "Layout of the inputs (auto: detect it).")
+    var layout = LayoutChoice.auto
 
     @Option(help: "Sample rate of the features, Hz.")
     var sampleRate = 22_050
@@ -58,8 +58,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Keep a final partial clip (zero-padded) when it holds at least this many seconds.")
     var minLastClipSeconds = 1.5
 
-    @Option(help: "Resampler: polyphase (default), or libsamplerate's src-best, src-medium, src-fastest.")
-    var resampler = ResamplerQuality.polyphase.rawValue
+    @Option(help: "Resampler: Timbre's polyphase filter, or libsamplerate's src-best, src-medium or src-fastest.")
+    var resampler = ResamplerQuality.polyphase
 
     @Option(help: "Prepare only shard K of N (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N): a recording's files always fall in the same shard; put the shards together with `timbre merge`.")
     var shard: String?
@@ -68,10 +68,6 @@ struct PrepareCommand: ParsableCommand {
     var workers = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        if layout != "auto" && DatasetLayout(rawValue: layout) == nil {
-            throw ValidationError("unknown layout '\(layout)'; use auto, \(DatasetLayout.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if ResamplerQuality(rawValue: resampler) == nil { throw ValidationError("unknown resampler '\(resampler)'; use \(ResamplerQuality.allCases.map(\.rawValue).joined(separator: ", "))") }
         if let problem = featureSettings.problem {
             // "n_fft 0: must be …" names the option --n-fft.
             let name = problem.prefix { $0 != " " }
@@ -100,8 +96,8 @@ struct PrepareCommand: ParsableCommand {
     func run() throws {
         try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
         var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
-        options.layout = DatasetLayout(rawValue: layout)
-        options.quality = ResamplerQuality(rawValue: resampler) ?? .polyphase
+        options.layout = layout.layout
+        options.quality = resampler
         options.workers = workers
         options.shard = shard.flatMap(Shard.init)
         options.settings = featureSettings

@@ -34,8 +34,8 @@ struct SeparateCommand: ParsableCommand {
     @Option(help: "Comma-separated stems to write (default: all the model's).")
     var stems: String?
 
-    @Option(help: "Stem files: wav (16-bit), wav24, float (32-bit float WAV, exact sums) or flac.")
-    var format = "wav"
+    @Option(help: "Stem files: wav or wav16 (16-bit), wav24, float (32-bit float WAV, exact sums) or flac (24-bit).")
+    var format = StemFileFormat.wav
 
     @Flag(help: "Also write no_<stem>: the mix minus the stem (e.g. karaoke from vocals).")
     var residual = false
@@ -44,7 +44,6 @@ struct SeparateCommand: ParsableCommand {
     var blockSeconds = 30.0
 
     func validate() throws {
-        if Self.formats[format] == nil { throw ValidationError("unknown --format '\(format)'; use wav (16-bit), wav24, float or flac") }
         if !(blockSeconds >= 0.5 && blockSeconds <= 3600) { throw ValidationError("--block-seconds must be between 0.5 and 3600") }
         if let stems { _ = try SeparationStem.parseList(stems) }
     }
@@ -57,7 +56,6 @@ struct SeparateCommand: ParsableCommand {
         return path
     }
 
-    static let formats: [String: (AudioFileFormat, String)] = ["wav": (.wav16, "wav"), "wav16": (.wav16, "wav"), "wav24": (.wav24, "wav"), "float": (.wavFloat, "wav"), "flac": (.flac24, "flac")]
 
     func run() throws {
         try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: output)) }
@@ -86,7 +84,7 @@ struct SeparateCommand: ParsableCommand {
                 jobs.append((url, base.lowercased() == "mixture" ? url.deletingLastPathComponent().lastPathComponent : base))
             }
         }
-        let (fileFormat, fileExtension) = Self.formats[format]!
+        let (fileFormat, fileExtension) = (format.fileFormat, format.fileExtension)
         let stop = StopFlag()
         let interrupts = InterruptHandler { stop.set() }
         // Durations once, for the progress bar's total and each file's share of it.

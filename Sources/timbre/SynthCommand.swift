@@ -24,8 +24,8 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Folder to write the corpus into.")
     var output: String
 
-    @Option(help: "train, or held-out: other seeds and take numbers, plus programs and drum kits training never plays where a class has them.")
-    var split = SynthSplit.train.rawValue
+    @Option(help: "Split: train, or held-out: other seeds and take numbers, plus programs and drum kits training never plays where a class has them.")
+    var split = SynthSplit.train
 
     @Option(help: "Seed of every random choice.")
     var seed: UInt64 = 1
@@ -67,7 +67,6 @@ struct SynthCommand: ParsableCommand {
     var workers = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        if SynthSplit(rawValue: split) == nil { throw ValidationError("unknown split '\(split)'; use train or held-out") }
         if takesPerClass > CorpusPlanner.maximumTakesPerClass { throw ValidationError("--takes-per-class is at most \(CorpusPlanner.maximumTakesPerClass)") }
         if takesPerClass < 0 || songs < 0 || excerpts < 1 { throw ValidationError("counts must be positive") }
         try requireOption(songSeconds, "--song-seconds", in: 3...3600)
@@ -82,7 +81,7 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         var options = SynthOptions(output: URL(fileURLWithPath: output), catalogue: try reportingErrors { try SoundCatalogue.standard() })
-        options.split = SynthSplit(rawValue: split)!
+        options.split = split
         options.seed = seed
         options.takesPerClass = takesPerClass
         options.excerpts = excerpts

@@ -28,8 +28,8 @@ struct TagCommand: ParsableCommand {
     @Argument(help: "Audio files and folders.")
     var paths: [String]
 
-    @Option(help: "Output: table, jsonl or csv.")
-    var format = TagFormat.table.rawValue
+    @Option(help: "Output format.")
+    var format = TagFormat.table
 
     @Option(help: "Most tags reported per file.")
     var topK = 3
@@ -62,7 +62,6 @@ struct TagCommand: ParsableCommand {
     var workers = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        if TagFormat(rawValue: format) == nil { throw ValidationError("unknown format '\(format)'; use table, jsonl or csv") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
         // A window every 0.1 s already looks at each moment 30 times.
@@ -84,7 +83,7 @@ struct TagCommand: ParsableCommand {
         let tagger = Tagger(model: network, settings: features.settings, classCodes: features.classCodes, classNames: features.classNames, options: options)
 
         var failures = 0
-        let formatter = TagFormatter(format: TagFormat(rawValue: format)!, timeline: timeline, pathWidth: 0,
+        let formatter = TagFormatter(format: format, timeline: timeline, pathWidth: 0,
                                      scoreCodes: allScores ? modelFile.features.classCodes : nil)
         var files: [(url: URL, path: String)] = []
         for path in paths {

@@ -12,7 +12,7 @@ struct Timbre: ParsableCommand {
             Progress goes to standard error, results to standard output. Exit status: 0 all done, \
             1 usage or fatal error, 2 finished but some inputs failed, 130 interrupted.
             """,
-        version: "0.1.0",
+        version: VersionReport.text,
         subcommands: [TagCommand.self, SynthCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, EvaluateSeparationCommand.self, TrainSeparatorCommand.self, SeparateCommand.self, GroupStemsCommand.self, MergeCommand.self, InfoCommand.self, ClassesCommand.self]
     )
 

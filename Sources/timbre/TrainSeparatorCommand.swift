@@ -27,11 +27,11 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model file to write.")
     var output: String
 
-    @Option(help: "chandna, multitask, sams or floor.")
-    var arch = "chandna"
+    @Option(help: "The network family, or floor: fixed per-frequency masks.")
+    var arch = SeparatorChoice.chandna
 
-    @Option(help: "Multitask training: simultaneous, independent, interleaved or interleaved-acc.")
-    var mode = "simultaneous"
+    @Option(help: "How multitask trains its decoders.")
+    var mode = SeparatorTrainingOptions.Mode.simultaneous
 
     @Option(help: "Folder of validation songs (default: a share of SONGS, held out by song).")
     var validation: String?
@@ -67,25 +67,22 @@ struct TrainSeparatorCommand: ParsableCommand {
     var chunk = 16
 
     @Option(help: "Loss: l1, or discriminative (Chandna's squared error with α 0.001, β 0.01, β_vocals 0.03); default: the family's own.")
-    var loss: String?
+    var loss: SeparatorLossChoice?
 
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
 
     func validate() throws {
-        if arch != "floor", SeparatorArchitecture(rawValue: arch) == nil { throw ValidationError("unknown --arch '\(arch)'; use chandna, multitask, sams or floor") }
-        if SeparatorTrainingOptions.Mode(rawValue: mode) == nil { throw ValidationError("unknown --mode '\(mode)'; use simultaneous, independent, interleaved or interleaved-acc") }
-        if mode != "simultaneous", arch != "multitask" { throw ValidationError("--mode applies to --arch multitask") }
+        if mode != .simultaneous, arch != .multitask { throw ValidationError("--mode applies to --arch multitask") }
         if epochs < 1 || batchesPerEpoch < 1 || batchSize < 1 || patience < 0 || validationExamples < 1 { throw ValidationError("counts must be positive") }
         if !(learningRate > 0 && learningRate < 1) { throw ValidationError("--learning-rate must be in (0, 1)") }
         if !(0..<1).contains(validationShare) { throw ValidationError("--validation-share must be in [0, 1)") }
-        if let loss, !["l1", "discriminative"].contains(loss) { throw ValidationError("unknown --loss '\(loss)'; use l1 or discriminative") }
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
     }
 
     func run() throws {
         try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
-        let settings = SeparatorArchitecture(rawValue: arch)?.defaultSettings(stems: SeparationStem.allCases)
+        let settings = arch.architecture?.defaultSettings(stems: SeparationStem.allCases)
             ?? SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
         var entries = try reportingErrors { try songs.flatMap { try MultitrackLibrary.find(URL(fileURLWithPath: $0)) } }
         var held: [MultitrackLibrary.Entry] = []
@@ -104,7 +101,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         print("training on \(training.count) songs, validating on \(validationSongs.count)")
         let outputURL = URL(fileURLWithPath: output)
 
-        if arch == "floor" {
+        if arch == .floor {
             var floorSettings = SeparatorSettings(architecture: "floor")
             floorSettings.fixedMasks = FrequencyMaskFloor.learn(from: training, settings: floorSettings)
             try reportingErrors { try SeparatorModel.floor(settings: floorSettings).write(to: outputURL) }
@@ -114,8 +111,8 @@ struct TrainSeparatorCommand: ParsableCommand {
         }
 
         var options = SeparatorTrainingOptions()
-        options.architecture = arch
-        options.mode = SeparatorTrainingOptions.Mode(rawValue: mode)!
+        options.architecture = arch.rawValue
+        options.mode = mode
         options.epochs = epochs
         options.batchesPerEpoch = batchesPerEpoch
         options.batchSize = batchSize
@@ -125,7 +122,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.seed = seed
         options.attention = !noAttention
         options.chunk = chunk
-        options.loss = loss.map { $0 == "l1" ? .l1 : .chandna }
+        options.loss = loss.map { $0 == .l1 ? .l1 : .chandna }
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
         let interrupts = InterruptHandler { trainer.cancel() }
         let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")

@@ -63,7 +63,63 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(result.stderr.contains("--output"))
         let badLayout = try TimbreProcess.run(["prepare", "x", "-o", "y.h5", "--layout", "nonsense"])
         #expect(badLayout.status == 1)
-        #expect(badLayout.stderr.contains("unknown layout 'nonsense'"))
+        #expect(badLayout.stderr.contains("The value 'nonsense' is invalid for '--layout <layout>'"))
+        // Every command's choices are checked the same way, never read as a default.
+        for arguments in [["evaluate", "x", "--layout", "nonsense"], ["tag", "x", "--format", "json"], ["synth", "-o", "x", "--split", "test"]] {
+            let result = try TimbreProcess.run(arguments)
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stderr.contains("is invalid for"), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test func versionNamesTheCommitTheKernelsAndTheLibraries() throws {
+        let result = try TimbreProcess.run(["--version"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("timbre 0.") == true)
+        for prefix in ["network kernels: ", "libsndfile: libsndfile-1.", "libsamplerate: ", "FFTW: fftw-3.", "OpenBLAS: OpenBLAS 0.", "HDF5: 1.", "FluidSynth: 2.", "zlib: 1."] {
+            #expect(lines.contains { $0.hasPrefix(prefix) }, "\(prefix) in \(result.stdout)")
+        }
+    }
+
+    @Test func anInstalledBinaryFindsItsModelsInShareTimbre() throws {
+        let prefix = makeFolder()
+        let products = TimbreProcess.executable.deletingLastPathComponent()
+        let share = prefix.appendingPathComponent("share/timbre")
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: products.appendingPathComponent("timbre"), to: prefix.appendingPathComponent("bin/timbre"))
+        for name in ["Timbre_TimbreModel.resources", "Timbre_TimbreLabels.resources"] {
+            try FileManager.default.copyItem(at: products.appendingPathComponent(name), to: share.appendingPathComponent(name))
+        }
+        let audio = makeFolder().appendingPathComponent("a.wav")
+        try writeTone(audio, seconds: 3, frequency: 440)
+        let process = Process()
+        process.executableURL = prefix.appendingPathComponent("bin/timbre")
+        process.arguments = ["tag", audio.path, "--format", "csv"]
+        process.currentDirectoryURL = makeFolder()
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
+        #expect(text.contains("a.wav"), "\(text)")
+        // Without the share folder the binary says what is missing, in one line.
+        try FileManager.default.removeItem(at: share.appendingPathComponent("Timbre_TimbreModel.resources"))
+        let bare = Process()
+        bare.executableURL = prefix.appendingPathComponent("bin/timbre")
+        bare.arguments = ["tag", audio.path]
+        let bareErrors = Pipe()
+        bare.standardError = bareErrors
+        bare.standardOutput = Pipe()
+        try bare.run()
+        let bareMessage = String(decoding: bareErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        bare.waitUntilExit()
+        #expect(bare.terminationStatus == 1)
+        #expect(bareMessage.contains("PREFIX/share/timbre"), "\(bareMessage)")
     }
 
     @Test func aMissingInputIsAFatalErrorWithOneLine() throws {
