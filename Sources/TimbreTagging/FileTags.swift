@@ -5,6 +5,9 @@ public struct Tag: Equatable, Sendable, Codable {
     public let confidence: Double
     /// The separated stem the tag came from (`tag --separate`), else nil.
     public var stem: String? = nil
+    /// The most probable class, reported although it is under its threshold: the model
+    /// recognises none of its classes with confidence.
+    public var isUnsure = false
 }
 
 /// What one window of a file holds.
@@ -33,4 +36,20 @@ public struct FileTags: Equatable, Sendable {
     public let timeline: [WindowTags]
     /// Every class's mean probability over the file's sounding windows (empty when silent).
     public var scores: [Double] = []
+    /// Set when the file is not silent but every window is under the gate: a quiet
+    /// recording, which a lower `--rms-threshold-db` would tag.
+    public var quiet: Quiet?
+
+    public struct Quiet: Equatable, Sendable {
+        /// RMS level of the loudest window, dBFS.
+        public let loudestDB: Double
+        /// The gate it stayed under, dBFS.
+        public let gateDB: Double
+    }
+
+    /// What the output says of a file without tags: "silent", or "below the gate (−52 dBFS)".
+    public var silenceNote: String {
+        guard let quiet else { return "silent" }
+        return String(format: "below the gate (%.0f dBFS, gate %.0f dBFS)", quiet.loudestDB, quiet.gateDB).replacingOccurrences(of: "-", with: "−")
+    }
 }

@@ -47,7 +47,8 @@ public struct TagFormatter {
     // MARK: Table
 
     private func table(_ t: FileTags) -> String {
-        var line = pad(t.path, pathWidth) + "  " + pad(clock(t.duration), 8) + "  " + pad("\(t.windows)", 7) + "  " + describe(t.tags, silent: t.isSilent)
+        var line = pad(t.path, pathWidth) + "  " + pad(clock(t.duration), 8) + "  " + pad("\(t.windows)", 7) + "  "
+            + (t.isSilent ? t.silenceNote : describe(t.tags, silent: false))
         if t.isPadded { line += "  (shorter than a window: padded)" }
         guard timeline else { return line }
         for window in t.timeline {
@@ -57,7 +58,9 @@ public struct TagFormatter {
     }
 
     private func describe(_ tags: [Tag], silent: Bool) -> String {
-        silent ? "silent" : tags.map { "\($0.name) " + String(format: "%.2f", $0.confidence) + ($0.stem.map { " [\($0)]" } ?? "") }.joined(separator: ", ")
+        silent ? "silent" : tags.map { tag in
+            (tag.isUnsure ? "unsure: " : "") + "\(tag.name) " + String(format: "%.2f", tag.confidence) + (tag.stem.map { " [\($0)]" } ?? "")
+        }.joined(separator: ", ")
     }
 
     private func clock(_ seconds: Double) -> String {
@@ -92,7 +95,8 @@ public struct TagFormatter {
 
     private func jsonTags(_ tags: [Tag]) -> JSONValue {
         .array(tags.map { tag in
-            jsonObject([("code", .string(tag.code)), ("name", .string(tag.name)), ("confidence", .number(tag.confidence))] + (tag.stem.map { [("stem", .string($0))] } ?? []))
+            jsonObject([("code", .string(tag.code)), ("name", .string(tag.name)), ("confidence", .number(tag.confidence))] + (tag.stem.map { [("stem", .string($0))] } ?? [])
+                       + (tag.isUnsure ? [("unsure", .bool(true))] : []))
         })
     }
 
@@ -108,6 +112,9 @@ public struct TagFormatter {
         ]
         fields += jsonScores(t.scores)
         if t.isSilent { fields.append(("silent", .bool(true))) }
+        if let quiet = t.quiet {
+            fields += [("loudest_dbfs", .number(quiet.loudestDB)), ("gate_dbfs", .number(quiet.gateDB))]
+        }
         if t.isPadded { fields.append(("padded", .bool(true))) }
         if timeline {
             fields.append(("timeline", .array(t.timeline.map { window in
@@ -140,12 +147,13 @@ public struct TagFormatter {
         func field(_ s: String) -> String { s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
         func rows(scope: String, start: Double, end: Double, tags: [Tag], note: String) -> [String] {
             let times = String(format: "%.3f,%.3f", start, end)
-            if tags.isEmpty { return [[field(t.path), scope, times, "", "", "", "", note].joined(separator: ",")] }
+            if tags.isEmpty { return [[field(t.path), scope, times, "", "", "", "", field(note)].joined(separator: ",")] }
             return tags.enumerated().map { rank, tag in
-                [field(t.path), scope, times, "\(rank + 1)", tag.code, field(tag.name), String(format: "%.4f", tag.confidence), note].joined(separator: ",")
+                let rowNote = [note, tag.isUnsure ? "unsure" : ""].filter { !$0.isEmpty }.joined(separator: "; ")
+                return [field(t.path), scope, times, "\(rank + 1)", tag.code, field(tag.name), String(format: "%.4f", tag.confidence), field(rowNote)].joined(separator: ",")
             }
         }
-        let note = t.isSilent ? "silent" : t.isPadded ? "padded" : ""
+        let note = t.isSilent ? t.silenceNote : t.isPadded ? "padded" : ""
         var lines = rows(scope: "file", start: 0, end: t.duration, tags: t.tags, note: note)
         if timeline {
             for window in t.timeline {

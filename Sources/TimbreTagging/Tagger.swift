@@ -61,6 +61,8 @@ public final class Tagger {
         /// Log-mel of the non-silent windows, one after another.
         var mel: [Float] = []
         var sampleCount = 0
+        /// RMS level of the loudest window, dBFS (−∞ for digital silence).
+        var loudestDB = -Double.infinity
         var padded = false
         /// Set when the file was too long to hold; it is then tagged by `tagStreaming`.
         var isLong = false
@@ -206,6 +208,7 @@ public final class Tagger {
         windows.starts.append(clip.start)
         // NaN or infinite samples cannot be classified: such a window counts as silent.
         let silent = !(level >= settings.rmsThresholdDB && level.isFinite)
+        if level.isFinite { windows.loudestDB = max(windows.loudestDB, level) }
         windows.silent.append(silent)
         if !silent { windows.mel += extractor.logMel(clip.samples) }
     }
@@ -231,7 +234,9 @@ public final class Tagger {
             row += 1
         }
         guard row > 0 else {
-            return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: true, isPadded: windows.padded, tags: [], timeline: timeline)
+            var tags = FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: true, isPadded: windows.padded, tags: [], timeline: timeline)
+            if windows.loudestDB.isFinite { tags.quiet = FileTags.Quiet(loudestDB: windows.loudestDB, gateDB: settings.rmsThresholdDB) }
+            return tags
         }
         mean = mean.map { $0 / Double(row) }
         return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: false, isPadded: windows.padded, tags: decide(mean), timeline: timeline,
@@ -245,7 +250,11 @@ public final class Tagger {
         return order.enumerated()
             .filter { rank, c in (rank == 0 && options.reportsTopClass) || probabilities[c] >= max(options.thresholdFloor, options.classThresholds?[c] ?? options.threshold) }
             .prefix(max(1, options.topK))
-            .map { _, c in Tag(code: classCodes[c], name: classNames[c], confidence: probabilities[c]) }
+            .map { _, c in
+                var tag = Tag(code: classCodes[c], name: classNames[c], confidence: probabilities[c])
+                tag.isUnsure = probabilities[c] < max(options.thresholdFloor, options.classThresholds?[c] ?? options.threshold)
+                return tag
+            }
     }
 }
 

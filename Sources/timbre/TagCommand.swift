@@ -37,6 +37,11 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Mean probability at or above which an instrument is reported (default: the model's per-class thresholds, chosen on validation data).")
     var threshold: Double?
 
+    // Unconditional, so that `--rms-threshold-db -60` is read as a value, not as an option.
+    @Option(name: .customLong("rms-threshold-db"), parsing: .unconditional,
+            help: "RMS level (dBFS) under which a window is not classified (default: the model's gate, −50 dBFS); lower it for quiet recordings.")
+    var rmsThresholdDB: Double?
+
     @Option(help: "Seconds between window starts (default: the window length).")
     var hopSeconds: Double?
 
@@ -67,6 +72,7 @@ struct TagCommand: ParsableCommand {
         // A window every 0.1 s already looks at each moment 30 times.
         try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
+        try requireOption(rmsThresholdDB, "--rms-threshold-db", in: -200...0)
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
     }
@@ -80,7 +86,9 @@ struct TagCommand: ParsableCommand {
         options.hopSeconds = hopSeconds
         options.workers = workers
         let features = modelFile.features
-        let tagger = Tagger(model: network, settings: features.settings, classCodes: features.classCodes, classNames: features.classNames, options: options)
+        var settings = features.settings
+        if let rmsThresholdDB { settings.rmsThresholdDB = rmsThresholdDB }
+        let tagger = Tagger(model: network, settings: settings, classCodes: features.classCodes, classNames: features.classNames, options: options)
 
         var failures = 0
         let formatter = TagFormatter(format: format, timeline: timeline, pathWidth: 0,
@@ -116,7 +124,7 @@ struct TagCommand: ParsableCommand {
             var stemOptions = options
             stemOptions.reportsTopClass = false
             stemOptions.thresholdFloor = stemThreshold
-            let stemTagger = Tagger(model: network, settings: features.settings, classCodes: features.classCodes, classNames: features.classNames, options: stemOptions)
+            let stemTagger = Tagger(model: network, settings: settings, classCodes: features.classCodes, classNames: features.classNames, options: stemOptions)
             tagFiles = { files, result in
                 for file in files { result(Self.tagSeparated(file, separator: separator, tagger: stemTagger)) }
             }

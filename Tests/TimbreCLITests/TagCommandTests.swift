@@ -38,6 +38,28 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
 }
 
 @Suite(.serialized) struct TagCommandTests {
+    /// A quiet recording is told apart from silence, and a lower gate tags it.
+    @Test func aQuietFileIsBelowTheGateAndALowerGateTagsIt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-quiet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A sine of amplitude a has an RMS of a/√2: −56 dBFS.
+        let amplitude = pow(10, -56.0 / 20) * 2.0.squareRoot()
+        let tone = (0..<(6 * 22_050)).map { Float(amplitude * sin(2 * Double.pi * 440 * Double($0) / 22_050)) }
+        let file = folder.appendingPathComponent("quiet.wav")
+        try AudioFileWriter.write(tone, sampleRate: 22_050, to: file, format: .wavFloat)
+        let gated = try TimbreProcess.run(["tag", file.path])
+        #expect(gated.status == 0, "\(gated.stderr)")
+        #expect(gated.stdout.contains("below the gate (−56 dBFS, gate −50 dBFS)"), "\(gated.stdout)")
+        let json = try jsonLines(try TimbreProcess.run(["tag", "--format", "jsonl", file.path]).stdout)["quiet.wav"]
+        #expect(abs((json?["loudest_dbfs"] as? Double ?? 0) + 56) < 0.01)
+        #expect(json?["silent"] as? Bool == true)
+        let opened = try TimbreProcess.run(["tag", "--format", "jsonl", "--rms-threshold-db", "-60", file.path])
+        let tagged = try jsonLines(opened.stdout)["quiet.wav"]
+        #expect(tagged?["silent"] == nil)
+        #expect((tagged?["tags"] as? [[String: Any]])?.isEmpty == false)
+    }
+
     @Test func tagsAFolderWithLongShortSilentAndCorruptFiles() throws {
         let root = try makeTagFolder()
         defer { try? FileManager.default.removeItem(at: root) }
