@@ -29,6 +29,10 @@ public enum DatasetLayout: String, Sendable, CaseIterable {
 
 /// Reads an input root in a given (or detected) layout into preparation jobs.
 public enum DatasetImporter {
+    /// A root whose top-level folders hold different layouts side by side (for example
+    /// `timbre synth`'s `IRMAS-TrainingData/` and `MedleyDB/`) is read part by part when the
+    /// layout is detected, so no half of it is ignored. Files in formats libsndfile cannot
+    /// read (`.m4a`, ...) are named in a note instead of being skipped silently.
     public static func importRoot(_ root: URL, layout: DatasetLayout?, taxonomy: Taxonomy = .standard) throws -> ImportResult {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory) else {
@@ -37,11 +41,71 @@ public enum DatasetImporter {
         guard isDirectory.boolValue else {
             throw FileError(path: root.path, reason: "is a file; give the folder that holds the data set")
         }
-        switch layout ?? DatasetLayout.detect(root) {
-        case .irmas: return IRMASTrainingImporter.importRoot(root, taxonomy: taxonomy)
-        case .irmasTest: return IRMASTestingImporter.importRoot(root, taxonomy: taxonomy)
-        case .medleydb: return MedleyDBImporter.importRoot(root, taxonomy: taxonomy)
-        case .folders: return FolderImporter.importRoot(root, taxonomy: taxonomy)
+        var result: ImportResult
+        if layout == nil, let parts = mixedParts(of: root) {
+            result = ImportResult(layout: parts.first!.layout)
+            for (folder, partLayout) in parts {
+                let part = importWhole(root.appendingPathComponent(folder), layout: partLayout, taxonomy: taxonomy).prefixed(folder + "/")
+                result.jobs += part.jobs
+                result.failures += part.failures
+                result.notes += part.notes
+                result.parts += part.parts
+            }
+            let used = Set(parts.map(\.folder))
+            for folder in topLevelFolders(of: root) where !used.contains(folder) {
+                result.notes.append("\(folder)/: no data set layout found beside the others; not used")
+            }
+        } else {
+            result = importWhole(root, layout: layout ?? DatasetLayout.detect(root), taxonomy: taxonomy)
         }
+        if let note = unreadableFormatsNote(under: root) { result.notes.append(note) }
+        return result
+    }
+
+    private static func importWhole(_ root: URL, layout: DatasetLayout, taxonomy: Taxonomy) -> ImportResult {
+        var result: ImportResult
+        switch layout {
+        case .irmas: result = IRMASTrainingImporter.importRoot(root, taxonomy: taxonomy)
+        case .irmasTest: result = IRMASTestingImporter.importRoot(root, taxonomy: taxonomy)
+        case .medleydb: result = MedleyDBImporter.importRoot(root, taxonomy: taxonomy)
+        case .folders: result = FolderImporter.importRoot(root, taxonomy: taxonomy)
+        }
+        result.parts = [ImportPart(folder: "", layout: result.layout, jobs: result.jobs.count)]
+        return result
+    }
+
+    /// The top-level folders and their layouts when they hold at least two different
+    /// data set layouts (IRMAS training or testing, MedleyDB); nil otherwise. A root of
+    /// class folders or of songs detects one layout in every folder, so it is read whole.
+    static func mixedParts(of root: URL) -> [(folder: String, layout: DatasetLayout)]? {
+        let parts = topLevelFolders(of: root).compactMap { folder -> (folder: String, layout: DatasetLayout)? in
+            let layout = DatasetLayout.detect(root.appendingPathComponent(folder))
+            return layout == .folders ? nil : (folder, layout)
+        }
+        return Set(parts.map(\.layout)).count >= 2 ? parts : nil
+    }
+
+    private static func topLevelFolders(of root: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.sorted().filter { name in
+            var isDirectory: ObjCBool = false
+            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDirectory)
+                && isDirectory.boolValue
+        }
+    }
+
+    /// Audio in formats libsndfile does not decode, which the layouts never list.
+    static let unreadableExtensions: Set<String> = ["m4a", "m4b", "mp4", "aac", "alac", "wma", "ape", "webm", "mka", "ac3", "dts", "amr"]
+
+    /// "3 audio files in formats libsndfile cannot read were skipped (m4a: 3), e.g. a/b.m4a; …".
+    static func unreadableFormatsNote(under root: URL) -> String? {
+        let skipped = AudioFileFinder.allFiles(under: root).filter { unreadableExtensions.contains($0.pathExtension.lowercased()) }
+        guard let first = skipped.first else { return nil }
+        var counts: [String: Int] = [:]
+        for url in skipped { counts[url.pathExtension.lowercased(), default: 0] += 1 }
+        let byFormat = counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        let files = skipped.count == 1 ? "1 audio file in a format libsndfile cannot read was" : "\(skipped.count) audio files in formats libsndfile cannot read were"
+        return "\(files) skipped (\(byFormat)), "
+            + "e.g. \(AudioFileFinder.relativePath(of: first, to: root)); convert them to FLAC or WAV"
     }
 }

@@ -55,6 +55,51 @@ public struct ImportResult: Sendable {
     public var failures: [FileError] = []
     /// Things skipped on purpose and worth telling (e.g. stems with no Timbre class).
     public var notes: [String] = []
+    /// The layouts read and the jobs each gave: one part for a plain root, one per
+    /// top-level folder when a root holds several layouts side by side.
+    public var parts: [ImportPart] = []
 
     public init(layout: DatasetLayout) { self.layout = layout }
+
+    /// The same result with `prefix` before every relative path, group and failure path.
+    func prefixed(_ prefix: String) -> ImportResult {
+        var copy = self
+        copy.jobs = jobs.map { $0.prefixed(prefix) }
+        copy.failures = failures.map { FileError(path: prefix + $0.path, reason: $0.reason) }
+        copy.parts = parts.map { ImportPart(folder: prefix + $0.folder, layout: $0.layout, jobs: $0.jobs) }
+        return copy
+    }
+}
+
+/// One layout found under an input root.
+public struct ImportPart: Sendable, Equatable {
+    /// Relative to the root, ending in "/"; empty for the root itself.
+    public var folder: String
+    public var layout: DatasetLayout
+    public var jobs: Int
+
+    public init(folder: String, layout: DatasetLayout, jobs: Int) {
+        self.folder = folder
+        self.layout = layout
+        self.jobs = jobs
+    }
+
+    /// "irmas: 120 files", or "MedleyDB/ (medleydb): 4 files".
+    public var description: String {
+        (folder.isEmpty ? layout.rawValue : "\(folder) (\(layout.rawValue))") + ": \(jobs) file\(jobs == 1 ? "" : "s")"
+    }
+}
+
+extension PreparationJob {
+    /// The job with `prefix` before its relative paths and group (an input among several).
+    public func prefixed(_ prefix: String) -> PreparationJob {
+        guard !prefix.isEmpty else { return self }
+        func fix(_ audio: LabelledAudio) -> LabelledAudio {
+            LabelledAudio(url: audio.url, relativePath: prefix + audio.relativePath, classIndices: audio.classIndices)
+        }
+        switch self {
+        case .single(let audio, let group): return .single(fix(audio), group: prefix + group)
+        case .multitrack(let mix, let stems, let group): return .multitrack(mix: fix(mix), stems: stems.map(fix), group: prefix + group)
+        }
+    }
 }

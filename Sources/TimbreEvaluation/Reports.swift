@@ -9,6 +9,41 @@ public struct EvaluationReport: Sendable {
     public var multi: MultiLabelMetrics?
     /// Every clip's provenance, true classes and probabilities, in file order.
     public var predictions: [ClipPrediction] = []
+    /// Where the figures come from, recorded in metrics.json.
+    public var provenance: Provenance?
+
+    /// What a reader of metrics.json needs to reproduce it: which model (and its exact
+    /// bytes), which data, how it was read, at which threshold, by which timbre and when.
+    public struct Provenance: Sendable, Equatable {
+        public var model: String
+        /// CRC-32 of the model file, 8 hex digits.
+        public var modelCRC32: String
+        public var modelBytes: Int
+        public var data: [String]
+        /// The layouts the data was read in ("features" for a feature file).
+        public var layouts: [String]
+        /// The multi-label threshold, or "per-class" when the model's own thresholds apply.
+        public var threshold: String
+        public var timbreVersion: String
+        /// ISO 8601, UTC.
+        public var date: String
+
+        public init(model: String, modelCRC32: String, modelBytes: Int, data: [String], layouts: [String], threshold: String, timbreVersion: String, date: Date) {
+            self.model = model
+            self.modelCRC32 = modelCRC32
+            self.modelBytes = modelBytes
+            self.data = data
+            self.layouts = layouts
+            self.threshold = threshold
+            self.timbreVersion = timbreVersion
+            self.date = ISO8601DateFormatter().string(from: date)
+        }
+
+        var json: [String: Any] {
+            ["model": model, "model_crc32": modelCRC32, "model_bytes": modelBytes, "data": data, "layouts": layouts,
+             "threshold": threshold, "timbre_version": timbreVersion, "date": date]
+        }
+    }
 
     /// One clip as the model saw it.
     public struct ClipPrediction: Sendable, Equatable {
@@ -69,6 +104,7 @@ public struct EvaluationReport: Sendable {
                 ["class_accuracy": $0.classAccuracy, "family_accuracy": $0.familyAccuracy, "support": $0.support] as [String: Any]
             }
         }
+        if let provenance { root["provenance"] = provenance.json }
         if let multi {
             root["multi_label"] = ["n_clips": multi.clips, "threshold": multi.threshold, "micro_f1": multi.microF1, "macro_f1": multi.macroF1, "lrap": multi.labelRankingAveragePrecision] as [String: Any]
         }

@@ -37,6 +37,8 @@ public struct PrepareSummary: Sendable {
     public var failures: [String] = []
     public var notes: [String] = []
     public var layouts: [String] = []
+    /// Every layout read and how many files (jobs) it gave.
+    public var parts: [ImportPart] = []
     public var interrupted = false
 }
 
@@ -89,16 +91,18 @@ public final class Preparer: @unchecked Sendable {
         for input in options.inputs {
             let found = try DatasetImporter.importRoot(input, layout: options.layout, taxonomy: options.taxonomy)
             let prefix = options.inputs.count > 1 ? input.lastPathComponent + "/" : ""
-            jobs += found.jobs.map { Self.prefixed($0, prefix) }
+            jobs += found.jobs.map { $0.prefixed(prefix) }
             for problem in found.failures {
                 let line = "\(input.appendingPathComponent(problem.path).path): \(problem.reason)"
                 summary.failures.append(line)
                 failure(line)
             }
             summary.notes += found.notes
-            summary.layouts.append(found.layout.rawValue)
+            summary.layouts += found.parts.count > 1 ? found.parts.map(\.layout.rawValue) : [found.layout.rawValue]
+            summary.parts += found.parts.map { ImportPart(folder: prefix + $0.folder, layout: $0.layout, jobs: $0.jobs) }
             metadata.inputs.append(input.path)
-            metadata.layouts.append(found.layout.rawValue)
+            // A root read part by part records each part's layout.
+            metadata.layouts += found.parts.count > 1 ? found.parts.map(\.layout.rawValue) : [found.layout.rawValue]
         }
         guard !jobs.isEmpty else {
             throw FileError(path: options.inputs.map(\.path).joined(separator: ", "), reason: "no usable audio files found")
@@ -248,16 +252,5 @@ public final class Preparer: @unchecked Sendable {
 
     private static func describe(_ error: Error, job: PreparationJob) -> String {
         (error as? FileError)?.description ?? "\(job.primary.url.path): \(ErrorDescription.line(error))"
-    }
-
-    private static func prefixed(_ job: PreparationJob, _ prefix: String) -> PreparationJob {
-        guard !prefix.isEmpty else { return job }
-        func fix(_ audio: LabelledAudio) -> LabelledAudio {
-            LabelledAudio(url: audio.url, relativePath: prefix + audio.relativePath, classIndices: audio.classIndices)
-        }
-        switch job {
-        case .single(let audio, let group): return .single(fix(audio), group: prefix + group)
-        case .multitrack(let mix, let stems, let group): return .multitrack(mix: fix(mix), stems: stems.map(fix), group: prefix + group)
-        }
     }
 }

@@ -54,7 +54,9 @@ struct EvaluateCommand: ParsableCommand {
                 throw TrainingError("\(data): no such file or folder")
             }
             guard isDirectory.boolValue else {
-                return try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds)
+                var report = try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds)
+                report.provenance = try provenance(layouts: ["features"], threshold: threshold, perClass: classThresholds != nil)
+                return report
             }
             // An audio folder: features first, made exactly as the model's were.
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluate-\(UUID().uuidString)")
@@ -64,13 +66,27 @@ struct EvaluateCommand: ParsableCommand {
             options.layout = layout.layout
             options.settings = modelFile.features.settings
             let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
-            Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data)")
-            return try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold, classThresholds: classThresholds)
+            Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data) (\(summary.parts.map(\.description).joined(separator: ", ")))")
+            for note in summary.notes { Terminal.printError("  note: \(note)") }
+            var report = try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold, classThresholds: classThresholds)
+            report.provenance = try provenance(layouts: summary.layouts, threshold: threshold, perClass: classThresholds != nil)
+            return report
         }
         print(report.table())
         if let folder = self.report {
             try reportingErrors { try report.write(to: URL(fileURLWithPath: folder)) }
             print("\nwrote \(folder)/metrics.json, predictions.csv" + (report.single != nil ? ", confusion.csv, confusion.svg" : ""))
         }
+    }
+
+    /// The model (path, CRC-32 and size), data, layouts, threshold, version and date behind
+    /// a report.
+    private func provenance(layouts: [String], threshold: Double, perClass: Bool) throws -> EvaluationReport.Provenance {
+        let modelURL = model.map { URL(fileURLWithPath: $0) } ?? BundledModel.url
+        let bytes = try modelURL.map { try Data(contentsOf: $0) } ?? Data()
+        return EvaluationReport.Provenance(
+            model: modelURL?.standardizedFileURL.path ?? "bundled", modelCRC32: String(format: "%08x", BundledResource.checksum(of: bytes)),
+            modelBytes: bytes.count, data: [URL(fileURLWithPath: data).standardizedFileURL.path], layouts: layouts,
+            threshold: perClass && self.threshold == nil ? "per-class" : String(threshold), timbreVersion: VersionReport.version, date: Date())
     }
 }

@@ -132,7 +132,7 @@ struct PrepareCommand: ParsableCommand {
         if s.interrupted {
             lines.append("interrupted: \(c.clipsKept) clips from finished files are kept for the next run")
         } else {
-            lines.append("wrote \(output): \(c.clipsKept) clips from \(c.jobsTotal - c.failures) of \(c.jobsTotal) files (\(s.layouts.joined(separator: ", ")))")
+            lines.append("wrote \(output): \(c.clipsKept) clips from \(c.jobsTotal - c.failures) of \(c.jobsTotal) files (\(s.parts.map(\.description).joined(separator: ", ")))")
             lines.append(String(format: "  %d silent clips dropped, %.0f s of audio, %.1f s elapsed, %.0f clips/s computed", c.clipsSilent, s.audioSeconds, s.elapsedSeconds, rate))
         }
         if c.jobsResumed > 0 { lines.append("  \(c.jobsResumed) files resumed from an earlier run") }

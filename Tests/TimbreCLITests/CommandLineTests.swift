@@ -3,6 +3,7 @@ import Testing
 import TimbreAudio
 import TimbreStore
 import TimbreCore
+import TimbreModel
 
 /// Runs the built `timbre` executable, as a user would.
 struct TimbreProcess {
@@ -464,11 +465,46 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let counts = csv.split(separator: "\n").dropFirst().flatMap { $0.split(separator: ",").dropFirst().compactMap { Int($0) } }
         #expect(counts.reduce(0, +) == 24)
         #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent("confusion.svg").path))
+        // metrics.json names the exact model bytes, the data, its layout and the threshold.
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("metrics.json"))) as! [String: Any]
+        let provenance = try #require(metrics["provenance"] as? [String: Any])
+        let modelBytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        #expect(provenance["model"] as? String == URL(fileURLWithPath: model).standardizedFileURL.path)
+        #expect(provenance["model_crc32"] as? String == String(format: "%08x", BundledResource.checksum(of: modelBytes)))
+        #expect(provenance["model_bytes"] as? Int == modelBytes.count)
+        #expect(provenance["data"] as? [String] == [URL(fileURLWithPath: features).standardizedFileURL.path])
+        #expect(provenance["layouts"] as? [String] == ["features"])
+        #expect(provenance["timbre_version"] as? String == "0.1.0")
+        #expect((provenance["date"] as? String)?.hasPrefix("20") == true)
+        #expect(provenance["threshold"] != nil)
 
         // The same model on the audio folder prepares features with the model's settings.
         let fromAudio = try TimbreProcess.run(["evaluate", "--model", model, data.path])
         #expect(fromAudio.status == 0)
         #expect(fromAudio.stdout.contains("24 clips  top-1 error"))
+    }
+
+    /// `timbre synth`'s output holds IRMAS-TrainingData/ and MedleyDB/ side by side: both
+    /// are read, and an .m4a file among them is named, not skipped silently.
+    @Test func aFolderOfTwoLayoutsGivesTheClipsOfBoth() throws {
+        let root = makeFolder()
+        let synth = try TimbreProcess.run(["synth", "-o", root.path, "--takes-per-class", "1", "--excerpts", "1", "--songs", "1", "--song-seconds", "8",
+                                           "--classes", "pia,dru,voi"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        try Data().write(to: root.appendingPathComponent("IRMAS-TrainingData/phone memo.m4a"))
+        func clips(_ folder: URL, _ name: String) throws -> (Int, String) {
+            let output = makeFolder().appendingPathComponent(name + ".h5")
+            let result = try TimbreProcess.run(["prepare", folder.path, "-o", output.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            return (try FeatureFileReader(url: output).count, result.stdout)
+        }
+        let (irmas, _) = try clips(root.appendingPathComponent("IRMAS-TrainingData"), "irmas")
+        let (medley, _) = try clips(root.appendingPathComponent("MedleyDB"), "medleydb")
+        let (both, summary) = try clips(root, "both")
+        #expect(irmas > 0 && medley > 0)
+        #expect(both == irmas + medley)
+        #expect(summary.contains("(IRMAS-TrainingData/ (irmas): 3 files, MedleyDB/ (medleydb): 1 file)"), "\(summary)")
+        #expect(summary.contains("note: 1 audio file in a format libsndfile cannot read was skipped (m4a: 1), e.g. IRMAS-TrainingData/phone memo.m4a"), "\(summary)")
     }
 
     @Test func evaluateExplainsMissingPieces() throws {
