@@ -18,7 +18,7 @@ public enum Evaluator {
         let classes = reader.classCount
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
-        let probabilities = file.architecture.output.probabilities(try batches.logits(of: model, for: Array(0..<reader.count), batchSize: batchSize).logits).data
+        let probabilities = file.architecture.probabilities(try batches.logits(of: model, for: Array(0..<reader.count), batchSize: batchSize).logits).data
         var truth: [Int] = [], predicted: [Int] = []
         var multiTruth: [Set<Int>] = [], multiRows: [Float] = []
         var predictions: [EvaluationReport.ClipPrediction] = []

@@ -192,3 +192,26 @@ public struct RandomEqualisation: Codable, Equatable, Sendable {
         }
     }
 }
+
+/// Random shifts of log-mel clips along the mel axis by up to `maxBands` bands, the edge
+/// band repeated into the space left behind. A shift of a few mel bands is close to a
+/// transposition; libraries map an instrument's register differently and sample it at
+/// different notes, and shifting keeps the network from learning one library's notes.
+public struct RandomBandShift: Codable, Equatable, Sendable {
+    public var maxBands = 4
+
+    public init(maxBands: Int = 4) { self.maxBands = maxBands }
+
+    /// Shifts a [bands × frames] clip in place by one draw from −maxBands...maxBands
+    /// (positive moves content to higher bands).
+    public func apply(to clip: UnsafeMutableBufferPointer<Float>, bands: Int, frames: Int, rng: inout SeededGenerator) {
+        precondition(clip.count == bands * frames)
+        let shift = rng.integer(-maxBands...maxBands)
+        guard shift != 0, bands > 1 else { return }
+        let source = Array(clip)
+        for band in 0..<bands {
+            let from = min(bands - 1, max(0, band - shift))
+            for frame in 0..<frames { clip[band * frames + frame] = source[from * frames + frame] }
+        }
+    }
+}

@@ -8,7 +8,7 @@ import TimbreCore
 public struct TrainingOptions: Codable, Equatable, Sendable {
     public var epochs = 30
     public var batchSize = 32
-    public var learningRate = 1e-4
+    public var learningRate = 5e-4
     /// Share of each class's recordings held out for validation when no validation file is given.
     public var validationFraction = 0.15
     public var seed: UInt64 = 1
@@ -25,9 +25,17 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var masking: SpectrogramMasking?
     /// Random equalisation of training examples, when set.
     public var equalisation: RandomEqualisation?
+    /// Random shifts of training examples along the mel axis, when set.
+    public var bandShift: RandomBandShift?
+    /// Subtract each mel band's mean over the clip before the per-clip standardisation,
+    /// so the network sees no static colouring (microphone, room, equaliser) at all.
+    public var centresBands = false
     /// Per-class decision thresholds chosen elsewhere (e.g. by cross-source validation),
     /// recorded in the model instead of searching them on this run's validation clips.
     public var classThresholds: [Double]?
+    /// Fit a temperature on the validation clips after training and store it in the model
+    /// (temperature scaling), so that its probabilities mean what they say.
+    public var calibrates = true
     /// Keep the last epoch's model rather than the one with the lowest validation loss,
     /// and never stop early: for cross-validation folds, whose validation data scores the
     /// recipe and must not choose the model.
@@ -36,7 +44,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, classThresholds, keepsLastEpoch
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, centresBands, classThresholds, calibrates, keepsLastEpoch
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -55,8 +63,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         mixing = try c.decodeIfPresent(MixRecipe.self, forKey: .mixing) ?? MixRecipe()
         masking = try c.decodeIfPresent(SpectrogramMasking.self, forKey: .masking)
         equalisation = try c.decodeIfPresent(RandomEqualisation.self, forKey: .equalisation)
+        bandShift = try c.decodeIfPresent(RandomBandShift.self, forKey: .bandShift)
+        centresBands = try c.decodeIfPresent(Bool.self, forKey: .centresBands) ?? false
         classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
         keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
+        calibrates = try c.decodeIfPresent(Bool.self, forKey: .calibrates) ?? true
     }
 
     /// Whether validation also scores clips with several classes and mixtures of
@@ -107,6 +118,18 @@ struct TrainerState: Codable, Equatable {
     var classThresholds: [Double]?
     /// Validation examples in which each class is present (0: its threshold is a default).
     var validationClassCounts: [Int]?
+    /// The temperature fitted on validation clips and what it did to their calibration.
+    var calibration: Calibration?
+}
+
+/// Temperature scaling's outcome on the validation clips: the temperature and the
+/// expected calibration error of the top class before and after it.
+public struct Calibration: Codable, Equatable, Sendable {
+    public var temperature: Double
+    public var eceBefore: Double
+    public var eceAfter: Double
+
+    enum CodingKeys: String, CodingKey { case temperature, eceBefore = "ece_before", eceAfter = "ece_after" }
 }
 
 /// How training ended.
@@ -117,6 +140,17 @@ public struct TrainingResult: Sendable {
     public var interrupted: Bool
     public var trainingClips: Int
     public var validationClips: Int
+    /// Set when a temperature was fitted on the validation clips.
+    public var calibration: Calibration?
+    /// Classes with at least one training clip.
+    public var classesTrained = 0
+
+    /// Whether the best validation accuracy is no better than guessing among the trained
+    /// classes (under 1.5 times chance), i.e. the model learned next to nothing.
+    public var endedAtChance: Bool {
+        guard classesTrained > 1, let accuracy = history.first(where: { $0.epoch == bestEpoch })?.validationAccuracy else { return false }
+        return accuracy < 1.5 / Double(classesTrained)
+    }
 }
 
 /// Trains the instrument CNN on feature files: class-balanced epochs (optionally with
@@ -205,7 +239,7 @@ public final class Trainer: @unchecked Sendable {
 
         let architecture = Architecture.instrumentCNN(
             classes: classCount, inputShape: batches.inputShape, filters: options.filters, hidden: options.hidden, dropout: options.dropout,
-            output: options.output)
+            output: options.output, centresBands: options.centresBands)
         let model = Sequential(architecture)
         let optimizer = Adam(parameterCount: model.parameters.count, learningRate: options.learningRate)
         var state = TrainerState(options: options)
@@ -244,7 +278,7 @@ public final class Trainer: @unchecked Sendable {
                     return planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
                 }
                 let (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
-                                                         seed: options.seed, step: state.step)
+                                                         bandShift: options.bandShift, seed: options.seed, step: state.step)
                 let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step)
                 guard result.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                 state.step += 1
@@ -291,8 +325,17 @@ public final class Trainer: @unchecked Sendable {
             var best = try ModelFile.read(from: outputURL)
             if !validation.isEmpty {
                 let (logits, targets) = try validationBatches.logits(of: try best.makeModel(), for: validation, batchSize: options.batchSize)
-                let probabilities = architecture.output.probabilities(logits).data
                 let truth = Self.classSets(targets)
+                if options.calibrates {
+                    let temperature = TemperatureScaling.fit(logits: logits, targets: targets, output: architecture.output)
+                    best.architecture.temperature = temperature
+                    state.calibration = Calibration(
+                        temperature: temperature,
+                        eceBefore: TemperatureScaling.expectedCalibrationError(probabilities: architecture.probabilities(logits).data, truth: truth, classes: classCount),
+                        eceAfter: TemperatureScaling.expectedCalibrationError(probabilities: best.architecture.probabilities(logits).data, truth: truth, classes: classCount))
+                }
+                // Thresholds apply to the probabilities the model reports: the calibrated ones.
+                let probabilities = best.architecture.probabilities(logits).data
                 state.threshold = ThresholdSearch.best(probabilities: probabilities, truth: truth, classes: classCount)
                 state.classThresholds = ThresholdSearch.perClass(probabilities: probabilities, truth: truth, classes: classCount)
                 state.validationClassCounts = (0..<classCount).map { c in truth.filter { $0.contains(c) }.count }
@@ -302,7 +345,8 @@ public final class Trainer: @unchecked Sendable {
             try best.write(to: outputURL, slices: model.parameters.slices)
         }
         return TrainingResult(history: state.history, bestEpoch: state.bestEpoch, stoppedEarly: stoppedEarly, interrupted: interrupted,
-                              trainingClips: split.training.count, validationClips: split.validation.count)
+                              trainingClips: split.training.count, validationClips: split.validation.count, calibration: state.calibration,
+                              classesTrained: Set(pool.map(\.label)).count)
     }
 
     /// What validation scores: every single-label clip of `indices`; when the recipe
@@ -366,11 +410,12 @@ public final class Trainer: @unchecked Sendable {
             let threshold: Double?
             let classThresholds: [Double]?
             let validationClassCounts: [Int]?
+            let calibration: Calibration?
             let recipe: TrainingOptions
             let history: [EpochRecord]
             enum CodingKeys: String, CodingKey {
                 case features, validation, trainingClips, validationClips, bestEpoch, bestValidationLoss, threshold
-                case classThresholds = "class_thresholds", validationClassCounts = "validation_class_counts", recipe, history
+                case classThresholds = "class_thresholds", validationClassCounts = "validation_class_counts", calibration, recipe, history
             }
         }
         let summary = Summary(
@@ -379,7 +424,7 @@ public final class Trainer: @unchecked Sendable {
                 : options.validationFraction > 0 ? "held-out recordings (\(options.validationFraction))" : "none",
             trainingClips: split.training.count, validationClips: split.validation.count, bestEpoch: state.bestEpoch,
             bestValidationLoss: state.bestValidationLoss.isFinite ? state.bestValidationLoss : nil, threshold: state.threshold,
-            classThresholds: state.classThresholds, validationClassCounts: state.validationClassCounts, recipe: options, history: state.history)
+            classThresholds: state.classThresholds, validationClassCounts: state.validationClassCounts, calibration: state.calibration, recipe: options, history: state.history)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

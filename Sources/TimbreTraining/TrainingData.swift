@@ -98,11 +98,11 @@ public final class BatchReader {
     }
 
     /// `examples` as a [n, 1, mels, frames] tensor (mixtures summed in the power domain,
-    /// then equalised and masked when those are given, each item with its own draw from
-    /// `seed` and `step`) and their [n, classes] multi-hot targets: every class of every
-    /// component.
+    /// then shifted along the mel axis, equalised and masked when those are given, each
+    /// item with its own draw from `seed` and `step`) and their [n, classes] multi-hot
+    /// targets: every class of every component.
     public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, equalisation: RandomEqualisation? = nil,
-                      seed: UInt64 = 0, step: UInt64 = 0) throws -> (input: Tensor, targets: Tensor) {
+                      bandShift: RandomBandShift? = nil, seed: UInt64 = 0, step: UInt64 = 0) throws -> (input: Tensor, targets: Tensor) {
         let size = clips.melSize, classes = clips.classCount
         let settings = clips.metadata.settings
         var data = [Float](repeating: 0, count: examples.count * size)
@@ -122,6 +122,10 @@ public final class BatchReader {
                         PowerMelMixer.mix(views, gainsDB: example.components.map(\.gainDB), topDB: Float(settings.topDB), into: out)
                     } else {
                         try clips.readMel(example.components[0].clip, into: out)
+                    }
+                    if let bandShift {
+                        var rng = SeededGenerator(seed: seed ^ 0xBA4D_5417, stream: step << 16 | UInt64(slot))
+                        bandShift.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
                     }
                     if let equalisation {
                         var rng = SeededGenerator(seed: seed ^ 0xE0A1_15ED, stream: step << 16 | UInt64(slot))

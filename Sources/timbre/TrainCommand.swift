@@ -36,7 +36,7 @@ struct TrainCommand: ParsableCommand {
     var batchSize = 32
 
     @Option(help: "Adam learning rate.")
-    var learningRate = 1e-4
+    var learningRate = 5e-4
 
     @Option(help: "Validation feature file; repeat for several (default: hold out recordings of FEATURES).")
     var validation: [String] = []
@@ -71,11 +71,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Equalise each training example with a random smooth curve of up to this many dB (0: off).")
     var eqAugmentDb = 0.0
 
+    @Option(help: "Shift each training example along the mel axis by up to this many bands (0: off).")
+    var bandShift = 0
+
+    @Flag(help: "Subtract each mel band's mean over the clip before the network (removes static colouring).")
+    var centreBands = false
+
     @Option(help: "Comma-separated per-class thresholds to record instead of choosing them on validation data (e.g. chosen by cross-source validation).")
     var classThresholds: String?
 
     @Flag(help: "Keep the last epoch's model and never stop early; validation only scores it (cross-validation folds).")
     var lastEpoch = false
+
+    @Flag(help: "Do not fit a temperature on the validation clips (temperature scaling); report the network's raw probabilities.")
+    var noCalibrate = false
 
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
@@ -90,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
         if maxMix < 2 { throw ValidationError("--max-mix must be at least 2") }
         if !(eqAugmentDb >= 0 && eqAugmentDb <= 40) { throw ValidationError("--eq-augment-db must be between 0 and 40") }
+        try requireOption(bandShift, "--band-shift", in: 0...32)
         if !(mixSpreadDb >= 0 && mixSpreadDb <= 60) { throw ValidationError("--mix-spread-db must be between 0 and 60") }
         if let classThresholds, parsedThresholds(classThresholds) == nil {
             throw ValidationError("--class-thresholds must be numbers between 0 and 1, separated by commas")
@@ -118,8 +128,11 @@ struct TrainCommand: ParsableCommand {
         options.mixing.levelSpreadDB = mixSpreadDb
         options.masking = specAugment ? SpectrogramMasking() : nil
         options.equalisation = eqAugmentDb > 0 ? RandomEqualisation(maxDB: eqAugmentDb) : nil
+        options.bandShift = bandShift > 0 ? RandomBandShift(maxBands: bandShift) : nil
+        options.centresBands = centreBands
         options.classThresholds = classThresholds.flatMap(parsedThresholds)
         options.keepsLastEpoch = lastEpoch
+        options.calibrates = !noCalibrate
         let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)
         let interrupts = InterruptHandler(message: "stopping after this batch; continue later with --resume") { trainer.cancel() }
@@ -157,5 +170,14 @@ struct TrainCommand: ParsableCommand {
         line += " (\(result.trainingClips) training clips, \(result.validationClips) validation clips)"
         if result.stoppedEarly { line += "; stopped early" }
         print(line)
+        if let calibration = result.calibration {
+            print(String(format: "calibrated: temperature %.3f; expected calibration error of the top class on validation %.3f → %.3f",
+                         calibration.temperature, calibration.eceBefore, calibration.eceAfter))
+        }
+        if result.endedAtChance {
+            let perClass = result.trainingClips / max(1, result.classesTrained)
+            Terminal.printError("timbre: warning: validation accuracy is at chance level for \(result.classesTrained) classes; with about \(perClass) training clips per class "
+                                + "the network has too little to learn from (a few hundred per class is a usual minimum), or it needs more epochs")
+        }
     }
 }

@@ -93,6 +93,18 @@ func checkGradients(layer: Layer, store: ParameterStore?, input: Tensor, step: F
         checkGradients(layer: Standardize(), store: nil, input: randomTensor([3, 2, 3, 4], seed: 12, scale: 3), step: 1e-2, tolerance: 3e-3)
     }
 
+    @Test func centreBands() {
+        checkGradients(layer: CentreBands(), store: nil, input: randomTensor([3, 2, 3, 4], seed: 14, scale: 3))
+        // A static gain per band (row) leaves the output unchanged, and every row sums to 0.
+        let input = randomTensor([2, 1, 3, 5], seed: 15, scale: 3)
+        var coloured = input
+        for i in coloured.data.indices { coloured.data[i] += Float((i / 5) % 3) * 7 - 4 }
+        let context = ForwardContext(training: false)
+        let plain = CentreBands().forward(input, context: context), shifted = CentreBands().forward(coloured, context: context)
+        for i in plain.data.indices { #expect(abs(plain.data[i] - shifted.data[i]) < 1e-5) }
+        for row in 0..<6 { #expect(abs(plain.data[(row * 5)..<(row * 5 + 5)].reduce(0, +)) < 1e-4) }
+    }
+
     @Test func softmaxCrossEntropy() {
         let logits = randomTensor([4, 5], seed: 13, scale: 3)
         let targets = [0, 4, 2, 2]

@@ -180,7 +180,8 @@ import TimbreStore
                                  rmsDB: (0..<clips.count).map(clips.rmsDB(of:)))
         let mixtures = planner.fixedMixtures(count: 60, seed: 99)
         let (logits, targets) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: mixtures, batchSize: 16)
-        let probabilities = SigmoidCrossEntropy.sigmoid(logits).data
+        // The thresholds apply to the probabilities the model reports (calibrated).
+        let probabilities = model.architecture.probabilities(logits).data
         var exact = 0
         for item in 0..<mixtures.count {
             let chosen = (0..<3).filter { Double(probabilities[item * 3 + $0]) >= thresholds[$0] }
@@ -210,5 +211,27 @@ import TimbreStore
         for band in 0..<8 { #expect(Set(clip[(band * 5)..<(band * 5 + 5)]).count == 1) }
         var again = SeededGenerator(seed: 9)
         #expect(equalisation.curve(bands: 8, rng: &again).map { $0 - 30 } == stride(from: 0, to: 40, by: 5).map { clip[$0] })
+    }
+}
+
+@Suite struct RandomBandShiftTests {
+    @Test func movesWholeBandsAndRepeatsTheEdge() {
+        let shift = RandomBandShift(maxBands: 3)
+        let bands = 10, frames = 4
+        let clip = (0..<(bands * frames)).map { Float($0 / frames) }
+        var seen = Set<Int>()
+        for seed in 0..<200 {
+            var shifted = clip
+            var rng = SeededGenerator(seed: UInt64(seed))
+            shifted.withUnsafeMutableBufferPointer { shift.apply(to: $0, bands: bands, frames: frames, rng: &rng) }
+            // Band b now holds band b - s, clamped to the edges: one offset for the whole clip.
+            let offset = Int(shifted[5 * frames]) - 5
+            seen.insert(offset)
+            for band in 0..<bands {
+                let expected = Float(min(bands - 1, max(0, band + offset)))
+                #expect(shifted[(band * frames)..<((band + 1) * frames)].allSatisfy { $0 == expected })
+            }
+        }
+        #expect(seen == Set(-3...3), "every shift within the range is drawn")
     }
 }

@@ -2,6 +2,7 @@
 public struct Architecture: Codable, Equatable, Sendable {
     public enum LayerSpec: Codable, Equatable, Sendable {
         case standardize
+        case centreBands
         case conv2d(filters: Int, kernel: Int)
         case relu
         case maxPool(size: Int)
@@ -16,6 +17,9 @@ public struct Architecture: Codable, Equatable, Sendable {
     /// How the last layer's outputs become probabilities, and which loss trains them.
     /// Files written before this field existed hold softmax classifiers.
     public var output: OutputActivation
+    /// Temperature the logits are divided by before `output` (temperature scaling, fitted
+    /// on validation clips after training); nil means 1.
+    public var temperature: Double?
 
     public init(inputShape: [Int], layers: [LayerSpec], output: OutputActivation = .softmax) {
         self.inputShape = inputShape
@@ -23,22 +27,30 @@ public struct Architecture: Codable, Equatable, Sendable {
         self.output = output
     }
 
-    private enum CodingKeys: String, CodingKey { case inputShape, layers, output }
+    private enum CodingKeys: String, CodingKey { case inputShape, layers, output, temperature }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         inputShape = try container.decode([Int].self, forKey: .inputShape)
         layers = try container.decode([LayerSpec].self, forKey: .layers)
         output = try container.decodeIfPresent(OutputActivation.self, forKey: .output) ?? .softmax
+        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
     }
 
-    /// Timbre's instrument classifier: per-clip standardisation; four blocks of 3×3
+    /// Calibrated class probabilities from [N, classes] logits.
+    public func probabilities(_ logits: Tensor) -> Tensor {
+        guard let temperature, temperature != 1 else { return output.probabilities(logits) }
+        return output.probabilities(TemperatureScaling.scaled(logits, by: temperature))
+    }
+
+    /// Timbre's instrument classifier: per-clip standardisation (after removing each
+    /// band's mean when `centresBands`); four blocks of 3×3
     /// convolution with `filters` filters, ReLU and 2×2 max-pooling, with dropout 0.5
     /// after blocks 2, 3 and 4; a fully connected ReLU layer of `hidden` units with
     /// dropout 0.5; and one output per class (softmax or sigmoid is applied by the loss).
     public static func instrumentCNN(classes: Int, inputShape: [Int] = [1, 128, 130], filters: Int = 64, hidden: Int = 256, dropout: Double = 0.5,
-                                     output: OutputActivation = .softmax) -> Architecture {
-        var layers: [LayerSpec] = [.standardize]
+                                     output: OutputActivation = .softmax, centresBands: Bool = false) -> Architecture {
+        var layers: [LayerSpec] = centresBands ? [.centreBands, .standardize] : [.standardize]
         for block in 1...4 {
             layers += [.conv2d(filters: filters, kernel: 3), .relu, .maxPool(size: 2)]
             if block >= 2 { layers.append(.dropout(rate: dropout)) }
@@ -66,6 +78,7 @@ extension Architecture {
             throw fail("the input shape \(inputShape) is impossible")
         }
         guard !layers.isEmpty, layers.count <= 1_000 else { throw fail("\(layers.count) layers") }
+        if let temperature, !(temperature >= 0.01 && temperature <= 100) { throw fail("temperature \(temperature)") }
         var shape = inputShape, parameters = 0
         for (index, layer) in layers.enumerated() {
             let size = shape.reduce(1) { GraphSpec.product($0, $1) }
@@ -73,6 +86,8 @@ extension Architecture {
             switch layer {
             case .standardize, .relu:
                 break
+            case .centreBands:
+                guard shape.count == 3 else { throw fail("layer \(index): centring bands of \(shape)") }
             case .conv2d(let filters, let kernel):
                 guard shape.count == 3, filters > 0, filters <= 1 << 16, kernel > 0, kernel % 2 == 1, kernel <= 63 else {
                     throw fail("layer \(index): a convolution of \(filters) filters of \(kernel)×\(kernel) on \(shape)")

@@ -31,6 +31,8 @@ public final class Sequential {
             switch spec {
             case .standardize:
                 layer = Standardize()
+            case .centreBands:
+                layer = CentreBands()
             case .conv2d(let filters, let kernel):
                 let conv = Conv2D(inChannels: shape[0], filters: filters, kernel: kernel, fusedReLU: fusion.convolutionsWithReLU.contains(index),
                                   store: parameters, name: "conv\(index)")

@@ -63,6 +63,42 @@ public final class Standardize: Layer {
     }
 }
 
+/// Removes each row's mean over the last axis, per item and channel: for a log-mel clip
+/// [channels, bands, frames], y[b, t] = x[b, t] − mean over t of x[b, ·]. In the log domain
+/// a static gain per band (a microphone's or a room's colouring, an equaliser) is an
+/// added constant per row, so the output does not depend on it.
+public final class CentreBands: Layer {
+    public init() {}
+
+    public func outputShape(for inputShape: [Int]) -> [Int] { inputShape }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        var output = input
+        Self.centreRows(&output.data, rowLength: input.shape.last ?? 1)
+        return output
+    }
+
+    /// The map is linear and its matrix is symmetric (I − J/n per row), so the gradient
+    /// is centred the same way.
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        var gradient = outputGradient
+        Self.centreRows(&gradient.data, rowLength: outputGradient.shape.last ?? 1)
+        return gradient
+    }
+
+    private static func centreRows(_ values: inout [Float], rowLength: Int) {
+        guard rowLength > 0 else { return }
+        values.withUnsafeMutableBufferPointer { buffer in
+            for start in stride(from: 0, to: buffer.count, by: rowLength) {
+                var sum = 0.0
+                for i in start..<(start + rowLength) { sum += Double(buffer[i]) }
+                let mean = Float(sum / Double(rowLength))
+                for i in start..<(start + rowLength) { buffer[i] -= mean }
+            }
+        }
+    }
+}
+
 /// Batch normalisation per channel (axis 1) over the batch and every other axis:
 /// y = γ·(x − μ)/√(σ² + ε) + β. Training normalises with the batch's statistics and moves
 /// the running ones toward them (momentum 0.1, the unbiased variance, as PyTorch does);

@@ -27,6 +27,6 @@ public extension Sequential {
     /// Class probabilities for a batch, with dropout off: softmax or independent sigmoids,
     /// as the architecture says.
     func predict(_ batch: Tensor) -> Tensor {
-        architecture.output.probabilities(forward(batch, context: ForwardContext(training: false)))
+        architecture.probabilities(forward(batch, context: ForwardContext(training: false)))
     }
 }
