@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// Everything `timbre evaluate` reports, and the files it writes.
 public struct EvaluationReport: Sendable {
@@ -148,57 +149,86 @@ public struct EvaluationReport: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// The confusion matrix as an SVG heatmap: cells shaded by the share of the true class
-    /// (row-normalised recall), the count written on each cell, class names on both axes.
-    public func confusionSVG() -> String {
-        guard let single else { return "" }
+    /// The confusion matrix as a figure: rows are true classes, columns predicted ones;
+    /// each cell is shaded by its share of the row (blue on the diagonal, red off it, with a
+    /// legend) and shows the count or, with `normalized`, that share in percent. Recall is
+    /// given at the end of each row and precision under each column.
+    public func confusionPicture(normalized: Bool = false) -> VectorPicture? {
+        guard let single else { return nil }
         let n = single.confusion.count
-        let cell = 44, left = 160, top = 170, right = 110, bottom = 30
-        let width = left + n * cell + right, height = top + n * cell + bottom
-        var svg = [#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(width)" height="\#(height)" font-family="Helvetica, Arial, sans-serif">"#,
-                   #"<rect width="100%" height="100%" fill="white"/>"#,
-                   #"<text x="\#(left)" y="24" font-size="16" font-weight="bold">Confusion matrix — accuracy \#(String(format: "%.1f%%", single.accuracy * 100)), \#(single.clips) clips</text>"#,
-                   #"<text x="\#(left + n * cell / 2)" y="50" font-size="13" text-anchor="middle" font-style="italic">predicted</text>"#,
-                   #"<text x="18" y="\#(top + n * cell / 2)" font-size="13" text-anchor="middle" font-style="italic" transform="rotate(-90 18 \#(top + n * cell / 2))">true</text>"#]
+        let cell = 44.0, left = 160.0, top = 170.0, right = 190.0, bottom = 80.0
+        let gridWidth = Double(n) * cell
+        var picture = VectorPicture(width: left + gridWidth + right, height: top + gridWidth + bottom)
+        picture.rect(x: 0, y: 0, width: picture.width, height: picture.height, fill: .white)
+        picture.text("Confusion matrix — accuracy \(String(format: "%.1f%%", single.accuracy * 100)), \(single.clips) clips",
+                     x: left, y: 24, size: 16, style: .bold)
+        picture.text("predicted", x: left + gridWidth / 2, y: 50, size: 13, anchor: .middle, style: .italic)
+        picture.text("true", x: 18, y: top + gridWidth / 2, size: 13, anchor: .middle, rotation: 90, style: .italic)
         for (index, code) in classCodes.enumerated() {
-            let label = Self.escape("\(classNames[index]) (\(code))")
-            let x = left + index * cell + cell / 2
-            svg.append(#"<text x="\#(x)" y="\#(top - 8)" font-size="12" text-anchor="start" transform="rotate(-45 \#(x) \#(top - 8))">\#(label)</text>"#)
-            svg.append(#"<text x="\#(left - 8)" y="\#(top + index * cell + cell / 2 + 4)" font-size="12" text-anchor="end">\#(label)</text>"#)
+            let label = "\(classNames[index]) (\(code))"
+            let x = left + Double(index) * cell + cell / 2
+            picture.text(label, x: x, y: top - 8, size: 12, rotation: 45)
+            picture.text(label, x: left - 8, y: top + Double(index) * cell + cell / 2 + 4, size: 12, anchor: .end)
         }
         for (row, counts) in single.confusion.enumerated() {
             let total = max(1, counts.reduce(0, +))
             for (column, count) in counts.enumerated() {
                 let share = Double(count) / Double(total)
-                // White to deep blue; diagonal cells in blue, errors in red.
-                let (r, g, b) = row == column
-                    ? (Int(255 - 205 * share), Int(255 - 155 * share), Int(255 - 40 * share))
-                    : (Int(255 - 20 * share), Int(255 - 190 * share), Int(255 - 190 * share))
-                let x = left + column * cell, y = top + row * cell
-                svg.append(#"<rect x="\#(x)" y="\#(y)" width="\#(cell)" height="\#(cell)" fill="rgb(\#(r),\#(g),\#(b))" stroke="rgb(204,204,204)"/>"#)
-                if count > 0 {
-                    let ink = share > 0.55 ? "white" : "black"
-                    svg.append(#"<text x="\#(x + cell / 2)" y="\#(y + cell / 2 + 5)" font-size="13" text-anchor="middle" fill="\#(ink)">\#(count)</text>"#)
-                }
+                let x = left + Double(column) * cell, y = top + Double(row) * cell
+                picture.rect(x: x, y: y, width: cell, height: cell, fill: Self.shade(share, correct: row == column), stroke: .grey)
+                guard count > 0 else { continue }
+                let value = normalized ? String(format: "%.0f%%", share * 100) : String(count)
+                picture.text(value, x: x + cell / 2, y: y + cell / 2 + 5, size: normalized ? 11 : 13, anchor: .middle, colour: share > 0.55 ? .white : .black)
             }
+            let recall = single.perClass[row].support > 0 ? String(format: "%.0f%%", single.perClass[row].recall * 100) : "–"
+            picture.text(recall, x: left + gridWidth + 10, y: top + Double(row) * cell + cell / 2 + 5, size: 12)
         }
-        svg.append("</svg>")
-        return svg.joined(separator: "\n") + "\n"
+        picture.text("recall", x: left + gridWidth + 10, y: top - 8, size: 12, style: .bold)
+        picture.text("precision", x: left - 8, y: top + gridWidth + 20, size: 12, anchor: .end, style: .bold)
+        for column in 0..<n {
+            let predicted = single.confusion.reduce(0) { $0 + $1[column] }
+            let precision = predicted > 0 ? String(format: "%.0f%%", single.perClass[column].precision * 100) : "–"
+            picture.text(precision, x: left + Double(column) * cell + cell / 2, y: top + gridWidth + 20, size: 12, anchor: .middle)
+        }
+        // Legend: the two colour scales, 0 to 100% of a row.
+        let legendX = left + gridWidth + 70, legendTop = top, legendHeight = min(gridWidth, 200.0)
+        for (offset, (title, correct)) in [("correct", true), ("confused", false)].enumerated() {
+            let x = legendX + Double(offset) * 50
+            for step in 0..<20 {
+                let share = 1 - (Double(step) + 0.5) / 20
+                picture.rect(x: x, y: legendTop + Double(step) * legendHeight / 20, width: 16, height: legendHeight / 20 + 0.5,
+                             fill: Self.shade(share, correct: correct))
+            }
+            picture.rect(x: x, y: legendTop, width: 16, height: legendHeight, fill: nil, stroke: .grey)
+            picture.text(title, x: x + 8, y: legendTop - 8, size: 11, anchor: .middle)
+        }
+        picture.text("100%", x: legendX + 72, y: legendTop + 9, size: 10)
+        picture.text("0%", x: legendX + 72, y: legendTop + legendHeight, size: 10)
+        picture.text("share of the row", x: legendX + 33, y: legendTop + legendHeight + 16, size: 10, anchor: .middle)
+        return picture
     }
 
-    /// Writes confusion.csv, confusion.svg, predictions.csv and metrics.json into `folder`.
-    public func write(to folder: URL) throws {
+    /// confusion.svg: the figure of `confusionPicture`.
+    public func confusionSVG(normalized: Bool = false) -> String { confusionPicture(normalized: normalized)?.svg() ?? "" }
+
+    /// White to deep blue for correct shares, white to red for confusions.
+    private static func shade(_ share: Double, correct: Bool) -> VectorPicture.Colour {
+        let s = min(1, max(0, share))
+        return correct ? VectorPicture.Colour(UInt8(255 - 205 * s), UInt8(255 - 155 * s), UInt8(255 - 40 * s))
+            : VectorPicture.Colour(UInt8(255 - 20 * s), UInt8(255 - 190 * s), UInt8(255 - 190 * s))
+    }
+
+    /// Writes confusion.csv, confusion.svg, confusion.pdf, predictions.csv and metrics.json
+    /// into `folder`; `normalized` puts row percentages in the figure's cells.
+    public func write(to folder: URL, normalized: Bool = false) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        if single != nil {
+        if let picture = confusionPicture(normalized: normalized) {
             try Data(confusionCSV().utf8).write(to: folder.appendingPathComponent("confusion.csv"), options: .atomic)
-            try Data(confusionSVG().utf8).write(to: folder.appendingPathComponent("confusion.svg"), options: .atomic)
+            try Data(picture.svg().utf8).write(to: folder.appendingPathComponent("confusion.svg"), options: .atomic)
+            try picture.pdf().write(to: folder.appendingPathComponent("confusion.pdf"), options: .atomic)
         }
         try Data(predictionsCSV().utf8).write(to: folder.appendingPathComponent("predictions.csv"), options: .atomic)
         try Data(metricsJSON().utf8).write(to: folder.appendingPathComponent("metrics.json"), options: .atomic)
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
 

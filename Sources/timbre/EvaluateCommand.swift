@@ -16,7 +16,7 @@ struct EvaluateCommand: ParsableCommand {
             Prints top-1 error, accuracy, macro and micro F1, the confusion matrix, per-class \
             precision/recall/F1/support and per-family accuracy; clips with several classes are \
             scored as multi-label (F1 at --threshold, label-ranking average precision). With \
-            --report DIR, writes confusion.csv, confusion.svg, predictions.csv (every clip's \
+            --report DIR, writes confusion.csv, confusion.svg and .pdf, predictions.csv (every clip's \
             probabilities) and metrics.json there.
             """
     )
@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "A feature file, or a folder of audio in a supported layout.")
     var data: String
 
-    @Option(help: "Folder for confusion.csv, confusion.svg, predictions.csv and metrics.json.")
+    @Option(help: "Folder for confusion.csv, confusion.svg, confusion.pdf, predictions.csv and metrics.json.")
     var report: String?
 
     @Option(help: "Probability at or above which a class counts as present in multi-label clips (default: the per-class thresholds chosen on validation data when the model was trained, else 0.5).")
@@ -35,6 +35,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Layout of an audio folder (auto: detect it).")
     var layout = LayoutChoice.auto
+
+    @Flag(help: "Show each row's shares in percent in the confusion matrix picture instead of counts.")
+    var normalize = false
 
     func validate() throws {
         try requireOption(threshold, "--threshold", in: 0...1)
@@ -74,8 +77,8 @@ struct EvaluateCommand: ParsableCommand {
         }
         print(report.table())
         if let folder = self.report {
-            try reportingErrors { try report.write(to: URL(fileURLWithPath: folder)) }
-            print("\nwrote \(folder)/metrics.json, predictions.csv" + (report.single != nil ? ", confusion.csv, confusion.svg" : ""))
+            try reportingErrors { try report.write(to: URL(fileURLWithPath: folder), normalized: normalize) }
+            print("\nwrote \(folder)/metrics.json, predictions.csv" + (report.single != nil ? ", confusion.csv, confusion.svg, confusion.pdf" : ""))
         }
     }
 

@@ -51,6 +51,9 @@ struct TagCommand: ParsableCommand {
     @Flag(help: "JSON lines: also give every class's probability, per file and (with --timeline) per window.")
     var allScores = false
 
+    @Option(help: "Folder to write one SVG per file into: every class's probability over time.")
+    var plot: String?
+
     @Flag(help: "Separate each file into vocals, drums, bass and other first, tag every stem that is not silent, and merge their tags (each tag names its stem).")
     var separate = false
 
@@ -131,6 +134,9 @@ struct TagCommand: ParsableCommand {
         } else {
             tagFiles = { files, result in tagger.tag(files, result: result) }
         }
+        let plots = try plot.map { folder in
+            try reportingErrors { try PlotFolder(folder: URL(fileURLWithPath: folder), classCodes: features.classCodes, classNames: features.classNames) }
+        }
         tagFiles(files) { outcome in
             done += 1
             switch outcome {
@@ -138,6 +144,7 @@ struct TagCommand: ParsableCommand {
                 seconds += tags.duration
                 bar.clear()
                 ResultOutput.line(output.format(tags))
+                if let plots { plots.write(tags) }
             case .failure(let error):
                 failures += 1
                 bar.clear()
@@ -178,5 +185,37 @@ struct TagCommand: ParsableCommand {
     private func report(path: String, reason: String, formatter: TagFormatter) {
         Terminal.printError("timbre: \(path): \(reason)")
         if let line = formatter.failure(path: path, reason: reason) { ResultOutput.line(line) }
+    }
+}
+
+/// Where `tag --plot` writes its pictures: `NAME.svg` after each file's name, with a
+/// number added when two files share a name. A picture that cannot be written is reported
+/// and the run goes on.
+private final class PlotFolder {
+    let folder: URL
+    let classCodes: [String], classNames: [String]
+    private var used = Set<String>()
+
+    init(folder: URL, classCodes: [String], classNames: [String]) throws {
+        try OutputPath.checkFolder(folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        self.folder = folder
+        self.classCodes = classCodes
+        self.classNames = classNames
+    }
+
+    func write(_ tags: FileTags) {
+        let base = FileName.withoutExtension(tags.path)
+        var name = base + ".svg", number = 1
+        while !used.insert(name).inserted {
+            number += 1
+            name = "\(base)-\(number).svg"
+        }
+        let svg = TimelinePlot.picture(of: tags, classCodes: classCodes, classNames: classNames).svg()
+        do {
+            try Data(svg.utf8).write(to: folder.appendingPathComponent(name), options: .atomic)
+        } catch {
+            Terminal.printError("timbre: \(folder.appendingPathComponent(name).path): cannot write the plot (\(ErrorDescription.line(error)))")
+        }
     }
 }

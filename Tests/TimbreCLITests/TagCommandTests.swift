@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import TimbreAudio
 import TimbreCore
@@ -38,6 +41,29 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
 }
 
 @Suite(.serialized) struct TagCommandTests {
+    /// --plot writes one SVG per file with one series per class, named by its code.
+    @Test func plotsHoldOneSeriesPerClass() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let plots = root.appendingPathComponent("plots")
+        let result = try TimbreProcess.run(["tag", "--plot", plots.path, root.appendingPathComponent("session").path])
+        #expect(result.status == 2)
+        let files = try FileManager.default.contentsOfDirectory(atPath: plots.path).sorted()
+        #expect(files == ["piano phrase.svg", "short.svg", "silence.svg"])
+        final class Series: NSObject, XMLParserDelegate {
+            var codes: [String] = []
+            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+                if name == "path", let code = attributes["data-series"] { codes.append(code) }
+            }
+        }
+        let series = Series()
+        let parser = XMLParser(data: try Data(contentsOf: plots.appendingPathComponent("piano phrase.svg")))
+        parser.delegate = series
+        #expect(parser.parse(), "the SVG parses")
+        let model = try BundledModel.load()
+        #expect(series.codes == model.features.classCodes)
+    }
+
     /// A quiet recording is told apart from silence, and a lower gate tags it.
     @Test func aQuietFileIsBelowTheGateAndALowerGateTagsIt() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-quiet-\(UUID().uuidString)")
