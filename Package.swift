@@ -85,7 +85,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "timbre",
-            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreSeparation",
+            dependencies: ["TimbrePrepare", "TimbreTraining", "TimbreEvaluation", "TimbreDatasets", "TimbreConsole", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreSeparation", "TimbreNN",
                            "CSndFile", "CSampleRate", "CFFTW", "COpenBLAS", "CHDF5", "CFluidSynth", "CZlib", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 

@@ -30,6 +30,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Subtract each mel band's mean over the clip before the per-clip standardisation,
     /// so the network sees no static colouring (microphone, room, equaliser) at all.
     public var centresBands = false
+    /// Take each feature's maximum over time after the convolution blocks, so the dense
+    /// layer sees where in frequency features fire, not when.
+    public var poolsTime = false
     /// Per-class decision thresholds chosen elsewhere (e.g. by cross-source validation),
     /// recorded in the model instead of searching them on this run's validation clips.
     public var classThresholds: [Double]?
@@ -44,7 +47,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, centresBands, classThresholds, calibrates, keepsLastEpoch
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -65,6 +68,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         equalisation = try c.decodeIfPresent(RandomEqualisation.self, forKey: .equalisation)
         bandShift = try c.decodeIfPresent(RandomBandShift.self, forKey: .bandShift)
         centresBands = try c.decodeIfPresent(Bool.self, forKey: .centresBands) ?? false
+        poolsTime = try c.decodeIfPresent(Bool.self, forKey: .poolsTime) ?? false
         classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
         keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
         calibrates = try c.decodeIfPresent(Bool.self, forKey: .calibrates) ?? true
@@ -239,7 +243,7 @@ public final class Trainer: @unchecked Sendable {
 
         let architecture = Architecture.instrumentCNN(
             classes: classCount, inputShape: batches.inputShape, filters: options.filters, hidden: options.hidden, dropout: options.dropout,
-            output: options.output, centresBands: options.centresBands)
+            output: options.output, centresBands: options.centresBands, poolsTime: options.poolsTime)
         let model = Sequential(architecture)
         let optimizer = Adam(parameterCount: model.parameters.count, learningRate: options.learningRate)
         var state = TrainerState(options: options)

@@ -18,11 +18,14 @@ struct EvaluateCommand: ParsableCommand {
             scored as multi-label (F1 at --threshold, label-ranking average precision). With \
             --report DIR, writes confusion.csv, confusion.svg and .pdf, predictions.csv (every clip's \
             probabilities) and metrics.json there.
+
+            Examples:
+              timbre evaluate --model model.h5 test.h5 --report report/
+              timbre evaluate IRMAS-TestingData --report report/ --normalize
             """
     )
 
-    @Option(help: "Model file (default: the bundled model).")
-    var model: String?
+    @OptionGroup var model: ModelOption
 
     @Argument(help: "A feature file, or a folder of audio in a supported layout.")
     var data: String
@@ -33,8 +36,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Probability at or above which a class counts as present in multi-label clips (default: the per-class thresholds chosen on validation data when the model was trained, else 0.5).")
     var threshold: Double?
 
-    @Option(help: "Layout of an audio folder (auto: detect it).")
-    var layout = LayoutChoice.auto
+    @OptionGroup var layout: LayoutOption
 
     @Flag(help: "Show each row's shares in percent in the confusion matrix picture instead of counts.")
     var normalize = false
@@ -46,7 +48,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         if let report { try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: report)) } }
         let report = try reportingErrors { () -> EvaluationReport in
-            let modelFile = try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()
+            let modelFile = try model.load()
             let (threshold, classThresholds) = modelFile.decisionThresholds(override: self.threshold)
             let families = modelFile.features.classCodes.map { code in
                 Taxonomy.standard.index(of: code).map { Taxonomy.standard.classes[$0].family } ?? "other"
@@ -66,7 +68,7 @@ struct EvaluateCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: scratch) }
             var options = PrepareOptions(inputs: [dataURL], output: scratch.appendingPathComponent("features.h5"))
-            options.layout = layout.layout
+            options.layout = layout.layout.layout
             options.settings = modelFile.features.settings
             let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
             Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data) (\(summary.parts.map(\.description).joined(separator: ", ")))")
@@ -85,7 +87,7 @@ struct EvaluateCommand: ParsableCommand {
     /// The model (path, CRC-32 and size), data, layouts, threshold, version and date behind
     /// a report.
     private func provenance(layouts: [String], threshold: Double, perClass: Bool) throws -> EvaluationReport.Provenance {
-        let modelURL = model.map { URL(fileURLWithPath: $0) } ?? BundledModel.url
+        let modelURL = model.url ?? BundledModel.url
         let bytes = try modelURL.map { try Data(contentsOf: $0) } ?? Data()
         return EvaluationReport.Provenance(
             model: modelURL?.standardizedFileURL.path ?? "bundled", modelCRC32: String(format: "%08x", BundledResource.checksum(of: bytes)),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreModel
+import TimbreNN
 import TimbreSeparation
 import TimbreTraining
 
@@ -40,7 +41,13 @@ struct InfoCommand: ParsableCommand {
         let (threshold, perClass) = file.decisionThresholds(override: nil)
         print("model: \(model ?? "bundled")")
         print("classes: \(file.features.classCodes.joined(separator: " "))")
+        print("file format: version 1 (classifier)")
+        print("network: " + Self.layers(file.architecture))
         print("output: \(file.architecture.output.rawValue), \(file.weights.count) parameters, input \(file.architecture.inputShape)")
+        let settings = file.features.settings
+        print("features: log-mel, \(settings.nMels) bands, FFT \(settings.nFFT), hop \(settings.hopLength) at \(settings.sampleRate) Hz, "
+              + String(format: "%.1f-s clips, gate %.0f dBFS", settings.clipSeconds, settings.rmsThresholdDB))
+        if let temperature = file.architecture.temperature { print(String(format: "calibration: temperature %.3f", temperature)) }
         if let perClass {
             print("thresholds: " + zip(file.features.classCodes, perClass).map { "\($0) \(String(format: "%.2f", $1))" }.joined(separator: ", "))
         } else {
@@ -51,7 +58,32 @@ struct InfoCommand: ParsableCommand {
             if let clips = summary["trainingClips"] { print("training clips: \(clips)") }
             if let features = summary["features"] { print("trained on: \(features)") }
             if let validation = summary["validation"] { print("validated on: \(validation)") }
+            if let calibration = summary["calibration"] as? [String: Double], let before = calibration["ece_before"], let after = calibration["ece_after"] {
+                print(String(format: "expected calibration error on validation: %.3f before, %.3f after", before, after))
+            }
+            if let history = summary["history"] as? [[String: Any]], let last = history.last,
+               let loss = last["validationLoss"] as? Double, let accuracy = last["validationAccuracy"] as? Double {
+                print(String(format: "last epoch on validation: loss %.4f, top-1 error %.1f%%", loss, (1 - accuracy) * 100))
+            }
         }
+    }
+
+    /// The layers in one line: "standardise → conv 3×3×64 → ReLU → max-pool 2 → …".
+    static func layers(_ architecture: Architecture) -> String {
+        func name(_ layer: Architecture.LayerSpec) -> String {
+            switch layer {
+            case .standardize: return "standardise"
+            case .centreBands: return "centre bands"
+            case .conv2d(let filters, let kernel): return "conv \(kernel)×\(kernel)×\(filters)"
+            case .relu: return "ReLU"
+            case .maxPool(let size): return "max-pool \(size)"
+            case .maxOverTime: return "max over time"
+            case .dropout(let rate): return "dropout \(rate)"
+            case .flatten: return "flatten"
+            case .dense(let units): return "dense \(units)"
+            }
+        }
+        return architecture.layers.map(name).joined(separator: " → ")
     }
 
     private func describe(_ separator: SeparatorModel, path: String) {

@@ -15,6 +15,11 @@ struct PrepareCommand: ParsableCommand {
             Reads IRMAS (training or testing), MedleyDB or folder-per-class data, mixes to mono, \
             resamples, cuts clips, drops silent ones and writes librosa-equal log-mel spectrograms \
             with labels and provenance. Interrupted runs resume: run the same command again.
+
+            Examples:
+              timbre prepare IRMAS-TrainingData -o irmas.h5
+              timbre prepare MedleyDB --layout medleydb -o medleydb.h5 -j 2
+              timbre prepare corpus/ -o part0.h5 --shard 0/4
             """
     )
 
@@ -24,8 +29,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Feature file to write.")
     var output: String
 
-    @Option(help: "Layout of the inputs (auto: detect it).")
-    var layout = LayoutChoice.auto
+    @OptionGroup var layout: LayoutOption
 
     @Option(help: "Sample rate of the features, Hz.")
     var sampleRate = 22_050
@@ -64,8 +68,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Prepare only shard K of N (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N): a recording's files always fall in the same shard; put the shards together with `timbre merge`.")
     var shard: String?
 
-    @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
         if let problem = featureSettings.problem {
@@ -73,7 +76,6 @@ struct PrepareCommand: ParsableCommand {
             let name = problem.prefix { $0 != " " }
             throw ValidationError("--" + name.replacingOccurrences(of: "_", with: "-") + problem.dropFirst(name.count))
         }
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
     }
 
@@ -96,9 +98,9 @@ struct PrepareCommand: ParsableCommand {
     func run() throws {
         try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
         var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
-        options.layout = layout.layout
+        options.layout = layout.layout.layout
         options.quality = resampler
-        options.workers = workers
+        options.workers = workers.count
         options.shard = shard.flatMap(Shard.init)
         options.settings = featureSettings
 

@@ -19,6 +19,10 @@ struct SeparateCommand: ParsableCommand {
             with cross-faded masks, in memory bounded by the block. A file whose stems are all \
             there already is skipped, so an interrupted run resumes. Failures are printed once \
             each and the run goes on (exit status 2).
+
+            Examples:
+              timbre separate song.flac -o stems/
+              timbre separate album/ -o stems/ --stems vocals --residual
             """
     )
 

@@ -18,6 +18,11 @@ struct SynthCommand: ParsableCommand {
             3-s excerpts, songs (drums, bass, harmony, lead) to DIR/MedleyDB with stems that sum \
             exactly to the mix; DIR/synth-manifest.csv says where each file's sound came from. \
             The same seed gives the same corpus; an interrupted run resumes when repeated.
+
+            Examples:
+              timbre synth -o corpus
+              timbre synth -o held-out --split held-out --takes-per-class 10 --songs 8
+              timbre synth -o corpus --families all --sources sources/
             """
     )
 
@@ -63,8 +68,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Folder of measured impulse responses: rooms/ and cabinets/ (default: SOURCES/impulse-responses when present).")
     var impulseResponses: String?
 
-    @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
         if takesPerClass > CorpusPlanner.maximumTakesPerClass { throw ValidationError("--takes-per-class is at most \(CorpusPlanner.maximumTakesPerClass)") }
@@ -75,7 +79,6 @@ struct SynthCommand: ParsableCommand {
         if let codes = classes?.split(separator: ",").map(String.init), let bad = codes.first(where: { InstrumentSources.source(for: $0) == nil }) {
             throw ValidationError("unknown class code '\(bad)'; use \(InstrumentSources.all.map(\.code).joined(separator: ","))")
         }
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let songVoiceShare, !(0...1).contains(songVoiceShare) { throw ValidationError("--song-voice-share must be between 0 and 1") }
     }
 
@@ -103,7 +106,7 @@ struct SynthCommand: ParsableCommand {
         }
         let responses = impulseResponses.map { URL(fileURLWithPath: $0) } ?? options.sources.appendingPathComponent("impulse-responses")
         if FileManager.default.fileExists(atPath: responses.path) { options.impulseResponses = responses }
-        options.workers = workers
+        options.workers = workers.count
 
         let corpus = try reportingErrors { try SynthCorpus(options: options) }
         let stop = StopFlag()

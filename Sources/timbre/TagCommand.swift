@@ -19,11 +19,16 @@ struct TagCommand: ParsableCommand {
             audio files. Silent files are reported as silent; files shorter than a window are \
             padded and flagged. Failures are printed once each on standard error and the run \
             goes on (exit status 2).
+
+            Examples:
+              timbre tag ~/Music/session
+              timbre tag --timeline --plot plots/ live-set.flac
+              timbre tag --format jsonl --all-scores songs/ > tags.jsonl
+              timbre tag --separate --model my-model.h5 mixes/
             """
     )
 
-    @Option(help: "Model file (default: the bundled model).")
-    var model: String?
+    @OptionGroup var model: ModelOption
 
     @Argument(help: "Audio files and folders.")
     var paths: [String]
@@ -66,8 +71,7 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Tag only shard K of N of the files (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N), chosen by each file's path as printed.")
     var shard: String?
 
-    @Option(name: [.customShort("j"), .long], help: "Decoding threads (default: one per core).")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
@@ -76,18 +80,17 @@ struct TagCommand: ParsableCommand {
         try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
         try requireOption(rmsThresholdDB, "--rms-threshold-db", in: -200...0)
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
     }
 
     func run() throws {
-        let modelFile = try reportingErrors { try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load() }
+        let modelFile = try reportingErrors { try model.load() }
         let network = try reportingErrors { try modelFile.makeModel() }
         var options = TagOptions()
         options.topK = topK
         (options.threshold, options.classThresholds) = modelFile.decisionThresholds(override: threshold)
         options.hopSeconds = hopSeconds
-        options.workers = workers
+        options.workers = workers.count
         let features = modelFile.features
         var settings = features.settings
         if let rmsThresholdDB { settings.rmsThresholdDB = rmsThresholdDB }

@@ -20,6 +20,11 @@ struct TrainCommand: ParsableCommand {
             examples into mixtures of clips of different classes, summed in the power domain of \
             their log-mel spectrograms and labelled with every class in them; --output-layer sigmoid \
             trains independent per-class outputs with binary cross-entropy for multi-label tagging.
+
+            Examples:
+              timbre train irmas.h5 -o model.h5
+              timbre train a.h5 b.h5 --validation c.h5 -o model.h5 --output-layer sigmoid --mix-fraction 0.25
+              timbre train irmas.h5 -o model.h5 --resume
             """
     )
 
@@ -77,6 +82,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Subtract each mel band's mean over the clip before the network (removes static colouring).")
     var centreBands = false
 
+    @Flag(help: "Take each feature's maximum over time after the convolution blocks (global max-pooling over time).")
+    var poolTime = false
+
     @Option(help: "Comma-separated per-class thresholds to record instead of choosing them on validation data (e.g. chosen by cross-source validation).")
     var classThresholds: String?
 
@@ -130,6 +138,7 @@ struct TrainCommand: ParsableCommand {
         options.equalisation = eqAugmentDb > 0 ? RandomEqualisation(maxDB: eqAugmentDb) : nil
         options.bandShift = bandShift > 0 ? RandomBandShift(maxBands: bandShift) : nil
         options.centresBands = centreBands
+        options.poolsTime = poolTime
         options.classThresholds = classThresholds.flatMap(parsedThresholds)
         options.keepsLastEpoch = lastEpoch
         options.calibrates = !noCalibrate

@@ -93,6 +93,16 @@ func checkGradients(layer: Layer, store: ParameterStore?, input: Tensor, step: F
         checkGradients(layer: Standardize(), store: nil, input: randomTensor([3, 2, 3, 4], seed: 12, scale: 3), step: 1e-2, tolerance: 3e-3)
     }
 
+    @Test func maxOverTime() {
+        // Distinct values, so no row's winner changes under the finite-difference step.
+        var input = randomTensor([2, 3, 4, 5], seed: 16)
+        for i in input.data.indices { input.data[i] = Float((i * 53) % 120) * 0.1 + input.data[i] * 0.01 }
+        checkGradients(layer: TimeMaxPool(), store: nil, input: input)
+        let output = TimeMaxPool().forward(input, context: ForwardContext(training: false))
+        #expect(output.shape == [2, 3, 4])
+        for row in 0..<24 { #expect(output.data[row] == input.data[(row * 5)..<(row * 5 + 5)].max()) }
+    }
+
     @Test func centreBands() {
         checkGradients(layer: CentreBands(), store: nil, input: randomTensor([3, 2, 3, 4], seed: 14, scale: 3))
         // A static gain per band (row) leaves the output unchanged, and every row sums to 0.

@@ -6,6 +6,7 @@ public struct Architecture: Codable, Equatable, Sendable {
         case conv2d(filters: Int, kernel: Int)
         case relu
         case maxPool(size: Int)
+        case maxOverTime
         case dropout(rate: Double)
         case flatten
         case dense(units: Int)
@@ -49,12 +50,13 @@ public struct Architecture: Codable, Equatable, Sendable {
     /// after blocks 2, 3 and 4; a fully connected ReLU layer of `hidden` units with
     /// dropout 0.5; and one output per class (softmax or sigmoid is applied by the loss).
     public static func instrumentCNN(classes: Int, inputShape: [Int] = [1, 128, 130], filters: Int = 64, hidden: Int = 256, dropout: Double = 0.5,
-                                     output: OutputActivation = .softmax, centresBands: Bool = false) -> Architecture {
+                                     output: OutputActivation = .softmax, centresBands: Bool = false, poolsTime: Bool = false) -> Architecture {
         var layers: [LayerSpec] = centresBands ? [.centreBands, .standardize] : [.standardize]
         for block in 1...4 {
             layers += [.conv2d(filters: filters, kernel: 3), .relu, .maxPool(size: 2)]
             if block >= 2 { layers.append(.dropout(rate: dropout)) }
         }
+        if poolsTime { layers.append(.maxOverTime) }
         layers += [.flatten, .dense(units: hidden), .relu, .dropout(rate: dropout), .dense(units: classes)]
         return Architecture(inputShape: inputShape, layers: layers, output: output)
     }
@@ -99,6 +101,9 @@ extension Architecture {
                     throw fail("layer \(index): max-pooling \(shape) by \(poolSize)")
                 }
                 shape = [shape[0], shape[1] / poolSize, shape[2] / poolSize]
+            case .maxOverTime:
+                guard shape.count == 3 else { throw fail("layer \(index): max over time of \(shape)") }
+                shape = [shape[0], shape[1]]
             case .dropout(let rate):
                 guard rate >= 0, rate < 1 else { throw fail("layer \(index): dropout rate \(rate)") }
             case .flatten:

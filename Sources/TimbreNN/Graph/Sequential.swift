@@ -46,6 +46,8 @@ public final class Sequential {
                 layer = fusion.identityReLUs.contains(index) ? Identity() : ReLU()
             case .maxPool(let size):
                 layer = MaxPool2D(size: size)
+            case .maxOverTime:
+                layer = TimeMaxPool()
             case .dropout(let rate):
                 layer = Dropout(rate: Float(rate), salt: UInt64(index))
             case .flatten:

@@ -149,3 +149,47 @@ public final class MaxPool2D: Layer {
         }
     }
 }
+
+/// The maximum of each row over the last axis: [N, C, H, W] → [N, C, H]. After the
+/// convolution blocks it keeps where in frequency a feature fires and drops when in the
+/// clip it did (global max-pooling over time, as in Han et al.'s predominant-instrument
+/// network), so the dense layer sees far fewer values and no position in time.
+public final class TimeMaxPool: Layer {
+    private var winners: [Int32] = []
+    private var inputShape: [Int] = []
+
+    public init() {}
+
+    public func outputShape(for inputShape: [Int]) -> [Int] { Array(inputShape.dropLast()) }
+
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        let length = input.shape.last ?? 1
+        let rows = input.data.count / max(1, length)
+        var output = Tensor(uninitialized: Array(input.shape.dropLast()))
+        var winners = [Int32](repeating: 0, count: rows)
+        input.data.withUnsafeBufferPointer { x in
+            for row in 0..<rows {
+                var best = 0, value = x[row * length]
+                for t in 1..<max(1, length) where x[row * length + t] > value {
+                    value = x[row * length + t]
+                    best = t
+                }
+                output.data[row] = value
+                winners[row] = Int32(best)
+            }
+        }
+        if context.training {
+            self.winners = winners
+            inputShape = input.shape
+        }
+        return output
+    }
+
+    /// The gradient goes to each row's winner; the other values get none.
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let length = inputShape.last ?? 1
+        var gradient = Tensor(zeros: inputShape)
+        for (row, winner) in winners.enumerated() { gradient.data[row * length + Int(winner)] = outputGradient.data[row] }
+        return gradient
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import TimbreModel
+import TimbreTraining
+
+// Options several commands take, defined once so that their names, help and checks agree.
+
+/// `--model`: a classifier file, or the bundled model.
+struct ModelOption: ParsableArguments {
+    @Option(help: "Model file (default: the bundled model).")
+    var model: String?
+
+    /// The file's URL; nil for the bundled model.
+    var url: URL? { model.map { URL(fileURLWithPath: $0) } }
+
+    func load() throws -> ModelFile {
+        try url.map { try ModelFile.read(from: $0) } ?? BundledModel.load()
+    }
+}
+
+/// `-j/--workers`: threads for decoding, rendering or feature extraction.
+struct WorkerOptions: ParsableArguments {
+    @Option(name: [.customShort("j"), .long], help: "Worker threads (default: one per core).")
+    var workers: Int?
+
+    var count: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+}
+
+/// `--layout`: how an audio folder is organised.
+struct LayoutOption: ParsableArguments {
+    @Option(help: "Layout of an audio folder (auto: detect it, reading side-by-side layouts part by part).")
+    var layout = LayoutChoice.auto
+}
