@@ -59,6 +59,7 @@ struct EvaluateCommand: ParsableCommand {
                 throw TrainingError("\(data): no such file or folder")
             }
             guard isDirectory.boolValue else {
+                try FileProbe.check(data, as: .features)
                 var report = try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds)
                 report.provenance = try provenance(layouts: ["features"], threshold: threshold, perClass: classThresholds != nil)
                 return report

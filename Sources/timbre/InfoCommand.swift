@@ -24,11 +24,13 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         // A version-2 file that holds separator settings is described as a separator.
-        if let path = model, let separator = try? SeparatorModel.read(from: URL(fileURLWithPath: path)) {
+        if let path = model, (try? FileProbe.check(path, as: .separator)) != nil, let separator = try? SeparatorModel.read(from: URL(fileURLWithPath: path)) {
             describe(separator, path: path)
             return
         }
-        let file = try reportingErrors { try model.map { try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load() }
+        let file = try reportingErrors {
+            try model.map { try FileProbe.check($0, as: .model); return try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()
+        }
         let summary = (try? JSONSerialization.jsonObject(with: Data(file.trainingSummary.utf8))) ?? [:]
         let architecture = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(file.architecture))) ?? [:]
         if json {

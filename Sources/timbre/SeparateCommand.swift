@@ -63,7 +63,9 @@ struct SeparateCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: output)) }
-        let separatorModel = try reportingErrors { try model.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load() }
+        let separatorModel = try reportingErrors {
+            try model.map { try FileProbe.check($0, as: .separator); return try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load()
+        }
         let wanted = try reportingErrors { try stems.map(SeparationStem.parseList) ?? separatorModel.settings.stems }
         if let missing = wanted.first(where: { !separatorModel.settings.stems.contains($0) }) {
             Terminal.printError("timbre: the model does not separate '\(missing.rawValue)'; it gives \(separatorModel.settings.stems.map(\.rawValue).joined(separator: ","))")

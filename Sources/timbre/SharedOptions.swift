@@ -13,8 +13,11 @@ struct ModelOption: ParsableArguments {
     /// The file's URL; nil for the bundled model.
     var url: URL? { model.map { URL(fileURLWithPath: $0) } }
 
+    /// The model, read after a child process has read it safely (`FileProbe`); the
+    /// bundled model is checked against its CRC-32 instead.
     func load() throws -> ModelFile {
-        try url.map { try ModelFile.read(from: $0) } ?? BundledModel.load()
+        if let model { try FileProbe.check(model, as: .model) }
+        return try url.map { try ModelFile.read(from: $0) } ?? BundledModel.load()
     }
 }
 

@@ -125,7 +125,9 @@ struct TagCommand: ParsableCommand {
         var done = 0, seconds = 0.0
         let tagFiles: ([(url: URL, path: String)], (Result<FileTags, FileError>) -> Void) -> Void
         if separate {
-            let separatorFile = try reportingErrors { try separatorModel.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load() }
+            let separatorFile = try reportingErrors {
+                try separatorModel.map { try FileProbe.check($0, as: .separator); return try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load()
+            }
             let separator = BlockSeparator(model: separatorFile, blockSeconds: 60)
             var stemOptions = options
             stemOptions.reportsTopClass = false

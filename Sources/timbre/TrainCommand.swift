@@ -121,7 +121,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
+        try reportingErrors {
+            try OutputPath.checkFile(URL(fileURLWithPath: output))
+            try FileProbe.check(features + validation, as: .features)
+        }
         var options = TrainingOptions()
         options.epochs = epochs
         options.batchSize = batchSize

@@ -430,6 +430,33 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(message.hasSuffix("; reinstall Timbre\n"))
     }
 
+    /// A model or feature file that crashes libhdf5 costs one line, not the run: the file
+    /// is read in a child process first. The crash is simulated in the child.
+    @Test func aFileThatCrashesTheReaderIsReportedInOneLine() throws {
+        let data = makeFolder()
+        try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
+        let features = makeFolder().appendingPathComponent("f.h5")
+        #expect(try TimbreProcess.run(["prepare", data.path, "-o", features.path]).status == 0)
+        let process = Process()
+        process.executableURL = TimbreProcess.executable
+        process.arguments = ["evaluate", features.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_PROBE_FAULT": "1"]) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(message == "timbre: \(features.path): libhdf5 crashed reading it (signal 6); the file is damaged or was not written by Timbre\n", "\(message)")
+        // A file that is not HDF5 at all is refused by the child's clean error.
+        let text = makeFolder().appendingPathComponent("model.h5")
+        try Data("not a model".utf8).write(to: text)
+        let info = try TimbreProcess.run(["info", text.path])
+        #expect(info.status == 1)
+        #expect(info.stderr == "timbre: \(text.path): not an HDF5 file\n", "\(info.stderr)")
+    }
+
     @Test func aNegativeThresholdIsReadAsAValue() throws {
         let data = makeFolder()
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
