@@ -45,6 +45,56 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     /// are refused before anything is allocated.
     public static let maxValuesPerClip = 1 << 24
 
+    /// One setting as data: its name in files and messages, its sane range, whether it
+    /// changes a clip's log-mel, and how to get and set it. The checks, the comparison of
+    /// two files' settings and the feature file's attributes all walk `fields`, so a new
+    /// setting is one entry there plus its command-line option.
+    public struct Field: Sendable {
+        public let name: String
+        public let isInteger: Bool
+        public let range: ClosedRange<Double>
+        /// False for settings that only choose which clips exist (the RMS gate, the hop).
+        public let changesLogMel: Bool
+        /// Files written before the setting existed lack it; the default then stands.
+        public let isOptionalInFiles: Bool
+        public let get: @Sendable (FeatureSettings) -> Double
+        public let set: @Sendable (inout FeatureSettings, Double) -> Void
+
+        /// "1024" for integer settings, "0.5" or "nan" for the others.
+        public func format(_ value: Double) -> String {
+            isInteger && value.isFinite && abs(value) < 0x1p62 ? String(Int(value)) : "\(value)"
+        }
+    }
+
+    /// Every setting, in the order files and messages list them. `fmax` is stored as the
+    /// effective upper edge (Nyquist when unset) and must follow `sample_rate`.
+    public static let fields: [Field] = {
+        func int(_ name: String, _ range: ClosedRange<Double>, _ path: WritableKeyPath<FeatureSettings, Int> & Sendable) -> Field {
+            Field(name: name, isInteger: true, range: range, changesLogMel: true, isOptionalInFiles: false,
+                  get: { Double($0[keyPath: path]) }, set: { $0[keyPath: path] = Int(exactly: $1.rounded()) ?? 0 })
+        }
+        func real(_ name: String, _ range: ClosedRange<Double>, _ path: WritableKeyPath<FeatureSettings, Double> & Sendable,
+                  changesLogMel: Bool = true, optional: Bool = false) -> Field {
+            Field(name: name, isInteger: false, range: range, changesLogMel: changesLogMel, isOptionalInFiles: optional,
+                  get: { $0[keyPath: path] }, set: { $0[keyPath: path] = $1 })
+        }
+        return [
+            int("sample_rate", 1_000...384_000, \.sampleRate),
+            int("n_fft", 16...65_536, \.nFFT),
+            int("hop_length", 1...65_536, \.hopLength),
+            int("n_mels", 1...1_024, \.nMels),
+            real("fmin", 0...384_000, \.fmin),
+            Field(name: "fmax", isInteger: false, range: 0...384_000, changesLogMel: true, isOptionalInFiles: false,
+                  get: { $0.effectiveFmax }, set: { $0.fmax = $1 == Double($0.sampleRate) / 2 ? nil : $1 }),
+            real("clip_seconds", 0.01...600, \.clipSeconds),
+            real("clip_hop_seconds", 0.01...600, \.clipHopSeconds, changesLogMel: false),
+            real("rms_threshold_db", -200...0, \.rmsThresholdDB, changesLogMel: false),
+            real("min_last_clip_seconds", 0...600, \.minLastClipSeconds, changesLogMel: false, optional: true),
+            real("top_db", 1...400, \.topDB, optional: true),
+            real("amin", 1e-30...1e-1, \.amin, optional: true),
+        ]
+    }()
+
     /// The first setting that is not finite, out of its sane range or inconsistent with
     /// the others, as "name value: what it must be"; nil when every setting can be used.
     /// Checked on the command line and on every feature and model file read, so no
@@ -53,11 +103,12 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
         func outside<T: Comparable>(_ name: String, _ value: T, _ range: ClosedRange<T>) -> String? {
             range.contains(value) ? nil : "\(name) \(value): must be between \(range.lowerBound) and \(range.upperBound)"
         }
-        if let p = outside("sample_rate", sampleRate, 1_000...384_000) ?? outside("n_fft", nFFT, 16...65_536)
-            ?? outside("hop_length", hopLength, 1...65_536) ?? outside("n_mels", nMels, 1...1_024)
-            ?? outside("clip_seconds", clipSeconds, 0.01...600) ?? outside("clip_hop_seconds", clipHopSeconds, 0.01...600)
-            ?? outside("rms_threshold_db", rmsThresholdDB, -200...0) ?? outside("min_last_clip_seconds", minLastClipSeconds, 0...600)
-            ?? outside("top_db", topDB, 1...400) ?? outside("amin", amin, 1e-30...1e-1) { return p }
+        for field in Self.fields {
+            let value = field.get(self)
+            if !field.range.contains(value) {
+                return "\(field.name) \(field.format(value)): must be between \(field.format(field.range.lowerBound)) and \(field.format(field.range.upperBound))"
+            }
+        }
         let nyquist = Double(sampleRate) / 2
         if let p = outside("fmin", fmin, 0...nyquist) { return p }
         if let fmax, !(fmax > fmin && fmax <= nyquist) { return "fmax \(fmax): must be above fmin (\(fmin)) and at most half the sample rate (\(nyquist))" }
@@ -73,17 +124,9 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     /// on which `other` differs, each as "name other-value (mine: value)"; empty when
     /// clips of the two are interchangeable.
     public func logMelDifferences(from other: FeatureSettings, mineCalled mine: String = "mine") -> [String] {
-        var differences: [String] = []
-        func compare<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { differences.append("\(name) \(b) (\(mine): \(a))") } }
-        compare("sample_rate", sampleRate, other.sampleRate)
-        compare("n_fft", nFFT, other.nFFT)
-        compare("hop_length", hopLength, other.hopLength)
-        compare("n_mels", nMels, other.nMels)
-        compare("fmin", fmin, other.fmin)
-        compare("fmax", effectiveFmax, other.effectiveFmax)
-        compare("clip_seconds", clipSeconds, other.clipSeconds)
-        compare("top_db", topDB, other.topDB)
-        compare("amin", amin, other.amin)
-        return differences
+        Self.fields.filter(\.changesLogMel).compactMap { field in
+            let a = field.get(self), b = field.get(other)
+            return a == b ? nil : "\(field.name) \(field.format(b)) (\(mine): \(field.format(a)))"
+        }
     }
 }

@@ -32,14 +32,11 @@ public struct FeatureFileMetadata: Equatable, Sendable {
     }
 
     public func write(to holder: some HDF5AttributeHolder) throws {
-        let s = settings
-        let attributes: [(String, HDF5AttributeValue)] = [
-            ("class_codes", .strings(classCodes)), ("class_names", .strings(classNames)),
-            ("sample_rate", .int(s.sampleRate)), ("n_fft", .int(s.nFFT)), ("hop_length", .int(s.hopLength)),
-            ("n_mels", .int(s.nMels)), ("fmin", .double(s.fmin)), ("fmax", .double(s.effectiveFmax)),
-            ("clip_seconds", .double(s.clipSeconds)), ("clip_hop_seconds", .double(s.clipHopSeconds)),
-            ("rms_threshold_db", .double(s.rmsThresholdDB)), ("min_last_clip_seconds", .double(s.minLastClipSeconds)),
-            ("top_db", .double(s.topDB)), ("amin", .double(s.amin)),
+        let settingAttributes = FeatureSettings.fields.map { field -> (String, HDF5AttributeValue) in
+            let value = field.get(settings)
+            return (field.name, field.isInteger ? .int(Int(value)) : .double(value))
+        }
+        let attributes: [(String, HDF5AttributeValue)] = [("class_codes", .strings(classCodes)), ("class_names", .strings(classNames))] + settingAttributes + [
             ("window", .string("hann")), ("center", .int(1)), ("power", .double(2)), ("mel_scale", .string("slaney")),
             ("mel_norm", .string("slaney")), ("resampler", .string(resampler)),
             ("format_version", .int(formatVersion)), ("timbre_version", .string(timbreVersion)),
@@ -66,19 +63,12 @@ public struct FeatureFileMetadata: Equatable, Sendable {
             return v
         }
         var settings = FeatureSettings()
-        settings.sampleRate = try int("sample_rate")
-        settings.nFFT = try int("n_fft")
-        settings.hopLength = try int("hop_length")
-        settings.nMels = try int("n_mels")
-        settings.fmin = try double("fmin")
-        let fmax = try double("fmax")
-        settings.fmax = fmax == Double(settings.sampleRate) / 2 ? nil : fmax
-        settings.clipSeconds = try double("clip_seconds")
-        settings.clipHopSeconds = try double("clip_hop_seconds")
-        settings.rmsThresholdDB = try double("rms_threshold_db")
-        if let v = try holder.attribute("min_last_clip_seconds")?.doubleValue { settings.minLastClipSeconds = v }
-        if let v = try holder.attribute("top_db")?.doubleValue { settings.topDB = v }
-        if let v = try holder.attribute("amin")?.doubleValue { settings.amin = v }
+        for field in FeatureSettings.fields {
+            if field.isOptionalInFiles, try holder.attribute(field.name) == nil { continue }
+            let value = field.isInteger ? Double(try int(field.name)) : try double(field.name)
+            // An integer setting beyond what a Double holds exactly is out of range anyway.
+            field.set(&settings, field.isInteger && !(abs(value) < 0x1p52) ? -1 : value)
+        }
         if let problem = settings.problem { throw FileError(path: holder.path, reason: "feature settings cannot be used: \(problem)") }
         var metadata = FeatureFileMetadata(
             classCodes: try value("class_codes").stringsValue ?? [],

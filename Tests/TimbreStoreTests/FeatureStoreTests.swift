@@ -93,6 +93,34 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         return m
     }
 
+    /// Every setting of `FeatureSettings.fields` goes into the file and comes back: each one
+    /// set to a usable value other than its default, then written and read.
+    @Test func everySettingRoundTripsThroughTheFile() throws {
+        var changed = FeatureSettings()
+        changed.sampleRate = 16_000
+        changed.nFFT = 1_024
+        changed.hopLength = 256
+        changed.nMels = 96
+        changed.fmin = 30
+        changed.fmax = 7_000
+        changed.clipSeconds = 2
+        changed.clipHopSeconds = 1
+        changed.rmsThresholdDB = -60
+        changed.minLastClipSeconds = 0.5
+        changed.topDB = 90
+        changed.amin = 1e-8
+        #expect(changed.problem == nil)
+        for field in FeatureSettings.fields { #expect(field.get(changed) != field.get(FeatureSettings()), "\(field.name) is left at its default") }
+        var m = metadata
+        m.settings = changed
+        let url = temporaryFile("settings.h5")
+        let writer = try FeatureFileWriter(destination: url, metadata: m)
+        try writer.commit()
+        let read = try FeatureFileReader(url: url).metadata.settings
+        #expect(read == changed)
+        #expect(read.logMelDifferences(from: FeatureSettings()).count == FeatureSettings.fields.filter(\.changesLogMel).count)
+    }
+
     @Test func writtenClipsReadBackEqual() throws {
         let url = temporaryFile("features.h5")
         let size = settings.nMels * settings.framesPerClip
