@@ -7,13 +7,17 @@ BENCH_DIR := .bench
 PYTHON ?= python3
 
 # Debian packages: C libraries with headers (audio I/O, resampling, FFT, BLAS, HDF5,
-# zlib, FluidSynth), pkg-config to find them, and the recorded instrument samples that
+# zlib, FluidSynth, Open MPI), pkg-config to find them, and the recorded instrument samples that
 # `timbre synth` plays from Debian (labels/sound-sources.csv): the FluidR3, sf_GMbank and
 # Airfont 320 General MIDI SoundFonts, Hydrogen's drum kits, the Synthesis ToolKit's models and
 # Festival with one diphone voice (the other voices and the real recordings: `make model`).
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
 	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
-	csound-soundfont denemo-data stk festival festvox-kallpc16k
+	csound-soundfont denemo-data stk festival festvox-kallpc16k libopenmpi-dev openmpi-bin
+
+# Data-parallel training over MPI (`mpirun -np R timbre train ...`) is built in; a plain
+# `swift build` without this variable needs no MPI.
+export TIMBRE_MPI := 1
 
 .PHONY: all deps build install install-check test demo model separator-model bench parity fuzz fuzz-smoke clean
 

@@ -28,6 +28,14 @@ let vectorUnit: [SwiftSetting] = {
     #endif
 }()
 
+/// Data-parallel training over MPI is built only when asked (`TIMBRE_MPI=1`, as `make`
+/// does after installing Open MPI): a plain `swift build` needs no MPI.
+let withMPI = ProcessInfo.processInfo.environment["TIMBRE_MPI"] == "1"
+let mpiTargets: [Target] = withMPI
+    ? [.systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+       .target(name: "TimbreMPI", dependencies: ["CMPI"])]
+    : []
+
 let package = Package(
     name: "Timbre",
     platforms: [.macOS(.v13)],
@@ -68,7 +76,8 @@ let package = Package(
         .target(name: "TimbreConsole"),
         .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS"], swiftSettings: optimisedInDebug + vectorUnit),
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"], swiftSettings: optimisedInDebug),
-        .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"] + (withMPI ? ["TimbreMPI"] : []),
+                swiftSettings: optimisedInDebug + (withMPI ? [.define("TIMBRE_MPI")] : [])),
         .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"], swiftSettings: optimisedInDebug),
         .target(name: "TimbreModel", dependencies: ["TimbreTraining", "TimbreSeparation", "TimbreCore", "CZlib"], exclude: ["model-card"],
                 resources: [.copy("default-model.h5"), .copy("default-model.h5.crc32"), .copy("default-separator.h5"), .copy("default-separator.h5.crc32")]),
@@ -104,6 +113,6 @@ let package = Package(
         .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"], swiftSettings: optimisedInDebug),
         .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP"]),
         .testTarget(name: "TimbreSeparationTests", dependencies: ["TimbreSeparation", "TimbreNN", "TimbreCore", "TimbreAudio", "TimbreDSP"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "timbre-fuzz", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth", "TimbreModel", "TimbreTagging"]),
-    ]
+        .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "timbre-fuzz", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreTraining"]),
+    ] + mpiTargets
 )

@@ -276,14 +276,25 @@ public final class Trainer: @unchecked Sendable {
             let batchCount = (order.count + options.batchSize - 1) / options.batchSize
             for batch in 0..<batchCount {
                 if isCancelled { interrupted = true; break epochs }
-                let positions = (batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)
+                let whole = (batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)
+                // Each process of a training group takes its share of the batch; alone, all of it.
+                let positions = TrainingGroup.share(of: whole)
                 let examples = positions.map { position -> Example in
                     var rng = SeededGenerator(seed: options.seed, stream: UInt64(epoch) << 40 | UInt64(position))
                     return planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
                 }
+                guard !examples.isEmpty else {
+                    // A share can be empty when a batch has fewer items than processes.
+                    TrainingGroup.stepWithoutItems(model.parameters, optimizer: optimizer, batchItems: whole.count)
+                    state.step += 1
+                    continue
+                }
                 let (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
-                                                         bandShift: options.bandShift, seed: options.seed, step: state.step)
-                let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step)
+                                                         bandShift: options.bandShift, seed: options.seed, step: state.step,
+                                                         firstSlot: positions.lowerBound - whole.lowerBound)
+                let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step,
+                                             itemOffset: positions.lowerBound - whole.lowerBound,
+                                             combineGradients: TrainingGroup.size > 1 ? { TrainingGroup.combine($0, items: examples.count, batchItems: whole.count) } : nil)
                 guard result.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                 state.step += 1
                 lossSum += result.loss * Double(examples.count)
@@ -292,6 +303,10 @@ public final class Trainer: @unchecked Sendable {
                 let elapsed = Date().timeIntervalSince(started)
                 progress(BatchProgress(epoch: epoch, batch: batch + 1, batches: batchCount, loss: lossSum / Double(seen),
                                        accuracy: Double(correct) / Double(seen), clipsPerSecond: Double(seen) / max(elapsed, 1e-9)))
+            }
+            if TrainingGroup.size > 1 {
+                let totals = TrainingGroup.sum([lossSum, Double(correct), Double(seen)])
+                (lossSum, correct, seen) = (totals[0], Int(totals[1]), Int(totals[2]))
             }
             var record = EpochRecord(epoch: epoch + 1, trainingLoss: lossSum / Double(max(seen, 1)), trainingAccuracy: Double(correct) / Double(max(seen, 1)),
                                      clipsPerSecond: Double(seen) / max(Date().timeIntervalSince(started), 1e-9))
@@ -313,19 +328,19 @@ public final class Trainer: @unchecked Sendable {
                 state.epochsWithoutImprovement = 0
                 var best = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
                 best.trainingSummary = summary(state, split: split)
-                try best.write(to: outputURL, slices: model.parameters.slices)
+                if TrainingGroup.isLeader { try best.write(to: outputURL, slices: model.parameters.slices) }
             } else {
                 state.epochsWithoutImprovement += 1
             }
             var checkpoint = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
             checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
-            try checkpoint.write(to: checkpointURL, slices: model.parameters.slices)
+            if TrainingGroup.isLeader { try checkpoint.write(to: checkpointURL, slices: model.parameters.slices) }
             epochDone(record, improved)
             if !validation.isEmpty && !options.keepsLastEpoch && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }
         }
-        if !interrupted {
+        if !interrupted && TrainingGroup.isLeader {
             // Record the complete history, and thresholds chosen on validation data for
-            // multi-label decisions, in the final model file.
+            // multi-label decisions, in the final model file (the leader's job).
             var best = try ModelFile.read(from: outputURL)
             if !validation.isEmpty {
                 let (logits, targets) = try validationBatches.logits(of: try best.makeModel(), for: validation, batchSize: options.batchSize)

@@ -102,7 +102,7 @@ public final class BatchReader {
     /// item with its own draw from `seed` and `step`) and their [n, classes] multi-hot
     /// targets: every class of every component.
     public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, equalisation: RandomEqualisation? = nil,
-                      bandShift: RandomBandShift? = nil, seed: UInt64 = 0, step: UInt64 = 0) throws -> (input: Tensor, targets: Tensor) {
+                      bandShift: RandomBandShift? = nil, seed: UInt64 = 0, step: UInt64 = 0, firstSlot: Int = 0) throws -> (input: Tensor, targets: Tensor) {
         let size = clips.melSize, classes = clips.classCount
         let settings = clips.metadata.settings
         var data = [Float](repeating: 0, count: examples.count * size)
@@ -124,15 +124,15 @@ public final class BatchReader {
                         try clips.readMel(example.components[0].clip, into: out)
                     }
                     if let bandShift {
-                        var rng = SeededGenerator(seed: seed ^ 0xBA4D_5417, stream: step << 16 | UInt64(slot))
+                        var rng = SeededGenerator(seed: seed ^ 0xBA4D_5417, stream: step << 16 | UInt64(firstSlot + slot))
                         bandShift.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
                     }
                     if let equalisation {
-                        var rng = SeededGenerator(seed: seed ^ 0xE0A1_15ED, stream: step << 16 | UInt64(slot))
+                        var rng = SeededGenerator(seed: seed ^ 0xE0A1_15ED, stream: step << 16 | UInt64(firstSlot + slot))
                         equalisation.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
                     }
                     if let masking {
-                        var rng = SeededGenerator(seed: seed ^ 0x5BEC_A06E, stream: step << 16 | UInt64(slot))
+                        var rng = SeededGenerator(seed: seed ^ 0x5BEC_A06E, stream: step << 16 | UInt64(firstSlot + slot))
                         masking.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
                     }
                     for component in example.components {

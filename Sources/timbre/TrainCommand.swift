@@ -152,12 +152,17 @@ struct TrainCommand: ParsableCommand {
         trainer.warning = { line in
             if let bar { bar.message("timbre: \(line)") } else { Terminal.printError("timbre: \(line)") }
         }
+        // Under mpirun every rank trains; only rank 0 reports and writes.
+        let reports = TrainingGroup.isLeader
+        defer { TrainingGroup.finish() }
         let result = try reportingErrors {
             try trainer.run(resume: resume, progress: { p in
+                guard reports else { return }
                 if bar == nil || p.batch == 1 { bar = ProgressBar(total: p.batches, unit: "batches") }
                 bar?.update(done: p.batch, detail: String(format: "epoch %d  loss %.3f  acc %.1f%%", p.epoch + 1, p.loss, p.accuracy * 100),
                             rate: (p.batch * batchSize, "clips"))
             }, epochDone: { record, improved in
+                guard reports else { return }
                 bar?.clear()
                 bar = nil
                 var line = String(format: "epoch %d/%d  loss %.4f  acc %.1f%%", record.epoch, epochs, record.trainingLoss, record.trainingAccuracy * 100)
@@ -174,6 +179,7 @@ struct TrainCommand: ParsableCommand {
             print("interrupted after epoch \(result.history.count); run the same command with --resume to continue")
             throw ExitCode(130)
         }
+        guard reports else { return }
         let best = result.history.first { $0.epoch == result.bestEpoch }
         var line = "wrote \(output): best epoch \(result.bestEpoch) of \(result.history.count)"
         if let loss = best?.validationLoss, let accuracy = best?.validationAccuracy {

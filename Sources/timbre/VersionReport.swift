@@ -7,6 +7,7 @@ import CZlib
 import Foundation
 import TimbreCore
 import TimbreNN
+import TimbreTraining
 
 /// What `timbre --version` prints: the version, the commit it was built from, the vector
 /// path of the network's kernels and the versions of the C libraries in use, which is what
@@ -25,6 +26,7 @@ enum VersionReport {
         lines.append("HDF5: \(major).\(minor).\(release)")
         lines.append("FluidSynth: \(String(cString: fluid_version_str()))")
         lines.append("zlib: \(String(cString: zlibVersion()))")
+        lines.append("MPI: " + (TrainingGroup.libraryVersion ?? "not built in (build with TIMBRE_MPI=1 for mpirun timbre train)"))
         return lines.joined(separator: "\n")
     }
 

@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreStore
 import TimbreCore
 import TimbreModel
+import TimbreTraining
 
 /// Runs the built `timbre` executable, as a user would.
 struct TimbreProcess {
@@ -532,6 +533,48 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(both == irmas + medley)
         #expect(summary.contains("(IRMAS-TrainingData/ (irmas): 3 files, MedleyDB/ (medleydb): 1 file)"), "\(summary)")
         #expect(summary.contains("note: 1 audio file in a format libsndfile cannot read was skipped (m4a: 1), e.g. IRMAS-TrainingData/phone memo.m4a"), "\(summary)")
+    }
+
+    /// Two MPI ranks, each with half of every batch, train the same model as one process
+    /// with the whole batch: the same loss curve and the same weights, to rounding. Runs
+    /// when the build includes MPI (`make test` builds it with TIMBRE_MPI=1).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_MPI"] == "1", "built without MPI (TIMBRE_MPI=1)"))
+    func twoMPIRanksTrainLikeOneProcess() throws {
+        let data = makeFolder()
+        for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
+            for take in 0..<4 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
+        }
+        let work = makeFolder()
+        let features = work.appendingPathComponent("features.h5").path
+        #expect(try TimbreProcess.run(["prepare", data.path, "-o", features]).status == 0)
+        let recipe = ["train", features, "--epochs", "2", "--batch-size", "6", "--validation-fraction", "0.25", "--hidden", "16", "--seed", "4", "--no-calibrate"]
+        let one = work.appendingPathComponent("one.h5"), two = work.appendingPathComponent("two.h5")
+        let single = try TimbreProcess.run(recipe + ["-o", one.path])
+        #expect(single.status == 0, "\(single.stderr)")
+        let mpirun = Process()
+        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", TimbreProcess.executable.path] + recipe + ["-o", two.path]
+        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1"]) { $1 }
+        let output = Pipe()
+        mpirun.standardOutput = output
+        mpirun.standardError = output
+        try mpirun.run()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        mpirun.waitUntilExit()
+        #expect(mpirun.terminationStatus == 0, "\(log)")
+        // Only rank 0 reports.
+        #expect(log.components(separatedBy: "wrote \(two.path)").count == 2, "\(log)")
+        let a = try ModelFile.read(from: one), b = try ModelFile.read(from: two)
+        func losses(_ model: ModelFile) throws -> [Double] {
+            let summary = try JSONSerialization.jsonObject(with: Data(model.trainingSummary.utf8)) as? [String: Any]
+            return (summary?["history"] as? [[String: Any]] ?? []).compactMap { $0["trainingLoss"] as? Double }
+        }
+        let (lossA, lossB) = (try losses(a), try losses(b))
+        #expect(lossA.count == 2 && lossB.count == 2)
+        for (x, y) in zip(lossA, lossB) { #expect(abs(x - y) <= 1e-4 * max(1, abs(x)), "loss \(x) against \(y)") }
+        var difference = 0.0, norm = 0.0
+        for (x, y) in zip(a.weights, b.weights) { difference += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
+        #expect((difference / norm).squareRoot() < 1e-4, "relative weight difference \((difference / norm).squareRoot())")
     }
 
     @Test func evaluateExplainsMissingPieces() throws {

@@ -18,10 +18,14 @@ public struct ForwardContext: Sendable {
     /// Seeds dropout masks: one stream per step, one sub-stream per batch item.
     public var seed: UInt64
     public var step: UInt64
+    /// Index of this batch's first item within the whole batch, when the batch is split
+    /// across processes: masks follow the item, not the process that computes it.
+    public var itemOffset: Int
 
-    public init(training: Bool, seed: UInt64 = 0, step: UInt64 = 0) {
+    public init(training: Bool, seed: UInt64 = 0, step: UInt64 = 0, itemOffset: Int = 0) {
         self.training = training
         self.seed = seed
         self.step = step
+        self.itemOffset = itemOffset
     }
 }

@@ -29,7 +29,7 @@ public final class Dropout: Layer {
         let itemSize = input.itemSize, scale = 1 / (1 - rate)
         // Keep a value when its 24-bit uniform draw is at least rate · 2²⁴.
         let threshold = UInt64((Double(rate) * Double(1 << 24)).rounded(.up))
-        let seed = context.seed ^ (salt &* 0x2545_F491_4F6C_DD1D), step = context.step
+        let seed = context.seed ^ (salt &* 0x2545_F491_4F6C_DD1D), step = context.step, offset = UInt64(context.itemOffset)
         if kept.count != input.count { kept = [UInt8](repeating: 0, count: input.count) }
         var output = Tensor(uninitialized: input.shape)
         input.data.withUnsafeBufferPointer { x in
@@ -38,7 +38,7 @@ public final class Dropout: Layer {
                     let xBase = x.baseAddress!, yBase = y.baseAddress!, maskBase = mask.baseAddress!
                     Parallel.forEachRange(input.batch) { _, items in
                         for item in items {
-                            var generator = SeededGenerator(seed: seed, stream: step &* 65_536 &+ UInt64(item))
+                            var generator = SeededGenerator(seed: seed, stream: step &* 65_536 &+ offset &+ UInt64(item))
                             let start = item * itemSize, end = start + itemSize
                             var i = start
                             // Two 24-bit draws from each 64-bit value.

@@ -15,11 +15,17 @@ public extension Sequential {
     /// One optimisation step against [N, classes] targets with the architecture's own
     /// output and loss (softmax: each row a distribution over the classes present;
     /// sigmoid: multi-hot rows, binary cross-entropy).
-    func trainStep(_ batch: Tensor, targetRows: Tensor, weights: [Float]? = nil, optimizer: Adam, seed: UInt64, step: UInt64) -> SoftmaxCrossEntropy.Result {
+    ///
+    /// For a batch split across processes, `batch` is this process's share starting at
+    /// item `itemOffset`, and `combineGradients` turns the share's gradient (already
+    /// computed) into the whole batch's before the update.
+    func trainStep(_ batch: Tensor, targetRows: Tensor, weights: [Float]? = nil, optimizer: Adam, seed: UInt64, step: UInt64,
+                   itemOffset: Int = 0, combineGradients: ((ParameterStore) -> Void)? = nil) -> SoftmaxCrossEntropy.Result {
         parameters.zeroGradients()
-        let logits = forward(batch, context: ForwardContext(training: true, seed: seed, step: step))
+        let logits = forward(batch, context: ForwardContext(training: true, seed: seed, step: step, itemOffset: itemOffset))
         let result = architecture.output.loss(logits: logits, targets: targetRows, weights: weights)
         backward(result.gradient)
+        combineGradients?(parameters)
         optimizer.update(parameters)
         return result
     }
