@@ -14,8 +14,10 @@ Usage: bench_prepare.py --timbre PATH --work DIR [--files N] [--seconds S] [--sh
 """
 import argparse
 import json
+import re
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -166,6 +168,29 @@ def shards(args):
         print(f"{label:<22} {min(runs):6.3f} s  {os.path.getsize(target) / 1e6:7.1f} MB")
 
 
+def mpi_training(args):
+    """One epoch of `timbre train` on the merged shard features: one process with two
+    engine threads against `mpirun -np 2` with one thread each (same global batch)."""
+    features = os.path.join(args.work, "shards", "merged.h5")
+    if shutil.which("mpirun") is None or "MPI: Open MPI" not in subprocess.run([args.timbre, "--version"], capture_output=True, text=True).stdout:
+        print("\nMPI training: skipped (no mpirun, or timbre built without TIMBRE_MPI=1)")
+        return
+    print("\nMPI training: one epoch on the merged shard features, batch 32")
+    print(f"{'layout':<28} {'wall/s':>7} {'clips/s':>8}")
+    recipe = ["train", features, "--epochs", "1", "--validation-fraction", "0", "--seed", "1", "--no-calibrate"]
+    for label, prefix, threads in (("1 rank x 2 threads", [], "2"),
+                                   ("2 ranks x 1 thread (MPI)", ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"], "1")):
+        output = os.path.join(args.work, "shards", f"mpi-{threads}.h5")
+        env = dict(os.environ, TIMBRE_THREADS=threads, OPENBLAS_NUM_THREADS="1")
+        start = time.perf_counter()
+        result = subprocess.run([*prefix, args.timbre, *recipe, "-o", output], env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(f"MPI training failed: {result.stderr[-400:]}")
+        clips = int(re.search(r"\((\d+) training clips", result.stdout).group(1))
+        print(f"{label:<28} {wall:7.2f} {clips / wall:8.1f}")
+
+
 def load(path):
     with h5py.File(path, "r") as f:
         sources = [s.decode() if isinstance(s, bytes) else s for s in f["source"][:]]
@@ -242,6 +267,7 @@ def main():
             print(f"  note: clips differ: timbre {nt}, librosa {npy}, in common {common}")
     short_files(args, reference)
     shards(args)
+    mpi_training(args)
     # Resampler sweep on a subset: speed and closeness to librosa's soxr_hq.
     subset = os.path.join(args.work, "audio-44k-subset")
     if not os.path.exists(subset):
