@@ -41,6 +41,12 @@ public enum Evaluator {
         if !multiTruth.isEmpty {
             report.multi = MultiLabelMetrics(probabilities: multiRows, truth: multiTruth, classes: classes, threshold: threshold, classThresholds: classThresholds)
         }
+        let labelled = predictions.filter { !$0.truth.isEmpty }
+        if !labelled.isEmpty {
+            report.calibrationError = TemperatureScaling.calibrationError(
+                probabilities: labelled.flatMap(\.probabilities), truth: labelled.map { Set($0.truth) }, classes: classes, output: file.architecture.output)
+            report.calibrationMeasure = file.architecture.output == .sigmoid ? "every class's probability" : "the top class"
+        }
         return report
     }
 }

@@ -12,6 +12,11 @@ public struct EvaluationReport: Sendable {
     public var predictions: [ClipPrediction] = []
     /// Where the figures come from, recorded in metrics.json.
     public var provenance: Provenance?
+    /// Expected calibration error over every labelled clip (0: the probabilities mean what
+    /// they say), of `calibrationMeasure`.
+    public var calibrationError: Double?
+    /// What the error measures: the top class (softmax) or every class's probability (sigmoid).
+    public var calibrationMeasure = "the top class"
 
     /// What a reader of metrics.json needs to reproduce it: which model (and its exact
     /// bytes), which data, how it was read, at which threshold, by which timbre and when.
@@ -106,6 +111,9 @@ public struct EvaluationReport: Sendable {
             }
         }
         if let provenance { root["provenance"] = provenance.json }
+        if let calibrationError {
+            root["expected_calibration_error"] = ["value": calibrationError, "of": calibrationMeasure] as [String: Any]
+        }
         if let multi {
             root["multi_label"] = ["n_clips": multi.clips, "threshold": multi.threshold, "micro_f1": multi.microF1, "macro_f1": multi.macroF1, "lrap": multi.labelRankingAveragePrecision] as [String: Any]
         }
@@ -140,6 +148,10 @@ public struct EvaluationReport: Sendable {
                     lines.append(family.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.3f%11.3f%9d", m.classAccuracy, m.familyAccuracy, m.support))
                 }
             }
+        }
+        if let calibrationError {
+            lines.append("")
+            lines.append(String(format: "expected calibration error (%@): %.3f", calibrationMeasure, calibrationError))
         }
         if let multi {
             lines.append("")

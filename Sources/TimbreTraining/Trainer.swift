@@ -127,7 +127,8 @@ struct TrainerState: Codable, Equatable {
 }
 
 /// Temperature scaling's outcome on the validation clips: the temperature and the
-/// expected calibration error of the top class before and after it.
+/// expected calibration error before and after it (of the top class for softmax, of every
+/// class's probability for sigmoid: `TemperatureScaling.calibrationError`).
 public struct Calibration: Codable, Equatable, Sendable {
     public var temperature: Double
     public var eceBefore: Double
@@ -350,8 +351,10 @@ public final class Trainer: @unchecked Sendable {
                     best.architecture.temperature = temperature
                     state.calibration = Calibration(
                         temperature: temperature,
-                        eceBefore: TemperatureScaling.expectedCalibrationError(probabilities: architecture.probabilities(logits).data, truth: truth, classes: classCount),
-                        eceAfter: TemperatureScaling.expectedCalibrationError(probabilities: best.architecture.probabilities(logits).data, truth: truth, classes: classCount))
+                        eceBefore: TemperatureScaling.calibrationError(probabilities: architecture.probabilities(logits).data, truth: truth, classes: classCount,
+                                                                       output: architecture.output),
+                        eceAfter: TemperatureScaling.calibrationError(probabilities: best.architecture.probabilities(logits).data, truth: truth, classes: classCount,
+                                                                      output: architecture.output))
                 }
                 // Thresholds apply to the probabilities the model reports: the calibrated ones.
                 let probabilities = best.architecture.probabilities(logits).data

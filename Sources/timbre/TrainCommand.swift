@@ -189,7 +189,7 @@ struct TrainCommand: ParsableCommand {
         if result.stoppedEarly { line += "; stopped early" }
         print(line)
         if let calibration = result.calibration {
-            print(String(format: "calibrated: temperature %.3f; expected calibration error of the top class on validation %.3f → %.3f",
+            print(String(format: "calibrated: temperature %.3f; expected calibration error on validation %.3f → %.3f",
                          calibration.temperature, calibration.eceBefore, calibration.eceAfter))
         }
         if result.endedAtChance {

@@ -27,14 +27,14 @@ import TimbreCore
             for c in present { targets.data[item * classes + c] = 1 }
             truth.append(present)
         }
-        let honest = TemperatureScaling.expectedCalibrationError(probabilities: calibrated.data, truth: truth, classes: classes)
+        let honest = TemperatureScaling.calibrationError(probabilities: calibrated.data, truth: truth, classes: classes, output: output)
         for i in logits.data.indices { logits.data[i] *= 4 }
-        let before = TemperatureScaling.expectedCalibrationError(probabilities: output.probabilities(logits).data, truth: truth, classes: classes)
+        let before = TemperatureScaling.calibrationError(probabilities: output.probabilities(logits).data, truth: truth, classes: classes, output: output)
         let temperature = TemperatureScaling.fit(logits: logits, targets: targets, output: output)
         #expect(abs(temperature - 4) < 0.4, "T = \(temperature)")
         var architecture = Architecture(inputShape: [1, 2, 2], layers: [.flatten, .dense(units: classes)], output: output)
         architecture.temperature = temperature
-        let after = TemperatureScaling.expectedCalibrationError(probabilities: architecture.probabilities(logits).data, truth: truth, classes: classes)
+        let after = TemperatureScaling.calibrationError(probabilities: architecture.probabilities(logits).data, truth: truth, classes: classes, output: output)
         #expect(before > 0.1, "over-confident: ECE \(before)")
         #expect(after < 0.04 && after < before / 3, "ECE \(before) → \(after) (labels' own: \(honest))")
         // The ranking, and so every top-1 decision, is unchanged.
@@ -53,6 +53,16 @@ import TimbreCore
         #expect(TemperatureScaling.expectedCalibrationError(probabilities: sure, truth: [[0], [1]], classes: 2) == 0)
         let boastful: [Float] = [0.9, 0.1, 0.9, 0.1]
         #expect(abs(TemperatureScaling.expectedCalibrationError(probabilities: boastful, truth: [[0], [1]], classes: 2) - 0.4) < 1e-6)
+    }
+
+    /// Every (clip, class) probability is a claim: 0.9 for a present class and 0.1 for an
+    /// absent one are 0.1 off each; a model that says 0.5 for a class present half the
+    /// time is calibrated.
+    @Test func everyClassCalibrationErrorKnownAnswers() {
+        let claims: [Float] = [0.9, 0.1, 0.9, 0.1]
+        #expect(abs(TemperatureScaling.everyClassCalibrationError(probabilities: claims, truth: [[0], [0]], classes: 2) - 0.1) < 1e-6)
+        let halves: [Float] = [0.5, 0.5]
+        #expect(TemperatureScaling.everyClassCalibrationError(probabilities: halves, truth: [[0], []], classes: 1) == 0)
     }
 
     /// The temperature travels with the architecture's JSON; without one, files written

@@ -235,3 +235,18 @@ import TimbreStore
         #expect(seen == Set(-3...3), "every shift within the range is drawn")
     }
 }
+
+@Suite struct ModelCalibrationTests {
+    /// Moving thresholds to a new temperature keeps each decision: the same logit.
+    @Test func thresholdsFollowTheTemperature() throws {
+        let summary = #"{"class_thresholds":[0.5,0.8807970779778823],"threshold":0.25}"#
+        let mapped = ModelCalibration.mappedThresholds(in: summary, from: 1, to: 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(mapped.utf8)) as? [String: Any])
+        let perClass = try #require(object["class_thresholds"] as? [Double])
+        #expect(abs(perClass[0] - 0.5) < 1e-9)
+        // σ(2) at T = 1 is the logit 2, which is σ(1) at T = 2.
+        #expect(abs(perClass[1] - 1 / (1 + exp(-1.0))) < 1e-6)
+        // 0.25 is the logit −ln 3; at T = 2 that is σ(−ln 3 / 2) = 1 / (1 + √3).
+        #expect(abs((object["threshold"] as? Double ?? 0) - 1 / (1 + 3.0.squareRoot())) < 1e-6)
+    }
+}

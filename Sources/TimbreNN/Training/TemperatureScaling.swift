@@ -28,6 +28,35 @@ public enum TemperatureScaling {
         return exp((low + high) / 2)
     }
 
+    /// The calibration error that matches an output: the top class's for softmax (one
+    /// class per clip), every class's for sigmoid (each probability a claim of its own).
+    public static func calibrationError(probabilities: [Float], truth: [Set<Int>], classes: Int, output: OutputActivation) -> Double {
+        switch output {
+        case .softmax: return expectedCalibrationError(probabilities: probabilities, truth: truth, classes: classes)
+        case .sigmoid: return everyClassCalibrationError(probabilities: probabilities, truth: truth, classes: classes)
+        }
+    }
+
+    /// Expected calibration error over every (clip, class) probability: each one is a
+    /// claim that the class is present, binned by its value (`bins` equal-width bins) and
+    /// compared with how often the class is present in its bin.
+    public static func everyClassCalibrationError(probabilities: [Float], truth: [Set<Int>], classes: Int, bins: Int = 15) -> Double {
+        precondition(probabilities.count == truth.count * classes)
+        var confidence = [Double](repeating: 0, count: bins), present = [Double](repeating: 0, count: bins), count = [Int](repeating: 0, count: bins)
+        for (item, classesPresent) in truth.enumerated() {
+            for c in 0..<classes {
+                let p = Double(probabilities[item * classes + c])
+                let bin = min(bins - 1, max(0, Int(p * Double(bins))))
+                confidence[bin] += p
+                present[bin] += classesPresent.contains(c) ? 1 : 0
+                count[bin] += 1
+            }
+        }
+        let total = count.reduce(0, +)
+        guard total > 0 else { return 0 }
+        return (0..<bins).reduce(0) { sum, bin in count[bin] == 0 ? sum : sum + abs(confidence[bin] - present[bin]) / Double(total) }
+    }
+
     /// `logits / temperature`.
     public static func scaled(_ logits: Tensor, by temperature: Double) -> Tensor {
         var out = logits

@@ -1,0 +1,62 @@
+import COpenBLAS
+import Foundation
+import TimbreCore
+import TimbreNN
+
+/// Temperature scaling of a trained model on labelled feature files (`timbre calibrate`):
+/// for a model trained without validation data, or one to be used on other sources than
+/// it was validated on.
+public enum ModelCalibration {
+    public struct Outcome: Sendable {
+        public var calibration: Calibration
+        public var clips: Int
+    }
+
+    /// Fits the temperature on every labelled clip of `features` (replacing any the model
+    /// had), records it in `model`, and maps the recorded decision thresholds of a sigmoid
+    /// model so that they pick the same classes: t′ = σ(logit(t) / T).
+    public static func calibrate(_ model: inout ModelFile, on features: [URL], batchSize: Int = 32) throws -> Outcome {
+        let clips = try ClipLibrary(urls: features)
+        try model.checkCompatible(with: clips.readers[0].metadata, source: features[0].path)
+        let labelled = (0..<clips.count).filter { !clips.classIndices(of: $0).isEmpty }
+        guard !labelled.isEmpty else { throw TrainingError("\(features[0].path): no labelled clips to calibrate on") }
+        openblas_set_num_threads(1)
+        let network = try model.makeModel()
+        let (logits, targets) = try BatchReader(clips: clips).logits(of: network, for: labelled.map(Example.solo), batchSize: batchSize)
+        let truth = Trainer.classSets(targets)
+        let classes = targets.shape[1]
+        var raw = model.architecture
+        let previous = raw.temperature ?? 1
+        raw.temperature = nil
+        let temperature = TemperatureScaling.fit(logits: logits, targets: targets, output: raw.output)
+        var calibrated = raw
+        calibrated.temperature = temperature
+        let before = model.architecture.probabilities(logits).data
+        let calibration = Calibration(
+            temperature: temperature,
+            eceBefore: TemperatureScaling.calibrationError(probabilities: before, truth: truth, classes: classes, output: raw.output),
+            eceAfter: TemperatureScaling.calibrationError(probabilities: calibrated.probabilities(logits).data, truth: truth, classes: classes, output: raw.output))
+        if raw.output == .sigmoid {
+            model.trainingSummary = mappedThresholds(in: model.trainingSummary, from: previous, to: temperature)
+        }
+        model.architecture = calibrated
+        return Outcome(calibration: calibration, clips: labelled.count)
+    }
+
+    /// The summary with its thresholds moved from probabilities at temperature `old` to
+    /// those at `new` (the same logit, so the same decisions).
+    static func mappedThresholds(in summary: String, from old: Double, to new: Double) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(summary.utf8))) as? [String: Any] else { return summary }
+        func map(_ t: Double) -> Double {
+            let p = min(max(t, 1e-6), 1 - 1e-6)
+            let logit = log(p / (1 - p)) * old
+            return 1 / (1 + exp(-logit / new))
+        }
+        if let single = object["threshold"] as? Double { object["threshold"] = map(single) }
+        if let perClass = (object["class_thresholds"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }) {
+            object["class_thresholds"] = perClass.map(map)
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return summary }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
