@@ -30,6 +30,16 @@ public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
     ///   - classThresholds: one threshold per class, used instead of `threshold` when given.
     public init(probabilities: [Float], truth: [Set<Int>], classes: Int, threshold: Double, classThresholds: [Double]? = nil) {
         precondition(classThresholds == nil || classThresholds!.count == classes, "one threshold per class")
+        let decisions = truth.indices.map { clip in
+            Self.decide(probabilities[(clip * classes)..<((clip + 1) * classes)], threshold: threshold, classThresholds: classThresholds)
+        }
+        self.init(scores: probabilities, decisions: decisions, truth: truth, classes: classes, threshold: threshold, classThresholds: classThresholds)
+    }
+
+    /// The same metrics for decisions taken elsewhere (e.g. the tags of separated stems):
+    /// F1 from `decisions`, LRAP from the ranking of `scores` ([clips × classes]).
+    public init(scores probabilities: [Float], decisions: [Set<Int>], truth: [Set<Int>], classes: Int, threshold: Double, classThresholds: [Double]? = nil) {
+        precondition(decisions.count == truth.count && probabilities.count == truth.count * classes)
         self.threshold = threshold
         self.classThresholds = classThresholds
         clips = truth.count
@@ -37,7 +47,7 @@ public struct MultiLabelMetrics: Equatable, Sendable, Encodable {
         var lrapSum = 0.0
         for (clip, labels) in truth.enumerated() {
             let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
-            let predicted = Self.decide(row, threshold: threshold, classThresholds: classThresholds)
+            let predicted = decisions[clip]
             for c in 0..<classes {
                 switch (predicted.contains(c), labels.contains(c)) {
                 case (true, true): tp[c] += 1

@@ -17,6 +17,25 @@ public struct EvaluationReport: Sendable {
     public var calibrationError: Double?
     /// What the error measures: the top class (softmax) or every class's probability (sigmoid).
     public var calibrationMeasure = "the top class"
+    /// `evaluate --separate`: the mix clips scored as tagged and as tagged after separation.
+    public var separation: SeparationComparison?
+
+    public struct SeparationComparison: Sendable {
+        public var songs: Int
+        public var without: MultiLabelMetrics
+        public var with: MultiLabelMetrics
+
+        public init(songs: Int, without: MultiLabelMetrics, with: MultiLabelMetrics) {
+            self.songs = songs
+            self.without = without
+            self.with = with
+        }
+
+        var json: [String: Any] {
+            func metrics(_ m: MultiLabelMetrics) -> [String: Any] { ["micro_f1": m.microF1, "macro_f1": m.macroF1, "lrap": m.labelRankingAveragePrecision] }
+            return ["songs": songs, "clips": without.clips, "without": metrics(without), "with": metrics(with)]
+        }
+    }
 
     /// What a reader of metrics.json needs to reproduce it: which model (and its exact
     /// bytes), which data, how it was read, at which threshold, by which timbre and when.
@@ -111,6 +130,7 @@ public struct EvaluationReport: Sendable {
             }
         }
         if let provenance { root["provenance"] = provenance.json }
+        if let separation { root["separation"] = separation.json }
         if let calibrationError {
             root["expected_calibration_error"] = ["value": calibrationError, "of": calibrationMeasure] as [String: Any]
         }
@@ -147,6 +167,13 @@ public struct EvaluationReport: Sendable {
                 for (family, m) in families.sorted(by: { $0.key < $1.key }) {
                     lines.append(family.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.3f%11.3f%9d", m.classAccuracy, m.familyAccuracy, m.support))
                 }
+            }
+        }
+        if let separation {
+            lines.append("")
+            lines.append("mix clips of \(separation.songs) songs (\(separation.without.clips) clips)   micro F1  macro F1     LRAP")
+            for (label, m) in [("  as tagged", separation.without), ("  tagged after separation", separation.with)] {
+                lines.append(label.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.4f  %8.4f  %7.4f", m.microF1, m.macroF1, m.labelRankingAveragePrecision))
             }
         }
         if let calibrationError {

@@ -6,6 +6,8 @@ import TimbreDatasets
 import TimbreEvaluation
 import TimbreModel
 import TimbrePrepare
+import TimbreSeparation
+import TimbreTagging
 import TimbreTraining
 
 struct EvaluateCommand: ParsableCommand {
@@ -41,8 +43,18 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Show each row's shares in percent in the confusion matrix picture instead of counts.")
     var normalize = false
 
+    @Flag(help: "MedleyDB mixes: also separate each mix, tag its stems and report multi-label F1 and LRAP of the mix clips with and without separation.")
+    var separate = false
+
+    @Option(help: "Separator model for --separate (default: the bundled separator).")
+    var separatorModel: String?
+
+    @Option(help: "With --separate: the least probability at which a stem's class is reported, as in tag --separate.")
+    var stemThreshold = 0.5
+
     func validate() throws {
         try requireOption(threshold, "--threshold", in: 0...1)
+        try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
     }
 
     func run() throws {
@@ -59,6 +71,7 @@ struct EvaluateCommand: ParsableCommand {
                 throw TrainingError("\(data): no such file or folder")
             }
             guard isDirectory.boolValue else {
+                if separate { throw TrainingError("\(data): --separate needs the folder of MedleyDB songs, not a feature file") }
                 try FileProbe.check(data, as: .features)
                 var report = try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds)
                 report.provenance = try provenance(layouts: ["features"], threshold: threshold, perClass: classThresholds != nil)
@@ -76,6 +89,7 @@ struct EvaluateCommand: ParsableCommand {
             for note in summary.notes { Terminal.printError("  note: \(note)") }
             var report = try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold, classThresholds: classThresholds)
             report.provenance = try provenance(layouts: summary.layouts, threshold: threshold, perClass: classThresholds != nil)
+            if separate { report.separation = try separationComparison(report, model: modelFile, root: dataURL) }
             return report
         }
         print(report.table())
@@ -83,6 +97,43 @@ struct EvaluateCommand: ParsableCommand {
             try reportingErrors { try report.write(to: URL(fileURLWithPath: folder), normalized: normalize) }
             print("\nwrote \(folder)/metrics.json, predictions.csv" + (report.single != nil ? ", confusion.csv, confusion.svg, confusion.pdf" : ""))
         }
+    }
+
+    /// Multi-label F1 and LRAP of the mix clips (`*_MIX.*` files) as the mixes are tagged,
+    /// and as `tag --separate` tags them: each mix separated, its stems tagged and merged,
+    /// each clip matched to the timeline window that starts where it does.
+    private func separationComparison(_ report: EvaluationReport, model modelFile: ModelFile, root: URL) throws -> EvaluationReport.SeparationComparison {
+        let mixClips = report.predictions.filter { !$0.truth.isEmpty && FileName.withoutExtension($0.source).uppercased().hasSuffix("_MIX") }
+        guard !mixClips.isEmpty else { throw TrainingError("\(data): --separate found no labelled clips of MedleyDB mixes (*_MIX.wav)") }
+        let classes = report.classCodes.count
+        let (threshold, classThresholds) = modelFile.decisionThresholds(override: self.threshold)
+        var options = TagOptions()
+        (options.threshold, options.classThresholds) = (threshold, classThresholds)
+        let features = modelFile.features
+        let tagger = Tagger(model: try modelFile.makeModel(), settings: features.settings, classCodes: features.classCodes, classNames: features.classNames,
+                            options: SeparatedTagging.stemOptions(from: options, stemThreshold: stemThreshold))
+        let separator = BlockSeparator(model: try SeparatedTagging.loadSeparator(separatorModel), blockSeconds: 60)
+        var windows: [String: [WindowTags]] = [:]
+        for source in Set(mixClips.map(\.source)).sorted() {
+            Terminal.printError("separating \(source)")
+            switch SeparatedTagging.tag((url: root.appendingPathComponent(source), path: source), separator: separator, tagger: tagger) {
+            case .success(let tags): windows[source] = tags.timeline
+            case .failure(let error): throw error
+            }
+        }
+        var scores: [Float] = [], decisions: [Set<Int>] = [], plain: [Float] = []
+        for clip in mixClips {
+            let window = windows[clip.source]?.first { abs($0.start - Double(clip.offset)) < 1e-3 }
+            let windowScores = window?.scores.count == classes ? window!.scores.map(Float.init) : [Float](repeating: 0, count: classes)
+            scores += windowScores
+            decisions.append(Set((window?.tags ?? []).compactMap { tag in report.classCodes.firstIndex(of: tag.code) }))
+            plain += clip.probabilities
+        }
+        let truth = mixClips.map { Set($0.truth) }
+        return EvaluationReport.SeparationComparison(
+            songs: windows.count,
+            without: MultiLabelMetrics(probabilities: plain, truth: truth, classes: classes, threshold: threshold, classThresholds: classThresholds),
+            with: MultiLabelMetrics(scores: scores, decisions: decisions, truth: truth, classes: classes, threshold: threshold, classThresholds: classThresholds))
     }
 
     /// The model (path, CRC-32 and size), data, layouts, threshold, version and date behind

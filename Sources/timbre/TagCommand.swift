@@ -125,16 +125,12 @@ struct TagCommand: ParsableCommand {
         var done = 0, seconds = 0.0
         let tagFiles: ([(url: URL, path: String)], (Result<FileTags, FileError>) -> Void) -> Void
         if separate {
-            let separatorFile = try reportingErrors {
-                try separatorModel.map { try FileProbe.check($0, as: .separator); return try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load()
-            }
+            let separatorFile = try reportingErrors { try SeparatedTagging.loadSeparator(separatorModel) }
             let separator = BlockSeparator(model: separatorFile, blockSeconds: 60)
-            var stemOptions = options
-            stemOptions.reportsTopClass = false
-            stemOptions.thresholdFloor = stemThreshold
+            let stemOptions = SeparatedTagging.stemOptions(from: options, stemThreshold: stemThreshold)
             let stemTagger = Tagger(model: network, settings: settings, classCodes: features.classCodes, classNames: features.classNames, options: stemOptions)
             tagFiles = { files, result in
-                for file in files { result(Self.tagSeparated(file, separator: separator, tagger: stemTagger)) }
+                for file in files { result(SeparatedTagging.tag(file, separator: separator, tagger: stemTagger)) }
             }
         } else {
             tagFiles = { files, result in tagger.tag(files, result: result) }
@@ -162,31 +158,6 @@ struct TagCommand: ParsableCommand {
     }
 
     /// Separates one file into a temporary folder, tags each stem and merges their tags.
-    static func tagSeparated(_ file: (url: URL, path: String), separator: BlockSeparator, tagger: Tagger) -> Result<FileTags, FileError> {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-stems-\(getpid())-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        var output = BlockSeparator.Output(folder: folder, stems: separator.model.settings.stems)
-        output.format = .wavFloat
-        do {
-            try separator.separate(file.url, into: output)
-        } catch let error as FileError {
-            return .failure(FileError(path: file.path, reason: error.reason))
-        } catch {
-            return .failure(FileError(path: file.path, reason: "\(error)"))
-        }
-        var stems: [(stem: String, tags: FileTags)] = []
-        var failure: FileError?
-        let stemFiles = output.stems.map { (url: folder.appendingPathComponent("\($0.rawValue).wav"), path: $0.rawValue) }
-        tagger.tag(stemFiles) { outcome in
-            switch outcome {
-            case .success(let tags): stems.append((tags.path, tags))
-            case .failure(let error): failure = FileError(path: file.path, reason: "stem \(error.path): \(error.reason)")
-            }
-        }
-        if let failure { return .failure(failure) }
-        return .success(StemTagMerger.merge(path: file.path, stems: stems))
-    }
-
     private func report(path: String, reason: String, formatter: TagFormatter) {
         Terminal.printError("timbre: \(path): \(reason)")
         if let line = formatter.failure(path: path, reason: reason) { ResultOutput.line(line) }

@@ -577,6 +577,32 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect((difference / norm).squareRoot() < 1e-4, "relative weight difference \((difference / norm).squareRoot())")
     }
 
+    /// evaluate --separate scores the mix clips twice: as tagged (the same figures as the
+    /// plain multi-label line, since here every multi-label clip is a mix clip) and after
+    /// separation, and writes both into metrics.json.
+    @Test func evaluateWithSeparationScoresTheMixesBothWays() throws {
+        let root = makeFolder()
+        let synth = try TimbreProcess.run(["synth", "-o", root.path, "--takes-per-class", "0", "--songs", "2", "--song-seconds", "9", "--seed", "5"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        let report = makeFolder().appendingPathComponent("report")
+        let result = try TimbreProcess.run(["evaluate", root.appendingPathComponent("MedleyDB").path, "--separate", "--report", report.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("mix clips of 2 songs"), "\(result.stdout)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("metrics.json"))) as! [String: Any]
+        let separation = try #require(metrics["separation"] as? [String: Any])
+        let multi = try #require(metrics["multi_label"] as? [String: Any])
+        let without = try #require(separation["without"] as? [String: Double]), with = try #require(separation["with"] as? [String: Double])
+        #expect(separation["songs"] as? Int == 2)
+        #expect(separation["clips"] as? Int == multi["n_clips"] as? Int)
+        #expect(abs((without["micro_f1"] ?? -1) - (multi["micro_f1"] as? Double ?? -2)) < 1e-9)
+        #expect(abs((without["lrap"] ?? -1) - (multi["lrap"] as? Double ?? -2)) < 1e-9)
+        for value in with.values { #expect((0...1).contains(value)) }
+        // A feature file cannot be separated.
+        let refused = try TimbreProcess.run(["evaluate", report.appendingPathComponent("metrics.json").path, "--separate"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("--separate needs the folder of MedleyDB songs"), "\(refused.stderr)")
+    }
+
     @Test func evaluateExplainsMissingPieces() throws {
         // Without --model the bundled model is used; the data must still exist.
         let noData = try TimbreProcess.run(["evaluate", "/nonexistent/features.h5"])
