@@ -46,7 +46,7 @@ public final class AudioFileReader {
         var sfInfo = SF_INFO()
         // By content first, read through one large buffer; then by path, which also lets
         // libsndfile use the file name's extension to tell a headerless format.
-        guard let handle = source.openSoundFile(&sfInfo) ?? sf_open(url.path, Int32(SFM_READ), &sfInfo) else {
+        guard let handle = source.openSoundFile(&sfInfo) ?? FileSystemName.withPath(url.path, { sf_open($0, Int32(SFM_READ), &sfInfo) }) else {
             let reason = String(cString: sf_strerror(nil))
             throw FileError(path: url.path, reason: AudioFileReader.explain(reason, url: url))
         }

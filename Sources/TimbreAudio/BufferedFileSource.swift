@@ -32,7 +32,7 @@ final class BufferedFileSource {
         self.path = path
         // Non-blocking, so that opening a named pipe returns at once. Reads of the regular
         // files accepted below ignore the flag.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        let descriptor = FileSystemName.withPath(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         guard descriptor >= 0 else {
             let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno)).lowercased()
             throw FileError(path: path, reason: reason)

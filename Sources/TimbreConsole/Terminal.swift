@@ -19,12 +19,19 @@ public enum Terminal {
     }
 
     /// `text` with C0 and C1 control characters (newlines and tabs included) and DEL as
-    /// `\xNN`, or `\u{NNNN}` above 0xFF.
+    /// `\xNN`, and the stray bytes of file names that are not UTF-8 (U+EF80–U+EFFF, see
+    /// `FileSystemName` in TimbreCore) as the bytes they stand for.
     public static func escapingControls(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        guard text.unicodeScalars.contains(where: { isControl($0) || isStrayByte($0) }) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
-            if isControl(scalar) { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            if isControl(scalar) {
+                out += String(format: "\\x%02X", scalar.value)
+            } else if isStrayByte(scalar) {
+                out += String(format: "\\x%02X", scalar.value - 0xEF00)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
         }
         return out
     }
@@ -32,6 +39,8 @@ public enum Terminal {
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
+
+    private static func isStrayByte(_ scalar: Unicode.Scalar) -> Bool { (0xEF80...0xEFFF).contains(scalar.value) }
 
     /// "1:05:09", "4:09" or "12s".
     public static func formatDuration(_ seconds: Double) -> String {

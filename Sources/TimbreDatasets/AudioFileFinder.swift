@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// Lists audio files under a folder, recursively, in a stable order.
 public enum AudioFileFinder {
@@ -21,10 +22,11 @@ public enum AudioFileFinder {
         var files: [URL] = []
         var folders = [root.path]
         while let folder = folders.popLast() {
-            guard let directory = opendir(folder) else { continue }
+            guard let directory = FileSystemName.withPath(folder, { opendir($0) }) else { continue }
             defer { closedir(directory) }
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                // Names that are not UTF-8 keep their bytes (`FileSystemName`).
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { FileSystemName.decode($0.prefix { $0 != 0 }) }
                 guard !name.hasPrefix(".") else { continue }
                 let path = folder.hasSuffix("/") ? folder + name : folder + "/" + name
                 switch kind(of: path, type: entry.pointee.d_type) {
@@ -46,7 +48,7 @@ public enum AudioFileFinder {
         case Int32(DT_LNK): return linkedFileKind(path)
         default:
             var status = stat()
-            guard lstat(path, &status) == 0 else { return .other }
+            guard FileSystemName.withPath(path, { lstat($0, &status) }) == 0 else { return .other }
             switch status.st_mode & S_IFMT {
             case S_IFREG: return .file
             case S_IFDIR: return .folder
@@ -59,7 +61,7 @@ public enum AudioFileFinder {
     /// A link counts when it leads to a regular file; links to folders are not followed.
     private static func linkedFileKind(_ path: String) -> EntryKind {
         var status = stat()
-        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
+        return FileSystemName.withPath(path, { stat($0, &status) }) == 0 && (status.st_mode & S_IFMT) == S_IFREG ? .file : .other
     }
 
     public static func audioFiles(under root: URL) -> [URL] {

@@ -34,11 +34,11 @@ public enum DatasetImporter {
     /// layout is detected, so no half of it is ignored. Files in formats libsndfile cannot
     /// read (`.m4a`, ...) are named in a note instead of being skipped silently.
     public static func importRoot(_ root: URL, layout: DatasetLayout?, taxonomy: Taxonomy = .standard) throws -> ImportResult {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory) else {
+        let status = FileSystemName.status(of: root.path)
+        guard status.exists else {
             throw FileError(path: root.path, reason: "no such file or folder")
         }
-        guard isDirectory.boolValue else {
+        guard status.isFolder else {
             throw FileError(path: root.path, reason: "is a file; give the folder that holds the data set")
         }
         var result: ImportResult

@@ -77,11 +77,11 @@ struct SeparateCommand: ParsableCommand {
         var jobs: [(url: URL, name: String)] = []
         for path in paths {
             let url = URL(fileURLWithPath: path)
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let status = FileSystemName.status(of: path)
+            if !status.exists {
                 Terminal.printError("timbre: \(path): no such file or folder")
                 failures += 1
-            } else if isDirectory.boolValue {
+            } else if status.isFolder {
                 let found = AudioFileFinder.audioFiles(under: url)
                 if found.isEmpty { Terminal.printError("timbre: \(path): no audio files in this folder"); failures += 1 }
                 jobs += found.map { ($0, Self.outputName((AudioFileFinder.relativePath(of: $0, to: url) as NSString).deletingPathExtension)) }

@@ -102,11 +102,11 @@ struct TagCommand: ParsableCommand {
         var files: [(url: URL, path: String)] = []
         for path in paths {
             let url = URL(fileURLWithPath: path)
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let status = FileSystemName.status(of: path)
+            if !status.exists {
                 report(path: path, reason: "no such file or folder", formatter: formatter)
                 failures += 1
-            } else if isDirectory.boolValue {
+            } else if status.isFolder {
                 let found = AudioFileFinder.audioFiles(under: url)
                 if found.isEmpty {
                     report(path: path, reason: "no audio files in this folder", formatter: formatter)

@@ -19,7 +19,8 @@ struct Timbre: ParsableCommand {
     /// Parses and runs; usage errors exit with status 1 (DESIGN.md), not ArgumentParser's 64.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            // Arguments decoded from their bytes, so a file name that is not UTF-8 still opens.
+            var command = try parseAsRoot(Array(FileSystemName.arguments.dropFirst()))
             try command.run()
             if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
         } catch {

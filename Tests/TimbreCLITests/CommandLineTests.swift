@@ -458,6 +458,42 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(info.stderr == "timbre: \(text.path): not an HDF5 file\n", "\(info.stderr)")
     }
 
+    /// A file whose name is not UTF-8 (Latin-1 "café") is found in a folder, opened when
+    /// named on the command line, prepared, and shown with its stray byte as \xE9.
+    @Test func aFileNameThatIsNotUTF8IsReadByItsBytes() throws {
+        let folder = makeFolder()
+        let plain = folder.appendingPathComponent("flute/plain.wav")
+        try writeTone(plain, seconds: 3, frequency: 880)
+        var latin1 = Array((folder.path + "/flute/caf").utf8)
+        latin1 += [0xE9] + Array(" take.wav".utf8) + [0]
+        let moved = latin1.withUnsafeBufferPointer { bytes in
+            rename(plain.path, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self))
+        }
+        #expect(moved == 0)
+        let fromFolder = try TimbreProcess.run(["tag", "--format", "csv", folder.path])
+        #expect(fromFolder.status == 0, "\(fromFolder.stderr)")
+        #expect(fromFolder.stdout.split(separator: "\n").count == 2, "\(fromFolder.stdout)")
+        let features = makeFolder().appendingPathComponent("f.h5")
+        let prepared = try TimbreProcess.run(["prepare", folder.path, "-o", features.path])
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        #expect(try FeatureFileReader(url: features).count == 1)
+        // Named on the command line by its raw bytes, as a shell passes them.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"name="$1/flute/$(printf 'caf\351') take.wav"; "$0" tag "$name" "$name.missing""#,
+                             TimbreProcess.executable.path, folder.path]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let tagged = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(tagged.contains("0:03.0"), "\(tagged)")
+        #expect(message == "timbre: \(folder.path)/flute/caf\\xE9 take.wav.missing: no such file or folder\n", "\(message)")
+    }
+
     @Test func aNegativeThresholdIsReadAsAValue() throws {
         let data = makeFolder()
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)

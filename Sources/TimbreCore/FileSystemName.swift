@@ -1,0 +1,67 @@
+import Foundation
+
+/// File names are bytes, Timbre's paths are Strings. A name that is not valid UTF-8 (an old
+/// Latin-1 archive, say) would lose its stray bytes in a String, and the file could not be
+/// opened again. Such bytes are therefore decoded to private-use characters, byte b
+/// (0x80–0xFF) to U+EF00 + b, and encoded back to the same byte whenever a path reaches
+/// the system. Valid UTF-8 names are unchanged. (The cost: a name that really contains
+/// U+EF80–U+EFFF is not found.)
+public enum FileSystemName {
+    /// `bytes` as a String, every byte that is not part of valid UTF-8 kept as U+EF00 + b.
+    public static func decode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        if let valid = String(validating: bytes, as: UTF8.self) { return valid }
+        var out = String.UnicodeScalarView()
+        var input = Array(bytes)[...]
+        while !input.isEmpty {
+            var parser = Unicode.UTF8.ForwardParser()
+            var next = input.makeIterator()
+            switch parser.parseScalar(from: &next) {
+            case .valid(let encoded):
+                out.append(Unicode.UTF8.decode(encoded))
+                input = input.dropFirst(encoded.count)
+            case .error(let length):
+                for byte in input.prefix(length) { out.append(Unicode.Scalar(0xEF00 + UInt32(byte))!) }
+                input = input.dropFirst(length)
+            case .emptyInput:
+                input = input.dropFirst(input.count)
+            }
+        }
+        return String(out)
+    }
+
+    /// The bytes of `path` for the system: UTF-8, with U+EF80–U+EFFF back as the bytes
+    /// they stand for.
+    public static func encode(_ path: String) -> [CChar] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(path.utf8.count + 1)
+        for scalar in path.unicodeScalars {
+            if (0xEF80...0xEFFF).contains(scalar.value) {
+                bytes.append(UInt8(scalar.value - 0xEF00))
+            } else {
+                bytes.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        bytes.append(0)
+        return bytes.map { CChar(bitPattern: $0) }
+    }
+
+    /// Calls `body` with `path` as the system's bytes.
+    public static func withPath<R>(_ path: String, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        try encode(path).withUnsafeBufferPointer { try body($0.baseAddress!) }
+    }
+
+    /// The process's arguments, decoded from their bytes the same way.
+    public static var arguments: [String] {
+        (0..<Int(CommandLine.argc)).map { index in
+            guard let argument = CommandLine.unsafeArgv[index] else { return "" }
+            return decode(UnsafeBufferPointer(start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
+        }
+    }
+
+    /// Whether `path` exists, and whether it is a folder (links followed).
+    public static func status(of path: String) -> (exists: Bool, isFolder: Bool) {
+        var info = stat()
+        guard withPath(path, { stat($0, &info) }) == 0 else { return (false, false) }
+        return (true, (info.st_mode & S_IFMT) == S_IFDIR)
+    }
+}
