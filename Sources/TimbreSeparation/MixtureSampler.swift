@@ -108,6 +108,22 @@ public final class MixtureSampler: @unchecked Sendable {
 
     /// Example `index` of the stream `seed`. With `stem`, only songs that have that
     /// target are drawn (a per-source dataset, for interleaved training).
+    /// sumReal += gain · real and sumImaginary += gain · imaginary over `count` values.
+    private static func add(_ real: [Float], _ imaginary: [Float], times gain: Float, into sumReal: inout [Float], _ sumImaginary: inout [Float], count: Int) {
+        real.withUnsafeBufferPointer { re in
+            imaginary.withUnsafeBufferPointer { im in
+                sumReal.withUnsafeMutableBufferPointer { sr in
+                    sumImaginary.withUnsafeMutableBufferPointer { si in
+                        for i in 0..<count {
+                            sr[i] += re[i] * gain
+                            si[i] += im[i] * gain
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public func example(seed: UInt64, index: Int, only stem: SeparationStem? = nil, frames analyser: SpectralFrames) -> SeparationExample {
         let bins = analyser.bins, frames = settings.frames, count = frames * bins
         var mixReal = [Float](repeating: 0, count: count), mixImaginary = mixReal
@@ -121,15 +137,10 @@ public final class MixtureSampler: @unchecked Sendable {
                 let chunk = UnsafeBufferPointer(rebasing: samples[draw.offset..<(draw.offset + chunkSamples)])
                 analyser.analyse(chunk, origin: 0, length: chunkSamples, frames: lead..<(lead + frames), real: &real, imaginary: &imaginary)
             }
-            let target = settings.stems.firstIndex(of: source.stem)
-            for i in 0..<count {
-                let re = real[i] * draw.gain, im = imaginary[i] * draw.gain
-                mixReal[i] += re
-                mixImaginary[i] += im
-                if let target {
-                    targetReal[target][i] += re
-                    targetImaginary[target][i] += im
-                }
+            let gain = draw.gain
+            Self.add(real, imaginary, times: gain, into: &mixReal, &mixImaginary, count: count)
+            if let target = settings.stems.firstIndex(of: source.stem) {
+                Self.add(real, imaginary, times: gain, into: &targetReal[target], &targetImaginary[target], count: count)
             }
         }
         // The network sees the lowest `settings.bins` bins.

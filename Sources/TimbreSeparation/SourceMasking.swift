@@ -66,54 +66,68 @@ public enum SourceMasking {
         let batch = activations.batch, s = stems.count, itemSize = activations.itemSize, planeSize = itemSize / s
         precondition(mixtures.count == batch && targets.count == batch && mixtures.allSatisfy { $0.count == planeSize }, "mixtures and targets must match the batch")
         let weights = loss.discriminativeWeights(stems)
-        let scored = scored ?? Set(0..<s)
+        let isScored = (0..<s).map { scored?.contains($0) ?? true }
+        // The discriminative partners of each stem, looked up once rather than per value.
+        let partners = (0..<s).map { i in weights.isEmpty ? [] : (0..<s).compactMap { j in weights[i][j] != 0 ? (j, weights[i][j]) : nil } }
+        let isL1: Bool
+        if case .l1 = loss { isL1 = true } else { isL1 = false }
         let scale = 1 / Float(batch * planeSize)
         var total = 0.0
         var gradient = Tensor(zeros: activations.shape)
+        var maskGradient = [Float](repeating: 0, count: itemSize)
         activations.data.withUnsafeBufferPointer { all in
-            for item in 0..<batch {
-                let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
-                let masks = self.masks(a, stems: s, normalisation: normalisation)
-                let mixture = mixtures[item], target = targets[item]
-                // dL/dm for every stem and value.
-                var maskGradient = [Float](repeating: 0, count: itemSize)
-                for i in 0..<s {
-                    for p in 0..<planeSize {
-                        let estimate = masks[i * planeSize + p] * mixture[p]
-                        var g: Float = 0
-                        if scored.contains(i) {
-                            let error = estimate - target[i][p]
-                            switch loss {
-                            case .l1:
-                                total += Double(abs(error))
-                                g = error > 0 ? 1 : error < 0 ? -1 : 0
-                            case .discriminative:
-                                total += Double(error * error)
-                                g = 2 * error
-                                for j in 0..<s where weights[i][j] != 0 {
-                                    let apart = estimate - target[j][p]
-                                    total -= Double(weights[i][j] * apart * apart)
-                                    g -= 2 * weights[i][j] * apart
+            gradient.data.withUnsafeMutableBufferPointer { out in
+                maskGradient.withUnsafeMutableBufferPointer { dm in
+                    for item in 0..<batch {
+                        let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
+                        let masks = self.masks(a, stems: s, normalisation: normalisation)
+                        let target = targets[item]
+                        mixtures[item].withUnsafeBufferPointer { mixture in
+                            // dL/dm for every stem and value.
+                            for i in 0..<s {
+                                let row = i * planeSize
+                                guard isScored[i] else {
+                                    for p in 0..<planeSize { dm[row + p] = 0 }
+                                    continue
+                                }
+                                target[i].withUnsafeBufferPointer { own in
+                                    for p in 0..<planeSize {
+                                        let estimate = masks[row + p] * mixture[p]
+                                        let error = estimate - own[p]
+                                        var g: Float
+                                        if isL1 {
+                                            total += Double(abs(error))
+                                            g = error > 0 ? 1 : error < 0 ? -1 : 0
+                                        } else {
+                                            total += Double(error * error)
+                                            g = 2 * error
+                                            for (j, w) in partners[i] {
+                                                let apart = estimate - target[j][p]
+                                                total -= Double(w * apart * apart)
+                                                g -= 2 * w * apart
+                                            }
+                                        }
+                                        dm[row + p] = g * mixture[p] * scale
+                                    }
                                 }
                             }
                         }
-                        maskGradient[i * planeSize + p] = g * mixture[p] * scale
-                    }
-                }
-                let base = item * itemSize
-                if normalisation == .perStem {
-                    for k in 0..<itemSize { gradient.data[base + k] = maskGradient[k] }
-                    continue
-                }
-                // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
-                for p in 0..<planeSize {
-                    var denominator: Float = 0, dot: Float = 0
-                    for i in 0..<s {
-                        denominator += max(a[i * planeSize + p], 0) + epsilon
-                        dot += maskGradient[i * planeSize + p] * masks[i * planeSize + p]
-                    }
-                    for k in 0..<s where a[k * planeSize + p] > 0 {
-                        gradient.data[base + k * planeSize + p] = (maskGradient[k * planeSize + p] - dot) / denominator
+                        let base = item * itemSize
+                        if normalisation == .perStem {
+                            for k in 0..<itemSize { out[base + k] = dm[k] }
+                            continue
+                        }
+                        // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
+                        for p in 0..<planeSize {
+                            var denominator: Float = 0, dot: Float = 0
+                            for i in 0..<s {
+                                denominator += max(a[i * planeSize + p], 0) + epsilon
+                                dot += dm[i * planeSize + p] * masks[i * planeSize + p]
+                            }
+                            for k in 0..<s where a[k * planeSize + p] > 0 {
+                                out[base + k * planeSize + p] = (dm[k * planeSize + p] - dot) / denominator
+                            }
+                        }
                     }
                 }
             }

@@ -33,6 +33,7 @@ public struct ConvolutionGeometry: Equatable, Sendable {
 public enum StridedIm2Col {
     /// columns[(c·kh + i)·kw + j, oy·OW + ox] = image[c, oy·sy − py + i·dy, ox·sx − px + j·dx], 0 outside.
     public static func lower(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+        if spansWidth(g) { return lowerSpanningWidth(image, g, into: columns) }
         let oh = g.outputHeight, ow = g.outputWidth
         var row = 0
         for c in 0..<g.channels {
@@ -57,6 +58,7 @@ public enum StridedIm2Col {
 
     /// The adjoint of `lower`: adds every column value back onto the pixel it came from.
     public static func accumulate(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>) {
+        if spansWidth(g) { return accumulateSpanningWidth(columns, g, into: image) }
         let oh = g.outputHeight, ow = g.outputWidth
         var row = 0
         for c in 0..<g.channels {
@@ -73,6 +75,49 @@ public enum StridedIm2Col {
                         }
                     }
                     row += 1
+                }
+            }
+        }
+    }
+
+    /// A kernel as wide as the image, unpadded (Chandna's 1 × 513 convolution across all
+    /// bins): each output row takes whole image rows, so the column matrix is the image
+    /// transposed. Walking the image row by row reads it contiguously; the generic loops
+    /// would read one value per image row and cache line.
+    private static func spansWidth(_ g: ConvolutionGeometry) -> Bool {
+        g.kernelWidth == g.width && g.outputWidth == 1 && g.strideX == 1 && g.dilationX == 1 && g.padX == 0
+    }
+
+    private static func lowerSpanningWidth(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+        let oh = g.outputHeight, width = g.width
+        for c in 0..<g.channels {
+            let plane = image + c * g.height * width
+            for i in 0..<g.kernelHeight {
+                let block = columns + (c * g.kernelHeight + i) * width * oh
+                for oy in 0..<oh {
+                    let y = oy * g.strideY - g.padY + i * g.dilationY
+                    if y >= 0 && y < g.height {
+                        let row = plane + y * width
+                        for j in 0..<width { block[j * oh + oy] = row[j] }
+                    } else {
+                        for j in 0..<width { block[j * oh + oy] = 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func accumulateSpanningWidth(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>) {
+        let oh = g.outputHeight, width = g.width
+        for c in 0..<g.channels {
+            let plane = image + c * g.height * width
+            for i in 0..<g.kernelHeight {
+                let block = columns + (c * g.kernelHeight + i) * width * oh
+                for oy in 0..<oh {
+                    let y = oy * g.strideY - g.padY + i * g.dilationY
+                    guard y >= 0 && y < g.height else { continue }
+                    let row = plane + y * width
+                    for j in 0..<width { row[j] += block[j * oh + oy] }
                 }
             }
         }

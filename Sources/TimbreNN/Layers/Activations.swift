@@ -1,3 +1,4 @@
+import TimbreCore
 import Foundation
 
 /// max(0, x).
@@ -72,10 +73,17 @@ public final class Sigmoid: Layer {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         var output = input
-        for i in output.data.indices {
-            let x = output.data[i]
-            // Written per sign so that neither branch overflows.
-            output.data[i] = x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
+        let itemSize = input.itemSize
+        output.data.withUnsafeMutableBufferPointer { y in
+            let y = UncheckedBox(y)
+            Parallel.forEachRange(input.batch) { _, items in
+                for i in (items.lowerBound * itemSize)..<(items.upperBound * itemSize) {
+                    let x = y.value[i]
+                    // One exponential of −|x|, which never overflows, serves both signs.
+                    let e = exp(-abs(x))
+                    y.value[i] = x >= 0 ? 1 / (1 + e) : e / (1 + e)
+                }
+            }
         }
         self.output = output
         return output
@@ -85,7 +93,11 @@ public final class Sigmoid: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let output else { preconditionFailure("backward before forward") }
         var gradient = outputGradient
-        for i in gradient.data.indices { gradient.data[i] *= output.data[i] * (1 - output.data[i]) }
+        gradient.data.withUnsafeMutableBufferPointer { g in
+            output.data.withUnsafeBufferPointer { y in
+                for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
+            }
+        }
         return gradient
     }
 }
