@@ -1,3 +1,5 @@
+import Foundation
+import TimbreCore
 import TimbreNN
 
 /// Turns a network's non-negative outputs into soft masks and scores the masked mixture
@@ -40,6 +42,7 @@ public enum SeparationLoss: Codable, Equatable, Sendable {
 
 public enum SourceMasking {
     static let epsilon: Float = 1e-6
+    private static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Masks for one item: `activations` holds S planes of `planeSize` values.
     public static func masks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation) -> [Float] {
@@ -72,66 +75,78 @@ public enum SourceMasking {
         let isL1: Bool
         if case .l1 = loss { isL1 = true } else { isL1 = false }
         let scale = 1 / Float(batch * planeSize)
-        var total = 0.0
         var gradient = Tensor(zeros: activations.shape)
-        var maskGradient = [Float](repeating: 0, count: itemSize)
+        // Items on every core, each worker with its own scratch; the partial sums are
+        // added in worker order, so the loss does not depend on scheduling.
+        let parts = max(1, min(workers, batch))
+        var partials = [Double](repeating: 0, count: parts)
         activations.data.withUnsafeBufferPointer { all in
             gradient.data.withUnsafeMutableBufferPointer { out in
-                maskGradient.withUnsafeMutableBufferPointer { dm in
-                    for item in 0..<batch {
-                        let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
-                        let masks = self.masks(a, stems: s, normalisation: normalisation)
-                        let target = targets[item]
-                        mixtures[item].withUnsafeBufferPointer { mixture in
-                            // dL/dm for every stem and value.
-                            for i in 0..<s {
-                                let row = i * planeSize
-                                guard isScored[i] else {
-                                    for p in 0..<planeSize { dm[row + p] = 0 }
-                                    continue
-                                }
-                                target[i].withUnsafeBufferPointer { own in
-                                    for p in 0..<planeSize {
-                                        let estimate = masks[row + p] * mixture[p]
-                                        let error = estimate - own[p]
-                                        var g: Float
-                                        if isL1 {
-                                            total += Double(abs(error))
-                                            g = error > 0 ? 1 : error < 0 ? -1 : 0
-                                        } else {
-                                            total += Double(error * error)
-                                            g = 2 * error
-                                            for (j, w) in partners[i] {
-                                                let apart = estimate - target[j][p]
-                                                total -= Double(w * apart * apart)
-                                                g -= 2 * w * apart
+                partials.withUnsafeMutableBufferPointer { partials in
+                    let shared = UncheckedBox((all, out, partials))
+                    DispatchQueue.concurrentPerform(iterations: parts) { worker in
+                        let (all, out, partials) = shared.value
+                        var maskGradient = [Float](repeating: 0, count: itemSize)
+                        var total = 0.0
+                        maskGradient.withUnsafeMutableBufferPointer { dm in
+                            for item in (batch * worker / parts)..<(batch * (worker + 1) / parts) {
+                                let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
+                                let masks = self.masks(a, stems: s, normalisation: normalisation)
+                                let target = targets[item]
+                                mixtures[item].withUnsafeBufferPointer { mixture in
+                                    // dL/dm for every stem and value.
+                                    for i in 0..<s {
+                                        let row = i * planeSize
+                                        guard isScored[i] else {
+                                            for p in 0..<planeSize { dm[row + p] = 0 }
+                                            continue
+                                        }
+                                        target[i].withUnsafeBufferPointer { own in
+                                            for p in 0..<planeSize {
+                                                let estimate = masks[row + p] * mixture[p]
+                                                let error = estimate - own[p]
+                                                var g: Float
+                                                if isL1 {
+                                                    total += Double(abs(error))
+                                                    g = error > 0 ? 1 : error < 0 ? -1 : 0
+                                                } else {
+                                                    total += Double(error * error)
+                                                    g = 2 * error
+                                                    for (j, w) in partners[i] {
+                                                        let apart = estimate - target[j][p]
+                                                        total -= Double(w * apart * apart)
+                                                        g -= 2 * w * apart
+                                                    }
+                                                }
+                                                dm[row + p] = g * mixture[p] * scale
                                             }
                                         }
-                                        dm[row + p] = g * mixture[p] * scale
+                                    }
+                                }
+                                let base = item * itemSize
+                                if normalisation == .perStem {
+                                    for k in 0..<itemSize { out[base + k] = dm[k] }
+                                    continue
+                                }
+                                // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
+                                for p in 0..<planeSize {
+                                    var denominator: Float = 0, dot: Float = 0
+                                    for i in 0..<s {
+                                        denominator += max(a[i * planeSize + p], 0) + epsilon
+                                        dot += dm[i * planeSize + p] * masks[i * planeSize + p]
+                                    }
+                                    for k in 0..<s where a[k * planeSize + p] > 0 {
+                                        out[base + k * planeSize + p] = (dm[k * planeSize + p] - dot) / denominator
                                     }
                                 }
                             }
                         }
-                        let base = item * itemSize
-                        if normalisation == .perStem {
-                            for k in 0..<itemSize { out[base + k] = dm[k] }
-                            continue
-                        }
-                        // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
-                        for p in 0..<planeSize {
-                            var denominator: Float = 0, dot: Float = 0
-                            for i in 0..<s {
-                                denominator += max(a[i * planeSize + p], 0) + epsilon
-                                dot += dm[i * planeSize + p] * masks[i * planeSize + p]
-                            }
-                            for k in 0..<s where a[k * planeSize + p] > 0 {
-                                out[base + k * planeSize + p] = (dm[k * planeSize + p] - dot) / denominator
-                            }
-                        }
+                        partials[worker] = total
                     }
                 }
             }
         }
+        let total = partials.reduce(0, +)
         return (total * Double(scale), gradient)
     }
 }
