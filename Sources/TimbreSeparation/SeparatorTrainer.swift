@@ -169,15 +169,24 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 case .interleavedAccumulated: tasks = Array(stems.indices)
                 }
                 model.store.zeroGradients()
+                var share = 0..<0
                 for (taskNumber, task) in tasks.enumerated() {
                     let first = ((epoch * options.batchesPerEpoch + step) * tasks.count + taskNumber) * options.batchSize
-                    let batch = makeExamples(sampler, seed: options.seed, indices: first..<(first + options.batchSize),
-                                         only: task.map { stems[$0] }, analysers: analysers)
-                    lossSum += trainStep(model, batch, scored: task.map { Set([$0]) }, step: UInt64(epoch * options.batchesPerEpoch + step))
+                    // Under mpirun each rank makes and trains its share of the batch.
+                    share = TrainingGroup.share(of: first..<(first + options.batchSize))
+                    guard !share.isEmpty else { continue }
+                    let batch = makeExamples(sampler, seed: options.seed, indices: share, only: task.map { stems[$0] }, analysers: analysers)
+                    let loss = trainStep(model, batch, scored: task.map { Set([$0]) }, step: UInt64(epoch * options.batchesPerEpoch + step))
+                    lossSum += loss * Double(batch.count) / Double(options.batchSize)
                     examples += batch.count
                 }
+                if TrainingGroup.size > 1 { TrainingGroup.combine(model.store, items: share.count, batchItems: options.batchSize) }
                 optimizer.update(model.store)
                 batchDone(step + 1, options.batchesPerEpoch)
+            }
+            if TrainingGroup.size > 1 {
+                let totals = TrainingGroup.sum([lossSum, Double(examples)])
+                (lossSum, examples) = (totals[0], Int(totals[1]))
             }
             let trainingSeconds = Date().timeIntervalSince(started)
             let validationLoss = evaluate(model, validationExamples)
@@ -190,12 +199,12 @@ public final class SeparatorTrainer: @unchecked Sendable {
             if improved {
                 state.bestLoss = validationLoss
                 state.bestEpoch = epoch + 1
-                try model.write(to: outputURL, trainingSummary: summary(state))
+                if TrainingGroup.isLeader { try model.write(to: outputURL, trainingSummary: summary(state)) }
             }
             var checkpoint = model.file()
             checkpoint.trainingSummary = summary(state)
             checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
-            try checkpoint.write(to: checkpointURL)
+            if TrainingGroup.isLeader { try checkpoint.write(to: checkpointURL) }
             epochDone(record, improved)
             if options.patience > 0, epoch + 1 - state.bestEpoch >= options.patience { break }
         }

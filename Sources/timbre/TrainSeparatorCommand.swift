@@ -3,6 +3,7 @@ import Foundation
 import TimbreConsole
 import TimbreCore
 import TimbreSeparation
+import TimbreTraining
 
 /// `timbre train-separator`: trains a source separator on multitrack songs.
 struct TrainSeparatorCommand: ParsableCommand {
@@ -127,14 +128,19 @@ struct TrainSeparatorCommand: ParsableCommand {
         let interrupts = InterruptHandler { trainer.cancel() }
         let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
         var epochNumber = 1
+        // Under mpirun every rank trains; only rank 0 reports and writes.
+        let reports = TrainingGroup.isLeader
+        defer { TrainingGroup.finish() }
         let history = try reportingErrors {
             try trainer.run(resume: resume, epochDone: { record, improved in
+                guard reports else { return }
                 bar.clear()
                 print(String(format: "epoch %3d  train loss %.5f  validation loss %.5f%@  %.0f s, %.1f examples/s", record.epoch, record.trainingLoss,
                              record.validationLoss, improved ? " *" : "  ", record.seconds, record.examplesPerSecond))
                 fflush(nil)
                 epochNumber = record.epoch + 1
             }, batchDone: { done, total in
+                guard reports else { return }
                 bar.update(done: done, detail: "epoch \(epochNumber)", rate: (done, "batches"))
             })
         }

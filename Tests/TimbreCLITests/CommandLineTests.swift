@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreStore
 import TimbreCore
 import TimbreModel
+import TimbreSeparation
 import TimbreTraining
 
 /// Runs the built `timbre` executable, as a user would.
@@ -637,6 +638,38 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let refused = try TimbreProcess.run(["evaluate", report.appendingPathComponent("metrics.json").path, "--separate"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("--separate needs the folder of MedleyDB songs"), "\(refused.stderr)")
+    }
+
+    /// The same for the Chandna separator: two ranks, each making and training half of every
+    /// batch of mixtures, end with the weights of one process.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_MPI"] == "1", "built without MPI (TIMBRE_MPI=1)"))
+    func twoMPIRanksTrainASeparatorLikeOneProcess() throws {
+        let root = makeFolder()
+        #expect(try TimbreProcess.run(["synth", "-o", root.path, "--takes-per-class", "0", "--songs", "4", "--song-seconds", "6", "--seed", "9"]).status == 0)
+        let songs = root.appendingPathComponent("MedleyDB").path
+        let work = makeFolder()
+        let one = work.appendingPathComponent("one.h5"), two = work.appendingPathComponent("two.h5")
+        let recipe = ["train-separator", songs, "--arch", "chandna", "--epochs", "2", "--batches-per-epoch", "3", "--batch-size", "4", "--learning-rate", "0.01",
+                      "--validation-examples", "4", "--seed", "3"]
+        let single = try TimbreProcess.run(recipe + ["-o", one.path])
+        #expect(single.status == 0, "\(single.stderr)")
+        let mpirun = Process()
+        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", TimbreProcess.executable.path] + recipe + ["-o", two.path]
+        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1"]) { $1 }
+        let output = Pipe()
+        mpirun.standardOutput = output
+        mpirun.standardError = output
+        try mpirun.run()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        mpirun.waitUntilExit()
+        #expect(mpirun.terminationStatus == 0, "\(log)")
+        #expect(log.components(separatedBy: "epoch   2").count == 2, "only rank 0 reports: \(log)")
+        let a = try SeparatorModel.read(from: one).store.valueArray, b = try SeparatorModel.read(from: two).store.valueArray
+        #expect(a.count == b.count)
+        var difference = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) { difference += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
+        #expect((difference / norm).squareRoot() < 1e-4, "relative weight difference \((difference / norm).squareRoot())")
     }
 
     @Test func evaluateExplainsMissingPieces() throws {
