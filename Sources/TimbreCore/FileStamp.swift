@@ -20,7 +20,7 @@ public struct FileStamp: Sendable, Equatable, Hashable {
     /// The stamp of the file at `path` (symbolic links followed); nil when it cannot be read.
     public static func of(path: String) -> FileStamp? {
         var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
+        guard FileSystemName.withPath(path, { stat($0, &status) }) == 0 else { return nil }
         return FileStamp(status)
     }
 }

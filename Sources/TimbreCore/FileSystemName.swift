@@ -58,6 +58,19 @@ public enum FileSystemName {
         }
     }
 
+    /// The names in the folder at `path` (without "." and ".."), decoded from their bytes;
+    /// empty when it cannot be read.
+    public static func entries(of path: String) -> [String] {
+        guard let directory = withPath(path, { opendir($0) }) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { decode($0.prefix { $0 != 0 }) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Whether `path` exists, and whether it is a folder (links followed).
     public static func status(of path: String) -> (exists: Bool, isFolder: Bool) {
         var info = stat()

@@ -1,5 +1,11 @@
 import Foundation
 
+/// Threads for the engine's parallel loops: one per core, or `TIMBRE_THREADS` (e.g. 1 for
+/// each of several processes training together on one machine).
+public enum EngineThreads {
+    public static let count = max(1, ProcessInfo.processInfo.environment["TIMBRE_THREADS"].flatMap { Int($0) } ?? ProcessInfo.processInfo.activeProcessorCount)
+}
+
 /// Hands out the indices 0..<count to worker threads, each exactly once, in order.
 public final class IndexDispenser: @unchecked Sendable {
     public let count: Int

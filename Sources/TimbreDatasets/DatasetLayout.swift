@@ -86,12 +86,7 @@ public enum DatasetImporter {
     }
 
     private static func topLevelFolders(of root: URL) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        return names.sorted().filter { name in
-            var isDirectory: ObjCBool = false
-            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDirectory)
-                && isDirectory.boolValue
-        }
+        FileSystemName.entries(of: root.path).filter { !$0.hasPrefix(".") && FileSystemName.status(of: root.path + "/" + $0).isFolder }.sorted()
     }
 
     /// Audio in formats libsndfile does not decode, which the layouts never list.

@@ -47,6 +47,8 @@ void timbre_mpi_finish(void) {
     if (started && !finished) MPI_Finalize();
 }
 
+void timbre_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+
 void timbre_mpi_library_version(char *buffer, int capacity) {
     char version[MPI_MAX_LIBRARY_VERSION_STRING];
     int length = 0;

@@ -148,6 +148,12 @@ public final class SeparatorTrainer: @unchecked Sendable {
             optimizer = Adam(parameterCount: model.store.count, learningRate: options.learningRate)
             state = SeparatorTrainerState(options: options)
         }
+        // Batch norm's running statistics are each rank's own and would make the ranks'
+        // validation, and so their decisions to stop, differ.
+        if TrainingGroup.size > 1, model.spec.nodes.contains(where: { if case .batchNorm = $0.layer { return true } else { return false } }) {
+            throw FileError(path: "--arch \(options.architecture)", reason: "has batch norm, which training over MPI does not synchronise; train it in one process")
+        }
+        try TrainingGroup.checkSameStart(epoch: state.nextEpoch, checkpoint: checkpointURL)
         let settings = model.settings
         let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
         let validationSampler = MixtureSampler(songs: validation.isEmpty ? training : validation, settings: settings, policy: options.sampling)
@@ -161,7 +167,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
             let started = Date()
             var lossSum = 0.0, examples = 0
             for step in 0..<options.batchesPerEpoch {
-                if isCancelled { return state.history }
+                // Alone, stop before the batch; in a group, the ranks agree after each step.
+                if TrainingGroup.size == 1, isCancelled { return state.history }
                 let tasks: [Int?]
                 switch options.mode {
                 case .simultaneous, .independent: tasks = [nil]
@@ -183,6 +190,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 if TrainingGroup.size > 1 { TrainingGroup.combine(model.store, items: share.count, batchItems: options.batchSize) }
                 optimizer.update(model.store)
                 batchDone(step + 1, options.batchesPerEpoch)
+                if TrainingGroup.size > 1, TrainingGroup.agree(weightedLoss: 0, stop: isCancelled).stop { return state.history }
             }
             if TrainingGroup.size > 1 {
                 let totals = TrainingGroup.sum([lossSum, Double(examples)])
@@ -211,7 +219,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         return state.history
     }
 
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    static let workers = EngineThreads.count
 
     /// Examples `indices`, made on every core: each depends only on the seed and its index,
     /// so the batch is the same however the work is shared.

@@ -42,7 +42,7 @@ public enum SeparationLoss: Codable, Equatable, Sendable {
 
 public enum SourceMasking {
     static let epsilon: Float = 1e-6
-    private static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    private static let workers = EngineThreads.count
 
     /// Masks for one item: `activations` holds S planes of `planeSize` values.
     public static func masks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation) -> [Float] {

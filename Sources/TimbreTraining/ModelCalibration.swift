@@ -10,6 +10,8 @@ public enum ModelCalibration {
     public struct Outcome: Sendable {
         public var calibration: Calibration
         public var clips: Int
+        /// A softmax model's recorded thresholds stay as they were (no logit maps them).
+        public var keptSoftmaxThresholds = false
     }
 
     /// Fits the temperature on every labelled clip of `features` (replacing any the model
@@ -39,8 +41,20 @@ public enum ModelCalibration {
         if raw.output == .sigmoid {
             model.trainingSummary = mappedThresholds(in: model.trainingSummary, from: previous, to: temperature)
         }
+        model.trainingSummary = replacingCalibration(in: model.trainingSummary, with: calibration)
         model.architecture = calibrated
-        return Outcome(calibration: calibration, clips: labelled.count)
+        let hasThresholds = ThresholdSearch.recorded(in: model.trainingSummary) != nil || ThresholdSearch.recordedPerClass(in: model.trainingSummary) != nil
+        return Outcome(calibration: calibration, clips: labelled.count, keptSoftmaxThresholds: raw.output == .softmax && hasThresholds)
+    }
+
+    /// The summary with `calibration` in place of the one training recorded.
+    static func replacingCalibration(in summary: String, with calibration: Calibration) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(summary.utf8))) as? [String: Any],
+              let encoded = try? JSONEncoder().encode(calibration),
+              let value = try? JSONSerialization.jsonObject(with: encoded) else { return summary }
+        object["calibration"] = value
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return summary }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The summary with its thresholds moved from probabilities at temperature `old` to
@@ -52,7 +66,8 @@ public enum ModelCalibration {
             let logit = log(p / (1 - p)) * old
             return 1 / (1 + exp(-logit / new))
         }
-        if let single = object["threshold"] as? Double { object["threshold"] = map(single) }
+        // A model without a recorded threshold decides at 0.5; record where 0.5 moves to.
+        object["threshold"] = map(object["threshold"] as? Double ?? 0.5)
         if let perClass = (object["class_thresholds"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }) {
             object["class_thresholds"] = perClass.map(map)
         }

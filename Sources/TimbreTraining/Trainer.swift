@@ -265,6 +265,7 @@ public final class Trainer: @unchecked Sendable {
             model.initialize(seed: options.seed)
         }
 
+        try TrainingGroup.checkSameStart(epoch: state.nextEpoch, checkpoint: checkpointURL)
         // The engine parallelises over batch items; OpenBLAS stays single-threaded.
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
@@ -276,7 +277,8 @@ public final class Trainer: @unchecked Sendable {
             var lossSum = 0.0, correct = 0, seen = 0
             let batchCount = (order.count + options.batchSize - 1) / options.batchSize
             for batch in 0..<batchCount {
-                if isCancelled { interrupted = true; break epochs }
+                // Alone, stop before the batch; in a group, the ranks agree after each step.
+                if TrainingGroup.size == 1, isCancelled { interrupted = true; break epochs }
                 let whole = (batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)
                 // Each process of a training group takes its share of the batch; alone, all of it.
                 let positions = TrainingGroup.share(of: whole)
@@ -287,7 +289,10 @@ public final class Trainer: @unchecked Sendable {
                 guard !examples.isEmpty else {
                     // A share can be empty when a batch has fewer items than processes.
                     TrainingGroup.stepWithoutItems(model.parameters, optimizer: optimizer, batchItems: whole.count)
+                    let agreed = TrainingGroup.agree(weightedLoss: 0, stop: isCancelled)
+                    guard agreed.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                     state.step += 1
+                    if agreed.stop { interrupted = true; break epochs }
                     continue
                 }
                 let (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
@@ -296,7 +301,9 @@ public final class Trainer: @unchecked Sendable {
                 let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step,
                                              itemOffset: positions.lowerBound - whole.lowerBound,
                                              combineGradients: TrainingGroup.size > 1 ? { TrainingGroup.combine($0, items: examples.count, batchItems: whole.count) } : nil)
-                guard result.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
+                // The whole batch's loss, so that every rank of a group stops on the same step.
+                let agreed = TrainingGroup.agree(weightedLoss: result.loss * Double(examples.count) / Double(whole.count), stop: isCancelled)
+                guard agreed.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                 state.step += 1
                 lossSum += result.loss * Double(examples.count)
                 correct += Self.topClassCorrect(result.probabilities, targets)
@@ -304,6 +311,7 @@ public final class Trainer: @unchecked Sendable {
                 let elapsed = Date().timeIntervalSince(started)
                 progress(BatchProgress(epoch: epoch, batch: batch + 1, batches: batchCount, loss: lossSum / Double(seen),
                                        accuracy: Double(correct) / Double(seen), clipsPerSecond: Double(seen) / max(elapsed, 1e-9)))
+                if TrainingGroup.size > 1 && agreed.stop { interrupted = true; break epochs }
             }
             if TrainingGroup.size > 1 {
                 let totals = TrainingGroup.sum([lossSum, Double(correct), Double(seen)])

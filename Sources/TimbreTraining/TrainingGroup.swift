@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 import TimbreNN
 #if TIMBRE_MPI
 import TimbreMPI
@@ -82,6 +83,34 @@ public enum TrainingGroup {
         guard size > 1 else { return }
         #if TIMBRE_MPI
         check(timbre_mpi_barrier(), "waiting for the other ranks")
+        #endif
+    }
+
+    /// After every step: the whole batch's loss (each rank's share-weighted loss summed)
+    /// and whether any rank was asked to stop, so that all ranks stop at the same step and
+    /// all see a non-finite loss at once. Alone, the values as they are.
+    public static func agree(weightedLoss: Double, stop: Bool) -> (loss: Double, stop: Bool) {
+        guard size > 1 else { return (weightedLoss, stop) }
+        let totals = sum([weightedLoss, stop ? 1 : 0])
+        return (totals[0], totals[1] > 0)
+    }
+
+    /// Throws unless every rank starts from the same epoch (a checkpoint that only some
+    /// ranks can see would make them run different numbers of steps).
+    public static func checkSameStart(epoch: Int, checkpoint: URL) throws {
+        guard size > 1 else { return }
+        let totals = sum([Double(epoch), Double(epoch) * Double(epoch)])
+        let mean = totals[0] / Double(size)
+        guard totals[1] / Double(size) - mean * mean < 1e-9, mean == Double(epoch) else {
+            throw FileError(path: checkpoint.path, reason: "the ranks resume from different epochs; the checkpoint must be on a file system every rank sees")
+        }
+    }
+
+    /// Ends every rank at once after a failure on one of them; returns when alone.
+    public static func abortIfShared(code: Int32 = 1) {
+        guard size > 1 else { return }
+        #if TIMBRE_MPI
+        timbre_mpi_abort(code)
         #endif
     }
 

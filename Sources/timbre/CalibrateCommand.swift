@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreConsole
 import TimbreCore
 import TimbreTraining
 
@@ -40,6 +41,9 @@ struct CalibrateCommand: ParsableCommand {
             return outcome
         }
         let c = outcome.calibration
+        if outcome.keptSoftmaxThresholds {
+            Terminal.printError("timbre: note: this softmax model's multi-label thresholds were not moved; its multi-label decisions may change")
+        }
         print(String(format: "wrote %@: temperature %.3f fitted on %d clips; expected calibration error %.3f → %.3f",
                      output, c.temperature, outcome.clips, c.eceBefore, c.eceAfter))
     }

@@ -26,7 +26,7 @@ enum FileProbe {
         guard let executable = runningExecutable else { return }
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["probe-file", "--kind", kind.rawValue, path]
+        process.arguments = ["probe-file", "--kind", kind.rawValue, "--", path]
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
         process.environment = environment

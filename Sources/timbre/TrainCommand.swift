@@ -155,6 +155,9 @@ struct TrainCommand: ParsableCommand {
         // Under mpirun every rank trains; only rank 0 reports and writes.
         let reports = TrainingGroup.isLeader
         defer { TrainingGroup.finish() }
+        // A rank that fails alone takes the whole group down instead of leaving it waiting.
+        var failed = true
+        defer { if failed { TrainingGroup.abortIfShared() } }
         let result = try reportingErrors {
             try trainer.run(resume: resume, progress: { p in
                 guard reports else { return }
@@ -173,6 +176,7 @@ struct TrainCommand: ParsableCommand {
                 Terminal.printError(line)
             })
         }
+        failed = false
         bar?.clear()
         withExtendedLifetime(interrupts) {}
         if result.interrupted {

@@ -131,6 +131,9 @@ struct TrainSeparatorCommand: ParsableCommand {
         // Under mpirun every rank trains; only rank 0 reports and writes.
         let reports = TrainingGroup.isLeader
         defer { TrainingGroup.finish() }
+        // A rank that fails alone takes the whole group down instead of leaving it waiting.
+        var failed = true
+        defer { if failed { TrainingGroup.abortIfShared() } }
         let history = try reportingErrors {
             try trainer.run(resume: resume, epochDone: { record, improved in
                 guard reports else { return }
@@ -144,6 +147,7 @@ struct TrainSeparatorCommand: ParsableCommand {
                 bar.update(done: done, detail: "epoch \(epochNumber)", rate: (done, "batches"))
             })
         }
+        failed = false
         bar.clear()
         withExtendedLifetime(interrupts) {}
         if history.count < epochs, let last = history.last, last.epoch < epochs, FileManager.default.fileExists(atPath: trainer.checkpointURL.path) {

@@ -13,6 +13,9 @@ int timbre_mpi_sum_floats(float *values, long count);
 int timbre_mpi_sum_doubles(double *values, long count);
 int timbre_mpi_barrier(void);
 void timbre_mpi_finish(void);
+/* Ends every process of the job with `code` (a rank that failed alone must not leave the
+   others waiting in a collective call). */
+void timbre_mpi_abort(int code);
 /* The MPI library's own version line, e.g. "Open MPI v4.1.4, ...". */
 void timbre_mpi_library_version(char *buffer, int capacity);
 

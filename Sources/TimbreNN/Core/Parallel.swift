@@ -6,9 +6,7 @@ import TimbreCore
 /// partial results can be combined in worker order and the outcome never depends on
 /// scheduling. Work inside must not use OpenBLAS threads (the trainer sets them to 1).
 enum Parallel {
-    /// One per core, or `TIMBRE_THREADS` (e.g. 1 for each of several processes training
-    /// together on one machine).
-    static let workers = max(1, ProcessInfo.processInfo.environment["TIMBRE_THREADS"].flatMap { Int($0) } ?? ProcessInfo.processInfo.activeProcessorCount)
+    static let workers = EngineThreads.count
 
     /// Calls `body(worker, range)` for each worker's range of items, concurrently.
     /// Callers write only to the items of their own range (or their own worker's scratch),
