@@ -591,7 +591,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let mpirun = Process()
         mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
         mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", TimbreProcess.executable.path] + recipe + ["-o", two.path]
-        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1"]) { $1 }
+        // Shared-memory copies through ptrace are refused in some containers; plain copies work everywhere.
+        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
         let output = Pipe()
         mpirun.standardOutput = output
         mpirun.standardError = output
@@ -656,7 +657,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let mpirun = Process()
         mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
         mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", TimbreProcess.executable.path] + recipe + ["-o", two.path]
-        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1"]) { $1 }
+        // Shared-memory copies through ptrace are refused in some containers; plain copies work everywhere.
+        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
         let output = Pipe()
         mpirun.standardOutput = output
         mpirun.standardError = output
