@@ -27,7 +27,7 @@ public enum ResourceFolders {
     }
 
     /// The running binary's path from the kernel, or nil where there is no `/proc`.
-    private static var runningExecutable: URL? {
+    public static var runningExecutable: URL? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard length > 0 else { return nil }

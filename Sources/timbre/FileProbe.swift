@@ -23,7 +23,7 @@ enum FileProbe {
     /// or the signal that ended it. Runs nothing when the running binary cannot be found
     /// (the command's own read then reports what it finds).
     static func check(_ path: String, as kind: Kind) throws {
-        guard let executable = runningExecutable else { return }
+        guard let executable = ResourceFolders.runningExecutable else { return }
         let process = Process()
         process.executableURL = executable
         process.arguments = ["probe-file", "--kind", kind.rawValue, "--", path]
@@ -48,11 +48,6 @@ enum FileProbe {
     /// Probes every path, stopping at the first that fails.
     static func check(_ paths: [String], as kind: Kind) throws {
         for path in paths { try check(path, as: kind) }
-    }
-
-    private static var runningExecutable: URL? {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
-        return path.map { URL(fileURLWithPath: $0) }.flatMap { FileManager.default.isExecutableFile(atPath: $0.path) ? $0 : nil }
     }
 }
 

@@ -29,7 +29,7 @@ struct InfoCommand: ParsableCommand {
             return
         }
         let file = try reportingErrors {
-            try model.map { try FileProbe.check($0, as: .model); return try ModelFile.read(from: URL(fileURLWithPath: $0)) } ?? BundledModel.load()
+            try ModelOption.load(model)
         }
         let summary = (try? JSONSerialization.jsonObject(with: Data(file.trainingSummary.utf8))) ?? [:]
         let architecture = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(file.architecture))) ?? [:]

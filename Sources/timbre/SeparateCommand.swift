@@ -64,7 +64,7 @@ struct SeparateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: output)) }
         let separatorModel = try reportingErrors {
-            try model.map { try FileProbe.check($0, as: .separator); return try SeparatorModel.read(from: URL(fileURLWithPath: $0)) } ?? BundledSeparator.load()
+            try SeparatedTagging.loadSeparator(model)
         }
         let wanted = try reportingErrors { try stems.map(SeparationStem.parseList) ?? separatorModel.settings.stems }
         if let missing = wanted.first(where: { !separatorModel.settings.stems.contains($0) }) {

@@ -15,9 +15,13 @@ struct ModelOption: ParsableArguments {
 
     /// The model, read after a child process has read it safely (`FileProbe`); the
     /// bundled model is checked against its CRC-32 instead.
-    func load() throws -> ModelFile {
-        if let model { try FileProbe.check(model, as: .model) }
-        return try url.map { try ModelFile.read(from: $0) } ?? BundledModel.load()
+    func load() throws -> ModelFile { try Self.load(model) }
+
+    /// The classifier at `path`, read after the probe, or the bundled one.
+    static func load(_ path: String?) throws -> ModelFile {
+        guard let path else { return try BundledModel.load() }
+        try FileProbe.check(path, as: .model)
+        return try ModelFile.read(from: URL(fileURLWithPath: path))
     }
 }
 

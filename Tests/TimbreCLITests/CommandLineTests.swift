@@ -32,6 +32,23 @@ struct TimbreProcess {
         return (process, out, err)
     }
 
+    /// `mpirun -np 2 timbre ARGUMENTS` with one engine thread per rank; the status and
+    /// both streams together.
+    static func runOnTwoRanks(_ arguments: [String]) throws -> (status: Int32, log: String) {
+        let mpirun = Process()
+        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", executable.path] + arguments
+        // Shared-memory copies through ptrace are refused in some containers; plain copies work everywhere.
+        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
+        let output = Pipe()
+        mpirun.standardOutput = output
+        mpirun.standardError = output
+        try mpirun.run()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        mpirun.waitUntilExit()
+        return (mpirun.terminationStatus, log)
+    }
+
     static func run(_ arguments: [String]) throws -> Output {
         let (process, out, err) = try start(arguments)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
@@ -39,6 +56,13 @@ struct TimbreProcess {
         process.waitUntilExit()
         return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
+}
+
+/// ‖a − b‖ / ‖a‖.
+private func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+    var difference = 0.0, norm = 0.0
+    for (x, y) in zip(a, b) { difference += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
+    return (difference / norm).squareRoot()
 }
 
 private func makeFolder() -> URL {
@@ -588,18 +612,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let one = work.appendingPathComponent("one.h5"), two = work.appendingPathComponent("two.h5")
         let single = try TimbreProcess.run(recipe + ["-o", one.path])
         #expect(single.status == 0, "\(single.stderr)")
-        let mpirun = Process()
-        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", TimbreProcess.executable.path] + recipe + ["-o", two.path]
-        // Shared-memory copies through ptrace are refused in some containers; plain copies work everywhere.
-        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
-        let output = Pipe()
-        mpirun.standardOutput = output
-        mpirun.standardError = output
-        try mpirun.run()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        mpirun.waitUntilExit()
-        #expect(mpirun.terminationStatus == 0, "\(log)")
+        let (status, log) = try TimbreProcess.runOnTwoRanks(recipe + ["-o", two.path])
+        #expect(status == 0, "\(log)")
         // Only rank 0 reports.
         #expect(log.components(separatedBy: "wrote \(two.path)").count == 2, "\(log)")
         let a = try ModelFile.read(from: one), b = try ModelFile.read(from: two)
@@ -610,9 +624,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let (lossA, lossB) = (try losses(a), try losses(b))
         #expect(lossA.count == 2 && lossB.count == 2)
         for (x, y) in zip(lossA, lossB) { #expect(abs(x - y) <= 1e-4 * max(1, abs(x)), "loss \(x) against \(y)") }
-        var difference = 0.0, norm = 0.0
-        for (x, y) in zip(a.weights, b.weights) { difference += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
-        #expect((difference / norm).squareRoot() < 1e-4, "relative weight difference \((difference / norm).squareRoot())")
+        let difference = relativeDifference(a.weights, b.weights)
+        #expect(difference < 1e-4, "relative weight difference \(difference)")
     }
 
     /// evaluate --separate scores the mix clips twice: as tagged (the same figures as the
@@ -654,24 +667,13 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
                       "--validation-examples", "4", "--seed", "3"]
         let single = try TimbreProcess.run(recipe + ["-o", one.path])
         #expect(single.status == 0, "\(single.stderr)")
-        let mpirun = Process()
-        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", TimbreProcess.executable.path] + recipe + ["-o", two.path]
-        // Shared-memory copies through ptrace are refused in some containers; plain copies work everywhere.
-        mpirun.environment = ProcessInfo.processInfo.environment.merging(["TIMBRE_THREADS": "1", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
-        let output = Pipe()
-        mpirun.standardOutput = output
-        mpirun.standardError = output
-        try mpirun.run()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        mpirun.waitUntilExit()
-        #expect(mpirun.terminationStatus == 0, "\(log)")
+        let (status, log) = try TimbreProcess.runOnTwoRanks(recipe + ["-o", two.path])
+        #expect(status == 0, "\(log)")
         #expect(log.components(separatedBy: "epoch   2").count == 2, "only rank 0 reports: \(log)")
         let a = try SeparatorModel.read(from: one).store.valueArray, b = try SeparatorModel.read(from: two).store.valueArray
         #expect(a.count == b.count)
-        var difference = 0.0, norm = 0.0
-        for (x, y) in zip(a, b) { difference += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
-        #expect((difference / norm).squareRoot() < 1e-4, "relative weight difference \((difference / norm).squareRoot())")
+        let difference = relativeDifference(a, b)
+        #expect(difference < 1e-4, "relative weight difference \(difference)")
     }
 
     @Test func evaluateExplainsMissingPieces() throws {
