@@ -100,7 +100,8 @@ let package = Package(
 
         // Fuzzing harnesses for the parsers of untrusted files (`make fuzz`); built plainly,
         // a replayer of saved inputs.
-        .executableTarget(name: "timbre-fuzz", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDatasets"], path: "Sources/TimbreFuzz"),
+        .executableTarget(name: "timbre-fuzz", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP", "TimbreHDF5", "TimbreStore", "TimbreNN", "TimbreTraining", "TimbreSeparation"],
+                         path: "Sources/TimbreFuzz"),
         .executableTarget(name: "timbre-bench", dependencies: ["TimbreCore", "TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
 
         .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio", "TimbreCore"], swiftSettings: optimisedInDebug),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of untrusted files with libFuzzer and AddressSanitizer: audio
-# decoding, IRMAS label files and names, MedleyDB metadata YAML. Each harness starts from
+# decoding, IRMAS label files and names, MedleyDB metadata YAML, and feature and model
+# files (HDF5 files crafted to lie about their contents; see CraftedHDF5File). Each harness starts from
 # seeds written the way the tests write their files, runs on two processes until
 # FUZZ_RUNS executions in all (or FUZZ_SECONDS), and must end with no crash, no hang and no
 # allocation over 2 GB. Prints executions per second and coverage per harness; exits 1 if
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 RUNS=${FUZZ_RUNS:-1000000}
 SECONDS_EACH=${FUZZ_SECONDS:-1800}
 WORK=${FUZZ_WORK:-.fuzz}
-HARNESSES=${FUZZ_HARNESSES:-audio irmas-labels medleydb-yaml}
+HARNESSES=${FUZZ_HARNESSES:-audio irmas-labels medleydb-yaml feature-file model-file}
 mkdir -p "$WORK"
 
 # The replayer (plain build) writes the seeds; the fuzzer build is instrumented. SwiftPM
@@ -30,7 +31,7 @@ for harness in $HARNESSES; do
     dir="$WORK/$harness"
     mkdir -p "$dir/corpus"
     "$replayer" seeds "$harness" "$dir/corpus"
-    max_len=4096; [ "$harness" = audio ] && max_len=16384
+    max_len=4096; case $harness in audio|model-file) max_len=16384;; esac
     start=$(date +%s.%N)
     for worker in 1 2; do
         SWIFT_BACKTRACE=enable=no TIMBRE_FUZZ="$harness" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \

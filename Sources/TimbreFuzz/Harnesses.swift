@@ -11,20 +11,27 @@ enum Harness: String, CaseIterable {
     case audio
     case irmasLabels = "irmas-labels"
     case medleydbYAML = "medleydb-yaml"
+    case featureFile = "feature-file"
+    case modelFile = "model-file"
 
-    /// Runs the harness on one input.
-    func run(_ bytes: UnsafeRawBufferPointer) {
+    /// Runs the harness on one input; false when a crafted file was refused (the other
+    /// harnesses read text and audio of any kind, and always say true).
+    @discardableResult
+    func run(_ bytes: UnsafeRawBufferPointer) -> Bool {
         switch self {
         case .audio: Self.decodeAudio(bytes)
         case .irmasLabels: Self.readIRMASNames(bytes)
         case .medleydbYAML: Self.readMedleyDBMetadata(bytes)
+        case .featureFile: return FeatureFileHarness.run(bytes)
+        case .modelFile: return ModelFileHarness.run(bytes)
         }
+        return true
     }
 
     /// The bytes as an audio file: decoded, mixed to mono and resampled as `prepare` does,
     /// up to ten seconds of output.
     private static func decodeAudio(_ bytes: UnsafeRawBufferPointer) {
-        let url = scratchFile
+        let url = audioScratchFile
         guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else { return }
         guard let stream = try? MonoAudioStream(url: url, sampleRate: 22_050, blockFrames: 4096) else { return }
         var produced = 0
@@ -63,6 +70,9 @@ enum Harness: String, CaseIterable {
                 anchors: {a: &a [x, y], b: *a}
                 """
             try Data(text.utf8).write(to: folder.appendingPathComponent("seed.yaml"))
+        case .featureFile, .modelFile:
+            let seeds = self == .featureFile ? FeatureFileHarness.seeds : try ModelFileHarness.seeds()
+            for (index, seed) in seeds.enumerated() { try Data(seed).write(to: folder.appendingPathComponent("seed-\(index)")) }
         }
     }
 
@@ -84,11 +94,14 @@ enum Harness: String, CaseIterable {
         _ = ConfinedPath.resolve(metadata.mixFilename, from: song, inside: song)
     }
 
-    /// One file per process in memory-backed storage when there is some.
-    private static let scratchFile: URL = {
+    /// The file a process writes its audio inputs to.
+    private static let audioScratchFile = scratchFile(named: "wav")
+
+    /// One file per process and extension, in memory-backed storage when there is some.
+    static func scratchFile(named pathExtension: String) -> URL {
         let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        return URL(fileURLWithPath: folder).appendingPathComponent("timbre-fuzz-\(getpid()).wav")
-    }()
+        return URL(fileURLWithPath: folder).appendingPathComponent("timbre-fuzz-\(getpid()).\(pathExtension)")
+    }
 
     /// The harness named by `TIMBRE_FUZZ` (libFuzzer passes no arguments of its own).
     static var selected: Harness {
@@ -141,18 +154,18 @@ struct Replay {
             FileHandle.standardError.write(Data("usage: timbre-fuzz \(names) FILE_OR_FOLDER...\n       timbre-fuzz seeds \(names) FOLDER\n".utf8))
             exit(1)
         }
-        var count = 0
+        var count = 0, accepted = 0
         for path in arguments.dropFirst() {
             var isFolder: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
             let files = isFolder.boolValue ? AudioFileFinder.allFiles(under: URL(fileURLWithPath: path)) : [URL(fileURLWithPath: path)]
             for file in files {
                 guard let data = FileManager.default.contents(atPath: file.path) else { continue }
-                data.withUnsafeBytes { harness.run($0) }
+                if data.withUnsafeBytes({ harness.run($0) }) { accepted += 1 }
                 count += 1
             }
         }
-        print("\(harness.rawValue): \(count) inputs replayed without a crash")
+        print("\(harness.rawValue): \(count) inputs replayed without a crash, \(accepted) of them read whole")
     }
 }
 #endif

@@ -22,7 +22,7 @@ public enum HDF5AttributeValue: Equatable, Sendable {
     public var intValue: Int? {
         switch self {
         case .int(let v): return v
-        case .double(let v) where v == v.rounded(): return Int(v)
+        case .double(let v): return Int(exactly: v)
         default: return nil
         }
     }
@@ -55,6 +55,14 @@ extension HDF5AttributeHolder {
         }
     }
 
+    /// Deletes an attribute if it exists.
+    public func removeAttribute(_ name: String) throws {
+        if H5Aexists(objectID, name) > 0 { try check(H5Adelete(objectID, name), path, "cannot delete attribute \(name)") }
+    }
+
+    /// Values (or bytes per value) an attribute may declare: 2^24.
+    public static var maximumAttributeValues: Int { 1 << 24 }
+
     /// Reads an attribute, or nil when it does not exist.
     public func attribute(_ name: String) throws -> HDF5AttributeValue? {
         guard H5Aexists(objectID, name) > 0 else { return nil }
@@ -64,18 +72,22 @@ extension HDF5AttributeHolder {
         defer { H5Tclose(type); H5Sclose(space) }
         let count = Int(H5Sget_simple_extent_npoints(space))
         let scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR
+        // Attributes are small by nature; a file declaring a huge one is refused before any allocation.
+        guard count >= 0, count <= Self.maximumAttributeValues, H5Tget_size(type) <= Self.maximumAttributeValues else {
+            throw FileError(path: path, reason: "attribute \(name) declares more than \(Self.maximumAttributeValues) values or bytes")
+        }
         switch H5Tget_class(type) {
         case H5T_STRING:
             let strings = try readStrings(attr, type: type, count: count)
             return scalar ? .string(strings.first ?? "") : .strings(strings)
         case H5T_INTEGER:
             var values = [Int64](repeating: 0, count: count)
-            try check(H5Aread(attr, timbre_H5T_NATIVE_INT64(), &values), path, "cannot read attribute \(name)")
-            return scalar ? .int(Int(values[0])) : .ints(values.map(Int.init))
+            if count > 0 { try check(H5Aread(attr, timbre_H5T_NATIVE_INT64(), &values), path, "cannot read attribute \(name)") }
+            return scalar ? .int(Int(values.first ?? 0)) : .ints(values.map(Int.init))
         case H5T_FLOAT:
             var values = [Double](repeating: 0, count: count)
-            try check(H5Aread(attr, timbre_H5T_NATIVE_DOUBLE(), &values), path, "cannot read attribute \(name)")
-            return scalar ? .double(values[0]) : .doubles(values)
+            if count > 0 { try check(H5Aread(attr, timbre_H5T_NATIVE_DOUBLE(), &values), path, "cannot read attribute \(name)") }
+            return scalar ? .double(values.first ?? 0) : .doubles(values)
         default:
             throw FileError(path: path, reason: "attribute \(name) has a type Timbre does not read")
         }
@@ -105,13 +117,17 @@ extension HDF5AttributeHolder {
             let memType = makeUTF8StringType()
             defer { H5Tclose(memType) }
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            try check(H5Aread(attr, memType, &pointers), path, "cannot read string attribute")
+            if count > 0 { try check(H5Aread(attr, memType, &pointers), path, "cannot read string attribute") }
             defer { for p in pointers { H5free_memory(p) } }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(type)
+        let total = size.multipliedReportingOverflow(by: count)
+        guard !total.overflow, total.partialValue <= 1 << 28 else {
+            throw FileError(path: path, reason: "a string attribute declares \(count) values of \(size) bytes")
+        }
         var bytes = [UInt8](repeating: 0, count: size * count)
-        try check(H5Aread(attr, type, &bytes), path, "cannot read string attribute")
+        if count > 0 { try check(H5Aread(attr, type, &bytes), path, "cannot read string attribute") }
         return (0..<count).map { index in
             let slice = bytes[index * size..<(index + 1) * size].prefix { $0 != 0 }
             return String(decoding: slice, as: UTF8.self)

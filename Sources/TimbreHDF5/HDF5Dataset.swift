@@ -15,14 +15,37 @@ public final class HDF5Dataset: HDF5AttributeHolder {
 
     deinit { H5Dclose(id) }
 
-    /// Current extent of every dimension.
+    /// Current extent of every dimension (a file's extent beyond `Int.max` reads as `Int.max`).
     public var shape: [Int] {
         let space = H5Dget_space(id)
         defer { H5Sclose(space) }
-        let rank = Int(H5Sget_simple_extent_ndims(space))
+        let rank = Int(max(0, H5Sget_simple_extent_ndims(space)))
         var dims = [hsize_t](repeating: 0, count: rank)
         H5Sget_simple_extent_dims(space, &dims, nil)
-        return dims.map { Int($0) }
+        return dims.map { Int(clamping: $0) }
+    }
+
+    /// Values a whole-dataset read may hold: 2^28 (1 GiB of floats). A file can declare
+    /// any extent without storing it, so reads are checked against this before allocating.
+    public static let maximumValuesPerRead = 1 << 28
+
+    /// The number of values in the dataset, `Int.max` when the product overflows.
+    public var valueCount: Int { Self.product(shape) }
+
+    /// A product of untrusted sizes that saturates at `Int.max` instead of trapping.
+    public static func product(_ sizes: [Int]) -> Int {
+        sizes.reduce(1) { total, size in
+            let (result, overflow) = total.multipliedReportingOverflow(by: size)
+            return overflow ? Int.max : result
+        }
+    }
+
+    /// Throws unless `count` values of `bytesEach` bytes fit in one read.
+    private func checkReadable(_ count: Int, bytesEach: Int) throws {
+        let bytes = count.multipliedReportingOverflow(by: bytesEach)
+        guard count <= Self.maximumValuesPerRead, !bytes.overflow, bytes.partialValue <= Self.maximumValuesPerRead * 4 else {
+            throw FileError(path: path, reason: "declares \(count == Int.max ? "more than 2^63" : String(count)) values, more than Timbre reads at once (\(Self.maximumValuesPerRead))")
+        }
     }
 
     /// Grows (or shrinks) the first dimension of a growable dataset.
@@ -40,7 +63,7 @@ public final class HDF5Dataset: HDF5AttributeHolder {
     }
 
     public func writeRows<T: HDF5Scalar>(_ values: [T], start: Int = 0) throws {
-        let rowSize = shape.dropFirst().reduce(1, *)
+        let rowSize = Self.product(Array(shape.dropFirst()))
         try values.withUnsafeBufferPointer { try writeRows($0, start: start, rowCount: rowSize == 0 ? 0 : values.count / rowSize) }
     }
 
@@ -54,7 +77,10 @@ public final class HDF5Dataset: HDF5AttributeHolder {
     public func readRows<T: HDF5Scalar>(start: Int = 0, rowCount: Int? = nil, as: T.Type = T.self) throws -> [T] {
         let dims = shape
         let rows = rowCount ?? (dims.first ?? 0) - start
-        var values = [T](repeating: 0, count: rows * dims.dropFirst().reduce(1, *))
+        guard rows >= 0 else { throw FileError(path: path, reason: "rows from \(start) outside 0..<\(dims.first ?? 0)") }
+        let count = Self.product([rows] + dims.dropFirst())
+        try checkReadable(count, bytesEach: MemoryLayout<T>.stride)
+        var values = [T](repeating: 0, count: count)
         try values.withUnsafeMutableBufferPointer { try readRows(into: $0, start: start, rowCount: rows) }
         return values
     }
@@ -70,9 +96,12 @@ public final class HDF5Dataset: HDF5AttributeHolder {
 
     /// Reads a whole 1-D string dataset (variable- or fixed-length).
     public func readStrings() throws -> [String] {
-        let count = shape.first ?? 0
+        let dims = shape
+        guard dims.count <= 1 else { throw FileError(path: path, reason: "holds strings of shape \(dims), expected one dimension") }
+        let count = dims.first ?? 0
         let fileType = H5Dget_type(id)
         defer { H5Tclose(fileType) }
+        try checkReadable(count, bytesEach: max(MemoryLayout<UnsafeRawPointer>.stride, H5Tis_variable_str(fileType) > 0 ? 0 : H5Tget_size(fileType)))
         if H5Tis_variable_str(fileType) > 0 {
             let type = makeUTF8StringType()
             defer { H5Tclose(type) }
@@ -112,11 +141,11 @@ public final class HDF5Dataset: HDF5AttributeHolder {
 
     private func withRowSelection(start: Int, rowCount: Int, expected: Int, _ body: (hid_t, hid_t) throws -> Void) throws {
         let dims = shape
-        let rowSize = dims.dropFirst().reduce(1, *)
-        precondition(expected >= rowCount * rowSize, "buffer holds fewer than \(rowCount) rows")
-        guard start >= 0, start + rowCount <= (dims.first ?? 0) else {
-            throw FileError(path: path, reason: "rows \(start)..<\(start + rowCount) outside 0..<\(dims.first ?? 0)")
+        let rowSize = Self.product(Array(dims.dropFirst()))
+        guard start >= 0, rowCount >= 0, rowCount <= (dims.first ?? 0) - start else {
+            throw FileError(path: path, reason: "\(rowCount) rows from row \(start) outside 0..<\(dims.first ?? 0)")
         }
+        precondition(expected >= Self.product([rowCount, rowSize]), "buffer holds fewer than \(rowCount) rows")
         if rowCount == 0 { return }
         let fileSpace = H5Dget_space(id)
         defer { H5Sclose(fileSpace) }

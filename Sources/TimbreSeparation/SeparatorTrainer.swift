@@ -136,6 +136,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
             guard saved.options == options else {
                 throw FileError(path: checkpointURL.path, reason: "was made with other training options; resume with the same ones")
             }
+            guard saved.nextEpoch >= 0, (-1...saved.nextEpoch).contains(saved.bestEpoch) else {
+                throw FileError(path: checkpointURL.path, reason: "records an impossible position (next epoch \(saved.nextEpoch), best epoch \(saved.bestEpoch))")
+            }
             model = try SeparatorModel.load(file, path: checkpointURL.path)
             optimizer = Adam(parameterCount: model.store.count, learningRate: options.learningRate)
             optimizer.restore(checkpoint.optimizer)

@@ -36,12 +36,21 @@ public final class FeatureFileReader {
             throw FileError(path: url.path, reason: "/mel has shape \(shape), expected [N, \(s.nMels), \(s.framesPerClip)]")
         }
         count = shape[0]
-        labels = try file.dataset("labels").readRows(as: UInt8.self)
-        label = try file.dataset("label").readRows(as: Int32.self)
-        sources = try file.dataset("source").readStrings()
-        offsets = try file.dataset("offset").readRows(as: Float.self)
-        groups = try file.dataset("group").readRows(as: Int32.self)
-        rmsDB = try file.dataset("rms_db").readRows(as: Float.self)
+        // Shapes first: a file may declare any extent, and only agreeing ones are read.
+        let count = count, classes = metadata.classCodes.count, opened = file
+        func perClip(_ name: String, _ expected: [Int]) throws -> HDF5Dataset {
+            let dataset = try opened.dataset(name)
+            guard dataset.shape == expected else {
+                throw FileError(path: opened.path, reason: "/\(name) has shape \(dataset.shape), /mel says \(expected)")
+            }
+            return dataset
+        }
+        labels = try perClip("labels", [count, classes]).readRows(as: UInt8.self)
+        label = try perClip("label", [count]).readRows(as: Int32.self)
+        sources = try perClip("source", [count]).readStrings()
+        offsets = try perClip("offset", [count]).readRows(as: Float.self)
+        groups = try perClip("group", [count]).readRows(as: Int32.self)
+        rmsDB = try perClip("rms_db", [count]).readRows(as: Float.self)
         guard labels.count == count * classCount, [label.count, sources.count, offsets.count, groups.count, rmsDB.count].allSatisfy({ $0 == count }) else {
             throw FileError(path: url.path, reason: "per-clip arrays disagree with /mel on the number of clips")
         }

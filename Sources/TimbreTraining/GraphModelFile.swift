@@ -112,6 +112,7 @@ public struct GraphModelFile {
         }
         let store = ParameterStore(), batchNorms: [String: BatchNorm]
         do {
+            try ModelFile.checkHoldsWeights(url, parameterCount: try graph.parameterCount())
             batchNorms = try graph.build(store: store).batchNorms
         } catch let invalid as GraphSpec.Invalid {
             throw fail("invalid graph: \(invalid.description)")
@@ -119,7 +120,7 @@ public struct GraphModelFile {
         func values(_ name: String, count: Int) throws -> [Float] {
             guard file.exists(name) else { throw fail("\(name) is missing") }
             let dataset = try file.dataset(name)
-            guard dataset.shape.reduce(1, *) == count else { throw fail("\(name) has shape \(dataset.shape), the graph needs \(count) values") }
+            guard dataset.valueCount == count else { throw fail("\(name) has shape \(dataset.shape), the graph needs \(count) values") }
             return try dataset.readRows(as: Float.self)
         }
         var weights: [String: [Float]] = [:]

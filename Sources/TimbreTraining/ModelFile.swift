@@ -44,10 +44,11 @@ public struct ModelFile {
         /// model's `parameterCount` are a one-line error naming `path`.
         static func read(from file: HDF5File, parameterCount: Int, path: String) throws -> Checkpoint? {
             guard file.exists("optimizer/m") else { return nil }
-            let m = try file.dataset("optimizer/m").readRows(as: Float.self), v = try file.dataset("optimizer/v").readRows(as: Float.self)
-            guard m.count == parameterCount, v.count == parameterCount else {
-                throw FileError(path: path, reason: "optimizer state holds \(m.count) and \(v.count) values, the model has \(parameterCount) parameters")
+            let moments = try [file.dataset("optimizer/m"), file.dataset("optimizer/v")]
+            guard moments.allSatisfy({ $0.valueCount == parameterCount }) else {
+                throw FileError(path: path, reason: "optimizer state holds \(moments[0].shape) and \(moments[1].shape) values, the model has \(parameterCount) parameters")
             }
+            let m = try moments[0].readRows(as: Float.self), v = try moments[1].readRows(as: Float.self)
             return Checkpoint(optimizer: Adam.State(step: try file.attribute("optimizer_step")?.intValue ?? 0, m: m, v: v),
                               trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
         }
@@ -112,12 +113,13 @@ public struct ModelFile {
         guard case .dense(let units) = architecture.layers.last, units == features.classCodes.count else {
             throw FileError(path: url.path, reason: "the network's outputs do not match its \(features.classCodes.count) classes")
         }
+        try checkHoldsWeights(url, parameterCount: try architecture.validate())
         let model = Sequential(architecture)
         var weights = [Float](repeating: 0, count: model.parameters.count)
         for slice in model.parameters.slices {
             guard file.exists("weights/\(slice.name)") else { throw FileError(path: url.path, reason: "weights/\(slice.name) is missing") }
             let dataset = try file.dataset("weights/\(slice.name)")
-            guard dataset.shape.reduce(1, *) == slice.count else {
+            guard dataset.valueCount == slice.count else {
                 throw FileError(path: url.path, reason: "weights/\(slice.name) has shape \(dataset.shape), expected \(slice.shape)")
             }
             let values = try dataset.readRows(as: Float.self)
@@ -130,6 +132,15 @@ public struct ModelFile {
         result.trainingSummary = try file.attribute("training_summary")?.stringValue ?? "{}"
         result.checkpoint = try Checkpoint.read(from: file, parameterCount: weights.count, path: url.path)
         return result
+    }
+
+    /// Weights are stored as uncompressed 32-bit floats, so a file smaller than its declared
+    /// parameters is refused before the network (up to a gigabyte) is allocated for them.
+    static func checkHoldsWeights(_ url: URL, parameterCount: Int) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard parameterCount <= size / MemoryLayout<Float>.size else {
+            throw FileError(path: url.path, reason: "declares \(parameterCount) parameters, more than its \(size) bytes can hold")
+        }
     }
 
     /// The thresholds to decide presence with: `override` for every class when given;

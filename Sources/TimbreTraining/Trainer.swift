@@ -258,6 +258,9 @@ public final class Trainer: @unchecked Sendable {
             guard state.options.sameRecipe(as: options) else {
                 throw TrainingError("\(checkpointURL.path): checkpoint was made with other training options; resume with the same ones")
             }
+            guard state.nextEpoch >= 0, (-1...state.nextEpoch).contains(state.bestEpoch), state.epochsWithoutImprovement >= 0 else {
+                throw TrainingError("\(checkpointURL.path): checkpoint records an impossible position (next epoch \(state.nextEpoch), best epoch \(state.bestEpoch))")
+            }
             state.options = options
             model.parameters.setValues(saved.weights)
             optimizer.restore(checkpoint.optimizer)
@@ -271,7 +274,7 @@ public final class Trainer: @unchecked Sendable {
         MemoryPolicy.reuseLargeAllocations()
         var interrupted = false
         var stoppedEarly = state.epochsWithoutImprovement >= options.patience && !validation.isEmpty
-        epochs: for epoch in state.nextEpoch..<options.epochs where !stoppedEarly {
+        epochs: for epoch in state.nextEpoch..<max(state.nextEpoch, options.epochs) where !stoppedEarly {
             let order = sampler.order(epoch: epoch, seed: options.seed)
             let started = Date()
             var lossSum = 0.0, correct = 0, seen = 0

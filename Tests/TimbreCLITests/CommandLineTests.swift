@@ -203,11 +203,13 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
 /// Every input the fuzzers found a crash with (`Tests/Fuzz/HARNESS/`), and the seeds they
 /// start from, replayed through the harnesses: each must now run to its end.
 @Suite struct FuzzRegressionTests {
+    static let replayer = TimbreProcess.executable.deletingLastPathComponent().appendingPathComponent("timbre-fuzz")
+
     @Test func everySavedInputRunsWithoutACrash() throws {
-        let replayer = TimbreProcess.executable.deletingLastPathComponent().appendingPathComponent("timbre-fuzz")
+        let replayer = Self.replayer
         let saved = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
         let seeds = makeFolder()
-        for harness in ["audio", "irmas-labels", "medleydb-yaml"] {
+        for harness in ["audio", "irmas-labels", "medleydb-yaml", "feature-file", "model-file"] {
             let process = Process()
             process.executableURL = replayer
             process.arguments = ["seeds", harness, seeds.appendingPathComponent(harness).path]
@@ -223,6 +225,28 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
             try replay.run()
             replay.waitUntilExit()
             #expect(replay.terminationStatus == 0, "\(harness) crashed on a saved input")
+        }
+    }
+
+    /// The file harnesses must reach the readers' success paths, not only their refusals:
+    /// the seed that changes nothing describes a file Timbre reads whole, as do all the
+    /// model seeds (two classifiers and two separators).
+    @Test func theCraftedFileSeedsDescribeFilesTimbreReads() throws {
+        for (harness, seedsReadWhole) in [("feature-file", ["seed-0"]), ("model-file", ["seed-0", "seed-1", "seed-2", "seed-3"])] {
+            let seeds = makeFolder().appendingPathComponent(harness)
+            let write = Process()
+            write.executableURL = Self.replayer
+            write.arguments = ["seeds", harness, seeds.path]
+            try write.run()
+            write.waitUntilExit()
+            let replay = Process(), output = Pipe()
+            replay.executableURL = Self.replayer
+            replay.arguments = [harness] + seedsReadWhole.map { seeds.appendingPathComponent($0).path }
+            replay.standardOutput = output
+            try replay.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            replay.waitUntilExit()
+            #expect(text.contains("\(seedsReadWhole.count) inputs replayed without a crash, \(seedsReadWhole.count) of them read whole"), "\(harness): \(text)")
         }
     }
 }

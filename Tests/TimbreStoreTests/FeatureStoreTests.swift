@@ -168,6 +168,25 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         #expect(error?.reason.hasPrefix("feature settings cannot be used: \(problem)") == true, "\(error?.reason ?? "")")
     }
 
+    /// A file can declare extents it does not store. Per-clip arrays that disagree with
+    /// /mel are refused by their shape, agreeing ones too large to read at once by their
+    /// size; both before anything is allocated for them.
+    @Test(arguments: [(2, 1 << 40, "/labels has shape [1099511627776, 3], /mel says [2, 3]"), (1 << 40, 1 << 40, "declares 3298534883328 values, more than Timbre reads at once")])
+    func declaredExtentsBeyondMemoryAreRefusedBeforeReading(clips: Int, labelRows: Int, expected: String) throws {
+        let url = temporaryFile("declared.h5")
+        do {
+            let file = try HDF5File(creating: url)
+            try metadata.write(to: file)
+            _ = try file.createDataset("mel", of: Float.self, shape: [clips, settings.nMels, settings.framesPerClip], growable: true, chunk: [1, settings.nMels, settings.framesPerClip])
+            _ = try file.createDataset("labels", of: UInt8.self, shape: [labelRows, 3], growable: true, chunk: [1, 3])
+            for name in ["label", "group"] { _ = try file.createDataset(name, of: Int32.self, shape: [clips], growable: true, chunk: [1]) }
+            for name in ["offset", "rms_db"] { _ = try file.createDataset(name, of: Float.self, shape: [clips], growable: true, chunk: [1]) }
+            _ = try file.createStringDataset("source", count: clips, chunk: 1)
+        }
+        let error = #expect(throws: FileError.self) { try FeatureFileReader(url: url) }
+        #expect(error?.reason.contains(expected) == true, "\(error?.reason ?? "")")
+    }
+
     @Test func anEmptyFeatureFileIsValid() throws {
         let url = temporaryFile("empty.h5")
         try FeatureFileWriter(destination: url, metadata: metadata).commit()

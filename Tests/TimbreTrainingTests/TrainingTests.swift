@@ -2,6 +2,7 @@ import TimbreCore
 import Foundation
 import Testing
 import TimbreDSP
+import TimbreHDF5
 import TimbreNN
 import TimbreStore
 @testable import TimbreTraining
@@ -91,6 +92,21 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.h5"])
         let rebuilt = try read.makeModel()
         #expect(rebuilt.parameters.valueArray == model.parameters.valueArray)
+    }
+
+    /// Weights are stored uncompressed, so a file too small for the parameters its
+    /// architecture declares is refused before the network is built (here 966 MB of it).
+    @Test func aModelDeclaringMoreParametersThanItsFileHoldsIsRefusedBeforeBuilding() throws {
+        let url = temporaryFolder().appendingPathComponent("declared.h5")
+        let architecture = Architecture(inputShape: [1, 24, 25], layers: [.flatten, .dense(units: 400_000), .dense(units: 3)])
+        #expect(try architecture.validate() == 241_600_003)
+        do {
+            let file = try HDF5File(creating: url)
+            try FeatureFileMetadata(classCodes: ["a", "b", "c"], classNames: ["A", "B", "C"], settings: smallSettings(), resampler: "x").write(to: file)
+            try file.setAttribute("architecture", .string(String(decoding: try JSONEncoder().encode(architecture), as: UTF8.self)))
+        }
+        let error = #expect(throws: FileError.self) { try ModelFile.read(from: url) }
+        #expect(error?.reason.hasPrefix("declares 241600003 parameters, more than its ") == true, "\(error?.reason ?? "")")
     }
 
     @Test func featuresMadeDifferentlyAreRefusedByName() throws {
@@ -190,6 +206,25 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(a.weights == b.weights)
         #expect(a.checkpoint?.optimizer == b.checkpoint?.optimizer)
         #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
+    }
+
+    /// A checkpoint past the epochs asked for resumes with nothing left to do; one whose
+    /// recorded position is impossible is refused in one line.
+    @Test func aCheckpointIsResumedOnlyFromAPossiblePosition() throws {
+        let folder = temporaryFolder()
+        let features = try syntheticFeatureFile(clips: 48, seed: 3, in: folder)
+        let output = folder.appendingPathComponent("model.h5"), checkpoint = folder.appendingPathComponent("model.checkpoint.h5")
+        _ = try Trainer(features: features, output: output, options: smallOptions(epochs: 2)).run(resume: false)
+        let shorter = try Trainer(features: features, output: output, options: smallOptions(epochs: 1)).run(resume: true)
+        #expect(shorter.history.count == 2)
+
+        var saved = try ModelFile.read(from: checkpoint)
+        let state = saved.checkpoint!.trainerState
+        saved.checkpoint?.trainerState = state.replacingOccurrences(of: #""nextEpoch":2"#, with: #""nextEpoch":-3"#)
+        #expect(saved.checkpoint?.trainerState.contains(#""nextEpoch":-3"#) == true)
+        try saved.write(to: checkpoint, slices: Sequential(saved.architecture).parameters.slices)
+        let error = #expect(throws: TrainingError.self) { try Trainer(features: features, output: output, options: smallOptions(epochs: 2)).run(resume: true) }
+        #expect("\(error!)".contains("records an impossible position (next epoch -3"), "\(error!)")
     }
 }
 

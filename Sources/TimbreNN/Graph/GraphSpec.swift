@@ -63,7 +63,13 @@ public struct GraphSpec: Codable, Equatable, Sendable {
     public static let maximumParameters = 1 << 28
 
     /// The shape of every tensor (without batch), checking the whole description.
-    public func shapes() throws -> [String: [Int]] {
+    public func shapes() throws -> [String: [Int]] { try analysed().shapes }
+
+    /// The number of parameters the graph needs, checking the whole description without
+    /// allocating anything.
+    public func parameterCount() throws -> Int { try analysed().parameters }
+
+    private func analysed() throws -> (shapes: [String: [Int]], parameters: Int) {
         var shapes: [String: [Int]] = [:]
         func fail(_ reason: String) -> Invalid { Invalid(description: reason) }
         func checked(_ shape: [Int], _ owner: String) throws -> [Int] {
@@ -91,7 +97,7 @@ public struct GraphSpec: Codable, Equatable, Sendable {
             shapes[node.name] = try checked(shape, node.name)
         }
         for output in outputs where shapes[output] == nil { throw fail("the output '\(output)' does not exist") }
-        return shapes
+        return (shapes, parameters)
     }
 
     private static func positive(_ values: [Int], count: Int, _ what: String, _ node: String, allowZero: Bool = false) throws -> [Int] {
