@@ -51,7 +51,7 @@ public enum AudioFileWriter {
         info.samplerate = Int32(sampleRate)
         info.channels = Int32(channels)
         info.format = format.sndfileFormat
-        guard let handle = sf_open(partial.path, Int32(SFM_WRITE), &info) else {
+        guard let handle = FileSystemName.withPath(partial.path, { sf_open($0, Int32(SFM_WRITE), &info) }) else {
             throw FileError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
         }
         sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
@@ -65,11 +65,11 @@ public enum AudioFileWriter {
         let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) }
         let closeStatus = sf_close(handle)
         guard written == frames, closeStatus == 0 else {
-            try? FileManager.default.removeItem(at: partial)
+            FileSystemName.remove(partial.path)
             throw FileError(path: url.path, reason: "short write (\(written) of \(frames) frames)")
         }
-        guard rename(partial.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: partial)
+        guard FileSystemName.rename(partial.path, to: url.path) else {
+            FileSystemName.remove(partial.path)
             throw FileError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
         }
     }
@@ -94,7 +94,7 @@ public final class AudioFileStreamWriter {
         info.samplerate = Int32(sampleRate)
         info.channels = Int32(channels)
         info.format = (format ?? AudioFileFormat.forExtension(of: url)).sndfileFormat
-        guard let handle = sf_open(partial.path, Int32(SFM_WRITE), &info) else {
+        guard let handle = FileSystemName.withPath(partial.path, { sf_open($0, Int32(SFM_WRITE), &info) }) else {
             throw FileError(path: url.path, reason: "cannot write (\(String(cString: sf_strerror(nil))))")
         }
         sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
@@ -105,7 +105,7 @@ public final class AudioFileStreamWriter {
     deinit {
         if let handle {
             sf_close(handle)
-            try? FileManager.default.removeItem(at: partial)
+            FileSystemName.remove(partial.path)
         }
     }
 
@@ -124,11 +124,11 @@ public final class AudioFileStreamWriter {
         guard let handle else { return }
         self.handle = nil
         guard sf_close(handle) == 0 else {
-            try? FileManager.default.removeItem(at: partial)
+            FileSystemName.remove(partial.path)
             throw FileError(path: url.path, reason: "cannot close")
         }
-        guard rename(partial.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: partial)
+        guard FileSystemName.rename(partial.path, to: url.path) else {
+            FileSystemName.remove(partial.path)
             throw FileError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
         }
     }

@@ -71,6 +71,51 @@ public enum FileSystemName {
         return names
     }
 
+    /// Creates the folder `path` and any missing parents (as `mkdir -p`), each by its bytes.
+    public static func makeFolders(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if withPath(prefix, { mkdir($0, 0o755) }) != 0, errno != EEXIST {
+                throw FileError(path: path, reason: "cannot create the folder (\(String(cString: strerror(errno))))")
+            }
+        }
+        guard status(of: path).isFolder else { throw FileError(path: path, reason: "cannot create the folder (a file is in the way)") }
+    }
+
+    /// Renames `source` to `destination` by their bytes; false (with `errno` set) on failure.
+    public static func rename(_ source: String, to destination: String) -> Bool {
+        withPath(source) { from in withPath(destination) { to in Foundation.rename(from, to) == 0 } }
+    }
+
+    /// Writes `data` to a hidden file beside `path`, then renames it into place, by bytes.
+    public static func write(_ data: Data, atomicallyTo path: String) throws {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let partial = String(path[..<slash]) + "." + String(path[slash...]) + ".partial"
+        let descriptor = withPath(partial) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        guard descriptor >= 0 else { throw FileError(path: path, reason: "cannot write (\(String(cString: strerror(errno))))") }
+        let complete = data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                guard written > 0 else { return false }
+                offset += written
+            }
+            return true
+        }
+        let closed = close(descriptor) == 0
+        guard complete, closed, rename(partial, to: path) else {
+            let reason = String(cString: strerror(errno))
+            remove(partial)
+            throw FileError(path: path, reason: "cannot write (\(reason))")
+        }
+    }
+
+    /// Removes the file `path` if it exists.
+    public static func remove(_ path: String) {
+        _ = withPath(path) { unlink($0) }
+    }
+
     /// Whether `path` exists, and whether it is a folder (links followed).
     public static func status(of path: String) -> (exists: Bool, isFolder: Bool) {
         var info = stat()

@@ -84,7 +84,7 @@ public final class BlockSeparator {
         let settings = model.settings, t = settings.frames, h = t / 2, stems = settings.stems
         let analyser = SpectralFrames(fftSize: g.fftSize, hopLength: g.hop)
         let half = g.fftSize / 2
-        try FileManager.default.createDirectory(at: output.folder, withIntermediateDirectories: true)
+        try FileSystemName.makeFolders(output.folder.path)
         let files = output.files
         let writers = try files.map { file in
             try AudioFileStreamWriter(url: output.folder.appendingPathComponent("\(file.name).\(output.fileExtension)"), channels: channels, sampleRate: rate, format: output.format)

@@ -178,7 +178,7 @@ struct GroupStemsCommand: ParsableCommand {
                 }
                 guard rate > 0 else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
                 let folder = URL(fileURLWithPath: output).appendingPathComponent(entry.name)
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try FileSystemName.makeFolders(folder.path)
                 var mixture = [[Float]](repeating: [Float](repeating: 0, count: length), count: channels)
                 for stem in SeparationStem.allCases {
                     let padded = (0..<channels).map { c -> [Float] in

@@ -189,7 +189,7 @@ private final class PlotFolder {
         }
         let svg = TimelinePlot.picture(of: tags, classCodes: classCodes, classNames: classNames).svg()
         do {
-            try Data(svg.utf8).write(to: folder.appendingPathComponent(name), options: .atomic)
+            try FileSystemName.write(Data(svg.utf8), atomicallyTo: folder.appendingPathComponent(name).path)
         } catch {
             Terminal.printError("timbre: \(folder.appendingPathComponent(name).path): cannot write the plot (\(ErrorDescription.line(error)))")
         }

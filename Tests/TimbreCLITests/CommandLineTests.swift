@@ -541,6 +541,14 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(process.terminationStatus == 2)
         #expect(tagged.contains("0:03.0"), "\(tagged)")
         #expect(message == "timbre: \(folder.path)/flute/caf\\xE9 take.wav.missing: no such file or folder\n", "\(message)")
+        // Outputs named after the file carry its bytes: its plot and its stems' folder.
+        let outputs = makeFolder()
+        #expect(try TimbreProcess.run(["tag", "--plot", outputs.appendingPathComponent("plots").path, folder.path]).status == 0)
+        #expect(try TimbreProcess.run(["separate", folder.appendingPathComponent("flute").path, "-o", outputs.appendingPathComponent("stems").path]).status == 0)
+        for (folder, rest) in [("plots", " take.svg"), ("stems", " take/vocals.wav")] {
+            let path = Array("\(outputs.path)/\(folder)/caf".utf8) + [0xE9] + Array(rest.utf8) + [0]
+            #expect(path.withUnsafeBufferPointer { access(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), F_OK) } == 0, "\(folder)/caf\\xE9\(rest)")
+        }
     }
 
     @Test func aNegativeThresholdIsReadAsAValue() throws {
