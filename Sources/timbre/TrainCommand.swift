@@ -98,14 +98,14 @@ struct TrainCommand: ParsableCommand {
     var resume = false
 
     func validate() throws {
-        if epochs < 1 || batchSize < 1 { throw ValidationError("--epochs and --batch-size must be positive") }
+        try requireOption(epochs, "--epochs", in: 1...100_000)
         try requireOption(learningRate, "--learning-rate", in: 1e-8...1)
         try requireOption(batchSize, "--batch-size", in: 1...4096)
         try requireOption(hidden, "--hidden", in: 1...65_536)
         try requireOption(patience, "--patience", in: 0...10_000)
         if validationFraction < 0 || validationFraction >= 1 { throw ValidationError("--validation-fraction must be in [0, 1)") }
         if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
-        if maxMix < 2 { throw ValidationError("--max-mix must be at least 2") }
+        try requireOption(maxMix, "--max-mix", in: 2...16)
         if !(eqAugmentDb >= 0 && eqAugmentDb <= 40) { throw ValidationError("--eq-augment-db must be between 0 and 40") }
         try requireOption(bandShift, "--band-shift", in: 0...32)
         if !(mixSpreadDb >= 0 && mixSpreadDb <= 60) { throw ValidationError("--mix-spread-db must be between 0 and 60") }
@@ -168,7 +168,7 @@ struct TrainCommand: ParsableCommand {
                 guard reports else { return }
                 bar?.clear()
                 bar = nil
-                var line = String(format: "epoch %d/%d  loss %.4f  acc %.1f%%", record.epoch, epochs, record.trainingLoss, record.trainingAccuracy * 100)
+                var line = String(format: "epoch %ld/%ld  loss %.4f  acc %.1f%%", record.epoch, epochs, record.trainingLoss, record.trainingAccuracy * 100)
                 if let loss = record.validationLoss, let accuracy = record.validationAccuracy {
                     line += String(format: "  |  val loss %.4f  acc %.1f%%", loss, accuracy * 100)
                 }

@@ -75,7 +75,11 @@ struct TrainSeparatorCommand: ParsableCommand {
 
     func validate() throws {
         if mode != .simultaneous, arch != .multitask { throw ValidationError("--mode applies to --arch multitask") }
-        if epochs < 1 || batchesPerEpoch < 1 || batchSize < 1 || patience < 0 || validationExamples < 1 { throw ValidationError("counts must be positive") }
+        try requireOption(epochs, "--epochs", in: 1...100_000)
+        try requireOption(batchesPerEpoch, "--batches-per-epoch", in: 1...1_000_000)
+        try requireOption(batchSize, "--batch-size", in: 1...4096)
+        try requireOption(patience, "--patience", in: 0...10_000)
+        try requireOption(validationExamples, "--validation-examples", in: 1...1_000_000)
         if !(learningRate > 0 && learningRate < 1) { throw ValidationError("--learning-rate must be in (0, 1)") }
         if !(0..<1).contains(validationShare) { throw ValidationError("--validation-share must be in [0, 1)") }
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }

@@ -400,6 +400,19 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(result.stderr.hasPrefix("Error: \(message)"), "\(result.stderr)")
     }
 
+    /// Counts with no natural bound still have one: 2^31 epochs would otherwise run on
+    /// (printed as a negative number), and a huge mixture size would be tried.
+    @Test(arguments: [
+        (["train", "f.h5", "-o", "m.h5", "--epochs", "2147483648"], "--epochs must be between 1 and 100000 (got 2147483648)"),
+        (["train", "f.h5", "-o", "m.h5", "--max-mix", "99"], "--max-mix must be between 2 and 16 (got 99)"),
+        (["train-separator", "songs", "-o", "s.h5", "--batches-per-epoch", "0"], "--batches-per-epoch must be between 1 and 1000000 (got 0)"),
+    ])
+    func unboundedCountsAreRefusedByTheParser(arguments: [String], message: String) throws {
+        let result = try TimbreProcess.run(arguments)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("Error: \(message)"), "\(result.stderr)")
+    }
+
     @Test func controlCharactersInNamesReachTheTerminalEscaped() throws {
         let data = makeFolder()
         let folder = data.appendingPathComponent("flute")
