@@ -107,12 +107,23 @@ enum ModelFileHarness {
             try input(Architecture.instrumentCNN(classes: 3, inputShape: [1, 16, 130], filters: 2, hidden: 4), "{}"),
             try input(sigmoid, #"{"class_thresholds": [0.3, 0.5, 0.7], "threshold": 0.5}"#, choices: [0, 0, 0, 1]),
         ]
-        var settings = SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
+        // A small separator network (a real architecture's weights would make every
+        // execution slow) with batch normalisation, whose running statistics are read too.
+        var settings = SeparatorSettings(architecture: "chandna")
         (settings.fftSize, settings.hopLength, settings.bins, settings.frames) = (64, 16, 33, 16)
         (settings.inputMean, settings.inputScale) = (Array(repeating: 0, count: 33), Array(repeating: 1, count: 33))
+        func convolution(_ filters: Int) -> GraphSpec.LayerSpec {
+            .convolution(filters: filters, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1)
+        }
+        let network = GraphSpec(inputs: [.init(name: "mixture", shape: [1, 16, 33])], nodes: [
+            .init("encode", convolution(4), inputs: ["mixture"]), .init("norm", .batchNorm, inputs: ["encode"]),
+            .init("activate", .leakyReLU(slope: 0.2), inputs: ["norm"]), .init("decode", convolution(settings.stems.count), inputs: ["activate"]),
+            .init("masks", .sigmoid, inputs: ["decode"]),
+        ], outputs: ["masks"])
         var floor = SeparatorSettings(architecture: "floor")
+        (floor.fftSize, floor.hopLength, floor.bins) = (64, 16, 33)
         floor.fixedMasks = Array(repeating: Array(repeating: 0.25, count: floor.bins), count: floor.stems.count)
-        for model in [try SeparatorModel(settings: settings, spec: SeparatorArchitecture.chandna.spec(settings: settings)), try SeparatorModel.floor(settings: floor)] {
+        for model in [try SeparatorModel(settings: settings, spec: network), try SeparatorModel.floor(settings: floor)] {
             seeds.append(try input(model.spec, model.file().modelInfo))
         }
         return seeds

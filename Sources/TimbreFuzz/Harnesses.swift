@@ -125,6 +125,8 @@ func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutableP
 @_cdecl("timbre_fuzz_main")
 func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     _ = Harness.fuzzed
+    // libhdf5's caches are allocated and freed with every file; keep them in the heap.
+    MemoryPolicy.reuseLargeAllocations()
     var count = argc
     var arguments = argv
     return runFuzzerDriver(&count, &arguments) { data, size in
@@ -141,6 +143,8 @@ extension Harness {
 @main
 struct Replay {
     static func main() {
+        // libhdf5's caches are allocated and freed with every file; keep them in the heap.
+        MemoryPolicy.reuseLargeAllocations()
         let arguments = CommandLine.arguments.dropFirst()
         if arguments.first == "seeds", arguments.count == 3, let harness = Harness(rawValue: arguments[arguments.startIndex + 1]) {
             do { try harness.writeSeeds(to: URL(fileURLWithPath: arguments.last!)) } catch {
