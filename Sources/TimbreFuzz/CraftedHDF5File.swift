@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 import TimbreDSP
 import TimbreHDF5
 import TimbreStore
@@ -68,7 +69,7 @@ struct CraftedHDF5File {
         }
         if kind == .string { shape = [shape[0]] }
         let dataset = try create(name, shape: shape, kind: kind)
-        let count = HDF5Dataset.product(shape)
+        let count = UntrustedSize.product(shape)
         guard count <= Self.writtenValues else { return }
         let special = Int(choices.byte())
         switch kind {

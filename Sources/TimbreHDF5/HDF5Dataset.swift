@@ -30,15 +30,7 @@ public final class HDF5Dataset: HDF5AttributeHolder {
     public static let maximumValuesPerRead = 1 << 28
 
     /// The number of values in the dataset, `Int.max` when the product overflows.
-    public var valueCount: Int { Self.product(shape) }
-
-    /// A product of untrusted sizes that saturates at `Int.max` instead of trapping.
-    public static func product(_ sizes: [Int]) -> Int {
-        sizes.reduce(1) { total, size in
-            let (result, overflow) = total.multipliedReportingOverflow(by: size)
-            return overflow ? Int.max : result
-        }
-    }
+    public var valueCount: Int { UntrustedSize.product(shape) }
 
     /// Throws unless `count` values of `bytesEach` bytes fit in one read.
     private func checkReadable(_ count: Int, bytesEach: Int) throws {
@@ -63,7 +55,7 @@ public final class HDF5Dataset: HDF5AttributeHolder {
     }
 
     public func writeRows<T: HDF5Scalar>(_ values: [T], start: Int = 0) throws {
-        let rowSize = Self.product(Array(shape.dropFirst()))
+        let rowSize = UntrustedSize.product(Array(shape.dropFirst()))
         try values.withUnsafeBufferPointer { try writeRows($0, start: start, rowCount: rowSize == 0 ? 0 : values.count / rowSize) }
     }
 
@@ -78,7 +70,7 @@ public final class HDF5Dataset: HDF5AttributeHolder {
         let dims = shape
         let rows = rowCount ?? (dims.first ?? 0) - start
         guard rows >= 0 else { throw FileError(path: path, reason: "rows from \(start) outside 0..<\(dims.first ?? 0)") }
-        let count = Self.product([rows] + dims.dropFirst())
+        let count = UntrustedSize.product([rows] + dims.dropFirst())
         try checkReadable(count, bytesEach: MemoryLayout<T>.stride)
         var values = [T](repeating: 0, count: count)
         try values.withUnsafeMutableBufferPointer { try readRows(into: $0, start: start, rowCount: rows) }
@@ -141,11 +133,11 @@ public final class HDF5Dataset: HDF5AttributeHolder {
 
     private func withRowSelection(start: Int, rowCount: Int, expected: Int, _ body: (hid_t, hid_t) throws -> Void) throws {
         let dims = shape
-        let rowSize = Self.product(Array(dims.dropFirst()))
+        let rowSize = UntrustedSize.product(Array(dims.dropFirst()))
         guard start >= 0, rowCount >= 0, rowCount <= (dims.first ?? 0) - start else {
             throw FileError(path: path, reason: "\(rowCount) rows from row \(start) outside 0..<\(dims.first ?? 0)")
         }
-        precondition(expected >= Self.product([rowCount, rowSize]), "buffer holds fewer than \(rowCount) rows")
+        precondition(expected >= UntrustedSize.product([rowCount, rowSize]), "buffer holds fewer than \(rowCount) rows")
         if rowCount == 0 { return }
         let fileSpace = H5Dget_space(id)
         defer { H5Sclose(fileSpace) }

@@ -74,7 +74,7 @@ public struct GraphSpec: Codable, Equatable, Sendable {
         func fail(_ reason: String) -> Invalid { Invalid(description: reason) }
         func checked(_ shape: [Int], _ owner: String) throws -> [Int] {
             guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 && $0 <= Self.maximumTensorSize }),
-                  shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) <= Self.maximumTensorSize else {
+                  UntrustedSize.product(shape) <= Self.maximumTensorSize else {
                 throw fail("'\(owner)' has the impossible shape \(shape)")
             }
             return shape
@@ -110,12 +110,7 @@ public struct GraphSpec: Codable, Equatable, Sendable {
     /// A product that saturates instead of overflowing: untrusted sizes only compare with limits.
     static func product(_ values: Int...) -> Int { product(values) }
 
-    static func product(_ values: [Int]) -> Int {
-        values.reduce(1) { total, value in
-            let (result, overflow) = total.multipliedReportingOverflow(by: value)
-            return overflow ? Int.max : result
-        }
-    }
+    static func product(_ values: [Int]) -> Int { UntrustedSize.product(values) }
 
     /// Output shape and parameter count of one node, or why it cannot be.
     static func outputShape(of node: Node, _ inputs: [[Int]]) throws -> ([Int], Int) {
