@@ -24,10 +24,13 @@ public struct ModelFile {
         public var optimizer: Adam.State
         /// JSON of the trainer's own state (epoch, best score, history...).
         public var trainerState: String
+        /// The running weight average when the recipe averages (`averageFrom`).
+        public var average: WeightAverage?
 
-        public init(optimizer: Adam.State, trainerState: String) {
+        public init(optimizer: Adam.State, trainerState: String, average: WeightAverage? = nil) {
             self.optimizer = optimizer
             self.trainerState = trainerState
+            self.average = average
         }
 
         /// Writes the optimizer's moments under `optimizer/` and the step and trainer state as
@@ -38,6 +41,11 @@ public struct ModelFile {
             try file.createDataset("optimizer/v", of: Float.self, shape: [optimizer.v.count]).writeRows(optimizer.v)
             try file.setAttribute("optimizer_step", .int(optimizer.step))
             try file.setAttribute("trainer_state", .string(trainerState))
+            if let average, average.count > 0 {
+                try file.createGroup("average")
+                try file.createDataset("average/weights", of: Float.self, shape: [average.values.count]).writeRows(average.values)
+                try file.setAttribute("average_count", .int(average.count))
+            }
         }
 
         /// The checkpoint part of `file`, nil in a plain model; moments that do not match the
@@ -49,8 +57,16 @@ public struct ModelFile {
                 throw FileError(path: path, reason: "optimizer state holds \(moments[0].shape) and \(moments[1].shape) values, the model has \(parameterCount) parameters")
             }
             let m = try moments[0].readRows(as: Float.self), v = try moments[1].readRows(as: Float.self)
+            var average: WeightAverage?
+            if file.exists("average/weights") {
+                let dataset = try file.dataset("average/weights")
+                guard dataset.valueCount == parameterCount, let count = try file.attribute("average_count")?.intValue, count > 0 else {
+                    throw FileError(path: path, reason: "the weight average holds \(dataset.shape) values over a missing or impossible count, the model has \(parameterCount) parameters")
+                }
+                average = WeightAverage(values: try dataset.readRows(as: Float.self), count: count)
+            }
             return Checkpoint(optimizer: Adam.State(step: try file.attribute("optimizer_step")?.intValue ?? 0, m: m, v: v),
-                              trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}")
+                              trainerState: try file.attribute("trainer_state")?.stringValue ?? "{}", average: average)
         }
     }
 

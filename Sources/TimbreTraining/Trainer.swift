@@ -43,11 +43,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// and never stop early: for cross-validation folds, whose validation data scores the
     /// recipe and must not choose the model.
     public var keepsLastEpoch = false
+    /// Average the weights over every step from this epoch on (1 = the first) and validate
+    /// and save the average (`WeightAverage`); nil trains and saves the weights as they are.
+    public var averageFrom: Int?
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -72,6 +75,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
         keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
         calibrates = try c.decodeIfPresent(Bool.self, forKey: .calibrates) ?? true
+        averageFrom = try c.decodeIfPresent(Int.self, forKey: .averageFrom)
     }
 
     /// Whether validation also scores clips with several classes and mixtures of
@@ -248,6 +252,7 @@ public final class Trainer: @unchecked Sendable {
         let model = Sequential(architecture)
         let optimizer = Adam(parameterCount: model.parameters.count, learningRate: options.learningRate)
         var state = TrainerState(options: options)
+        var average = WeightAverage()
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try ModelFile.read(from: checkpointURL)
             guard let checkpoint = saved.checkpoint, saved.architecture == architecture else {
@@ -264,6 +269,7 @@ public final class Trainer: @unchecked Sendable {
             state.options = options
             model.parameters.setValues(saved.weights)
             optimizer.restore(checkpoint.optimizer)
+            average = checkpoint.average ?? WeightAverage()
         } else {
             model.initialize(seed: options.seed)
         }
@@ -274,6 +280,8 @@ public final class Trainer: @unchecked Sendable {
         MemoryPolicy.reuseLargeAllocations()
         var interrupted = false
         var stoppedEarly = state.epochsWithoutImprovement >= options.patience && !validation.isEmpty
+        /// Whether the steps of `epoch` (0-based) join the weight average.
+        func averages(_ epoch: Int) -> Bool { options.averageFrom.map { epoch + 1 >= $0 } ?? false }
         epochs: for epoch in state.nextEpoch..<max(state.nextEpoch, options.epochs) where !stoppedEarly {
             let order = sampler.order(epoch: epoch, seed: options.seed)
             let started = Date()
@@ -295,6 +303,7 @@ public final class Trainer: @unchecked Sendable {
                     let agreed = TrainingGroup.agree(weightedLoss: 0, stop: isCancelled)
                     guard agreed.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                     state.step += 1
+                    if averages(epoch) { average.add(UnsafeBufferPointer(model.parameters.values)) }
                     if agreed.stop { interrupted = true; break epochs }
                     continue
                 }
@@ -308,6 +317,7 @@ public final class Trainer: @unchecked Sendable {
                 let agreed = TrainingGroup.agree(weightedLoss: result.loss * Double(examples.count) / Double(whole.count), stop: isCancelled)
                 guard agreed.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: batch, best: state.bestEpoch) }
                 state.step += 1
+                if averages(epoch) { average.add(UnsafeBufferPointer(model.parameters.values)) }
                 lossSum += result.loss * Double(examples.count)
                 correct += Self.topClassCorrect(result.probabilities, targets)
                 seen += examples.count
@@ -323,6 +333,11 @@ public final class Trainer: @unchecked Sendable {
             var record = EpochRecord(epoch: epoch + 1, trainingLoss: lossSum / Double(max(seen, 1)), trainingAccuracy: Double(correct) / Double(max(seen, 1)),
                                      clipsPerSecond: Double(seen) / max(Date().timeIntervalSince(started), 1e-9))
             var improved = false
+            // Validation and the saved model see the average once there is one; training
+            // goes on from the weights as they are.
+            let trained = model.parameters.valueArray
+            if average.count > 0 { model.parameters.setValues(average.values) }
+            defer { model.parameters.setValues(trained) }
             if !validation.isEmpty {
                 let (loss, accuracy) = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
                 guard loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: nil, best: state.bestEpoch) }
@@ -344,8 +359,9 @@ public final class Trainer: @unchecked Sendable {
             } else {
                 state.epochsWithoutImprovement += 1
             }
-            var checkpoint = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
-            checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
+            var checkpoint = ModelFile(architecture: architecture, features: metadata, weights: trained)
+            checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self),
+                                          average: average.count > 0 ? average : nil)
             if TrainingGroup.isLeader { try checkpoint.write(to: checkpointURL, slices: model.parameters.slices) }
             epochDone(record, improved)
             if !validation.isEmpty && !options.keepsLastEpoch && state.epochsWithoutImprovement >= options.patience { stoppedEarly = true }

@@ -91,6 +91,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Keep the last epoch's model and never stop early; validation only scores it (cross-validation folds).")
     var lastEpoch = false
 
+    @Option(help: "Average the weights over every training step from this epoch on (stochastic weight averaging, as SWAD does for unseen domains); validation and the saved model use the average.")
+    var averageFrom: Int?
+
     @Flag(help: "Do not fit a temperature on the validation clips (temperature scaling); report the network's raw probabilities.")
     var noCalibrate = false
 
@@ -99,6 +102,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try requireOption(epochs, "--epochs", in: 1...100_000)
+        try requireOption(averageFrom, "--average-from", in: 1...epochs)
         try requireOption(learningRate, "--learning-rate", in: 1e-8...1)
         try requireOption(batchSize, "--batch-size", in: 1...4096)
         try requireOption(hidden, "--hidden", in: 1...65_536)
@@ -144,6 +148,7 @@ struct TrainCommand: ParsableCommand {
         options.poolsTime = poolTime
         options.classThresholds = classThresholds.flatMap(parsedThresholds)
         options.keepsLastEpoch = lastEpoch
+        options.averageFrom = averageFrom
         options.calibrates = !noCalibrate
         let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)

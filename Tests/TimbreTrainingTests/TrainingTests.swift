@@ -208,6 +208,32 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
     }
 
+    /// With weight averaging, the saved model is the mean of the weights after every step
+    /// of the averaged epochs (the checkpoint keeps both), and an interrupted run resumes
+    /// to the same average.
+    @Test func theAveragedModelIsTheMeanOfItsStepsAndResumesExactly() throws {
+        let folder = temporaryFolder()
+        let features = try syntheticFeatureFile(clips: 48, seed: 4, in: folder)
+        var options = smallOptions(epochs: 3)
+        options.averageFrom = 2
+        let straight = folder.appendingPathComponent("straight.h5")
+        _ = try Trainer(features: features, output: straight, options: options).run(resume: false)
+        let checkpoint = try ModelFile.read(from: straight.deletingPathExtension().appendingPathExtension("checkpoint.h5"))
+        let average = try #require(checkpoint.checkpoint?.average)
+        #expect(try ModelFile.read(from: straight).weights == average.values)
+        #expect(average.values != checkpoint.weights)
+        // Two averaged epochs of 36 training clips in batches of 16: three steps each.
+        #expect(average.count == 6)
+
+        let resumed = folder.appendingPathComponent("resumed.h5")
+        let first = Trainer(features: features, output: resumed, options: options)
+        _ = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 2 { first.cancel() } })
+        _ = try Trainer(features: features, output: resumed, options: options).run(resume: true)
+        let again = try ModelFile.read(from: resumed.deletingPathExtension().appendingPathExtension("checkpoint.h5"))
+        #expect(again.checkpoint?.average == average)
+        #expect(try ModelFile.read(from: resumed).weights == average.values)
+    }
+
     /// A checkpoint past the epochs asked for resumes with nothing left to do; one whose
     /// recorded position is impossible is refused in one line.
     @Test func aCheckpointIsResumedOnlyFromAPossiblePosition() throws {
@@ -225,6 +251,20 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         try saved.write(to: checkpoint, slices: Sequential(saved.architecture).parameters.slices)
         let error = #expect(throws: TrainingError.self) { try Trainer(features: features, output: output, options: smallOptions(epochs: 2)).run(resume: true) }
         #expect("\(error!)".contains("records an impossible position (next epoch -3"), "\(error!)")
+    }
+}
+
+@Suite struct WeightAverageTests {
+    /// The running mean equals the arithmetic mean of what was added.
+    @Test func theRunningMeanIsTheMean() {
+        let vectors: [[Float]] = [[1, -2, 0.5], [3, 4, -0.5], [2, 0, 6], [-6, 1, 1]]
+        var average = WeightAverage()
+        for vector in vectors { vector.withUnsafeBufferPointer { average.add($0) } }
+        #expect(average.count == 4)
+        for i in 0..<3 {
+            let mean = vectors.map { $0[i] }.reduce(0, +) / 4
+            #expect(abs(average.values[i] - mean) < 1e-6, "weight \(i): \(average.values[i]) against \(mean)")
+        }
     }
 }
 
