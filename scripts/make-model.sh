@@ -23,7 +23,7 @@ timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-model-build}
 sources=${TIMBRE_SOURCES:-sources}
 takes=${TAKES:-40}
-epochs=${EPOCHS:-14}
+epochs=${EPOCHS:-22}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 families=(fluidr3 gmbank airfont hydrogen muldjord samssonor mtg-sax ixox-flute winer-cello headroom-piano
           sullivan-epianos gtown strat solfege philharmonia festival)
