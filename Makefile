@@ -78,7 +78,8 @@ separator-model: build
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-separator-model.sh
 
 # Fuzzes the parsers of untrusted files with libFuzzer and AddressSanitizer
-# (scripts/fuzz.sh): 1,000,000 executions per harness on 2 cores, about 13 minutes.
+# (scripts/fuzz.sh): 1,000,000 executions per harness on 2 cores, about 2.5 hours (most of it
+# for the feature-file harness, which writes and reads an HDF5 file per execution).
 fuzz: deps
 	@bash scripts/fuzz.sh
 
