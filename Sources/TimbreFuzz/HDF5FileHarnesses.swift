@@ -69,7 +69,7 @@ enum ModelFileHarness {
         for name in ["architecture", "graph"] { try file.setAttribute(name, .string(network)) }
         for name in ["training_summary", "model_info"] { try file.setAttribute(name, .string(summary)) }
         var classes = 3
-        if case .dense(let units)? = architecture?.layers.last { classes = min(units, 300) }
+        if case .dense(let units)? = architecture?.layers.last { classes = max(0, min(units, 300)) }
         _ = try crafted.writeMetadata(classes: crafted.choices.pick([classes, 3, 0]), bands: 16)
         var parameterCount = 0
         if let architecture, let count = try? architecture.validate(), count <= writtenParameters {
