@@ -44,7 +44,7 @@ public protocol HDF5AttributeHolder {
 extension HDF5AttributeHolder {
     /// Writes (or replaces) an attribute.
     public func setAttribute(_ name: String, _ value: HDF5AttributeValue) throws {
-        if H5Aexists(objectID, name) > 0 { try check(H5Adelete(objectID, name), path, "cannot replace attribute \(name)") }
+        try removeAttribute(name)
         switch value {
         case .string(let s): try writeStrings(name, [s], scalar: true)
         case .strings(let s): try writeStrings(name, s, scalar: false)
@@ -122,8 +122,7 @@ extension HDF5AttributeHolder {
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(type)
-        let total = size.multipliedReportingOverflow(by: count)
-        guard !total.overflow, total.partialValue <= 1 << 28 else {
+        guard UntrustedSize.product([size, count]) <= HDF5Dataset.maximumValuesPerRead else {
             throw FileError(path: path, reason: "a string attribute declares \(count) values of \(size) bytes")
         }
         var bytes = [UInt8](repeating: 0, count: size * count)

@@ -337,7 +337,7 @@ public final class Trainer: @unchecked Sendable {
             // goes on from the weights as they are.
             let trained = model.parameters.valueArray
             if average.count > 0 { model.parameters.setValues(average.values) }
-            defer { model.parameters.setValues(trained) }
+            defer { if average.count > 0 { model.parameters.setValues(trained) } }
             if !validation.isEmpty {
                 let (loss, accuracy) = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
                 guard loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: nil, best: state.bestEpoch) }
