@@ -19,7 +19,7 @@ APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libop
 # `swift build` without this variable needs no MPI.
 export TIMBRE_MPI := 1
 
-.PHONY: all deps build install install-check test demo model separator-model bench parity fuzz fuzz-smoke clean
+.PHONY: all deps build install install-check library-check test demo model separator-model bench parity fuzz fuzz-smoke clean
 
 all: build
 
@@ -49,9 +49,20 @@ install-check: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="man-db"
 	@bash scripts/install-check.sh
 
+# The tests run the release build, as shipped (a debug build leaves the network's C kernels
+# and the numeric modules unoptimised, and the tests slow). The network's tests then run
+# again on each narrower vector path than the CPU's widest (TimbreVectorKernels).
+TEST_BUILD := -c release -Xswiftc -enable-testing
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	$(SWIFT) build $(TEST_BUILD) --build-tests
+	$(SWIFT) test $(TEST_BUILD) --skip-build --disable-xctest
+	TIMBRE_VECTOR_UNIT=avx2 $(SWIFT) test $(TEST_BUILD) --skip-build --disable-xctest --filter TimbreNNTests
+	TIMBRE_VECTOR_UNIT=baseline $(SWIFT) test $(TEST_BUILD) --skip-build --disable-xctest --filter TimbreNNTests
+
+# Builds a package that uses the library products by version, as another package would
+# (SwiftPM refuses one with unsafe build flags), and prepares and tags through it (CI).
+library-check: deps
+	@bash scripts/library-check.sh
 
 # The main job: render a small demo folder, tag it with the bundled model and score
 # its solo clips.

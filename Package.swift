@@ -2,31 +2,9 @@
 import PackageDescription
 import Foundation
 
-/// Numeric modules build optimised even in debug: the tests run real spectrograms and
-/// an unoptimised FFT/mel loop would make them slow enough to hide real failures.
-let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-
-/// The network's vector loops use AVX-512, or else AVX2, and fused multiply-add when the
-/// building machine has them (a build runs where it is made); `TIMBRE_TARGET_CPU=x86-64`
-/// builds a portable binary instead. Code checks `TIMBRE_FMA` before asking for fused
-/// multiply-adds, which baseline x86-64 would emulate in software, and `TIMBRE_AVX512`
-/// before using 16-lane vectors as single registers.
-let vectorUnit: [SwiftSetting] = {
-    #if os(Linux) && arch(x86_64)
-    let environment = ProcessInfo.processInfo.environment["TIMBRE_TARGET_CPU"]
-    let cpuFlags = Set((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-    let detected = cpuFlags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"]) ? "skylake-avx512"
-        : cpuFlags.isSuperset(of: ["avx2", "fma"]) ? "haswell" : "x86-64"
-    let cpu = environment ?? detected
-    let defines = (cpu == "x86-64" ? [] : ["-DTIMBRE_FMA"]) + (cpu == "skylake-avx512" ? ["-DTIMBRE_AVX512"] : [])
-    return [.unsafeFlags(["-target-cpu", cpu] + defines)]
-    #elseif arch(arm64)
-    return [.define("TIMBRE_FMA")]
-    #else
-    return []
-    #endif
-}()
+// No target carries unsafe build flags, so other packages can use the library products by
+// version (`make library-check` builds such a package); the network's kernels choose their
+// vector instructions at run time (TimbreVectorKernels) instead of at build time.
 
 /// Data-parallel training over MPI is built only when asked (`TIMBRE_MPI=1`, as `make`
 /// does after installing Open MPI): a plain `swift build` needs no MPI.
@@ -62,10 +40,10 @@ let package = Package(
 
         // Libraries, one job each.
         .target(name: "TimbreCore", dependencies: ["CMalloc"]),
-        .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CSampleRate", "COpenBLAS"], swiftSettings: optimisedInDebug),
-        .target(name: "TimbreDSP", dependencies: ["CFFTW"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreAudio", dependencies: ["TimbreCore", "CSndFile", "CSampleRate", "COpenBLAS"]),
+        .target(name: "TimbreDSP", dependencies: ["CFFTW"]),
         .target(name: "TimbreHDF5", dependencies: ["TimbreCore", "CHDF5"]),
-        .target(name: "TimbreStore", dependencies: ["TimbreCore", "TimbreHDF5", "TimbreDSP", "CZlib"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreStore", dependencies: ["TimbreCore", "TimbreHDF5", "TimbreDSP", "CZlib"]),
         .target(
             name: "TimbreLabels", dependencies: ["TimbreCore"], path: "labels",
             exclude: ["README.md"],
@@ -74,23 +52,23 @@ let package = Package(
         ),
         .target(name: "TimbreDatasets", dependencies: ["TimbreCore", "TimbreLabels", .product(name: "Yams", package: "Yams")]),
         .target(name: "TimbreConsole"),
-        .target(name: "TimbreNN", dependencies: ["TimbreCore", "COpenBLAS"], swiftSettings: optimisedInDebug + vectorUnit),
-        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        // The network's vector loops in C, one copy per vector unit, chosen at run time.
+        .target(name: "TimbreVectorKernels"),
+        .target(name: "TimbreNN", dependencies: ["TimbreCore", "TimbreVectorKernels", "COpenBLAS"]),
+        .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"] + (withMPI ? ["TimbreMPI"] : []),
-                swiftSettings: optimisedInDebug + (withMPI ? [.define("TIMBRE_MPI")] : [])),
-        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"], swiftSettings: optimisedInDebug),
+                swiftSettings: (withMPI ? [.define("TIMBRE_MPI")] : [])),
+        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"]),
         .target(name: "TimbreModel", dependencies: ["TimbreTraining", "TimbreSeparation", "TimbreCore", "CZlib"], exclude: ["model-card"],
                 resources: [.copy("default-model.h5"), .copy("default-model.h5.crc32"), .copy("default-separator.h5"), .copy("default-separator.h5.crc32")]),
         .target(
             name: "TimbreSeparation",
-            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "TimbreTraining", "TimbreDatasets", "TimbreLabels", "COpenBLAS"],
-            swiftSettings: optimisedInDebug
+            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "TimbreTraining", "TimbreDatasets", "TimbreLabels", "COpenBLAS"]
         ),
-        .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TimbreTagging", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreNN", "COpenBLAS"]),
         .target(
             name: "TimbrePrepare",
-            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS", "CZlib"],
-            swiftSettings: optimisedInDebug
+            dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreStore", "TimbreDatasets", "TimbreConsole", "COpenBLAS", "CZlib"]
         ),
         .executableTarget(
             name: "timbre",
@@ -104,16 +82,16 @@ let package = Package(
                          path: "Sources/TimbreFuzz"),
         .executableTarget(name: "timbre-bench", dependencies: ["TimbreCore", "TimbreNN", "COpenBLAS"], path: "Sources/TimbreBench"),
 
-        .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio", "TimbreCore"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreAudioTests", dependencies: ["TimbreAudio", "TimbreCore"]),
+        .testTarget(name: "TimbreDSPTests", dependencies: ["TimbreDSP"], exclude: ["Fixtures"]),
         .testTarget(name: "TimbreStoreTests", dependencies: ["TimbreStore", "TimbreHDF5", "TimbreCore"]),
         .testTarget(name: "TimbreDatasetsTests", dependencies: ["TimbreDatasets", "TimbreAudio", "TimbreCore"]),
         .testTarget(name: "TimbrePrepareTests", dependencies: ["TimbrePrepare", "TimbreStore", "TimbreAudio", "TimbreCore"]),
-        .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN", "TimbreCore"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP", "TimbreAudio"], exclude: ["Fixtures"], swiftSettings: optimisedInDebug),
-        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreNNTests", dependencies: ["TimbreNN", "TimbreCore"]),
+        .testTarget(name: "TimbreEvaluationTests", dependencies: ["TimbreCore", "TimbreEvaluation", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreDSP", "TimbreAudio"], exclude: ["Fixtures"]),
+        .testTarget(name: "TimbreTrainingTests", dependencies: ["TimbreCore", "TimbreTraining", "TimbreStore", "TimbreNN", "TimbreHDF5"]),
         .testTarget(name: "TimbreSynthTests", dependencies: ["TimbreSynth", "TimbreCore", "TimbreAudio", "TimbreDatasets", "TimbreDSP"]),
-        .testTarget(name: "TimbreSeparationTests", dependencies: ["TimbreSeparation", "TimbreNN", "TimbreCore", "TimbreAudio", "TimbreDSP"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "TimbreSeparationTests", dependencies: ["TimbreSeparation", "TimbreNN", "TimbreCore", "TimbreAudio", "TimbreDSP"]),
         .testTarget(name: "TimbreCLITests", dependencies: ["timbre", "timbre-fuzz", "TimbreStore", "TimbreAudio", "TimbreCore", "TimbreSynth", "TimbreModel", "TimbreTagging", "TimbreTraining", "TimbreSeparation"]),
     ] + mpiTargets
 )

@@ -21,10 +21,12 @@ struct TimbreProcess {
         let stderr: String
     }
 
-    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    /// Starts `timbre ARGUMENTS` with `environment` added to this process's.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -49,8 +51,8 @@ struct TimbreProcess {
         return (mpirun.terminationStatus, log)
     }
 
-    static func run(_ arguments: [String]) throws -> Output {
-        let (process, out, err) = try start(arguments)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let (process, out, err) = try start(arguments, environment: environment)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -571,6 +573,45 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let result = try TimbreProcess.run(["prepare", data.path, "-o", output.path, "--rms-threshold-db", "-60"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try FeatureFileReader(url: output).metadata.settings.rmsThresholdDB == -60)
+    }
+}
+
+/// The network's vector kernels are chosen at run time from the CPU; each narrower path,
+/// asked for through TIMBRE_VECTOR_UNIT, must score a batch as the widest does.
+@Suite struct VectorUnitTests {
+    @Test func everyVectorUnitScoresABatchOfClipsAlike() throws {
+        let data = makeFolder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
+            for take in 0..<2 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
+        }
+        let cpuFlags = Set((try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)).split(separator: "\n")
+            .first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        let hasAVX2 = cpuFlags.isSuperset(of: ["avx2", "fma"])
+        let hasAVX512 = hasAVX2 && cpuFlags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq"])
+        // What each request must get: never a wider unit than the CPU has.
+        let expected = [("avx512", hasAVX512 ? "AVX-512 with FMA" : hasAVX2 ? "AVX2 with FMA" : "baseline x86-64"),
+                        ("avx2", hasAVX2 ? "AVX2 with FMA" : "baseline x86-64"), ("baseline", "baseline x86-64")]
+        var probabilities: [String: [[Double]]] = [:]
+        for (unit, name) in expected {
+            let environment = ["TIMBRE_VECTOR_UNIT": unit]
+            let version = try TimbreProcess.run(["--version"], environment: environment)
+            #expect(version.stdout.contains("network kernels: \(name)\n"), "\(unit): \(version.stdout)")
+            let report = data.appendingPathComponent("report-\(unit)")
+            let evaluate = try TimbreProcess.run(["evaluate", data.path, "--report", report.path], environment: environment)
+            #expect(evaluate.status == 0, "\(unit): \(evaluate.stderr)")
+            let rows = try String(contentsOf: report.appendingPathComponent("predictions.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+            // source, offset, true labels, predicted class, then every class's probability.
+            probabilities[unit] = rows.map { $0.split(separator: ",").dropFirst(4).compactMap { Double($0) } }
+        }
+        let widest = try #require(probabilities["avx512"])
+        #expect(widest.count == 12 && widest.allSatisfy { $0.count == 13 }, "\(widest)")
+        for unit in ["avx2", "baseline"] {
+            let other = try #require(probabilities[unit])
+            #expect(other.count == widest.count)
+            let largest = zip(widest, other).flatMap { zip($0, $1).map { abs($0 - $1) } }.max() ?? .infinity
+            #expect(largest <= 1e-5, "\(unit) differs from the widest path by \(largest)")
+        }
     }
 }
 

@@ -12,8 +12,3 @@ extension SIMD8: FloatLanes where Scalar == Float {
     @inline(__always) func larger(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
     @inline(__always) func clampedAtZero() -> Self { replacing(with: 0, where: self .< 0) }
 }
-
-extension SIMD16: FloatLanes where Scalar == Float {
-    @inline(__always) func larger(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
-    @inline(__always) func clampedAtZero() -> Self { replacing(with: 0, where: self .< 0) }
-}

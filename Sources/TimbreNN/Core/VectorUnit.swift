@@ -1,15 +1,7 @@
-/// The vector instructions the network's kernels were built for (`Package.swift` picks
-/// them from the building machine, or `TIMBRE_TARGET_CPU`), as `timbre --version` reports.
+import TimbreVectorKernels
+
+/// The vector unit the network's kernels chose for this CPU (AVX-512, AVX2 or baseline;
+/// `TIMBRE_VECTOR_UNIT` can ask for a narrower one), as `timbre --version` reports.
 public enum VectorUnit {
-    public static var name: String {
-        #if TIMBRE_AVX512
-        return "AVX-512 with FMA"
-        #elseif TIMBRE_FMA && arch(x86_64)
-        return "AVX2 with FMA"
-        #elseif TIMBRE_FMA
-        return "NEON with FMA"
-        #else
-        return "baseline (no FMA)"
-        #endif
-    }
+    public static var name: String { String(cString: timbre_vector_unit_name()) }
 }
