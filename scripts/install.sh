@@ -28,7 +28,9 @@ trap 'rm -rf "$manual"' EXIT
 "$swift" package --disable-sandbox --allow-writing-to-directory "$manual" \
     generate-manual --output-directory "$manual" > /dev/null 2>&1 \
     || { echo "install: swift package generate-manual failed" >&2; exit 1; }
-install -m 644 "$manual/timbre.1" "$root/share/man/man1/timbre.1"
+# Blank lines in the help's discussions become paragraph breaks (mdoc warns on empty lines).
+sed 's/^$/.Pp/' "$manual/timbre.1" > "$manual/timbre.mdoc"
+install -m 644 "$manual/timbre.mdoc" "$root/share/man/man1/timbre.1"
 
 "$build/timbre" --generate-completion-script bash > "$root/share/bash-completion/completions/timbre"
 "$build/timbre" --generate-completion-script zsh > "$root/share/zsh/site-functions/_timbre"
