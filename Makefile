@@ -51,7 +51,8 @@ install-check: build
 
 # The tests run the release build, as shipped (a debug build leaves the network's C kernels
 # and the numeric modules unoptimised, and the tests slow). The network's tests then run
-# again on each narrower vector path than the CPU's widest (TimbreVectorKernels).
+# again with the AVX2 and the baseline vector paths asked for (TimbreVectorKernels; a CPU
+# without AVX-512 or AVX2 repeats the path it has).
 TEST_BUILD := -c release -Xswiftc -enable-testing
 test: deps
 	$(SWIFT) build $(TEST_BUILD) --build-tests

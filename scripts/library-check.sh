@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/timbre"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
-    [ -e "$file" ] && cp --parents -P "$file" "$work/timbre/"
+    if [ -e "$file" ]; then cp --parents -P "$file" "$work/timbre/"; fi
 done
 git -C "$work/timbre" init -q
 git -C "$work/timbre" add -A

@@ -46,18 +46,12 @@ static inline __attribute__((always_inline)) KERNEL_TARGET V KERNEL(clamped_at_z
     return (V)(~negative & (M)v);
 }
 
-/// The lanes' sum, halving pairwise (the same order for every unit).
+/// The lanes' sum, lane 0 first and one lane at a time (the order of Swift's `SIMD.sum()`
+/// in the kernels these replaced), the same for every unit.
 static inline __attribute__((always_inline)) KERNEL_TARGET float KERNEL(sum)(V v) {
-#if KERNEL_LANES == 16
-    typedef float half __attribute__((ext_vector_type(8)));
-    half h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-#else
-    typedef float half __attribute__((ext_vector_type(8)));
-    half h = v;
-#endif
-    typedef float quarter __attribute__((ext_vector_type(4)));
-    quarter q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
-    return (q[0] + q[2]) + (q[1] + q[3]);
+    float total = v[0];
+    for (int lane = 1; lane < KERNEL_LANES; lane++) total += v[lane];
+    return total;
 }
 
 #if KERNEL_LANES == 16
@@ -106,12 +100,12 @@ static KERNEL_TARGET __attribute__((unused)) void KERNEL(direct_weight_gradient)
                 if (x + KERNEL_LANES <= width) {
                     d = KERNEL(load)(plane + at);
                     if (clipped) {
-                        M kept = KERNEL(load)(clipped + at) > 0.0f;
-                        d = (V)(kept & (M)d);
+                        M zeroed = KERNEL(load)(clipped + at) <= 0.0f;
+                        d = (V)(~zeroed & (M)d);
                     }
                 } else {
                     for (long lane = 0; lane < width - x; lane++) {
-                        if (!clipped || clipped[at + lane] > 0) d[lane] = plane[at + lane];
+                        if (!clipped || !(clipped[at + lane] <= 0)) d[lane] = plane[at + lane];
                     }
                 }
                 gb += d;

@@ -1,5 +1,6 @@
 #include "TimbreVectorKernels.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +24,13 @@
 #undef KERNEL_FUSED
 #endif
 
-// Baseline: whatever the compiler targets by default (SSE2 on x86-64), sums not fused.
+// Baseline: whatever the compiler targets by default: SSE2 on x86-64, sums not fused;
+// NEON on arm64, which always has fused multiply-add.
+#if defined(__aarch64__)
+#define KERNEL_FUSED 1
+#else
 #define KERNEL_FUSED 0
+#endif
 #define KERNEL_UNIT baseline
 #define KERNEL_TARGET
 #include "KernelWidths.h"
@@ -45,6 +51,7 @@ static TimbreVectorUnit detect_vector_unit(void) {
         if (strcmp(requested, "baseline") == 0) asked = TimbreVectorUnitBaseline;
         else if (strcmp(requested, "avx2") == 0) asked = TimbreVectorUnitAVX2;
         else if (strcmp(requested, "avx512") == 0) asked = TimbreVectorUnitAVX512;
+        else fprintf(stderr, "timbre: TIMBRE_VECTOR_UNIT=%s is not avx512, avx2 or baseline; using the widest unit\n", requested);
         if (asked < unit) unit = asked;
     }
     return unit;
@@ -65,7 +72,11 @@ const char *timbre_vector_unit_name(void) {
     switch (timbre_vector_unit()) {
     case TimbreVectorUnitAVX512: return "AVX-512 with FMA";
     case TimbreVectorUnitAVX2: return "AVX2 with FMA";
+#if defined(__aarch64__)
+    default: return "NEON with FMA";
+#else
     default: return "baseline x86-64";
+#endif
     }
 }
 

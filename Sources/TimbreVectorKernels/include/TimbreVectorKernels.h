@@ -6,8 +6,9 @@
 /// features, as OpenBLAS and FFTW choose theirs. One binary thus runs on any x86-64 machine
 /// and still uses the widest unit it finds. `TIMBRE_VECTOR_UNIT=avx2` (or `baseline`) asks
 /// for a narrower unit than the CPU has, for comparing the paths; a wider one than the CPU
-/// has is never used. Every unit computes each value with the same operations in the same
-/// order (fused on AVX-512 and AVX2 alike), so the AVX-512 and AVX2 paths agree bit for bit.
+/// has is never used. Every unit computes each value in the same order, and AVX-512 and
+/// AVX2 with the same (fused) operations, so those two agree bit for bit; baseline x86-64
+/// does not fuse, and differs by rounding.
 ///
 /// Images and outputs are plain float arrays; counts are `long` (Swift's `Int`).
 
@@ -21,7 +22,8 @@ typedef enum {
 /// The unit the kernels use in this process.
 TimbreVectorUnit timbre_vector_unit(void);
 
-/// Its name, for `timbre --version`: "AVX-512 with FMA", "AVX2 with FMA" or "baseline x86-64".
+/// Its name, for `timbre --version`: "AVX-512 with FMA", "AVX2 with FMA" or "baseline x86-64"
+/// ("NEON with FMA" on arm64).
 const char *timbre_vector_unit_name(void);
 
 /// 3×3 "same" convolution of one single-channel image, `filters` planes of height × width
@@ -39,7 +41,7 @@ void timbre_direct_forward_pooled_channels_last(const float *padded, long stride
 
 /// Adds ∂L/∂weights ([filters × 9]) and ∂L/∂biases ([filters]) of one image, given the
 /// output gradient ([filters][height × width]). With `output` non-null, the gradient is
-/// first zeroed where that output was clipped by a ReLU (was ≤ 0).
+/// first zeroed where that output was clipped by a ReLU (is ≤ 0; a NaN keeps its gradient).
 void timbre_direct_weight_gradient(const float *padded, long stride, long height, long width,
                                    const float *output_gradient, const float *output, long filters,
                                    float *weight_gradient, float *bias_gradient);
