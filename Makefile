@@ -90,8 +90,9 @@ separator-model: build
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-separator-model.sh
 
 # Fuzzes the parsers of untrusted files with libFuzzer and AddressSanitizer
-# (scripts/fuzz.sh): 1,000,000 executions per harness on 2 cores, about 2.5 hours (most of it
-# for the feature-file harness, which writes and reads an HDF5 file per execution).
+# (scripts/fuzz.sh): 1,000,000 executions per harness on 2 cores, up to 3 hours each; about
+# 4.5 hours in all, most of it for the feature-file harness, which writes and reads an HDF5
+# file per execution.
 fuzz: deps
 	@bash scripts/fuzz.sh
 

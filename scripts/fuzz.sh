@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${FUZZ_RUNS:-1000000}
-SECONDS_EACH=${FUZZ_SECONDS:-7200}
+SECONDS_EACH=${FUZZ_SECONDS:-10800}
 WORK=${FUZZ_WORK:-.fuzz}
 HARNESSES=${FUZZ_HARNESSES:-audio irmas-labels medleydb-yaml feature-file model-file}
 mkdir -p "$WORK"
