@@ -46,14 +46,14 @@ public final class ProgressBar {
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
         var line = "\(bar) \(text)"
         if line.count > width - 1 { line = String(line.prefix(width - 1)) }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+        Terminal.writeError("\r\u{1B}[2K\(line)")
         drawn = true
     }
 
     /// Clears the bar so ordinary lines can follow.
     public func clear() {
         guard enabled, drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        Terminal.writeError("\r\u{1B}[2K")
         drawn = false
     }
 

@@ -12,19 +12,13 @@ public enum ResultOutput {
 
     /// Writes `line` and a newline; remembers the first error.
     public static func line(_ line: String) {
-        let bytes = Array(((toTerminal ? Terminal.escapingControls(line) : line) + "\n").utf8)
-        var written = 0
-        while written < bytes.count, failure == 0 {
-            let n = bytes.withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                // A descriptor shared with a parent may be non-blocking: wait until it drains.
-                var ready = pollfd(fd: STDOUT_FILENO, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&ready, 1, 1000)
-                continue
-            }
-            if n <= 0 { failure = n < 0 ? errno : EIO } else { written += n }
-        }
+        guard failure == 0 else { return }
+        failure = StandardStream.write((toTerminal ? Terminal.escapingControls(line) : line) + "\n", to: STDOUT_FILENO)
+    }
+
+    /// Writes each line of `text` (a table, say) as `line` does.
+    public static func lines(_ text: String) {
+        for part in text.split(separator: "\n", omittingEmptySubsequences: false) { line(String(part)) }
     }
 
     /// The reason the results could not all be written, nil when they were.

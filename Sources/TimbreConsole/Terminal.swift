@@ -15,17 +15,34 @@ public enum Terminal {
     /// Writes one line to standard error, with control characters shown as `\x1B` and the
     /// like: a file name or a label cannot move the cursor or start an escape sequence.
     public static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((escapingControls(line) + "\n").utf8))
+        writeError(escapingControls(line) + "\n")
     }
+
+    /// Writes `text` to standard error as it is; a failure is remembered, not fatal.
+    public static func writeError(_ text: String) {
+        let failure = StandardStream.write(text, to: STDERR_FILENO)
+        if failure != 0 { errorLock.withLock { if errorFailure == 0 { errorFailure = failure } } }
+    }
+
+    /// Why a message could not be written to standard error, nil when all were.
+    public static var errorFailureReason: String? {
+        let failure = errorLock.withLock { errorFailure }
+        return failure == 0 ? nil : String(cString: strerror(failure)).lowercased()
+    }
+
+    private static let errorLock = NSLock()
+    nonisolated(unsafe) private static var errorFailure: Int32 = 0
 
     /// `text` with C0 and C1 control characters (newlines and tabs included) and DEL as
     /// `\xNN`, and the stray bytes of file names that are not UTF-8 (U+EF80–U+EFFF, see
     /// `FileSystemName` in TimbreCore) as the bytes they stand for.
-    public static func escapingControls(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { isControl($0) || isStrayByte($0) }) else { return text }
+    /// With `keepingNewlines`, line feeds stay as they are (for multi-line usage text).
+    public static func escapingControls(_ text: String, keepingNewlines: Bool = false) -> String {
+        func escaped(_ scalar: Unicode.Scalar) -> Bool { isControl(scalar) && !(keepingNewlines && scalar == "\n") }
+        guard text.unicodeScalars.contains(where: { escaped($0) || isStrayByte($0) }) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
-            if isControl(scalar) {
+            if escaped(scalar) {
                 out += String(format: "\\x%02X", scalar.value)
             } else if isStrayByte(scalar) {
                 out += String(format: "\\x%02X", scalar.value - 0xEF00)

@@ -142,7 +142,8 @@ public enum TrainingGroup {
 
     private static func check(_ code: Int32, _ what: String) {
         guard code != 0 else { return }
-        FileHandle.standardError.write(Data("timbre: MPI failed while \(what) (error \(code))\n".utf8))
+        let message = Array("timbre: MPI failed while \(what) (error \(code))\n".utf8)
+        _ = message.withUnsafeBytes { Foundation.write(STDERR_FILENO, $0.baseAddress, $0.count) }
         exit(1)
     }
 }

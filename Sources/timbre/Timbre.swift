@@ -25,8 +25,8 @@ struct Timbre: ParsableCommand {
             if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                // The usage text spans lines on purpose.
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                // The usage text spans lines on purpose; the values quoted in it are escaped.
+                Terminal.writeError(Terminal.escapingControls(fullMessage(for: error), keepingNewlines: true) + "\n")
                 Foundation.exit(ExitCode.failure.rawValue)
             }
             if !resultsWereWritten() { Foundation.exit(ExitCode.failure.rawValue) }
@@ -47,11 +47,11 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
-/// Results that could not be written (a full disk, a closed pipe, a read-only file behind
-/// a redirection) make the run fail instead of ending with status 0.
-/// Says so on standard error when they were not.
+/// Results or messages that could not be written (a full disk, a closed pipe, a read-only
+/// file behind a redirection) make the run fail instead of ending with status 0.
+/// Says so on standard error when the results were not.
 func resultsWereWritten() -> Bool {
-    guard fflush(nil) != 0 || ResultOutput.failureReason != nil else { return true }
+    guard fflush(nil) != 0 || ResultOutput.failureReason != nil else { return Terminal.errorFailureReason == nil }
     Terminal.printError("timbre: standard output: cannot write the results (\(ResultOutput.failureReason ?? String(cString: strerror(errno)).lowercased()))")
     return false
 }
