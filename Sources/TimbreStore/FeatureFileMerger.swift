@@ -28,6 +28,16 @@ public enum FeatureFileMerger {
                 throw FileError(path: reader.url.path, reason: "cannot be merged with \(firstURL.lastPathComponent): \(differences.joined(separator: ", "))")
             }
         }
+        // Each file's groups are renumbered after the earlier files', within 32 bits.
+        var groupBases: [Int32] = [], next = 0
+        for reader in readers {
+            let top = next + Int(reader.groups.max() ?? -1)
+            guard top < Int(Int32.max) else {
+                throw FileError(path: reader.url.path, reason: "its group numbers after the earlier files' pass 2^31; merge fewer files at once")
+            }
+            groupBases.append(Int32(next))
+            next = top + 1
+        }
         var metadata = first
         metadata.shard = nil
         metadata.inputs = unique(readers.flatMap(\.metadata.inputs))
@@ -36,15 +46,13 @@ public enum FeatureFileMerger {
             ? try FeatureFileWriter(destination: destination, metadata: metadata)
             : try FeatureFileWriter(destination: destination, metadata: metadata,
                                     virtualMelFrom: readers.map { (recordedPath(of: $0.url, from: destination), $0.count) })
-        var groupBase: Int32 = 0
-        for reader in readers {
+        for (reader, base) in zip(readers, groupBases) {
             for row in 0..<reader.count {
                 let clip = EncodedClip(melChunk: copy ? try reader.encodedMel(at: row) : [], classIndices: reader.classIndices(of: row),
-                                       source: reader.sources[row], offset: reader.offsets[row], group: groupBase + reader.groups[row],
+                                       source: reader.sources[row], offset: reader.offsets[row], group: base + reader.groups[row],
                                        rmsDB: reader.rmsDB[row])
                 if copy { try writer.append(clip) } else { writer.appendReference(clip) }
             }
-            groupBase += (reader.groups.max() ?? -1) + 1
         }
         try writer.commit()
     }

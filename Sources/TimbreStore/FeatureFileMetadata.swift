@@ -75,6 +75,10 @@ public struct FeatureFileMetadata: Equatable, Sendable {
             classNames: try value("class_names").stringsValue ?? [],
             settings: settings,
             resampler: try value("resampler").stringValue ?? "")
+        // Every class is named once: code and name are read side by side wherever a class is shown.
+        guard !metadata.classCodes.isEmpty, metadata.classNames.count == metadata.classCodes.count else {
+            throw FileError(path: holder.path, reason: "has \(metadata.classCodes.count) class codes and \(metadata.classNames.count) class names; it needs one name per code, and at least one")
+        }
         metadata.formatVersion = try int("format_version")
         metadata.timbreVersion = try value("timbre_version").stringValue ?? ""
         metadata.inputs = try holder.attribute("inputs")?.stringsValue ?? []

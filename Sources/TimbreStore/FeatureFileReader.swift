@@ -54,6 +54,13 @@ public final class FeatureFileReader {
         guard labels.count == count * classCount, [label.count, sources.count, offsets.count, groups.count, rmsDB.count].allSatisfy({ $0 == count }) else {
             throw FileError(path: url.path, reason: "per-clip arrays disagree with /mel on the number of clips")
         }
+        // Values index arrays later (a class's clips, a group's number after merging).
+        if let row = label.firstIndex(where: { $0 < -1 || Int($0) >= classes }) {
+            throw FileError(path: url.path, reason: "/label of clip \(row) is \(label[row]), outside -1..<\(classes)")
+        }
+        if let row = groups.firstIndex(where: { $0 < 0 }) {
+            throw FileError(path: url.path, reason: "/group of clip \(row) is \(groups[row]), below 0")
+        }
     }
 
     /// The class indices present in clip `index`.

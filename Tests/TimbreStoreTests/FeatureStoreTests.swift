@@ -187,6 +187,49 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         #expect(error?.reason.contains(expected) == true, "\(error?.reason ?? "")")
     }
 
+    /// A two-clip file whose stored values are then bent as a crafted file might bend them.
+    func bentFile(_ name: String, bend: (HDF5File) throws -> Void) throws -> URL {
+        let url = temporaryFile(name)
+        let writer = try FeatureFileWriter(destination: url, metadata: metadata)
+        for index in 0..<2 {
+            try writer.append(EncodedClip(melChunk: ChunkCodec.encode(pseudoRandomMel(seed: index, count: settings.nMels * settings.framesPerClip)),
+                                          classIndices: [index], source: "\(index).wav", offset: 0, group: Int32(index), rmsDB: -10))
+        }
+        try writer.commit()
+        try bend(try HDF5File(opening: url, mode: .readWrite))
+        return url
+    }
+
+    /// Values that later index arrays are checked when the file is opened: a class label
+    /// beyond the classes, a negative group, and names that do not match the codes.
+    @Test(arguments: [
+        ("label", "/label of clip 1 is 3, outside -1..<3"),
+        ("group", "/group of clip 1 is -5, below 0"),
+        ("class_names", "has 3 class codes and 1 class names; it needs one name per code, and at least one"),
+    ])
+    func valuesThatWouldIndexOutOfRangeAreRefusedAtOpening(bent: String, expected: String) throws {
+        let url = try bentFile("bent.h5") { file in
+            switch bent {
+            case "label": try file.dataset("label").writeRows([Int32(3)], start: 1)
+            case "group": try file.dataset("group").writeRows([Int32(-5)], start: 1)
+            default: try file.setAttribute("class_names", .strings(["cello"]))
+            }
+        }
+        let error = #expect(throws: FileError.self) { try FeatureFileReader(url: url) }
+        #expect(error?.reason == expected)
+    }
+
+    /// Merging renumbers each file's groups after the earlier files'; numbers that would
+    /// pass 2^31 are refused before anything is written.
+    @Test func groupNumbersThatWouldOverflowInAMergeAreRefused() throws {
+        let first = try bentFile("first.h5") { _ in }
+        let second = try bentFile("second.h5") { file in try file.dataset("group").writeRows([Int32.max - 1], start: 1) }
+        let merged = temporaryFile("merged.h5")
+        let error = #expect(throws: FileError.self) { try FeatureFileMerger.merge([first, second], into: merged, copy: true) }
+        #expect(error?.description == "\(second.path): its group numbers after the earlier files' pass 2^31; merge fewer files at once")
+        #expect(!FileManager.default.fileExists(atPath: merged.path))
+    }
+
     @Test func anEmptyFeatureFileIsValid() throws {
         let url = temporaryFile("empty.h5")
         try FeatureFileWriter(destination: url, metadata: metadata).commit()
