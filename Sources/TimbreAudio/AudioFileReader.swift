@@ -170,7 +170,7 @@ public final class AudioFileReader {
     }
 
     private static func explain(_ reason: String, url: URL) -> String {
-        if !FileManager.default.fileExists(atPath: url.path) { return "no such file" }
+        if !FileSystemName.status(of: url.path).exists { return "no such file" }
         if reason.isEmpty { return "cannot decode" }
         var words = reason.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if words.hasSuffix(".") { words.removeLast() }

@@ -1,18 +1,38 @@
 import Foundation
 import TimbreCore
 
-/// A small file a data set names (metadata, labels), read only when its size is within a
-/// limit, so that a huge or endless file costs one `stat`.
+/// A small file a data set names (metadata, labels), read only when it is a regular file
+/// within a size limit, so that a huge or endless file costs one `fstat` and a named pipe
+/// or a device is never waited on.
 enum CappedFile {
     enum Outcome {
         case missing
         case tooLarge
+        /// It exists but is not a regular file, or cannot be read; the reason in words.
+        case unreadable(String)
         case contents(Data)
     }
 
     static func read(_ url: URL, limit: Int) -> Outcome {
-        guard let stamp = FileStamp.of(path: url.path) else { return .missing }
-        guard stamp.size <= Int64(limit) else { return .tooLarge }
-        return FileManager.default.contents(atPath: url.path).map(Outcome.contents) ?? .missing
+        // Non-blocking, so that opening a named pipe returns at once; by the name's bytes.
+        let descriptor = FileSystemName.withPath(url.path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        guard descriptor >= 0 else {
+            return errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(String(cString: strerror(errno)).lowercased())
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
+        guard status.st_size <= Int64(limit) else { return .tooLarge }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return .unreadable(String(cString: strerror(errno)).lowercased()) }
+            if n == 0 { break }
+            count += n
+        }
+        // A file that grew past the limit since `fstat` is refused as well.
+        return count > limit ? .tooLarge : .contents(Data(bytes[..<count]))
     }
 }

@@ -32,7 +32,13 @@ public enum IRMASTestingImporter {
         var result = ImportResult(layout: .irmasTest)
         for url in AudioFileFinder.audioFiles(under: root) {
             let relative = AudioFileFinder.relativePath(of: url, to: root)
-            let labelURL = url.deletingPathExtension().appendingPathExtension("txt")
+            let labelName = url.deletingPathExtension().appendingPathExtension("txt").lastPathComponent
+            // The label file is named after the audio, not found by the walk: a link to
+            // anything outside the data set is refused like a metadata path.
+            guard let labelURL = ConfinedPath.resolve(labelName, from: url.deletingLastPathComponent(), inside: root) else {
+                result.failures.append(FileError(path: relative, reason: "label file \(labelName) leads outside the data set"))
+                continue
+            }
             let data: Data
             switch CappedFile.read(labelURL, limit: maxLabelBytes) {
             case .missing:
@@ -40,6 +46,9 @@ public enum IRMASTestingImporter {
                 continue
             case .tooLarge:
                 result.failures.append(FileError(path: relative, reason: "label file \(labelURL.lastPathComponent) is larger than 64 KB"))
+                continue
+            case .unreadable(let reason):
+                result.failures.append(FileError(path: relative, reason: "label file \(labelURL.lastPathComponent): \(reason)"))
                 continue
             case .contents(let contents):
                 data = contents

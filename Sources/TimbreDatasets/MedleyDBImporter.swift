@@ -26,12 +26,13 @@ public enum MedleyDBImporter {
 
     /// Parses a `<Song>_METADATA.yaml` text.
     ///
-    /// The YAML is composed into a node tree, where an alias is a reference to its anchor,
-    /// and only the few fields used are read, never the whole tree: an alias bomb costs
-    /// no more than its text.
+    /// Aliases are refused before the YAML is composed: MedleyDB metadata never uses them,
+    /// and the composer compares mapping keys whole, so an alias bomb used as a key would
+    /// cost its full expansion. Only the few fields used are read from the tree.
     public static func parseMetadata(_ text: String, songID: String) throws -> Metadata {
         let path = "\(songID)_METADATA.yaml"
         guard text.utf8.count <= maxMetadataBytes else { throw FileError(path: path, reason: "is larger than 1 MB") }
+        guard !YAMLEvents.containsAlias(text) else { throw FileError(path: path, reason: "uses YAML aliases (*name), which metadata files do not need") }
         let composed: Node?
         do { composed = try Yams.compose(yaml: text) } catch { throw FileError(path: path, reason: "is not valid YAML") }
         guard let root = composed, root.mapping != nil else {
@@ -78,7 +79,7 @@ public enum MedleyDBImporter {
                 result.failures.append(FileError(path: relativeMetadata, reason: error.reason))
                 continue
             } catch {
-                result.failures.append(FileError(path: relativeMetadata, reason: "unreadable metadata (\(error))"))
+                result.failures.append(FileError(path: relativeMetadata, reason: "unreadable metadata (\(ErrorDescription.line(error)))"))
                 continue
             }
             let songFolder = metadataURL.deletingLastPathComponent()
@@ -128,6 +129,7 @@ public enum MedleyDBImporter {
         switch CappedFile.read(url, limit: maxMetadataBytes) {
         case .missing: throw FileError(path: path, reason: "cannot be read")
         case .tooLarge: throw FileError(path: path, reason: "is larger than 1 MB")
+        case .unreadable(let reason): throw FileError(path: path, reason: reason)
         case .contents(let data):
             guard let text = String(data: data, encoding: .utf8) else { throw FileError(path: path, reason: "cannot be read as UTF-8 text") }
             return text

@@ -260,14 +260,14 @@ public struct EvaluationReport: Sendable {
     /// Writes confusion.csv, confusion.svg, confusion.pdf, predictions.csv and metrics.json
     /// into `folder`; `normalized` puts row percentages in the figure's cells.
     public func write(to folder: URL, normalized: Bool = false) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileSystemName.makeFolders(folder.path)
         if let picture = confusionPicture(normalized: normalized) {
-            try Data(confusionCSV().utf8).write(to: folder.appendingPathComponent("confusion.csv"), options: .atomic)
-            try Data(picture.svg().utf8).write(to: folder.appendingPathComponent("confusion.svg"), options: .atomic)
-            try picture.pdf().write(to: folder.appendingPathComponent("confusion.pdf"), options: .atomic)
+            try FileSystemName.write(Data(confusionCSV().utf8), atomicallyTo: folder.appendingPathComponent("confusion.csv").path)
+            try FileSystemName.write(Data(picture.svg().utf8), atomicallyTo: folder.appendingPathComponent("confusion.svg").path)
+            try FileSystemName.write(picture.pdf(), atomicallyTo: folder.appendingPathComponent("confusion.pdf").path)
         }
-        try Data(predictionsCSV().utf8).write(to: folder.appendingPathComponent("predictions.csv"), options: .atomic)
-        try Data(metricsJSON().utf8).write(to: folder.appendingPathComponent("metrics.json"), options: .atomic)
+        try FileSystemName.write(Data(predictionsCSV().utf8), atomicallyTo: folder.appendingPathComponent("predictions.csv").path)
+        try FileSystemName.write(Data(metricsJSON().utf8), atomicallyTo: folder.appendingPathComponent("metrics.json").path)
     }
 }
 

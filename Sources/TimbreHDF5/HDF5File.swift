@@ -15,22 +15,27 @@ public final class HDF5File: HDF5AttributeHolder {
     public init(creating url: URL) throws {
         _ = HDF5Library.initialised
         path = url.path
-        id = try check(H5Fcreate(url.path, timbre_H5F_ACC_TRUNC(), timbre_H5P_DEFAULT(), timbre_H5P_DEFAULT()), url.path, "cannot create HDF5 file")
+        id = try check(FileSystemName.withPath(url.path) { H5Fcreate($0, timbre_H5F_ACC_TRUNC(), timbre_H5P_DEFAULT(), timbre_H5P_DEFAULT()) },
+                       url.path, "cannot create HDF5 file")
     }
 
     /// Opens an existing file.
     public init(opening url: URL, mode: Mode = .readOnly) throws {
         _ = HDF5Library.initialised
         path = url.path
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw FileError(path: url.path, reason: "no such file")
+        // By the name's bytes, and only a regular file: a named pipe or a device would
+        // block the library's first read.
+        var status = stat()
+        guard FileSystemName.withPath(url.path, { stat($0, &status) }) == 0 else {
+            throw FileError(path: url.path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)).lowercased())
         }
-        guard H5Fis_hdf5(url.path) > 0 else {
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: url.path, reason: "not a regular file") }
+        guard FileSystemName.withPath(url.path, { H5Fis_hdf5($0) }) > 0 else {
             H5Eclear2(0)
             throw FileError(path: url.path, reason: "not an HDF5 file")
         }
         let flags = mode == .readOnly ? timbre_H5F_ACC_RDONLY() : timbre_H5F_ACC_RDWR()
-        id = try check(H5Fopen(url.path, flags, timbre_H5P_DEFAULT()), url.path, "cannot open HDF5 file")
+        id = try check(FileSystemName.withPath(url.path) { H5Fopen($0, flags, timbre_H5P_DEFAULT()) }, url.path, "cannot open HDF5 file")
     }
 
     deinit { H5Fclose(id) }

@@ -56,14 +56,12 @@ public enum MultitrackLibrary {
 
     /// Every song folder under `root` (the root itself may be one), sorted by name.
     public static func find(_ root: URL) throws -> [Entry] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw FileError(path: root.path, reason: "no such folder")
-        }
+        guard FileSystemName.status(of: root.path).isFolder else { throw FileError(path: root.path, reason: "no such folder") }
         var entries: [Entry] = []
         var folders = [root]
         while let folder = folders.popLast() {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            // Names by their bytes, so a song whose name is not UTF-8 still opens.
+            let names = FileSystemName.entries(of: folder.path)
             if let metadata = names.first(where: { $0.hasSuffix("_METADATA.yaml") && !$0.hasPrefix(".") }) {
                 entries.append(Entry(name: String(metadata.dropLast("_METADATA.yaml".count)), folder: folder, layout: .medleyDB))
                 continue
@@ -74,10 +72,10 @@ public enum MultitrackLibrary {
                 continue
             }
             for name in names where !name.hasPrefix(".") {
+                // Links to folders are not followed: the walk stays inside `root`.
                 let child = folder.appendingPathComponent(name)
-                var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: child.path, isDirectory: &isFolder), isFolder.boolValue,
-                   (try? child.resourceValues(forKeys: [.isSymbolicLinkKey]).isSymbolicLink) != true {
+                var status = stat()
+                if FileSystemName.withPath(child.path, { lstat($0, &status) }) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
                     folders.append(child)
                 }
             }
@@ -108,12 +106,16 @@ public enum MultitrackLibrary {
                 files.append((group, stem.instruments.first ?? "unknown", url))
             }
         case .musdb:
-            let names = try FileManager.default.contentsOfDirectory(atPath: entry.folder.path).sorted()
+            let names = FileSystemName.entries(of: entry.folder.path).sorted()
             for stem in SeparationStem.allCases {
                 guard let file = names.first(where: {
                     ($0 as NSString).deletingPathExtension.lowercased() == stem.rawValue && audioExtensions.contains(($0 as NSString).pathExtension.lowercased())
                 }) else { continue }
-                files.append((stem, stem.rawValue, entry.folder.appendingPathComponent(file)))
+                // A stem that is a link must still lead to a file inside the track's folder.
+                guard let url = ConfinedPath.resolve(file, from: entry.folder, inside: entry.folder) else {
+                    throw FileError(path: entry.folder.appendingPathComponent(file).path, reason: "leads outside the track folder")
+                }
+                files.append((stem, stem.rawValue, url))
             }
         }
         guard !files.isEmpty else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }

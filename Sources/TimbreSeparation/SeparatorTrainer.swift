@@ -127,7 +127,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         let model: SeparatorModel
         let optimizer: Adam
         var state: SeparatorTrainerState
-        if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
+        if resume, FileSystemName.status(of: checkpointURL.path).exists {
             let file = try GraphModelFile.read(from: checkpointURL)
             guard let checkpoint = file.checkpoint,
                   let saved = try? JSONDecoder().decode(SeparatorTrainerState.self, from: Data(checkpoint.trainerState.utf8)) else {

@@ -84,7 +84,7 @@ public final class FeatureFileWriter {
         self.metadata = metadata
         self.virtualMel = virtualMel
         partial = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial")
-        try? FileManager.default.removeItem(at: partial)
+        FileSystemName.remove(partial.path)
         let file = try HDF5File(creating: partial)
         self.file = file
         guard virtualMel == nil else { return }
@@ -150,7 +150,7 @@ public final class FeatureFileWriter {
         mel = nil
         self.file = nil  // closes the file
         try Self.syncToDisk(partial)
-        guard rename(partial.path, destination.path) == 0 else {
+        guard FileSystemName.rename(partial.path, to: destination.path) else {
             throw FileError(path: destination.path, reason: "cannot move finished file into place (\(String(cString: strerror(errno))))")
         }
     }
@@ -159,11 +159,11 @@ public final class FeatureFileWriter {
     public func abandon() {
         mel = nil
         file = nil
-        try? FileManager.default.removeItem(at: partial)
+        FileSystemName.remove(partial.path)
     }
 
     private static func syncToDisk(_ url: URL) throws {
-        let fd = open(url.path, O_RDONLY)
+        let fd = FileSystemName.withPath(url.path) { open($0, O_RDONLY) }
         guard fd >= 0 else { throw FileError(path: url.path, reason: "cannot reopen to sync") }
         defer { close(fd) }
         fsync(fd)

@@ -64,7 +64,7 @@ public struct GraphModelFile {
     /// Writes atomically: a hidden file beside `url` renamed into place when complete.
     public func write(to url: URL) throws {
         let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        try? FileManager.default.removeItem(at: partial)
+        FileSystemName.remove(partial.path)
         let store = ParameterStore()
         _ = try graph.build(store: store)
         do {
@@ -86,7 +86,7 @@ public struct GraphModelFile {
             try checkpoint?.write(to: file)
             try file.flush()
         }
-        guard rename(partial.path, url.path) == 0 else {
+        guard FileSystemName.rename(partial.path, to: url.path) else {
             throw FileError(path: url.path, reason: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
         }
     }

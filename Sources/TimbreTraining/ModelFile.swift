@@ -89,7 +89,7 @@ public struct ModelFile {
     /// Writes atomically: a hidden file beside `url` renamed into place when complete.
     public func write(to url: URL, slices: [ParameterStore.Slice]) throws {
         let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        try? FileManager.default.removeItem(at: partial)
+        FileSystemName.remove(partial.path)
         do {
             let file = try HDF5File(creating: partial)
             try features.write(to: file)
@@ -105,7 +105,7 @@ public struct ModelFile {
             try checkpoint?.write(to: file)
             try file.flush()
         }
-        guard rename(partial.path, url.path) == 0 else {
+        guard FileSystemName.rename(partial.path, to: url.path) else {
             throw FileError(path: url.path, reason: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
         }
     }

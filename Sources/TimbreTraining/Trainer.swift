@@ -253,7 +253,7 @@ public final class Trainer: @unchecked Sendable {
         let optimizer = Adam(parameterCount: model.parameters.count, learningRate: options.learningRate)
         var state = TrainerState(options: options)
         var average = WeightAverage()
-        if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
+        if resume, FileSystemName.status(of: checkpointURL.path).exists {
             let saved = try ModelFile.read(from: checkpointURL)
             guard let checkpoint = saved.checkpoint, saved.architecture == architecture else {
                 throw TrainingError("\(checkpointURL.path): checkpoint is for another architecture")

@@ -174,7 +174,7 @@ private final class PlotFolder {
 
     init(folder: URL, classCodes: [String], classNames: [String]) throws {
         try OutputPath.checkFolder(folder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileSystemName.makeFolders(folder.path)
         self.folder = folder
         self.classCodes = classCodes
         self.classNames = classNames

@@ -95,6 +95,23 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
         #expect(result.failures.last?.reason == "label file song-2.txt is larger than 64 KB")
     }
 
+    /// The label file is named after the audio, so it is checked like a metadata path: a
+    /// link out of the data set and a named pipe are refused with one line each.
+    @Test func aLabelFileLinkedOutsideOrAPipeIsRefused() throws {
+        let tree = FixtureTree()
+        tree.text("outside.txt", "root:x:0:0\n")
+        tree.audio("set/song-1.wav")
+        try FileManager.default.createSymbolicLink(at: tree.root.appendingPathComponent("set/song-1.txt"), withDestinationURL: tree.root.appendingPathComponent("outside.txt"))
+        tree.audio("set/song-2.wav")
+        #expect(mkfifo(tree.root.appendingPathComponent("set/song-2.txt").path, 0o644) == 0)
+        let result = IRMASTestingImporter.importRoot(tree.root.appendingPathComponent("set"), taxonomy: taxonomy)
+        #expect(result.jobs.isEmpty)
+        #expect(result.failures.map(\.description) == [
+            "song-1.wav: label file song-1.txt leads outside the data set",
+            "song-2.wav: label file song-2.txt: not a regular file",
+        ])
+    }
+
     @Test func excerptsOfOneSongShareAGroup() {
         #expect(IRMASTestingImporter.song(of: "(02) dont kill the whale-1.wav") == "(02) dont kill the whale")
         #expect(IRMASTestingImporter.song(of: "01 - Song-Title-12.wav") == "01 - Song-Title")
@@ -182,14 +199,21 @@ private func index(_ code: String) -> Int { taxonomy.index(of: code)! }
         #expect(result.failures.first?.reason.hasSuffix("which lies outside the data set") == true, "\(result.failures)")
     }
 
-    /// Nine anchors of nine aliases each would expand to 9^9 nodes; only the fields used
-    /// are read, so it parses at the size of its text.
-    @Test func anAliasBombCostsNoMoreThanItsText() throws {
-        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
-        for level in 1..<9 { bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n" }
-        bomb += "stems:\n  S01: {filename: s.wav, instrument: *a8}\n  S02: {filename: t.wav, instrument: piano}\n"
-        let parsed = try MedleyDBImporter.parseMetadata(bomb, songID: "Bomb")
-        #expect(parsed.stems.map(\.instruments) == [[], ["piano"]])
+    /// Nine anchors of nine aliases each would expand to 9^9 nodes. Any alias is refused
+    /// before the tree is built, in a value or as a key (which the composer would compare
+    /// at its full expansion); an anchor alone is harmless.
+    @Test func anAliasIsRefusedBeforeTheTreeIsBuilt() throws {
+        var anchors = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for level in 1..<9 { anchors += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        for stems in ["  S01: {filename: s.wav, instrument: *a8}", "  S01: {filename: s.wav, *a8 : piano}", "  ? *a8\n  : {filename: s.wav}"] {
+            #expect {
+                _ = try MedleyDBImporter.parseMetadata(anchors + "stems:\n" + stems + "\n", songID: "Bomb")
+            } throws: { error in
+                (error as? FileError)?.description == "Bomb_METADATA.yaml: uses YAML aliases (*name), which metadata files do not need"
+            }
+        }
+        let anchored = try MedleyDBImporter.parseMetadata("note: &n anchored\n" + Self.metadata, songID: "SomeBand_Song")
+        #expect(anchored.stems.count == 4)
         let huge = String(repeating: "# padding\n", count: 110_000) + Self.metadata
         #expect(throws: FileError.self) { try MedleyDBImporter.parseMetadata(huge, songID: "Huge") }
     }

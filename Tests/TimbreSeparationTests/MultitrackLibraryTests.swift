@@ -62,4 +62,33 @@ import TimbreCore
             (error as? FileError)?.reason.contains("outside the song folder") == true
         }
     }
+
+    /// A MUSDB stem that is a link must lead to a file inside its track's folder, and a
+    /// named pipe in place of MedleyDB metadata is refused, not waited on.
+    @Test func aLinkedMUSDBStemOutsideTheTrackAndAPipeAsMetadataAreRefused() throws {
+        let root = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let track = root.appendingPathComponent("musdb/Linked")
+        try FileManager.default.createDirectory(at: track, withIntermediateDirectories: true)
+        for name in ["mixture", "drums", "bass", "other"] {
+            try AudioFileWriter.write(tone(200), sampleRate: 44_100, to: track.appendingPathComponent("\(name).wav"))
+        }
+        try AudioFileWriter.write(tone(300), sampleRate: 44_100, to: root.appendingPathComponent("outside.wav"))
+        try FileManager.default.createSymbolicLink(at: track.appendingPathComponent("vocals.wav"), withDestinationURL: root.appendingPathComponent("outside.wav"))
+        let song = root.appendingPathComponent("medley/Piped")
+        try FileManager.default.createDirectory(at: song, withIntermediateDirectories: true)
+        #expect(mkfifo(song.appendingPathComponent("Piped_METADATA.yaml").path, 0o644) == 0)
+        let entries = try MultitrackLibrary.find(root)
+        #expect(entries.map(\.name) == ["Linked", "Piped"])
+        #expect {
+            _ = try MultitrackLibrary.sourceFiles(entries[0])
+        } throws: { error in
+            (error as? FileError)?.reason == "leads outside the track folder"
+        }
+        #expect {
+            _ = try MultitrackLibrary.sourceFiles(entries[1])
+        } throws: { error in
+            (error as? FileError)?.reason == "not a regular file"
+        }
+    }
 }
