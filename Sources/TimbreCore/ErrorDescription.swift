@@ -12,6 +12,8 @@ public enum ErrorDescription {
             return (path.map { "\($0): " } ?? "") + reason(error.code)
         case let error as DecodingError:
             return "invalid JSON: \(decodingReason(error))"
+        case EncodingError.invalidValue(_, let context):
+            return "cannot be written as JSON: \(context.debugDescription)"
         default:
             return "\(error)".split(separator: "\n").first.map(String.init) ?? "unknown error"
         }

@@ -9,12 +9,15 @@ import TimbreTraining
 /// the confusion matrix and its metrics; clips with several classes give multi-label F1
 /// and LRAP at `threshold` (or at per-class thresholds).
 public enum Evaluator {
+    /// Clips whose features are not all finite are left out, each reported through
+    /// `reportSkipped`.
     public static func evaluate(model file: ModelFile, features url: URL, families: [String], threshold: Double = 0.5, classThresholds: [Double]? = nil,
-                                batchSize: Int = 32) throws -> EvaluationReport {
+                                batchSize: Int = 32, reportSkipped: @escaping (String) -> Void = { _ in }) throws -> EvaluationReport {
         let reader = try FeatureFileReader(url: url)
         try file.checkCompatible(with: reader.metadata, source: url.path)
         let model = try file.makeModel()
         let batches = BatchReader(reader: reader)
+        batches.reportSkipped = reportSkipped
         let classes = reader.classCount
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
@@ -23,7 +26,7 @@ public enum Evaluator {
         var multiTruth: [Set<Int>] = [], multiRows: [Float] = []
         var predictions: [EvaluationReport.ClipPrediction] = []
         predictions.reserveCapacity(reader.count)
-        for clip in 0..<reader.count {
+        for clip in 0..<reader.count where !batches.nonFiniteClips.contains(clip) {
             let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
             let labels = reader.classIndices(of: clip)
             predictions.append(.init(source: reader.sources[clip], offset: reader.offsets[clip], truth: labels, probabilities: Array(row)))

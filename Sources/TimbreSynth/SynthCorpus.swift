@@ -307,7 +307,8 @@ public final class SynthCorpus {
                 } catch let error as FileError {
                     state.finish(error, progress: report.value, total: all.count)
                 } catch {
-                    state.finish(FileError(path: "\(item)", reason: "\(error)"), progress: report.value, total: all.count)
+                    let path = corpus.value.options.output.appendingPathComponent(corpus.value.outputs(of: item).first ?? "").path
+                    state.finish(FileError(path: path, reason: ErrorDescription.line(error)), progress: report.value, total: all.count)
                 }
             }
         }

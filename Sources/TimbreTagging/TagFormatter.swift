@@ -150,7 +150,7 @@ public struct TagFormatter {
             if tags.isEmpty { return [[field(t.path), scope, times, "", "", "", "", field(note)].joined(separator: ",")] }
             return tags.enumerated().map { rank, tag in
                 let rowNote = [note, tag.isUnsure ? "unsure" : ""].filter { !$0.isEmpty }.joined(separator: "; ")
-                return [field(t.path), scope, times, "\(rank + 1)", tag.code, field(tag.name), String(format: "%.4f", tag.confidence), field(rowNote)].joined(separator: ",")
+                return [field(t.path), scope, times, "\(rank + 1)", field(tag.code), field(tag.name), String(format: "%.4f", tag.confidence), field(rowNote)].joined(separator: ",")
             }
         }
         let note = t.isSilent ? t.silenceNote : t.isPadded ? "padded" : ""

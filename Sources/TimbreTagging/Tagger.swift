@@ -106,7 +106,7 @@ public final class Tagger {
                     } catch let error as FileError {
                         slots[index] = .failure(FileError(path: file.path, reason: error.reason))
                     } catch {
-                        slots[index] = .failure(FileError(path: file.path, reason: "\(error)"))
+                        slots[index] = .failure(FileError(path: file.path, reason: ErrorDescription.line(error)))
                     }
                 }
             }
@@ -166,7 +166,7 @@ public final class Tagger {
         } catch let error as FileError {
             return .failure(FileError(path: file.path, reason: error.reason))
         } catch {
-            return .failure(FileError(path: file.path, reason: "\(error)"))
+            return .failure(FileError(path: file.path, reason: ErrorDescription.line(error)))
         }
     }
 

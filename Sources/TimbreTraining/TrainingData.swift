@@ -86,12 +86,21 @@ public final class BatchReader {
     public convenience init(reader: FeatureFileReader) { self.init(clips: ClipLibrary(reader: reader)) }
 
     /// The clips at `indices` as a [n, 1, mels, frames] tensor, with their single labels.
+    /// A clip whose values are not all finite is reported once, added to
+    /// `nonFiniteClips` and given zeros, so that the other clips' outputs stay finite.
     public func batch(_ indices: [Int]) throws -> (input: Tensor, labels: [Int]) {
         let size = clips.melSize
         var data = [Float](repeating: 0, count: indices.count * size)
         try data.withUnsafeMutableBufferPointer { buffer in
             for (slot, index) in indices.enumerated() {
-                try clips.readMel(index, into: UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size]))
+                let values = UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size])
+                try clips.readMel(index, into: values)
+                guard !values.allSatisfy(\.isFinite) else { continue }
+                values.update(repeating: 0)
+                if nonFiniteClips.insert(index).inserted {
+                    let (source, offset) = clips.provenance(of: index)
+                    reportSkipped("\(source) at \(offset) s: the log-mel holds NaN or infinite values; clip skipped")
+                }
             }
         }
         return (Tensor(shape: [indices.count] + inputShape, data: data), indices.map { Int(clips.label[$0]) })

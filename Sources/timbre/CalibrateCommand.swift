@@ -34,6 +34,7 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         let outcome = try reportingErrors { () -> ModelCalibration.Outcome in
             try OutputPath.checkFile(URL(fileURLWithPath: output))
+            try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features)
             try FileProbe.check(features, as: .features)
             var file = try model.load()
             let outcome = try ModelCalibration.calibrate(&file, on: features.map { URL(fileURLWithPath: $0) })

@@ -73,7 +73,8 @@ struct EvaluateCommand: ParsableCommand {
             guard isDirectory.boolValue else {
                 if separate { throw TrainingError("\(data): --separate needs the folder of MedleyDB songs, not a feature file") }
                 try FileProbe.check(data, as: .features)
-                var report = try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds)
+                var report = try Evaluator.evaluate(model: modelFile, features: dataURL, families: families, threshold: threshold, classThresholds: classThresholds,
+                                                    reportSkipped: { Terminal.printError("timbre: \(data): \($0)") })
                 report.provenance = try provenance(layouts: ["features"], threshold: threshold, perClass: classThresholds != nil)
                 return report
             }
@@ -87,15 +88,16 @@ struct EvaluateCommand: ParsableCommand {
             let summary = try Preparer(options: options).run(failure: { Terminal.printError("timbre: \($0)") })
             Terminal.printError("prepared \(summary.counts.clipsKept) clips from \(data) (\(summary.parts.map(\.description).joined(separator: ", ")))")
             for note in summary.notes { Terminal.printError("  note: \(note)") }
-            var report = try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold, classThresholds: classThresholds)
+            var report = try Evaluator.evaluate(model: modelFile, features: options.output, families: families, threshold: threshold, classThresholds: classThresholds,
+                                                reportSkipped: { Terminal.printError("timbre: \($0)") })
             report.provenance = try provenance(layouts: summary.layouts, threshold: threshold, perClass: classThresholds != nil)
             if separate { report.separation = try separationComparison(report, model: modelFile, root: dataURL) }
             return report
         }
-        print(report.table())
+        ResultOutput.lines(report.table())
         if let folder = self.report {
             try reportingErrors { try report.write(to: URL(fileURLWithPath: folder), normalized: normalize) }
-            print("\nwrote \(folder)/metrics.json, predictions.csv" + (report.single != nil ? ", confusion.csv, confusion.svg, confusion.pdf" : ""))
+            ResultOutput.lines("\nwrote \(folder)/metrics.json, predictions.csv" + (report.single != nil ? ", confusion.csv, confusion.svg, confusion.pdf" : ""))
         }
     }
 

@@ -46,6 +46,7 @@ struct EvaluateSeparationCommand: ParsableCommand {
 
     func run() throws {
         let referenceRoot = URL(fileURLWithPath: references), estimateRoot = URL(fileURLWithPath: estimates)
+        if let report { try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: report)) } }
         let trackNames = try reportingErrors { () -> [String] in
             for root in [referenceRoot, estimateRoot] {
                 var isDirectory: ObjCBool = false
@@ -73,19 +74,19 @@ struct EvaluateSeparationCommand: ParsableCommand {
                 } catch let error as FileError {
                     throw FileError(path: referenceRoot.appendingPathComponent(name).path, reason: error.reason)
                 } catch {
-                    throw FileError(path: referenceRoot.appendingPathComponent(name).path, reason: "\(error)")
+                    throw FileError(path: referenceRoot.appendingPathComponent(name).path, reason: ErrorDescription.line(error))
                 }
                 Terminal.printError("scored \(name)")
             } catch {
-                Terminal.printError("timbre: \(error)")
+                Terminal.printError("timbre: " + ErrorDescription.line(error))
                 failures += 1
             }
         }
         guard !evaluation.tracks.isEmpty else { throw ExitCode.failure }
-        print(evaluation.table())
+        ResultOutput.lines(evaluation.table())
         if let folder = report {
             try reportingErrors { try evaluation.write(to: URL(fileURLWithPath: folder)) }
-            print("\nwrote \(folder)/metrics.json, windows.csv")
+            ResultOutput.lines("\nwrote \(folder)/metrics.json, windows.csv")
         }
         if failures > 0 { throw ExitCode(2) }
     }

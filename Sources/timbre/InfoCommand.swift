@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreConsole
 import TimbreModel
 import TimbreNN
 import TimbreSeparation
@@ -41,31 +42,31 @@ struct InfoCommand: ParsableCommand {
             return
         }
         let (threshold, perClass) = file.decisionThresholds(override: nil)
-        print("model: \(model ?? "bundled")")
-        print("classes: \(file.features.classCodes.joined(separator: " "))")
-        print("file format: version 1 (classifier)")
-        print("network: " + Self.layers(file.architecture))
-        print("output: \(file.architecture.output.rawValue), \(file.weights.count) parameters, input \(file.architecture.inputShape)")
+        ResultOutput.line("model: \(model ?? "bundled")")
+        ResultOutput.line("classes: \(file.features.classCodes.joined(separator: " "))")
+        ResultOutput.line("file format: version 1 (classifier)")
+        ResultOutput.line("network: " + Self.layers(file.architecture))
+        ResultOutput.line("output: \(file.architecture.output.rawValue), \(file.weights.count) parameters, input \(file.architecture.inputShape)")
         let settings = file.features.settings
-        print("features: log-mel, \(settings.nMels) bands, FFT \(settings.nFFT), hop \(settings.hopLength) at \(settings.sampleRate) Hz, "
+        ResultOutput.line("features: log-mel, \(settings.nMels) bands, FFT \(settings.nFFT), hop \(settings.hopLength) at \(settings.sampleRate) Hz, "
               + String(format: "%.1f-s clips, gate %.0f dBFS", settings.clipSeconds, settings.rmsThresholdDB))
-        if let temperature = file.architecture.temperature { print(String(format: "calibration: temperature %.3f", temperature)) }
+        if let temperature = file.architecture.temperature { ResultOutput.line(String(format: "calibration: temperature %.3f", temperature)) }
         if let perClass {
-            print("thresholds: " + zip(file.features.classCodes, perClass).map { "\($0) \(String(format: "%.2f", $1))" }.joined(separator: ", "))
+            ResultOutput.line("thresholds: " + zip(file.features.classCodes, perClass).map { "\($0) \(String(format: "%.2f", $1))" }.joined(separator: ", "))
         } else {
-            print(String(format: "threshold: %.2f", threshold))
+            ResultOutput.line(String(format: "threshold: %.2f", threshold))
         }
         if let summary = summary as? [String: Any] {
-            if let best = summary["bestEpoch"] { print("best epoch: \(best)") }
-            if let clips = summary["trainingClips"] { print("training clips: \(clips)") }
-            if let features = summary["features"] { print("trained on: \(features)") }
-            if let validation = summary["validation"] { print("validated on: \(validation)") }
+            if let best = summary["bestEpoch"] { ResultOutput.line("best epoch: \(best)") }
+            if let clips = summary["trainingClips"] { ResultOutput.line("training clips: \(clips)") }
+            if let features = summary["features"] { ResultOutput.line("trained on: \(features)") }
+            if let validation = summary["validation"] { ResultOutput.line("validated on: \(validation)") }
             if let calibration = summary["calibration"] as? [String: Double], let before = calibration["ece_before"], let after = calibration["ece_after"] {
-                print(String(format: "expected calibration error on validation: %.3f before, %.3f after", before, after))
+                ResultOutput.line(String(format: "expected calibration error on validation: %.3f before, %.3f after", before, after))
             }
             if let history = summary["history"] as? [[String: Any]], let last = history.last,
                let loss = last["validationLoss"] as? Double, let accuracy = last["validationAccuracy"] as? Double {
-                print(String(format: "last epoch on validation: loss %.4f, top-1 error %.1f%%", loss, (1 - accuracy) * 100))
+                ResultOutput.line(String(format: "last epoch on validation: loss %.4f, top-1 error %.1f%%", loss, (1 - accuracy) * 100))
             }
         }
     }
@@ -96,9 +97,9 @@ struct InfoCommand: ParsableCommand {
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
             return
         }
-        print("model: \(path)")
-        print("separator: \(s.architecture)\(s.mode.isEmpty ? "" : " (\(s.mode))"), \(separator.store.count) parameters")
-        print("stems: \(s.stems.map(\.rawValue).joined(separator: " "))")
-        print("STFT: \(s.fftSize)/\(s.hopLength) at \(s.sampleRate) Hz, \(s.bins) bins, chunks of \(s.frames) frames")
+        ResultOutput.line("model: \(path)")
+        ResultOutput.line("separator: \(s.architecture)\(s.mode.isEmpty ? "" : " (\(s.mode))"), \(separator.store.count) parameters")
+        ResultOutput.line("stems: \(s.stems.map(\.rawValue).joined(separator: " "))")
+        ResultOutput.line("STFT: \(s.fftSize)/\(s.hopLength) at \(s.sampleRate) Hz, \(s.bins) bins, chunks of \(s.frames) frames")
     }
 }

@@ -28,6 +28,7 @@ struct MergeCommand: ParsableCommand {
         let destination = URL(fileURLWithPath: output)
         try reportingErrors {
             try OutputPath.checkFile(destination)
+            try OutputPath.checkNotAnInput(destination, inputs: shards)
             try FileProbe.check(shards, as: .features)
             try FeatureFileMerger.merge(shards.map { URL(fileURLWithPath: $0) }, into: destination, copy: copy)
         }

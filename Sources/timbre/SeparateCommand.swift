@@ -90,6 +90,15 @@ struct SeparateCommand: ParsableCommand {
                 jobs.append((url, base.lowercased() == "mixture" ? url.deletingLastPathComponent().lastPathComponent : base))
             }
         }
+        // Two inputs with one output name (a.wav and a.flac, or x/song.wav and y/song.wav)
+        // would share a folder: the later one is refused rather than skipped as done.
+        var claimed: [String: URL] = [:]
+        jobs = jobs.filter { job in
+            guard let first = claimed[job.name] else { claimed[job.name] = job.url; return true }
+            Terminal.printError("timbre: \(job.url.path): its stems would go to \(root.appendingPathComponent(job.name).path), as those of \(first.path); separate it on its own")
+            failures += 1
+            return false
+        }
         let (fileFormat, fileExtension) = (format.fileFormat, format.fileExtension)
         let stop = StopFlag()
         let interrupts = InterruptHandler { stop.set() }
@@ -106,7 +115,7 @@ struct SeparateCommand: ParsableCommand {
             target.format = fileFormat
             target.fileExtension = fileExtension
             let expected = target.files.map { target.folder.appendingPathComponent("\($0.name).\(fileExtension)") }
-            if expected.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+            if expected.allSatisfy({ FileSystemName.status(of: $0.path).exists }) {
                 skipped += 1
                 secondsBefore += duration
                 continue
@@ -121,7 +130,7 @@ struct SeparateCommand: ParsableCommand {
                 written += 1
             } catch {
                 bar.clear()
-                Terminal.printError("timbre: \(error)")
+                Terminal.printError("timbre: " + ErrorDescription.line(error))
                 failures += 1
             }
             secondsBefore += duration
@@ -190,7 +199,7 @@ struct GroupStemsCommand: ParsableCommand {
                 }
                 try MultichannelAudio(channels: mixture, sampleRate: rate).write(to: folder.appendingPathComponent("mixture.wav"), format: .wavFloat)
             } catch {
-                Terminal.printError("timbre: \(error)")
+                Terminal.printError("timbre: " + ErrorDescription.line(error))
                 failures += 1
             }
         }

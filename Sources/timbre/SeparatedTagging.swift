@@ -34,7 +34,7 @@ enum SeparatedTagging {
         } catch let error as FileError {
             return .failure(FileError(path: file.path, reason: error.reason))
         } catch {
-            return .failure(FileError(path: file.path, reason: "\(error)"))
+            return .failure(FileError(path: file.path, reason: ErrorDescription.line(error)))
         }
         var stems: [(stem: String, tags: FileTags)] = []
         var failure: FileError?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreConsole
+import TimbreCore
 import TimbreSynth
 
 struct SynthCommand: ParsableCommand {
@@ -83,6 +84,7 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingErrors { try OutputPath.checkFolder(URL(fileURLWithPath: output)) }
         var options = SynthOptions(output: URL(fileURLWithPath: output), catalogue: try reportingErrors { try SoundCatalogue.standard() })
         options.split = split
         options.seed = seed

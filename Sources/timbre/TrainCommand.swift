@@ -107,7 +107,7 @@ struct TrainCommand: ParsableCommand {
         try requireOption(batchSize, "--batch-size", in: 1...4096)
         try requireOption(hidden, "--hidden", in: 1...65_536)
         try requireOption(patience, "--patience", in: 0...10_000)
-        if validationFraction < 0 || validationFraction >= 1 { throw ValidationError("--validation-fraction must be in [0, 1)") }
+        if !(validationFraction >= 0 && validationFraction < 1) { throw ValidationError("--validation-fraction must be at least 0 and below 1 (got \(validationFraction))") }
         if !(0...1).contains(mixFraction) { throw ValidationError("--mix-fraction must be between 0 and 1") }
         try requireOption(maxMix, "--max-mix", in: 2...16)
         if !(eqAugmentDb >= 0 && eqAugmentDb <= 40) { throw ValidationError("--eq-augment-db must be between 0 and 40") }
@@ -127,6 +127,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try OutputPath.checkFile(URL(fileURLWithPath: output))
+            try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features + validation)
             try FileProbe.check(features + validation, as: .features)
         }
         var options = TrainingOptions()

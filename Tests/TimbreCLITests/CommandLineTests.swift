@@ -390,6 +390,52 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(message == "timbre: standard output: cannot write the results (no space left on device)\n")
     }
 
+    /// A message that cannot be written (standard error on a full device) ends the run
+    /// with status 1, not with a trap.
+    @Test func messagesThatCannotBeWrittenMakeTheRunFail() throws {
+        let process = Process()
+        process.executableURL = TimbreProcess.executable
+        process.arguments = ["tag", makeFolder().appendingPathComponent("missing.wav").path]
+        process.standardOutput = Pipe()
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 1)
+    }
+
+    /// An output that is one of the inputs (under any name) is refused before it is read,
+    /// so the input survives.
+    @Test(arguments: ["train", "merge", "calibrate"])
+    func anOutputThatIsAlsoAnInputIsRefused(command: String) throws {
+        let folder = makeFolder()
+        let input = folder.appendingPathComponent("features.h5"), linked = folder.appendingPathComponent("same.h5")
+        try Data("stands for a feature file".utf8).write(to: input)
+        try FileManager.default.createSymbolicLink(at: linked, withDestinationURL: input)
+        let arguments = [command, input.path, "-o", linked.path]
+        let result = try TimbreProcess.run(arguments)
+        #expect(result.status == 1)
+        #expect(result.stderr == "timbre: \(linked.path): is also an input (\(input.path)); write to another file\n")
+        #expect(try String(contentsOf: input, encoding: .utf8) == "stands for a feature file")
+    }
+
+    /// A named pipe given as an HDF5 file is refused at once rather than read forever.
+    @Test func aNamedPipeGivenAsAModelIsRefused() throws {
+        let pipe = makeFolder().appendingPathComponent("model.h5")
+        #expect(mkfifo(pipe.path, 0o644) == 0)
+        let result = try TimbreProcess.run(["info", pipe.path])
+        #expect(result.status == 1)
+        #expect(result.stderr == "timbre: \(pipe.path): not a regular file\n", "\(result.stderr)")
+    }
+
+    /// Values quoted back in a usage error are escaped like every other message.
+    @Test func aUsageErrorQuotesItsValueEscaped() throws {
+        let result = try TimbreProcess.run(["tag", "x.wav", "--top-k", "\u{1B}]0;title\u{07}"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\\x1B]0;title\\x07"), "\(result.stderr)")
+        #expect(!result.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
+    }
+
     @Test(arguments: [
         (["--n-fft", "0"], "--n-fft 0: must be between 16 and 65536"),
         (["--clip-seconds", "nan"], "--clip-seconds nan: must be between 0.01 and 600.0"),
@@ -407,6 +453,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     @Test(arguments: [
         (["train", "f.h5", "-o", "m.h5", "--epochs", "2147483648"], "--epochs must be between 1 and 100000 (got 2147483648)"),
         (["train", "f.h5", "-o", "m.h5", "--max-mix", "99"], "--max-mix must be between 2 and 16 (got 99)"),
+        (["train", "f.h5", "-o", "m.h5", "--validation-fraction", "nan"], "--validation-fraction must be at least 0 and below 1 (got nan)"),
         (["train-separator", "songs", "-o", "s.h5", "--batches-per-epoch", "0"], "--batches-per-epoch must be between 1 and 1000000 (got 0)"),
     ])
     func unboundedCountsAreRefusedByTheParser(arguments: [String], message: String) throws {

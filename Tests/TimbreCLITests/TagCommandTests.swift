@@ -267,5 +267,13 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         // A second run finds the stems there and skips the file.
         let again = try TimbreProcess.run(["separate", input.path, "-o", out.path, "--format", "float", "--residual", "--stems", "vocals,other"])
         #expect(again.status == 0 && again.stdout.contains("1 already there"))
+        // Two inputs whose stems would share a folder: the second is refused, not taken
+        // for done.
+        let twin = root.appendingPathComponent("twin/piano phrase.wav")
+        try FileManager.default.createDirectory(at: twin.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: input, to: twin)
+        let clash = try TimbreProcess.run(["separate", input.path, twin.path, "-o", out.path, "--format", "float", "--residual", "--stems", "vocals,other"])
+        #expect(clash.status == 2)
+        #expect(clash.stderr.contains("timbre: \(twin.path): its stems would go to \(folder.path), as those of \(input.path); separate it on its own"), "\(clash.stderr)")
     }
 }

@@ -8,6 +8,42 @@ import TimbreTraining
 @testable import TimbreEvaluation
 
 @Suite struct EvaluatorTests {
+    /// A clip holding NaN or infinity is reported once and left out; the others are scored
+    /// as they would be without it, and the report (JSON included) is written.
+    @Test func aClipWithNonFiniteValuesIsReportedAndLeftOut() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluator-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var settings = FeatureSettings()
+        settings.nMels = 24
+        settings.clipSeconds = Double(24 * 512) / 22_050
+        let metadata = FeatureFileMetadata(classCodes: ["pia", "vio"], classNames: ["piano", "violin"], settings: settings, resampler: "test")
+        var generator = SeededGenerator(seed: 5)
+        let mels = (0..<4).map { _ in (0..<(24 * 25)).map { _ in generator.nextUnit() * 60 - 80 } }
+        func write(_ name: String, poisoned: Bool) throws -> URL {
+            let url = folder.appendingPathComponent(name)
+            let writer = try FeatureFileWriter(destination: url, metadata: metadata)
+            for (index, mel) in mels.enumerated() where poisoned || index != 2 {
+                var values = mel
+                if poisoned && index == 2 { values[7] = .nan; values[8] = -.infinity }
+                try writer.append(EncodedClip(melChunk: ChunkCodec.encode(values), classIndices: [index % 2], source: "c\(index).wav", offset: 1.5, group: Int32(index), rmsDB: -20))
+            }
+            try writer.commit()
+            return url
+        }
+        let architecture = Architecture.instrumentCNN(classes: 2, inputShape: [1, 24, 25], filters: 4, hidden: 8)
+        let model = Sequential(architecture)
+        model.initialize(seed: 2)
+        let file = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
+        var skipped: [String] = []
+        let poisoned = try Evaluator.evaluate(model: file, features: try write("poisoned.h5", poisoned: true), families: [], batchSize: 3, reportSkipped: { skipped.append($0) })
+        let clean = try Evaluator.evaluate(model: file, features: try write("clean.h5", poisoned: false), families: [])
+        #expect(skipped == ["c2.wav at 1.5 s: the log-mel holds NaN or infinite values; clip skipped"])
+        #expect(poisoned.predictions.map(\.source) == ["c0.wav", "c1.wav", "c3.wav"])
+        for (a, b) in zip(poisoned.predictions, clean.predictions) { #expect(zip(a.probabilities, b.probabilities).allSatisfy { abs($0 - $1) < 1e-5 }) }
+        #expect(poisoned.single?.confusion == clean.single?.confusion)
+        try poisoned.write(to: folder.appendingPathComponent("report"))
+    }
+
     @Test func singleAndMultiLabelClipsAreScoredSeparately() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluator-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
