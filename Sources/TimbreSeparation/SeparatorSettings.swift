@@ -32,6 +32,9 @@ public struct SeparatorSettings: Codable, Equatable, Sendable {
         guard fftSize >= 16, fftSize <= 1 << 15, fftSize % 2 == 0, hopLength > 0, hopLength <= fftSize / 2, (fftSize / 2) % hopLength == 0 else {
             return "STFT \(fftSize)/\(hopLength) is not usable"
         }
+        // A block's spectrogram holds FFT size / hop values per sample at any rate (4 for
+        // the bundled model); a larger overlap would make it grow past memory.
+        guard fftSize / hopLength <= 8 else { return "STFT \(fftSize)/\(hopLength) overlaps more than 8 windows per sample" }
         guard bins > 0, bins <= fftSize / 2 + 1, frames >= 2, frames <= 4096, frames % 2 == 0 else { return "\(bins) bins × \(frames) frames do not fit the STFT" }
         guard !stems.isEmpty, Set(stems).count == stems.count else { return "the stems are empty or repeated" }
         if let masks = fixedMasks {

@@ -8,6 +8,17 @@ import TimbreNN
 /// Block-by-block separation: blocks give the same stems as one block, the stems add up
 /// to the mix, and memory follows the block, not the file.
 @Suite struct BlockSeparatorTests {
+    /// Settings read from a model file bound a block's memory at any input rate: the
+    /// spectrogram holds FFT size / hop values per sample, at most 8.
+    @Test func aSeparatorWhoseWindowsOverlapTooMuchIsRefused() throws {
+        var settings = try smallModel().settings
+        #expect(settings.problem() == nil)
+        settings.hopLength = 8
+        #expect(settings.problem() == nil)
+        settings.hopLength = 4
+        #expect(settings.problem() == "STFT 64/4 overlaps more than 8 windows per sample")
+    }
+
     /// A small Chandna network with random weights at 8 kHz: random but fixed masks.
     func smallModel() throws -> SeparatorModel {
         var settings = SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
