@@ -91,7 +91,7 @@ separator-model: build
 
 # Fuzzes the parsers of untrusted files with libFuzzer and AddressSanitizer
 # (scripts/fuzz.sh): 1,000,000 executions per harness on 2 cores, up to 3 hours each; about
-# 4.5 hours in all, most of it for the feature-file harness, which writes and reads an HDF5
+# 3 hours in all, most of it for the feature-file harness, which writes and reads an HDF5
 # file per execution.
 fuzz: deps
 	@bash scripts/fuzz.sh
