@@ -30,17 +30,11 @@ final class BufferedFileSource {
     ///   regular file.
     init(path: String) throws {
         self.path = path
-        // Non-blocking, so that opening a named pipe returns at once. Reads of the regular
-        // files accepted below ignore the flag.
-        let descriptor = FileSystemName.withPath(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        guard descriptor >= 0 else {
-            let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno)).lowercased()
-            throw FileError(path: path, reason: reason)
-        }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            close(descriptor)
-            throw FileError(path: path, reason: "not a regular file")
+        let (descriptor, status): (Int32, stat)
+        switch RegularFile.open(path) {
+        case .file(let opened, let info): (descriptor, status) = (opened, info)
+        case .missing: throw FileError(path: path, reason: "no such file")
+        case .unusable(let reason): throw FileError(path: path, reason: reason)
         }
         self.descriptor = descriptor
         stamp = FileStamp(status)

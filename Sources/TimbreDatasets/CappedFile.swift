@@ -14,14 +14,13 @@ enum CappedFile {
     }
 
     static func read(_ url: URL, limit: Int) -> Outcome {
-        // Non-blocking, so that opening a named pipe returns at once; by the name's bytes.
-        let descriptor = FileSystemName.withPath(url.path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        guard descriptor >= 0 else {
-            return errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(String(cString: strerror(errno)).lowercased())
+        let (descriptor, status): (Int32, stat)
+        switch RegularFile.open(url.path) {
+        case .file(let opened, let info): (descriptor, status) = (opened, info)
+        case .missing: return .missing
+        case .unusable(let reason): return .unreadable(reason)
         }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
         guard status.st_size <= Int64(limit) else { return .tooLarge }
         var bytes = [UInt8](repeating: 0, count: limit + 1)
         var count = 0

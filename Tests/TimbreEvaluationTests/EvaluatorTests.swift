@@ -8,14 +8,20 @@ import TimbreTraining
 @testable import TimbreEvaluation
 
 @Suite struct EvaluatorTests {
-    /// A clip holding NaN or infinity is reported once and left out; the others are scored
-    /// as they would be without it, and the report (JSON included) is written.
-    @Test func aClipWithNonFiniteValuesIsReportedAndLeftOut() throws {
+    /// A new folder, and feature settings of 24 bands × 25 frames per clip.
+    func scratchFolderAndSmallSettings() throws -> (URL, FeatureSettings) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluator-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var settings = FeatureSettings()
         settings.nMels = 24
         settings.clipSeconds = Double(24 * 512) / 22_050
+        return (folder, settings)
+    }
+
+    /// A clip holding NaN or infinity is reported once and left out; the others are scored
+    /// as they would be without it, and the report (JSON included) is written.
+    @Test func aClipWithNonFiniteValuesIsReportedAndLeftOut() throws {
+        let (folder, settings) = try scratchFolderAndSmallSettings()
         let metadata = FeatureFileMetadata(classCodes: ["pia", "vio"], classNames: ["piano", "violin"], settings: settings, resampler: "test")
         var generator = SeededGenerator(seed: 5)
         let mels = (0..<4).map { _ in (0..<(24 * 25)).map { _ in generator.nextUnit() * 60 - 80 } }
@@ -45,11 +51,7 @@ import TimbreTraining
     }
 
     @Test func singleAndMultiLabelClipsAreScoredSeparately() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluator-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var settings = FeatureSettings()
-        settings.nMels = 24
-        settings.clipSeconds = Double(24 * 512) / 22_050
+        let (folder, settings) = try scratchFolderAndSmallSettings()
         let metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "voi"], classNames: ["piano", "violin", "voice"], settings: settings, resampler: "test")
         let features = folder.appendingPathComponent("features.h5")
         let writer = try FeatureFileWriter(destination: features, metadata: metadata)
