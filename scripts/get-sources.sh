@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Assembles the sound sources `timbre synth` plays beyond Debian's packages, as listed in
 # datasets/sources.csv: each sample library at its pinned commit under DIR/<name>, the
-# measured impulse responses under DIR/impulse-responses, and the real recordings under
-# DIR/recordings/<class>. Needs git and internet access to github.com, or TIMBRE_MIRROR
+# measured impulse responses under DIR/impulse-responses, and the real recordings (guitar
+# tracks, solo violin) under DIR/recordings/<class>. Needs git and internet access to github.com, or TIMBRE_MIRROR
 # pointing at local bare copies (TIMBRE_MIRROR/<owner>+<name>/repo). Re-running skips
 # libraries already in place at the right commit.
 #
@@ -78,5 +78,20 @@ if [ -d "$songs" ]; then
     done
 else
     echo "real guitar recordings need the Debian package fretsonfire-songs-muldjord" >&2
+fi
+# Real solo violin from the Bach violin data set: only the recordings under CC BY 3.0 or in
+# the public domain (the set's other folders forbid commercial use or derivatives).
+violin=$dir/bach-violin
+if [ -d "$violin" ]; then
+    mkdir -p "$dir/recordings/violin"
+    for take in bach-violin/audio/john-garner/john-garner_bwv1002_mov{6,7,8}.mp3 \
+                bach-violin/audio/minji-kim/minji-kim_bwv1003_mov{3,4}.opus \
+                docs/assets/audio/emil-telmanyi_bwv1001_trimmed_30sec.mp3; do
+        if [ -f "$violin/$take" ]; then
+            ln -sfn "$violin/$take" "$dir/recordings/violin/$(basename "$take")"
+        else
+            echo "bach-violin: $take is missing" >&2
+        fi
+    done
 fi
 echo "sources ready in $dir"

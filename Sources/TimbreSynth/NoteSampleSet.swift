@@ -1,4 +1,5 @@
 import Foundation
+import TimbreAudio
 import TimbreCore
 
 /// A folder of single-note recordings played as an instrument: each file's key comes
@@ -6,9 +7,12 @@ import TimbreCore
 /// neighbours (each note transposed at most half the gap).
 ///
 /// Names understood: a note name between underscores as the Philharmonia Orchestra's
-/// samples have ("cello_A2_1_forte_arco-normal.mp3", "As2" for A♯2), or a MIDI number
-/// after "note" ("note036-do.wav"). A dynamic marking in the name (pianissimo … fortissimo)
+/// samples have ("cello_A2_1_forte_arco-normal.mp3", "As2" for A♯2), a MIDI number
+/// after "note" ("note036-do.wav"), or a lower-case note name after a hyphen as
+/// Freesound's note packs have ("357323__mtg__trumpet-fsharp4.wav"). A dynamic marking in the name (pianissimo … fortissimo)
 /// makes velocity layers; several takes of one key and dynamic alternate at random.
+/// A recording that waits before its attack (Freesound's note packs leave up to 2.6 s)
+/// is played from just before its onset, so short notes are not silent.
 public enum NoteSampleSet {
     struct Entry {
         let file: String
@@ -46,6 +50,9 @@ public enum NoteSampleSet {
                         "sample": entry.file, "lokey": "\(low)", "hikey": "\(high)", "pitch_keycenter": "\(key)",
                         "lovel": "\(lowVelocity)", "hivel": "\(highVelocity)", "amp_veltrack": "0", "ampeg_release": "0.12",
                     ]
+                    // An unreadable file is reported when a note plays it, as the SFZ player does.
+                    let start = (try? onsetFrame(of: folder.appendingPathComponent(entry.file))) ?? 0
+                    if start > 0 { opcodes["offset"] = "\(start)" }
                     opcodes["lorand"] = "\(Double(take) / Double(takes.count))"
                     opcodes["hirand"] = "\(Double(take + 1) / Double(takes.count))"
                     if let region = SfzRegion(opcodes) { regions.append(region) }
@@ -55,24 +62,46 @@ public enum NoteSampleSet {
         return regions
     }
 
+    /// Where a note recording's sound starts, 10 ms before the first frame within 40 dB of
+    /// its peak; 0 when it starts within the first 0.25 s (sample sets that trim their
+    /// notes keep a short lead-in, breath or bow noise, that belongs to the attack).
+    static func onsetFrame(of url: URL) throws -> Int {
+        let reader = try AudioFileReader(url: url)
+        let values = try reader.readAllInterleaved()
+        let channels = max(1, reader.info.channels)
+        let peak = values.reduce(Float(0)) { max($0, abs($1)) }
+        guard peak > 0, let first = values.firstIndex(where: { abs($0) >= peak * 0.01 }) else { return 0 }
+        let onset = first / channels, rate = reader.info.sampleRate
+        return onset > rate / 4 ? onset - rate / 100 : 0
+    }
+
     /// The MIDI key a file name gives, if any.
     static func key(in name: String) -> Int? {
         let stem = (name as NSString).deletingPathExtension
         if let range = stem.range(of: "note"), let number = Int(stem[range.upperBound...].prefix { $0.isNumber }), (0...127).contains(number) {
             return number
         }
+        // "A2", "As2" (A sharp), "Cs-1".
         for field in stem.split(separator: "_") {
-            // "A2", "As2" (A sharp), "Cs-1".
-            let text = String(field)
-            guard let letter = text.first, "ABCDEFG".contains(letter) else { continue }
-            var rest = text.dropFirst()
-            var sharp = false
-            if rest.first == "s" { sharp = true; rest = rest.dropFirst() }
-            guard let octave = Int(rest) else { continue }
-            let base: [Character: Int] = ["C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11]
-            let key = (octave + 1) * 12 + base[letter]! + (sharp ? 1 : 0)
-            if (0...127).contains(key) { return key }
+            if let key = key(letter: field.first, accidentalAndOctave: field.dropFirst(), sharps: ["s"]) { return key }
+        }
+        // "c4", "fsharp4": after the last hyphen, octaves 0 to 9 only.
+        if let field = stem.split(separator: "-").last?.lowercased(), let letter = field.first?.uppercased().first {
+            return key(letter: letter, accidentalAndOctave: field.dropFirst(), sharps: ["sharp", "#"])
         }
         return nil
+    }
+
+    /// The key of a note letter, an optional sharp spelled one of `sharps`, and an octave
+    /// (middle C is C4, key 60).
+    private static func key(letter: Character?, accidentalAndOctave: Substring, sharps: [String]) -> Int? {
+        let base: [Character: Int] = ["C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11]
+        guard let letter, let semitone = base[letter] else { return nil }
+        var rest = accidentalAndOctave
+        var sharp = false
+        if let spelling = sharps.first(where: { rest.hasPrefix($0) }) { sharp = true; rest = rest.dropFirst(spelling.count) }
+        guard let octave = Int(rest), rest.allSatisfy({ $0.isNumber || $0 == "-" }) else { return nil }
+        let key = (octave + 1) * 12 + semitone + (sharp ? 1 : 0)
+        return (0...127).contains(key) ? key : nil
     }
 }

@@ -255,6 +255,12 @@ struct NoteSampleSetTests {
         #expect(a2.first { $0.sample.contains("forte") }!.velocities == 64...127)
         #expect(regions.first { $0.pitchKeycenter == 49 }!.keys == 48...55)
         #expect(NoteSampleSet.key(in: "note036-do.wav") == 36 && NoteSampleSet.key(in: "flute_As5_05_forte_normal.mp3") == 82)
+        // Freesound's note packs: a lower-case name after the last hyphen, sharps spelled out.
+        #expect(NoteSampleSet.key(in: "357382__mtg__trumpet-c4.wav") == 60)
+        #expect(NoteSampleSet.key(in: "357323__mtg__trumpet-fsharp4.wav") == 66)
+        #expect(NoteSampleSet.key(in: "357589__mtg__trumpet-asharp3.wav") == 58)
+        #expect(NoteSampleSet.key(in: "cello_arco-normal.wav") == nil && NoteSampleSet.key(in: "take-h4.wav") == nil)
+        #expect(NoteSampleSet.key(in: "trumpet-c+4.wav") == nil && NoteSampleSet.key(in: "trumpet-g12.wav") == nil)
 
         // Played: key 47 sounds the A2 sample two semitones up, softly or loudly.
         let instrument = try SfzInstrument(regions: regions, sampleFolder: folder)
@@ -262,6 +268,23 @@ struct NoteSampleSetTests {
         let loud = try play(instrument, [Note(start: 0, duration: 0.4, key: 47, velocity: 110)], seconds: 0.4)
         #expect(abs(frequency(soft[2_000..<15_000]) - 110 * pow(2, 2.0 / 12)) < 0.5)
         #expect(rms(loud[2_000..<15_000]) > 4 * rms(soft[2_000..<15_000]))
+    }
+
+    @Test func aNoteThatWaitsBeforeItsAttackPlaysFromItsOnset() throws {
+        let tiny = try TinyInstrument()
+        // 0.8 s of silence, then a tone: a short note must sound at once.
+        let rate = 44_100, silence = 35_280
+        let tone = (0..<rate).map { Float(0.5 * sin(2 * Double.pi * 220 * Double($0) / Double(rate))) }
+        try AudioFileWriter.write([Float](repeating: 0, count: silence) + tone, sampleRate: rate,
+                                  to: tiny.folder.appendingPathComponent("samples/357382__mtg__trumpet-a3.wav"))
+        try tiny.sine("cello_A2_1_forte_arco-normal.wav", frequency: 110, seconds: 0.5)
+        let folder = tiny.folder.appendingPathComponent("samples")
+        let trumpet = try NoteSampleSet.regions(folder: folder, filter: "trumpet")
+        #expect(trumpet.count == 1 && abs(trumpet[0].offset - (silence - rate / 100)) <= 2)
+        // A sample that starts at once keeps its first frame.
+        #expect(try NoteSampleSet.regions(folder: folder, filter: "cello")[0].offset == 0)
+        let played = try play(SfzInstrument(regions: trumpet, sampleFolder: folder), [Note(start: 0, duration: 0.3, key: 57, velocity: 100)], seconds: 0.3)
+        #expect(rms(played[1_000..<12_000]) > 0.1)
     }
 
     @Test func builtInGeneratorsAreNotSamples() {
