@@ -2,9 +2,10 @@
 # Assembles the sound sources `timbre synth` plays beyond Debian's packages, as listed in
 # datasets/sources.csv: each sample library at its pinned commit under DIR/<name>, the
 # measured impulse responses under DIR/impulse-responses, and the real recordings (guitar
-# tracks, solo violin) under DIR/recordings/<class>. Needs git and internet access to github.com, or TIMBRE_MIRROR
-# pointing at local bare copies (TIMBRE_MIRROR/<owner>+<name>/repo). Re-running skips
-# libraries already in place at the right commit.
+# tracks, solo violin) under DIR/recordings/<class>. Needs git and internet access to
+# github.com, or TIMBRE_MIRROR pointing at local bare copies
+# (TIMBRE_MIRROR/<owner>+<name>/repo). Re-running skips libraries already in place at the
+# right commit.
 #
 #   scripts/get-sources.sh [DIR]        (default: $TIMBRE_SOURCES, else ./sources)
 set -euo pipefail
