@@ -17,7 +17,8 @@
 # cross-source folds measured that training on them makes real samples worse.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
-# Every step resumes: rendering, preparing and training pick up where they stopped.
+# Every step resumes: rendering, preparing and training pick up where they stopped, and
+# redo what was made from sources that changed since.
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-model-build}
@@ -39,6 +40,38 @@ groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
 mkdir -p "$work/corpus" "$work/features" "$work/folds" "$work/test"
 export OPENBLAS_NUM_THREADS=1
 
+# What a set of files holds, as one line: each file's path and size, sorted, hashed.
+listing_of() { (cd "$1" && find -L . -type f -printf '%P %s\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1); }
+
+# Prepares folder $1 into feature file $2 (more prepare options after them) unless $2 was
+# prepared from the same files, as recorded beside it: a source that gains or loses files
+# since (new recordings, a re-rendered corpus) is prepared again.
+prepare_once() {
+    local folder=$1 out=$2 listing
+    shift 2
+    listing=$(listing_of "$folder")
+    [ -f "$out" ] && [ "$(cat "$out.sources" 2>/dev/null)" = "$listing" ] && return
+    rm -f "$out" "$out.sources"
+    "$timbre" prepare "$folder" "$@" -o "$out" | tail -1
+    echo "$listing" > "$out.sources"
+}
+
+# Trains model $1 with the rest of the arguments unless it was finished on the same
+# feature files and arguments (recorded in $1.done). A training that was finished or
+# interrupted on other inputs starts again instead of resuming.
+train_once() {
+    local model=$1 inputs
+    shift
+    inputs=$(for a in "$@"; do if [ -f "$a.sources" ]; then echo "$a $(cat "$a.sources")"; else echo "$a"; fi; done | sha256sum | cut -d' ' -f1)
+    [ -f "$model.done" ] && [ "$(cat "$model.done")" = "$inputs" ] && return
+    if [ "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]; then
+        rm -f "$model" "$model.checkpoint.h5" "$model.done"
+        echo "$inputs" > "$model.inputs"
+    fi
+    "$timbre" train "$@" -o "$model" --resume
+    echo "$inputs" > "$model.done"
+}
+
 echo "== 1. corpora"
 seed=1
 for family in "${render_order[@]}"; do
@@ -46,27 +79,25 @@ for family in "${render_order[@]}"; do
     # A take that fails is reported and left out (status 2); the rest of the corpus stands.
     "$timbre" synth --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 \
         -o "$work/corpus/$family" > /dev/null || [ $? -eq 2 ]
-    [ -f "$work/features/$family.h5" ] || "$timbre" prepare "$work/corpus/$family/IRMAS-TrainingData" -o "$work/features/$family.h5" | tail -1
+    prepare_once "$work/corpus/$family/IRMAS-TrainingData" "$work/features/$family.h5"
 done
 if [ ! -f "$work/features/$test_family-songs.h5" ]; then
     "$timbre" synth --families "$test_family" --sources "$sources" --split held-out --seed 77 --takes-per-class 0 \
         --songs 24 --song-seconds 30 -o "$work/test/$test_family-songs" > /dev/null || [ $? -eq 2 ]
     "$timbre" prepare "$work/test/$test_family-songs/MedleyDB" -o "$work/features/$test_family-songs.h5" | tail -1
 fi
-[ -f "$work/features/recordings.h5" ] || "$timbre" prepare "$sources/recordings" --layout folders -o "$work/features/recordings.h5" | tail -1
+prepare_once "$sources/recordings" "$work/features/recordings.h5" --layout folders
 
 files_of() { for f in $1; do echo "$work/features/$f.h5"; done; }
 
 echo "== 2. cross-source folds ($epochs epochs each)"
 for group in "${groups[@]}"; do
     name=${group// /+}
-    [ -f "$work/folds/$name.done" ] && continue
     train=()
     for f in "${families[@]}" recordings; do [[ " $group " == *" $f "* ]] || train+=("$work/features/$f.h5"); done
     validation=()
     for f in $(files_of "$group"); do validation+=(--validation "$f"); done
-    "$timbre" train "${train[@]}" "${validation[@]}" -o "$work/folds/$name.h5" --epochs "$epochs" "${recipe[@]}" ${RESUME:+--resume}
-    touch "$work/folds/$name.done"
+    train_once "$work/folds/$name.h5" "${train[@]}" "${validation[@]}" --epochs "$epochs" "${recipe[@]}"
 done
 
 echo "== 3. the bundled model"
@@ -76,8 +107,8 @@ python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confus
 thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --thresholds)
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
-"$timbre" train "${all[@]}" -o "$work/model.h5" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" \
-    --class-thresholds "$thresholds" ${RESUME:+--resume}
+train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" \
+    --class-thresholds "$thresholds"
 cp "$work/model.h5" Sources/TimbreModel/default-model.h5
 # The checksum record that the bundled-model loader verifies.
 python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read(); print("%08x %d" % (zlib.crc32(d), len(d)))' \
