@@ -40,8 +40,9 @@ groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
 mkdir -p "$work/corpus" "$work/features" "$work/folds" "$work/test"
 export OPENBLAS_NUM_THREADS=1
 
-# What a set of files holds, as one line: each file's path and size, sorted, hashed.
-listing_of() { (cd "$1" && find -L . -type f -printf '%P %s\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1); }
+# What a set of files holds, as one line: each file's path, size and modification time,
+# sorted, hashed.
+listing_of() { (cd "$1" && find -L . -type f -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1); }
 
 # Prepares folder $1 into feature file $2 (more prepare options after them) unless $2 was
 # prepared from the same files, as recorded beside it: a source that gains or loses files
@@ -52,20 +53,23 @@ prepare_once() {
     listing=$(listing_of "$folder")
     [ -f "$out" ] && [ "$(cat "$out.sources" 2>/dev/null)" = "$listing" ] && return
     rm -f "$out" "$out.sources"
-    "$timbre" prepare "$folder" "$@" -o "$out" | tail -1
+    # Status 2: some files could not be read and are left out; the rest stands.
+    "$timbre" prepare "$folder" "$@" -o "$out" | tail -1 || [ $? -eq 2 ]
     echo "$listing" > "$out.sources"
 }
 
 # Trains model $1 with the rest of the arguments unless it was finished on the same
 # feature files and arguments (recorded in $1.done). A training that was finished or
-# interrupted on other inputs starts again instead of resuming.
+# interrupted on other inputs starts again instead of resuming. An empty $1.done, as
+# earlier versions of this script left, counts as finished on the present inputs.
 train_once() {
     local model=$1 inputs
     shift
     inputs=$(for a in "$@"; do if [ -f "$a.sources" ]; then echo "$a $(cat "$a.sources")"; else echo "$a"; fi; done | sha256sum | cut -d' ' -f1)
+    [ -f "$model.done" ] && [ ! -s "$model.done" ] && echo "$inputs" > "$model.done"
     [ -f "$model.done" ] && [ "$(cat "$model.done")" = "$inputs" ] && return
     if [ "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]; then
-        rm -f "$model" "$model.checkpoint.h5" "$model.done"
+        rm -f "$model" "${model%.h5}.checkpoint.h5" "$model.done"
         echo "$inputs" > "$model.inputs"
     fi
     "$timbre" train "$@" -o "$model" --resume
@@ -81,11 +85,9 @@ for family in "${render_order[@]}"; do
         -o "$work/corpus/$family" > /dev/null || [ $? -eq 2 ]
     prepare_once "$work/corpus/$family/IRMAS-TrainingData" "$work/features/$family.h5"
 done
-if [ ! -f "$work/features/$test_family-songs.h5" ]; then
-    "$timbre" synth --families "$test_family" --sources "$sources" --split held-out --seed 77 --takes-per-class 0 \
-        --songs 24 --song-seconds 30 -o "$work/test/$test_family-songs" > /dev/null || [ $? -eq 2 ]
-    "$timbre" prepare "$work/test/$test_family-songs/MedleyDB" -o "$work/features/$test_family-songs.h5" | tail -1
-fi
+"$timbre" synth --families "$test_family" --sources "$sources" --split held-out --seed 77 --takes-per-class 0 \
+    --songs 24 --song-seconds 30 -o "$work/test/$test_family-songs" > /dev/null || [ $? -eq 2 ]
+prepare_once "$work/test/$test_family-songs/MedleyDB" "$work/features/$test_family-songs.h5"
 prepare_once "$sources/recordings" "$work/features/recordings.h5" --layout folders
 
 files_of() { for f in $1; do echo "$work/features/$f.h5"; done; }
