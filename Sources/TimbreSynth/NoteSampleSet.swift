@@ -86,7 +86,7 @@ public enum NoteSampleSet {
         for field in stem.split(separator: "_") {
             if let key = key(letter: field.first, accidentalAndOctave: field.dropFirst(), sharps: ["s"]) { return key }
         }
-        // "c4", "fsharp4": after the last hyphen, octaves 0 to 9 only.
+        // "c4", "fsharp4": after the last hyphen (or the whole name), octaves 0 to 9 only.
         if let field = stem.split(separator: "-").last?.lowercased(), let letter = field.first?.uppercased().first {
             return key(letter: letter, accidentalAndOctave: field.dropFirst(), sharps: ["sharp", "#"])
         }

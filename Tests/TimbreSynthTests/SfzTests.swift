@@ -280,11 +280,40 @@ struct NoteSampleSetTests {
         try tiny.sine("cello_A2_1_forte_arco-normal.wav", frequency: 110, seconds: 0.5)
         let folder = tiny.folder.appendingPathComponent("samples")
         let trumpet = try NoteSampleSet.regions(folder: folder, filter: "trumpet")
-        #expect(trumpet.count == 1 && abs(trumpet[0].offset - (silence - rate / 100)) <= 2)
+        // The sine's first frame is 0; the next is the first within 40 dB of the peak.
+        #expect(trumpet.count == 1 && trumpet[0].offset == silence + 1 - rate / 100)
         // A sample that starts at once keeps its first frame.
         #expect(try NoteSampleSet.regions(folder: folder, filter: "cello")[0].offset == 0)
         let played = try play(SfzInstrument(regions: trumpet, sampleFolder: folder), [Note(start: 0, duration: 0.3, key: 57, velocity: 100)], seconds: 0.3)
         #expect(rms(played[1_000..<12_000]) > 0.1)
+    }
+
+    @Test func theOnsetIsTheFirstFrameWithin40dBOfThePeakInAnyChannel() throws {
+        let tiny = try TinyInstrument()
+        /// A square wave of `level` dB below 0.5 for `seconds`, in every channel or in the last.
+        func square(_ level: Double, _ seconds: Double, rate: Int, channels: Int = 1, lastOnly: Bool = false) -> [Float] {
+            (0..<Int(seconds * Double(rate))).flatMap { frame in
+                let value = Float(0.5 * pow(10, -level / 20)) * (frame % 50 < 25 ? 1 : -1)
+                return (0..<channels).map { !lastOnly || $0 == channels - 1 ? value : 0 }
+            }
+        }
+        func silence(_ seconds: Double, rate: Int, channels: Int = 1) -> [Float] {
+            [Float](repeating: 0, count: Int(seconds * Double(rate)) * channels)
+        }
+        func onset(_ values: [Float], rate: Int, channels: Int = 1) throws -> Int {
+            let url = tiny.folder.appendingPathComponent("samples/take-\(UUID().uuidString).wav")
+            try AudioFileWriter.write(values, channels: channels, sampleRate: rate, to: url)
+            return try NoteSampleSet.onsetFrame(of: url)
+        }
+        // Sound within 0.25 s keeps the first frame; later, playing starts 10 ms before it.
+        #expect(try onset(silence(0.1, rate: 44_100) + square(0, 0.5, rate: 44_100), rate: 44_100) == 0)
+        #expect(try onset(silence(0.3, rate: 44_100) + square(0, 0.5, rate: 44_100), rate: 44_100) == 13_230 - 441)
+        // Noise 45 dB down is not the onset; a lead-in 35 dB down is.
+        let leadIn = square(45, 0.5, rate: 44_100) + square(35, 0.5, rate: 44_100) + square(0, 0.5, rate: 44_100)
+        #expect(try onset(leadIn, rate: 44_100) == 22_050 - 441)
+        // Stereo at 48 kHz, sounding in the right channel only: frames, not values, at the file's rate.
+        let stereo = silence(0.6, rate: 48_000, channels: 2) + square(0, 0.4, rate: 48_000, channels: 2, lastOnly: true)
+        #expect(try onset(stereo, rate: 48_000, channels: 2) == 28_800 - 480)
     }
 
     @Test func builtInGeneratorsAreNotSamples() {
