@@ -134,6 +134,9 @@ def main():
                          text=True, env=env)
     musicnn_seconds = time.perf_counter() - start
     musicnn = json.loads(out.stdout.strip().splitlines()[-1])
+    for mix, taggram in musicnn["taggrams"].items():
+        if not np.isfinite(np.array(taggram, dtype=float)).all():
+            sys.exit(f"bench_musicnn: musicnn gave non-finite tag probabilities for {mix}")
 
     t_rows, m_rows, truths = [], [], []
     for song, mix in zip(songs, mixes):
