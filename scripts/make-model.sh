@@ -58,22 +58,21 @@ prepare_once() {
     echo "$listing" > "$out.sources"
 }
 
-# Trains model $1 with the rest of the arguments unless it was finished on the same
-# feature files and arguments (recorded in $1.done). A training that was finished or
-# interrupted on other inputs starts again instead of resuming. An empty $1.done, as
-# earlier versions of this script left, counts as finished on the present inputs.
+# Trains model $1 with the rest of the arguments unless it was finished ($1.done) on the
+# same feature files and arguments (their hash in $1.inputs). A training that was finished
+# or interrupted on other inputs starts again instead of resuming. A $1.done without
+# $1.inputs, as earlier versions of this script left, counts as finished on these inputs.
 train_once() {
     local model=$1 inputs
     shift
     inputs=$(for a in "$@"; do if [ -f "$a.sources" ]; then echo "$a $(cat "$a.sources")"; else echo "$a"; fi; done | sha256sum | cut -d' ' -f1)
-    [ -f "$model.done" ] && [ ! -s "$model.done" ] && echo "$inputs" > "$model.done"
-    [ -f "$model.done" ] && [ "$(cat "$model.done")" = "$inputs" ] && return
     if [ "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]; then
-        rm -f "$model" "${model%.h5}.checkpoint.h5" "$model.done"
+        [ -f "$model.done" ] && [ ! -f "$model.inputs" ] || rm -f "$model" "${model%.h5}.checkpoint.h5" "$model.done"
         echo "$inputs" > "$model.inputs"
     fi
+    [ -f "$model.done" ] && return
     "$timbre" train "$@" -o "$model" --resume
-    echo "$inputs" > "$model.done"
+    touch "$model.done"
 }
 
 echo "== 1. corpora"
