@@ -103,9 +103,18 @@ public final class SeparatorTrainer: @unchecked Sendable {
             count += Double(settings.frames)
         }
         settings.inputMean = sum.map { Float($0 / count) }
-        settings.inputScale = zip(sum, squares).map { s, q in Float(1 / max(1e-3, (q / count - (s / count) * (s / count)).squareRoot())) }
+        settings.inputScale = zip(sum, squares).map { s, q in
+            Float(1 / max(Self.smallestInputDeviation, (q / count - (s / count) * (s / count)).squareRoot()))
+        }
         return settings
     }
+
+    /// The least deviation a bin's log magnitude is standardised by (natural log, about 4 dB).
+    /// Training songs resampled to the model's rate are silent above the resampler's cutoff,
+    /// so the top bins hardly vary; divided by their own deviation (down to 0.03), the
+    /// little energy a file at another rate has there became inputs of hundreds and
+    /// swamped the network. With this floor such a bin moves the input by a few units.
+    static let smallestInputDeviation = 0.5
 
     func spec(_ settings: SeparatorSettings) -> GraphSpec {
         var architectureOptions = SeparatorArchitecture.Options()

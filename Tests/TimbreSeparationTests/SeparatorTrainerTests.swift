@@ -57,6 +57,24 @@ import TimbreTraining
         #expect(model.settings.architecture == "chandna" && model.settings.inputMean.count == 513)
     }
 
+    /// Without their drums the synthetic songs are a few tones and leave the top bins silent,
+    /// as songs resampled to the model's rate are above the resampler's cutoff: those bins
+    /// must not be magnified.
+    @Test func silentBinsAreNotMagnifiedByTheInputStandardisation() throws {
+        let tones = syntheticSongs(count: 3, seconds: 2).map { song in
+            Multitrack(name: song.name, sampleRate: song.sampleRate, sources: song.sources.filter { $0.stem != .drums })
+        }
+        let trainer = SeparatorTrainer(options: options(), training: tones, validation: [],
+                                       outputURL: temporaryFolder().appendingPathComponent("m.h5"))
+        let settings = try trainer.initialSettings()
+        #expect(settings.inputScale.allSatisfy { $0 > 0 && $0 <= 2 }, "largest scale \(settings.inputScale.max()!)")
+        // A bin the songs never sound in, reached by a tone at −60 dB, stays within a few units.
+        let top = settings.bins - 1
+        let silent = (log(SpectralFrames.floor) - settings.inputMean[top]) * settings.inputScale[top]
+        let reached = (log(SpectralFrames.floor + 1e-3) - settings.inputMean[top]) * settings.inputScale[top]
+        #expect(abs(silent) < 1 && abs(reached) < 6, "silent \(silent), at −60 dB \(reached)")
+    }
+
     @Test func theFloorsMasksSumToOneAndFollowTheStemsSpectra() {
         let songs = syntheticSongs(count: 2, seconds: 2)
         let settings = SeparatorSettings(architecture: "floor")
