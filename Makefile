@@ -83,8 +83,8 @@ model: build
 
 # Reproduces the bundled separator and the README's separation table: renders training and
 # held-out songs from the sound sources of datasets/sources.md, learns the per-frequency
-# floor, trains the Chandna network, scores both on the held-out songs and installs the
-# one of the two that does better on held-out validation songs (about 20 minutes on 2 cores once the
+# floor, trains the Chandna network, scores both on the held-out songs and installs the one
+# that does better on the held-out validation songs (about 20 minutes on 2 cores once the
 # sources are in place).
 separator-model: build
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
