@@ -63,13 +63,15 @@ def main():
     parser.add_argument("--separator", help="separator model (default: the bundled one)")
     parser.add_argument("--gate-db", type=float, default=-50.0)
     parser.add_argument("--stem-threshold", type=float)
+    parser.add_argument("--stem-gate-db", type=float)
     parser.add_argument("songs", nargs="+", help="MedleyDB-layout song folders")
     args = parser.parse_args()
     songs = sorted(s for s in args.songs if os.path.isdir(s))
     mixes = [os.path.join(s, f"{os.path.basename(s)}_MIX.wav") for s in songs]
     plain = predictions(args.timbre, mixes, [])
     separated = predictions(args.timbre, mixes, ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
-                            + (["--stem-threshold", str(args.stem_threshold)] if args.stem_threshold is not None else []))
+                            + (["--stem-threshold", str(args.stem_threshold)] if args.stem_threshold is not None else [])
+                            + ([f"--stem-gate-db={args.stem_gate_db}"] if args.stem_gate_db is not None else []))
     pairs_plain, pairs_separated = [], []
     for song, mix in zip(songs, mixes):
         windows = truth(song, 3.0, args.gate_db)

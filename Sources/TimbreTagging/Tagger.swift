@@ -243,6 +243,28 @@ public final class Tagger {
                         scores: mean)
     }
 
+    /// `tags` with the windows at `indices` counted as silent, and the file's tags decided
+    /// again from the windows left (as `summarise` decides them).
+    public func silencing(_ tags: FileTags, windows indices: Set<Int>) -> FileTags {
+        guard !indices.isEmpty else { return tags }
+        let classes = classCodes.count
+        var mean = [Double](repeating: 0, count: classes), sounding = 0
+        let timeline = tags.timeline.enumerated().map { index, window -> WindowTags in
+            if indices.contains(index) { return WindowTags(start: window.start, end: window.end, isSilent: true, tags: []) }
+            if !window.isSilent, window.scores.count == classes {
+                for c in 0..<classes { mean[c] += window.scores[c] }
+                sounding += 1
+            }
+            return window
+        }
+        guard sounding > 0 else {
+            return FileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isSilent: true, isPadded: tags.isPadded, tags: [], timeline: timeline)
+        }
+        mean = mean.map { $0 / Double(sounding) }
+        return FileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isSilent: false, isPadded: tags.isPadded, tags: decide(mean),
+                        timeline: timeline, scores: mean)
+    }
+
     /// The top class, plus the others at or above their threshold, at most `topK`, most
     /// probable first.
     func decide(_ probabilities: [Double]) -> [Tag] {

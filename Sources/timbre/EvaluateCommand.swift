@@ -52,9 +52,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --separate: the least probability at which a stem's class is reported, as in tag --separate.")
     var stemThreshold = 0.5
 
+    @Option(help: "With --separate: a stem's window this many dB under the mix's is what other stems leaked into it, and gives no tag.")
+    var stemGateDB = SeparatedTagging.defaultGateDB
+
     func validate() throws {
         try requireOption(threshold, "--threshold", in: 0...1)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
+        try requireOption(stemGateDB, "--stem-gate-db", in: -200...0)
     }
 
     func run() throws {
@@ -118,7 +122,7 @@ struct EvaluateCommand: ParsableCommand {
         var windows: [String: [WindowTags]] = [:]
         for source in Set(mixClips.map(\.source)).sorted() {
             Terminal.printError("separating \(source)")
-            switch SeparatedTagging.tag((url: root.appendingPathComponent(source), path: source), separator: separator, tagger: tagger) {
+            switch SeparatedTagging.tag((url: root.appendingPathComponent(source), path: source), separator: separator, tagger: tagger, gateDB: stemGateDB) {
             case .success(let tags): windows[source] = tags.timeline
             case .failure(let error): throw error
             }

@@ -68,6 +68,9 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Separator model for --separate (default: the bundled separator).")
     var separatorModel: String?
 
+    @Option(help: "With --separate: a stem's window this many dB under the mix's is what other stems leaked into it, and gives no tag.")
+    var stemGateDB = SeparatedTagging.defaultGateDB
+
     @Option(help: "Tag only shard K of N of the files (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N), chosen by each file's path as printed.")
     var shard: String?
 
@@ -79,6 +82,7 @@ struct TagCommand: ParsableCommand {
         // A window every 0.1 s already looks at each moment 30 times.
         try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
+        try requireOption(stemGateDB, "--stem-gate-db", in: -200...0)
         try requireOption(rmsThresholdDB, "--rms-threshold-db", in: -200...0)
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
     }
@@ -130,7 +134,7 @@ struct TagCommand: ParsableCommand {
             let stemOptions = SeparatedTagging.stemOptions(from: options, stemThreshold: stemThreshold)
             let stemTagger = Tagger(model: network, settings: settings, classCodes: features.classCodes, classNames: features.classNames, options: stemOptions)
             tagFiles = { files, result in
-                for file in files { result(SeparatedTagging.tag(file, separator: separator, tagger: stemTagger)) }
+                for file in files { result(SeparatedTagging.tag(file, separator: separator, tagger: stemTagger, gateDB: stemGateDB)) }
             }
         } else {
             tagFiles = { files, result in tagger.tag(files, result: result) }

@@ -242,6 +242,15 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(tags.contains { $0["code"] as? String == "pia" }, "the piano is found in a stem: \(tags)")
         let timeline = try #require(piano["timeline"] as? [[String: Any]])
         #expect(timeline.count == 4)
+
+        // No stem is as loud as the whole mix, so a gate at 0 dB under it silences every window.
+        let phrase = root.appendingPathComponent("session/piano phrase.wav").path
+        let gated = try jsonLines(try TimbreProcess.run(["tag", "--separate", "--format", "jsonl", "--stem-gate-db=0", phrase]).stdout)
+        let gatedRecord = try #require(gated["piano phrase.wav"])
+        #expect(((gatedRecord["tags"] as? [[String: Any]]) ?? []).isEmpty, "\(gatedRecord)")
+        let open = try jsonLines(try TimbreProcess.run(["tag", "--separate", "--format", "jsonl", "--stem-gate-db=-200", phrase]).stdout)
+        let openTags = (open["piano phrase.wav"]?["tags"] as? [[String: Any]]) ?? []
+        #expect(!openTags.isEmpty, "no window is gated: \(open)")
     }
 
     @Test func separateWritesStemsThatAddUpToTheMix() throws {

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreModel
+@testable import TimbreTagging
+
+/// The pieces `tag --separate` uses to keep what one stem hears of another from becoming a tag.
+@Suite struct StemTaggingTests {
+    /// A 1-s sine of amplitude 0.5 (mean square 0.125), then 1 s of silence, in stereo.
+    @Test func windowLevelsAreTheMeanSquareOfEachSpan() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-levels-\(UUID().uuidString).wav")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let rate = 22_050
+        let mono = (0..<(2 * rate)).map { n in n < rate ? Float(0.5 * sin(2 * Double.pi * 441 * Double(n) / Double(rate))) : 0 }
+        try AudioFileWriter.write(mono.flatMap { [$0, $0] }, channels: 2, sampleRate: rate, to: url, format: .wavFloat)
+        let levels = try WindowLevels.decibels(of: url, spans: [(0, 1), (0.5, 1.5), (1, 2), (0, 3)])
+        #expect(abs(levels[0] - 10 * log10(0.125)) < 0.01, "\(levels)")
+        #expect(abs(levels[1] - 10 * log10(0.0625)) < 0.01, "\(levels)")
+        #expect(levels[2] == -.infinity)
+        #expect(abs(levels[3] - 10 * log10(0.0625)) < 0.01, "a span past the end counts the samples there are")
+    }
+
+    @Test func silencedWindowsLeaveTheFileTagsDecidedAgain() throws {
+        let model = try BundledModel.load()
+        let codes = model.features.classCodes
+        var options = TagOptions()
+        options.reportsTopClass = false
+        options.threshold = 0.5
+        let tagger = Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: codes, classNames: model.features.classNames, options: options)
+        let voice = try #require(codes.firstIndex(of: "voi")), piano = try #require(codes.firstIndex(of: "pia"))
+        func scores(_ values: [Int: Double]) -> [Double] { codes.indices.map { values[$0] ?? 0.01 } }
+        let windows = [scores([voice: 0.9, piano: 0.2]), scores([voice: 0.7, piano: 0.6]), scores([voice: 0.1, piano: 0.8])]
+        let timeline = windows.enumerated().map { index, values in
+            WindowTags(start: Double(index) * 3, end: Double(index + 1) * 3, isSilent: false,
+                       tags: tagger.decide(values), scores: values)
+        }
+        let mean = codes.indices.map { c in windows.map { $0[c] }.reduce(0, +) / 3 }
+        let tags = FileTags(path: "stem", duration: 9, windows: 3, isSilent: false, isPadded: false, tags: tagger.decide(mean), timeline: timeline, scores: mean)
+        #expect(tags.tags.map(\.code) == ["voi", "pia"], "voice 0.567, piano 0.533")
+
+        let lastTwo = tagger.silencing(tags, windows: [0])
+        #expect(lastTwo.timeline[0].isSilent && lastTwo.timeline[0].tags.isEmpty)
+        #expect(abs(lastTwo.scores[voice] - 0.4) < 1e-12 && abs(lastTwo.scores[piano] - 0.7) < 1e-12)
+        #expect(lastTwo.tags.map(\.code) == ["pia"], "voice falls under its threshold once its loudest window is silent")
+        #expect(tagger.silencing(tags, windows: [0, 1, 2]).isSilent)
+    }
+}
