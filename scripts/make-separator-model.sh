@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the bundled separator and the separation table of the README.
 #
-# 1. Renders 200 training songs of 20 s, 30 validation songs (another seed), 30 held-out
+# 1. Renders 500 training songs of 20 s, 30 validation songs (another seed), 30 held-out
 #    validation songs and 30 test songs of 30 s (the held-out split: other seeds, and programs
 #    and kits training never plays) from every sound family of the classifier's training,
 #    three songs in five with a singer.
@@ -25,7 +25,7 @@ epochs=${EPOCHS:-30}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 mkdir -p "$work"
 
-"$timbre" synth -o "$work/train" --takes-per-class 0 --songs 200 --song-seconds 20 --song-voice-share 0.6 \
+"$timbre" synth -o "$work/train" --takes-per-class 0 --songs 500 --song-seconds 20 --song-voice-share 0.6 \
     --families "$families" --sources "$sources"
 "$timbre" synth -o "$work/test" --split held-out --seed 7 --takes-per-class 0 --songs 30 --song-seconds 30 \
     --song-voice-share 0.6 --families "$families" --sources "$sources"
