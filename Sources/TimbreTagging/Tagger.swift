@@ -220,7 +220,6 @@ public final class Tagger {
         let duration = Double(windows.sampleCount) / rate
         var timeline: [WindowTags] = []
         var row = 0
-        var mean = [Double](repeating: 0, count: classes)
         for (index, start) in windows.starts.enumerated() {
             let startSeconds = Double(start) / rate
             let end = min(duration, startSeconds + settings.clipSeconds)
@@ -229,40 +228,36 @@ public final class Tagger {
                 continue
             }
             let values = probabilities[row * classes..<(row + 1) * classes].map(Double.init)
-            for c in 0..<classes { mean[c] += values[c] }
             timeline.append(WindowTags(start: startSeconds, end: end, isSilent: false, tags: decide(values), scores: values))
             row += 1
         }
-        guard row > 0 else {
-            var tags = FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: true, isPadded: windows.padded, tags: [], timeline: timeline)
-            if windows.loudestDB.isFinite { tags.quiet = FileTags.Quiet(loudestDB: windows.loudestDB, gateDB: settings.rmsThresholdDB) }
-            return tags
-        }
-        mean = mean.map { $0 / Double(row) }
-        return FileTags(path: path, duration: duration, windows: windows.starts.count, isSilent: false, isPadded: windows.padded, tags: decide(mean), timeline: timeline,
-                        scores: mean)
+        var tags = fileTags(path: path, duration: duration, windows: windows.starts.count, isPadded: windows.padded, timeline: timeline)
+        if tags.isSilent, windows.loudestDB.isFinite { tags.quiet = FileTags.Quiet(loudestDB: windows.loudestDB, gateDB: settings.rmsThresholdDB) }
+        return tags
     }
 
     /// `tags` with the windows at `indices` counted as silent, and the file's tags decided
-    /// again from the windows left (as `summarise` decides them).
+    /// again from the windows left.
     public func silencing(_ tags: FileTags, windows indices: Set<Int>) -> FileTags {
         guard !indices.isEmpty else { return tags }
+        let timeline = tags.timeline.enumerated().map { index, window in
+            indices.contains(index) ? WindowTags(start: window.start, end: window.end, isSilent: true, tags: []) : window
+        }
+        return fileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isPadded: tags.isPadded, timeline: timeline)
+    }
+
+    /// A file's tags from its timeline: the mean of the sounding windows' probabilities,
+    /// then the threshold rule; silent when no window sounds.
+    private func fileTags(path: String, duration: Double, windows: Int, isPadded: Bool, timeline: [WindowTags]) -> FileTags {
         let classes = classCodes.count
-        var mean = [Double](repeating: 0, count: classes), sounding = 0
-        let timeline = tags.timeline.enumerated().map { index, window -> WindowTags in
-            if indices.contains(index) { return WindowTags(start: window.start, end: window.end, isSilent: true, tags: []) }
-            if !window.isSilent, window.scores.count == classes {
-                for c in 0..<classes { mean[c] += window.scores[c] }
-                sounding += 1
-            }
-            return window
+        let sounding = timeline.filter { !$0.isSilent && $0.scores.count == classes }
+        guard !sounding.isEmpty else {
+            return FileTags(path: path, duration: duration, windows: windows, isSilent: true, isPadded: isPadded, tags: [], timeline: timeline)
         }
-        guard sounding > 0 else {
-            return FileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isSilent: true, isPadded: tags.isPadded, tags: [], timeline: timeline)
-        }
-        mean = mean.map { $0 / Double(sounding) }
-        return FileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isSilent: false, isPadded: tags.isPadded, tags: decide(mean),
-                        timeline: timeline, scores: mean)
+        var mean = [Double](repeating: 0, count: classes)
+        for window in sounding { for c in 0..<classes { mean[c] += window.scores[c] } }
+        mean = mean.map { $0 / Double(sounding.count) }
+        return FileTags(path: path, duration: duration, windows: windows, isSilent: false, isPadded: isPadded, tags: decide(mean), timeline: timeline, scores: mean)
     }
 
     /// The top class, plus the others at or above their threshold, at most `topK`, most
