@@ -1,3 +1,4 @@
+import Foundation
 import TimbreCore
 
 /// Subsets of an ensemble's sources, as bit masks: the powerset augmentation mixes every
@@ -46,6 +47,12 @@ public final class MixtureSampler: @unchecked Sendable {
         /// Chance that a random subset of the song's sources plays rather than all of them.
         public var powersetChance = 0.5
         public var subsetSizes: ClosedRange<Int> = 2...5
+        /// Largest boost or cut in dB of a random equaliser on each source (0: none), so
+        /// that the network meets each instrument through more than one recording chain.
+        public var equalisation = 0.0
+        /// Largest change in semitones of each source's pitch and speed, by resampling its
+        /// chunk (0: none): a differently sized instrument or a different player's tuning.
+        public var repitch = 0.0
         public init() {}
     }
 
@@ -74,6 +81,9 @@ public final class MixtureSampler: @unchecked Sendable {
     /// The chosen sources of one example: (song, source index, offset, gain).
     struct Draw: Equatable {
         var song: Int, source: Int, offset: Int, gain: Float
+        var equaliser = RandomEqualiser.flat
+        /// Source samples per chunk sample; above 1 raises the pitch.
+        var rate = 1.0
     }
 
     func draws(seed: UInt64, index: Int, only stem: SeparationStem? = nil) -> [Draw] {
@@ -103,6 +113,12 @@ public final class MixtureSampler: @unchecked Sendable {
             draws += song.sources.indices.filter { song.sources[$0].stem == stem }.map { Draw(song: songIndex, source: $0, offset: offset, gain: 1) }
         }
         for i in draws.indices { draws[i].gain = Float(generator.uniform(policy.gains.lowerBound, policy.gains.upperBound)) }
+        if policy.equalisation > 0 {
+            for i in draws.indices { draws[i].equaliser = RandomEqualiser(range: policy.equalisation, using: &generator) }
+        }
+        if policy.repitch > 0 {
+            for i in draws.indices { draws[i].rate = pow(2, generator.uniform(-policy.repitch, policy.repitch) / 12) }
+        }
         return draws
     }
 
@@ -124,6 +140,28 @@ public final class MixtureSampler: @unchecked Sendable {
         }
     }
 
+    /// `count` samples read from `start` every `rate` samples, linearly interpolated.
+    static func resample(_ samples: UnsafeBufferPointer<Float>, from start: Int, rate: Double, count: Int, into output: inout [Float]) {
+        output.removeAll(keepingCapacity: true)
+        for i in 0..<count {
+            let position = Double(start) + Double(i) * rate
+            let index = Int(position), fraction = Float(position - Double(index))
+            let next = min(index + 1, samples.count - 1)
+            output.append(samples[index] + (samples[next] - samples[index]) * fraction)
+        }
+    }
+
+    /// Multiplies every frame's bins (frame-major, `gains.count` per frame) by `gains`.
+    private static func scale(_ real: inout [Float], _ imaginary: inout [Float], by gains: [Float]) {
+        let bins = gains.count
+        for start in stride(from: 0, to: real.count, by: bins) {
+            for k in 0..<bins {
+                real[start + k] *= gains[k]
+                imaginary[start + k] *= gains[k]
+            }
+        }
+    }
+
     public func example(seed: UInt64, index: Int, only stem: SeparationStem? = nil, frames analyser: SpectralFrames) -> SeparationExample {
         let bins = analyser.bins, frames = settings.frames, count = frames * bins
         var mixReal = [Float](repeating: 0, count: count), mixImaginary = mixReal
@@ -131,11 +169,23 @@ public final class MixtureSampler: @unchecked Sendable {
         var real: [Float] = [], imaginary: [Float] = []
         // Frame `lead + k` of the chunk starts at its sample k·hop: the chunk holds whole frames.
         let lead = settings.fftSize / 2 / settings.hopLength
+        var resampled: [Float] = []
         for draw in draws(seed: seed, index: index, only: stem) {
             let source = songs[draw.song].sources[draw.source]
             source.samples.withUnsafeBufferPointer { samples in
-                let chunk = UnsafeBufferPointer(rebasing: samples[draw.offset..<(draw.offset + chunkSamples)])
-                analyser.analyse(chunk, origin: 0, length: chunkSamples, frames: lead..<(lead + frames), real: &real, imaginary: &imaginary)
+                let span = Int((Double(chunkSamples - 1) * draw.rate).rounded(.up)) + 1
+                if draw.rate == 1 || span > samples.count {
+                    let chunk = UnsafeBufferPointer(rebasing: samples[draw.offset..<(draw.offset + chunkSamples)])
+                    analyser.analyse(chunk, origin: 0, length: chunkSamples, frames: lead..<(lead + frames), real: &real, imaginary: &imaginary)
+                } else {
+                    Self.resample(samples, from: min(draw.offset, samples.count - span), rate: draw.rate, count: chunkSamples, into: &resampled)
+                    resampled.withUnsafeBufferPointer { chunk in
+                        analyser.analyse(chunk, origin: 0, length: chunkSamples, frames: lead..<(lead + frames), real: &real, imaginary: &imaginary)
+                    }
+                }
+            }
+            if draw.equaliser != .flat {
+                Self.scale(&real, &imaginary, by: draw.equaliser.gains(bins: bins, sampleRate: settings.sampleRate, fftSize: settings.fftSize))
             }
             let gain = draw.gain
             Self.add(real, imaginary, times: gain, into: &mixReal, &mixImaginary, count: count)

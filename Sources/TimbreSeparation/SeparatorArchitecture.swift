@@ -30,12 +30,18 @@ public enum SeparatorArchitecture: String, CaseIterable, Sendable {
         public var chunk = 16
         /// Multitask: one encoder shared by the decoders, or one per stem (independent networks).
         public var sharedEncoder = true
+        /// Chandna: maps of the vertical and horizontal convolutions and units of the dense
+        /// bottleneck (the paper's 50, 30 and 128). Every frame reaches the decoders through
+        /// the vertical maps, so they bound how many spectral shapes a mask can take.
+        public var verticalMaps = 50
+        public var horizontalMaps = 30
+        public var bottleneck = 128
         public init() {}
     }
 
     public func spec(settings: SeparatorSettings, options: Options = Options()) -> GraphSpec {
         switch self {
-        case .chandna: return Self.chandna(settings)
+        case .chandna: return Self.chandna(settings, options)
         case .multitask: return Self.multitask(settings, sharedEncoder: options.sharedEncoder)
         case .sams: return Self.sams(settings, options)
         }
@@ -48,26 +54,28 @@ public enum SeparatorArchitecture: String, CaseIterable, Sendable {
     }
 
     /// Chandna et al. (2017): a vertical convolution across all bins (1 × F, 50 maps), a
-    /// horizontal one across 12 frames (30 maps), a dense bottleneck of 128, and per stem a
+    /// horizontal one across 12 frames (30 maps), a dense bottleneck of 128 (sizes from
+    /// `options`), and per stem a
     /// dense decoder and the two convolutions transposed; a sigmoid per stem, normalised
     /// across stems into soft masks by `SourceMasking`.
-    static func chandna(_ settings: SeparatorSettings) -> GraphSpec {
+    static func chandna(_ settings: SeparatorSettings, _ options: Options = Options()) -> GraphSpec {
         let t = settings.frames, f = settings.bins, horizontal = 12, width = t - horizontal + 1
+        let verticalMaps = options.verticalMaps, horizontalMaps = options.horizontalMaps
         var nodes: [Node] = [
-            Node("encoder/vertical", conv(50, [1, f]), inputs: ["mixture"]),
-            Node("encoder/horizontal", conv(30, [horizontal, 1]), inputs: ["encoder/vertical"]),
-            Node("encoder/flat", .reshape(shape: [1, 30 * width]), inputs: ["encoder/horizontal"]),
-            Node("encoder/bottleneck", .dense(units: 128), inputs: ["encoder/flat"]),
+            Node("encoder/vertical", conv(verticalMaps, [1, f]), inputs: ["mixture"]),
+            Node("encoder/horizontal", conv(horizontalMaps, [horizontal, 1]), inputs: ["encoder/vertical"]),
+            Node("encoder/flat", .reshape(shape: [1, horizontalMaps * width]), inputs: ["encoder/horizontal"]),
+            Node("encoder/bottleneck", .dense(units: options.bottleneck), inputs: ["encoder/flat"]),
             Node("encoder/bottleneck_relu", .relu, inputs: ["encoder/bottleneck"]),
         ]
         var outputs: [String] = []
         for stem in settings.stems {
             let p = "decoder_\(stem.rawValue)/"
             nodes += [
-                Node(p + "dense", .dense(units: 30 * width), inputs: ["encoder/bottleneck_relu"]),
+                Node(p + "dense", .dense(units: horizontalMaps * width), inputs: ["encoder/bottleneck_relu"]),
                 Node(p + "dense_relu", .relu, inputs: [p + "dense"]),
-                Node(p + "planes", .reshape(shape: [30, width, 1]), inputs: [p + "dense_relu"]),
-                Node(p + "horizontal", .transposedConvolution(filters: 50, kernel: [horizontal, 1], stride: [1, 1], padding: [0, 0], outputPadding: [0, 0]), inputs: [p + "planes"]),
+                Node(p + "planes", .reshape(shape: [horizontalMaps, width, 1]), inputs: [p + "dense_relu"]),
+                Node(p + "horizontal", .transposedConvolution(filters: verticalMaps, kernel: [horizontal, 1], stride: [1, 1], padding: [0, 0], outputPadding: [0, 0]), inputs: [p + "planes"]),
                 Node(p + "horizontal_relu", .relu, inputs: [p + "horizontal"]),
                 Node(p + "vertical", .transposedConvolution(filters: 1, kernel: [1, f], stride: [1, 1], padding: [0, 0], outputPadding: [0, 0]), inputs: [p + "horizontal_relu"]),
             ]

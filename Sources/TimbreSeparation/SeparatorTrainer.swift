@@ -32,9 +32,17 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     /// Sams-Net variants.
     public var attention = true
     public var chunk = 16
+    /// Chandna: vertical maps, horizontal maps and bottleneck units.
+    public var verticalMaps = 50
+    public var horizontalMaps = 30
+    public var bottleneck = 128
     public var sampling = MixtureSampler.Policy()
     /// The loss instead of the family's own (Chandna: discriminative; the others: L1).
     public var loss: SeparationLoss?
+    /// From this epoch (1-based) on, every step's weights join an equal average, which
+    /// validation scores and the model file receives (stochastic weight averaging); nil
+    /// keeps the weights as they are.
+    public var averageFrom: Int?
 
     public init() {}
 }
@@ -120,6 +128,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
         var architectureOptions = SeparatorArchitecture.Options()
         architectureOptions.attention = options.attention
         architectureOptions.chunk = options.chunk
+        architectureOptions.verticalMaps = options.verticalMaps
+        architectureOptions.horizontalMaps = options.horizontalMaps
+        architectureOptions.bottleneck = options.bottleneck
         architectureOptions.sharedEncoder = options.mode != .independent
         return architecture!.spec(settings: settings, options: architectureOptions)
     }
@@ -136,6 +147,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         let model: SeparatorModel
         let optimizer: Adam
         var state: SeparatorTrainerState
+        var average = WeightAverage()
         if resume, FileSystemName.status(of: checkpointURL.path).exists {
             let file = try GraphModelFile.read(from: checkpointURL)
             guard let checkpoint = file.checkpoint,
@@ -151,6 +163,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
             model = try SeparatorModel.load(file, path: checkpointURL.path)
             optimizer = Adam(parameterCount: model.store.count, learningRate: options.learningRate)
             optimizer.restore(checkpoint.optimizer)
+            average = checkpoint.average ?? WeightAverage()
             state = saved
         } else {
             let settings = try initialSettings()
@@ -165,10 +178,17 @@ public final class SeparatorTrainer: @unchecked Sendable {
         if TrainingGroup.size > 1, model.spec.nodes.contains(where: { if case .batchNorm = $0.layer { return true } else { return false } }) {
             throw FileError(path: "--arch \(options.architecture)", reason: "has batch norm, which training over MPI does not synchronise; train it in one process")
         }
+        if options.averageFrom != nil, model.spec.nodes.contains(where: { if case .batchNorm = $0.layer { return true } else { return false } }) {
+            throw FileError(path: "--arch \(options.architecture)", reason: "has batch norm, whose running statistics would not match an average of weights")
+        }
         try TrainingGroup.checkSameStart(epoch: state.nextEpoch, checkpoint: checkpointURL)
         let settings = model.settings
         let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
-        let validationSampler = MixtureSampler(songs: validation.isEmpty ? training : validation, settings: settings, policy: options.sampling)
+        // Validation scores the task itself: the songs' sources as recorded, no equaliser or repitching.
+        var validationPolicy = options.sampling
+        validationPolicy.equalisation = 0
+        validationPolicy.repitch = 0
+        let validationSampler = MixtureSampler(songs: validation.isEmpty ? training : validation, settings: settings, policy: validationPolicy)
         let frames = SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength)
         let analysers = (0..<Self.workers).map { _ in SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength) }
         let validationExamples = (0..<options.validationExamples).map { validationSampler.example(seed: options.seed ^ 0xFA11, index: $0, frames: frames) }
@@ -201,6 +221,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 }
                 if TrainingGroup.size > 1 { TrainingGroup.combine(model.store, items: share.count, batchItems: options.batchSize) }
                 optimizer.update(model.store)
+                if let from = options.averageFrom, epoch + 1 >= from { average.add(UnsafeBufferPointer(model.store.values)) }
                 batchDone(step + 1, options.batchesPerEpoch)
                 if TrainingGroup.size > 1, TrainingGroup.agree(weightedLoss: 0, stop: isCancelled).stop { return state.history }
             }
@@ -209,6 +230,10 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 (lossSum, examples) = (totals[0], Int(totals[1]))
             }
             let trainingSeconds = Date().timeIntervalSince(started)
+            // Validation and the saved model see the average once there is one; training
+            // goes on from the weights as they are.
+            let trained = model.store.valueArray
+            if average.count > 0 { model.store.setValues(average.values) }
             let validationLoss = evaluate(model, validationExamples)
             let seconds = Date().timeIntervalSince(started)
             let record = SeparatorEpoch(epoch: epoch + 1, trainingLoss: lossSum / Double(options.batchesPerEpoch * (options.mode == .interleavedAccumulated ? stems.count : 1)),
@@ -221,9 +246,11 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 state.bestEpoch = epoch + 1
                 if TrainingGroup.isLeader { try model.write(to: outputURL, trainingSummary: summary(state)) }
             }
+            if average.count > 0 { model.store.setValues(trained) }
             var checkpoint = model.file()
             checkpoint.trainingSummary = summary(state)
-            checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
+            checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self),
+                                          average: average.count > 0 ? average : nil)
             if TrainingGroup.isLeader { try checkpoint.write(to: checkpointURL) }
             epochDone(record, improved)
             if options.patience > 0, epoch + 1 - state.bestEpoch >= options.patience { break }

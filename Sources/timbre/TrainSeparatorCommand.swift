@@ -67,6 +67,24 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Option(help: "Sams-Net: frames per attention chunk (64 frames / chunk = slices).")
     var chunk = 16
 
+    @Option(help: "Largest boost or cut in dB of a random equaliser on each source of a training mixture (0: none).")
+    var equalisation = 0.0
+
+    @Option(help: "Largest change in semitones of each source's pitch and speed in a training mixture, by resampling (0: none).")
+    var repitch = 0.0
+
+    @Option(help: "From this epoch on, average every step's weights and validate and save the average (stochastic weight averaging).")
+    var averageFrom: Int?
+
+    @Option(help: "Chandna: maps of the vertical convolution across all bins (the paper's 50).")
+    var verticalMaps = 50
+
+    @Option(help: "Chandna: maps of the horizontal convolution across 12 frames (the paper's 30).")
+    var horizontalMaps = 30
+
+    @Option(help: "Chandna: units of the dense bottleneck (the paper's 128).")
+    var bottleneck = 128
+
     @Option(help: "Loss: l1, or discriminative (Chandna's squared error with α 0.001, β 0.01, β_vocals 0.03); default: the family's own.")
     var loss: SeparatorLossChoice?
 
@@ -82,6 +100,12 @@ struct TrainSeparatorCommand: ParsableCommand {
         try requireOption(validationExamples, "--validation-examples", in: 1...1_000_000)
         if !(learningRate > 0 && learningRate < 1) { throw ValidationError("--learning-rate must be in (0, 1)") }
         if !(0..<1).contains(validationShare) { throw ValidationError("--validation-share must be in [0, 1)") }
+        if !(0...40).contains(equalisation) { throw ValidationError("--equalisation must be in [0, 40] dB") }
+        if !(0...12).contains(repitch) { throw ValidationError("--repitch must be in [0, 12] semitones") }
+        if let averageFrom { try requireOption(averageFrom, "--average-from", in: 1...epochs) }
+        try requireOption(verticalMaps, "--vertical-maps", in: 1...4096)
+        try requireOption(horizontalMaps, "--horizontal-maps", in: 1...4096)
+        try requireOption(bottleneck, "--bottleneck", in: 1...65_536)
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
     }
 
@@ -127,6 +151,12 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.seed = seed
         options.attention = !noAttention
         options.chunk = chunk
+        options.sampling.equalisation = equalisation
+        options.sampling.repitch = repitch
+        options.averageFrom = averageFrom
+        options.verticalMaps = verticalMaps
+        options.horizontalMaps = horizontalMaps
+        options.bottleneck = bottleneck
         options.loss = loss.map { $0 == .l1 ? .l1 : .chandna }
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
         let interrupts = InterruptHandler { trainer.cancel() }

@@ -84,6 +84,13 @@ import TimbreNN
         settings.frames = 14
         settings.bins = 9
         try checkNetwork(SeparatorArchitecture.chandna.spec(settings: settings), settings: settings, normalisation: .acrossStems, loss: .chandna, seed: 100)
+        // Other widths than the paper's: the maps and the bottleneck follow the options.
+        var sizes = SeparatorArchitecture.Options()
+        (sizes.verticalMaps, sizes.horizontalMaps, sizes.bottleneck) = (7, 5, 6)
+        let wider = SeparatorArchitecture.chandna.spec(settings: settings, options: sizes)
+        let shapes = try wider.shapes()
+        #expect(shapes["encoder/vertical"] == [7, 14, 1] && shapes["encoder/horizontal"] == [5, 3, 1] && shapes["encoder/bottleneck"] == [1, 6])
+        try checkNetwork(wider, settings: settings, normalisation: .acrossStems, loss: .chandna, seed: 101)
     }
 
     @Test func multitaskNetworkGradient() throws {

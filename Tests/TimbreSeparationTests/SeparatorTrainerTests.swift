@@ -17,41 +17,72 @@ import TimbreTraining
         return options
     }
 
+    /// A trainer on all of `songs` but the last, which it validates on, writing `folder/name`.
+    func trainer(_ options: SeparatorTrainingOptions, _ songs: [Multitrack], writing name: String, in folder: URL) -> SeparatorTrainer {
+        SeparatorTrainer(options: options, training: Array(songs.dropLast()), validation: [songs.last!], outputURL: folder.appendingPathComponent(name))
+    }
+
     func checkpointWeights(_ trainer: SeparatorTrainer) throws -> [String: [Float]] {
         try GraphModelFile.read(from: trainer.checkpointURL).weights
     }
 
-    @Test func resumeGivesTheSameWeightsAsAnUninterruptedRun() throws {
+    /// With weight averaging from epoch 2, the checkpoint must carry the average too.
+    @Test(arguments: [nil, 2] as [Int?])
+    func resumeGivesTheSameWeightsAsAnUninterruptedRun(averageFrom: Int?) throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let songs = syntheticSongs(count: 4, seconds: 2)
-        let whole = SeparatorTrainer(options: options(), training: Array(songs.prefix(3)), validation: [songs[3]], outputURL: folder.appendingPathComponent("whole.h5"))
+        func options() -> SeparatorTrainingOptions {
+            var options = self.options()
+            options.averageFrom = averageFrom
+            return options
+        }
+        let whole = trainer(options(), songs, writing: "whole.h5", in: folder)
         let history = try whole.run(resume: false)
         #expect(history.count == 3)
 
-        let interruptedURL = folder.appendingPathComponent("interrupted.h5")
-        let first = SeparatorTrainer(options: options(), training: Array(songs.prefix(3)), validation: [songs[3]], outputURL: interruptedURL)
+        let first = trainer(options(), songs, writing: "interrupted.h5", in: folder)
         var epochs = 0
         try first.run(resume: false, epochDone: { _, _ in epochs += 1 }, batchDone: { done, _ in
             // Stop part-way through the second epoch: its batches are lost, the checkpoint of the first stays.
             if epochs == 1 && done == 2 { first.cancel() }
         })
-        let second = SeparatorTrainer(options: options(), training: Array(songs.prefix(3)), validation: [songs[3]], outputURL: interruptedURL)
+        let second = trainer(options(), songs, writing: "interrupted.h5", in: folder)
         let resumed = try second.run(resume: true)
         #expect(resumed.count == 3)
         #expect(resumed.map(\.validationLoss) == history.map(\.validationLoss))
         #expect(try checkpointWeights(second) == checkpointWeights(whole))
+        #expect(try GraphModelFile.read(from: second.outputURL).weights == GraphModelFile.read(from: whole.outputURL).weights)
+    }
+
+    @Test func weightAveragingSavesTheMeanOfEveryStepsWeights() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var oneStep = options()
+        (oneStep.epochs, oneStep.batchesPerEpoch) = (1, 1)
+        var twoSteps = oneStep
+        (twoSteps.batchesPerEpoch, twoSteps.averageFrom) = (2, 1)
+        // Both runs take the same first step (examples and initialisation depend on the seed and position).
+        let songs = syntheticSongs(count: 4, seconds: 2)
+        let first = trainer(oneStep, songs, writing: "one.h5", in: folder), averaged = trainer(twoSteps, songs, writing: "two.h5", in: folder)
+        try first.run(resume: false)
+        try averaged.run(resume: false)
+        let afterOne = try checkpointWeights(first), afterTwo = try checkpointWeights(averaged)
+        let saved = try GraphModelFile.read(from: averaged.outputURL).weights
+        #expect(afterOne != afterTwo && saved.keys == afterTwo.keys)
+        var largestError: Float = 0
+        for (name, values) in saved {
+            for i in values.indices { largestError = max(largestError, abs(values[i] - (afterOne[name]![i] + afterTwo[name]![i]) / 2)) }
+        }
+        #expect(largestError <= 1e-6, "largest difference from the two steps' mean: \(largestError)")
     }
 
     @Test func trainingLowersTheValidationLoss() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let songs = syntheticSongs(count: 5, seconds: 3)
         var options = options()
-        options.epochs = 6
-        options.batchesPerEpoch = 8
-        let trainer = SeparatorTrainer(options: options, training: Array(songs.prefix(4)), validation: [songs[4]], outputURL: folder.appendingPathComponent("m.h5"))
-        let history = try trainer.run(resume: false)
+        (options.epochs, options.batchesPerEpoch) = (6, 8)
+        let history = try trainer(options, syntheticSongs(count: 5, seconds: 3), writing: "m.h5", in: folder).run(resume: false)
         #expect(history.last!.validationLoss < 0.8 * history.first!.validationLoss, "\(history.map(\.validationLoss))")
         let model = try SeparatorModel.read(from: folder.appendingPathComponent("m.h5"))
         #expect(model.settings.architecture == "chandna" && model.settings.inputMean.count == 513)
