@@ -240,7 +240,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
                                         validationLoss: validationLoss, seconds: seconds, examplesPerSecond: Double(examples) / max(trainingSeconds, 1e-9))
             state.history.append(record)
             state.nextEpoch = epoch + 1
-            let improved = validationLoss < state.bestLoss
+            let improved = Self.isBest(validationLoss, over: state.bestLoss, epoch: epoch + 1, averageFrom: options.averageFrom)
             if improved {
                 state.bestLoss = validationLoss
                 state.bestEpoch = epoch + 1
@@ -256,6 +256,13 @@ public final class SeparatorTrainer: @unchecked Sendable {
             if options.patience > 0, epoch + 1 - state.bestEpoch >= options.patience { break }
         }
         return state.history
+    }
+
+    /// Whether epoch `epoch` (1-based), validating at `loss`, gives the model file. The first
+    /// averaged epoch always does: from then on only averages compete, so the model file
+    /// cannot keep weights from before the average.
+    static func isBest(_ loss: Double, over best: Double, epoch: Int, averageFrom: Int?) -> Bool {
+        loss < best || averageFrom == epoch
     }
 
     static let workers = EngineThreads.count

@@ -77,6 +77,16 @@ import TimbreTraining
         #expect(largestError <= 1e-6, "largest difference from the two steps' mean: \(largestError)")
     }
 
+    @Test func theFirstAveragedEpochAlwaysGivesTheModelFile() {
+        #expect(SeparatorTrainer.isBest(0.5, over: 0.6, epoch: 3, averageFrom: nil))
+        #expect(!SeparatorTrainer.isBest(0.7, over: 0.6, epoch: 3, averageFrom: nil))
+        // Worse than a weight vector from before the average, the first average still wins;
+        // later averages compete on their losses.
+        #expect(SeparatorTrainer.isBest(0.7, over: 0.6, epoch: 3, averageFrom: 3))
+        #expect(!SeparatorTrainer.isBest(0.7, over: 0.6, epoch: 4, averageFrom: 3))
+        #expect(SeparatorTrainer.isBest(0.5, over: 0.6, epoch: 4, averageFrom: 3))
+    }
+
     @Test func trainingLowersTheValidationLoss() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
