@@ -4,6 +4,8 @@ import TimbreCore
 /// A random smooth equaliser for training mixtures: a spectral tilt around 1 kHz and one
 /// bell boost or cut, both within ±`range` dB. It stands in for the microphones, rooms and
 /// tone controls that make one instrument sound different from recording to recording.
+/// It is drawn in Hz and octaves for linear STFT bins; the classifier's
+/// `RandomEqualisation` draws its curve over mel-band indices of log features instead.
 struct RandomEqualiser: Equatable, Sendable {
     /// dB per octave away from 1 kHz; the tilt's total is clamped to ±`limit`.
     var tilt: Double

@@ -175,10 +175,11 @@ public final class SeparatorTrainer: @unchecked Sendable {
         }
         // Batch norm's running statistics are each rank's own and would make the ranks'
         // validation, and so their decisions to stop, differ.
-        if TrainingGroup.size > 1, model.spec.nodes.contains(where: { if case .batchNorm = $0.layer { return true } else { return false } }) {
+        let hasBatchNorm = model.spec.nodes.contains { if case .batchNorm = $0.layer { return true } else { return false } }
+        if TrainingGroup.size > 1, hasBatchNorm {
             throw FileError(path: "--arch \(options.architecture)", reason: "has batch norm, which training over MPI does not synchronise; train it in one process")
         }
-        if options.averageFrom != nil, model.spec.nodes.contains(where: { if case .batchNorm = $0.layer { return true } else { return false } }) {
+        if options.averageFrom != nil, hasBatchNorm {
             throw FileError(path: "--arch \(options.architecture)", reason: "has batch norm, whose running statistics would not match an average of weights")
         }
         try TrainingGroup.checkSameStart(epoch: state.nextEpoch, checkpoint: checkpointURL)
@@ -232,8 +233,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
             let trainingSeconds = Date().timeIntervalSince(started)
             // Validation and the saved model see the average once there is one; training
             // goes on from the weights as they are.
-            let trained = model.store.valueArray
-            if average.count > 0 { model.store.setValues(average.values) }
+            let trained = average.count > 0 ? model.store.valueArray : nil
+            if trained != nil { model.store.setValues(average.values) }
             let validationLoss = evaluate(model, validationExamples)
             let seconds = Date().timeIntervalSince(started)
             let record = SeparatorEpoch(epoch: epoch + 1, trainingLoss: lossSum / Double(options.batchesPerEpoch * (options.mode == .interleavedAccumulated ? stems.count : 1)),
@@ -246,7 +247,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 state.bestEpoch = epoch + 1
                 if TrainingGroup.isLeader { try model.write(to: outputURL, trainingSummary: summary(state)) }
             }
-            if average.count > 0 { model.store.setValues(trained) }
+            if let trained { model.store.setValues(trained) }
             var checkpoint = model.file()
             checkpoint.trainingSummary = summary(state)
             checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self),
