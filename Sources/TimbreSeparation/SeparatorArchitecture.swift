@@ -4,7 +4,7 @@ import TimbreNN
 /// plane of standardised log magnitudes (`mixture`, [1, T, F] or [1, F, T]) and gives
 /// `masks`, one non-negative plane per stem in the same layout.
 public enum SeparatorArchitecture: String, CaseIterable, Sendable {
-    case chandna, multitask, sams
+    case chandna, multitask, sams, tcn
 
     /// Settings each family is built for: Chandna's 1024/256 STFT and all 513 bins with a
     /// short context; the U-Net and Sams-Net drop the Nyquist bin so that strided stages
@@ -16,6 +16,7 @@ public enum SeparatorArchitecture: String, CaseIterable, Sendable {
         case .chandna: settings.bins = 513; settings.frames = 30; settings.timeMajor = true
         case .multitask: settings.bins = 512; settings.frames = 64; settings.timeMajor = true
         case .sams: settings.bins = 512; settings.frames = 64; settings.timeMajor = false
+        case .tcn: settings.bins = 513; settings.frames = 64; settings.timeMajor = true
         }
         return settings
     }
@@ -36,6 +37,10 @@ public enum SeparatorArchitecture: String, CaseIterable, Sendable {
         public var verticalMaps = 50
         public var horizontalMaps = 30
         public var bottleneck = 128
+        /// Temporal convolutional network: units per frame and residual blocks (block k
+        /// spans 3 frames spaced 2^k apart, so 4 blocks see 31 frames).
+        public var frameUnits = 256
+        public var blocks = 4
         public init() {}
     }
 
@@ -44,6 +49,7 @@ public enum SeparatorArchitecture: String, CaseIterable, Sendable {
         case .chandna: return Self.chandna(settings, options)
         case .multitask: return Self.multitask(settings, sharedEncoder: options.sharedEncoder)
         case .sams: return Self.sams(settings, options)
+        case .tcn: return Self.temporalConvolution(settings, options)
         }
     }
 
@@ -177,5 +183,44 @@ public enum SeparatorArchitecture: String, CaseIterable, Sendable {
         ]
         _ = t
         return GraphSpec(inputs: [.init(name: "mixture", shape: [1, f, t])], nodes: nodes, outputs: ["masks"])
+    }
+
+    /// A temporal convolutional network over spectrogram frames. Each frame's bins are
+    /// embedded by a dense layer (a 1 × F convolution to `frameUnits` maps), residual
+    /// blocks of 3-frame convolutions with dilations 1, 2, 4, … give every frame the
+    /// context around it (as the dilated stacks of Conv-TasNet's separator do, in place of
+    /// Open-Unmix's LSTM, which runs poorly on two cores), and the embedding joined to the
+    /// context is turned back, per frame, into one sigmoid plane per stem over all bins.
+    /// Chandna's network squeezes a 30-frame chunk through 128 units; here every frame
+    /// keeps its own `frameUnits`. Batch norm follows every convolution but the last.
+    static func temporalConvolution(_ settings: SeparatorSettings, _ options: Options) -> GraphSpec {
+        let f = settings.bins, units = options.frameUnits
+        var nodes: [Node] = [
+            Node("embedding/dense", conv(units, [1, f]), inputs: ["mixture"]),
+            Node("embedding/norm", .batchNorm, inputs: ["embedding/dense"]),
+            Node("embedding/act", .relu, inputs: ["embedding/norm"]),
+        ]
+        var x = "embedding/act"
+        for block in 0..<options.blocks {
+            let p = "block\(block + 1)/", dilation = 1 << block
+            nodes += [
+                Node(p + "conv", .convolution(filters: units, kernel: [3, 1], stride: [1, 1], padding: [dilation, 0],
+                                              dilation: [dilation, 1], groups: 1), inputs: [x]),
+                Node(p + "norm", .batchNorm, inputs: [p + "conv"]),
+                Node(p + "act", .relu, inputs: [p + "norm"]),
+                Node(p + "residual", .add, inputs: [p + "act", x]),
+            ]
+            x = p + "residual"
+        }
+        nodes += [
+            Node("decoder/skip", .concat, inputs: [x, "embedding/act"]),
+            Node("decoder/dense", conv(units, [1, 1]), inputs: ["decoder/skip"]),
+            Node("decoder/norm", .batchNorm, inputs: ["decoder/dense"]),
+            Node("decoder/act", .relu, inputs: ["decoder/norm"]),
+            Node("decoder/bins", .transposedConvolution(filters: settings.stems.count, kernel: [1, f], stride: [1, 1], padding: [0, 0], outputPadding: [0, 0]),
+                 inputs: ["decoder/act"]),
+            Node("masks", .sigmoid, inputs: ["decoder/bins"]),
+        ]
+        return GraphSpec(inputs: [.init(name: "mixture", shape: [1, settings.frames, f])], nodes: nodes, outputs: ["masks"])
     }
 }

@@ -36,8 +36,12 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     public var verticalMaps = 50
     public var horizontalMaps = 30
     public var bottleneck = 128
+    /// Temporal convolutional network: units per frame and residual blocks.
+    public var frameUnits = 256
+    public var blocks = 4
     public var sampling = MixtureSampler.Policy()
-    /// The loss instead of the family's own (Chandna: discriminative; the others: L1).
+    /// The loss instead of the family's own (Chandna and the temporal convolutional
+    /// network: discriminative; the others: L1).
     public var loss: SeparationLoss?
     /// From this epoch (1-based) on, every step's weights join an equal average, which
     /// validation scores and the model file receives (stochastic weight averaging); nil
@@ -131,12 +135,14 @@ public final class SeparatorTrainer: @unchecked Sendable {
         architectureOptions.verticalMaps = options.verticalMaps
         architectureOptions.horizontalMaps = options.horizontalMaps
         architectureOptions.bottleneck = options.bottleneck
+        architectureOptions.frameUnits = options.frameUnits
+        architectureOptions.blocks = options.blocks
         architectureOptions.sharedEncoder = options.mode != .independent
         return architecture!.spec(settings: settings, options: architectureOptions)
     }
 
     var normalisation: MaskNormalisation { architecture == .multitask ? .perStem : .acrossStems }
-    var loss: SeparationLoss { options.loss ?? (architecture == .chandna ? .chandna : .l1) }
+    var loss: SeparationLoss { options.loss ?? (architecture == .chandna || architecture == .tcn ? .chandna : .l1) }
 
     /// Trains, resuming from the checkpoint when asked and one exists.
     @discardableResult

@@ -39,7 +39,7 @@ enum StemFileFormat: String, CaseIterable, ExpressibleByArgument {
 
 /// A separator family, or the network-free floor of fixed per-frequency masks.
 enum SeparatorChoice: String, CaseIterable, ExpressibleByArgument {
-    case chandna, multitask, sams, floor
+    case chandna, multitask, sams, tcn, floor
 
     var architecture: SeparatorArchitecture? { SeparatorArchitecture(rawValue: rawValue) }
 }

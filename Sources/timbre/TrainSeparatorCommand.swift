@@ -85,6 +85,12 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Option(help: "Chandna: units of the dense bottleneck (the paper's 128).")
     var bottleneck = 128
 
+    @Option(help: "tcn: units per frame of the embedding and of every block.")
+    var frameUnits = 256
+
+    @Option(help: "tcn: residual blocks of dilated 3-frame convolutions (4 see 31 frames).")
+    var blocks = 4
+
     @Option(help: "Loss: l1, or discriminative (Chandna's squared error with α 0.001, β 0.01, β_vocals 0.03); default: the family's own.")
     var loss: SeparatorLossChoice?
 
@@ -106,6 +112,8 @@ struct TrainSeparatorCommand: ParsableCommand {
         try requireOption(verticalMaps, "--vertical-maps", in: 1...4096)
         try requireOption(horizontalMaps, "--horizontal-maps", in: 1...4096)
         try requireOption(bottleneck, "--bottleneck", in: 1...65_536)
+        try requireOption(frameUnits, "--frame-units", in: 1...4096)
+        try requireOption(blocks, "--blocks", in: 0...5)
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
     }
 
@@ -157,6 +165,8 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.verticalMaps = verticalMaps
         options.horizontalMaps = horizontalMaps
         options.bottleneck = bottleneck
+        options.frameUnits = frameUnits
+        options.blocks = blocks
         options.loss = loss.map { $0 == .l1 ? .l1 : .chandna }
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
         let interrupts = InterruptHandler { trainer.cancel() }

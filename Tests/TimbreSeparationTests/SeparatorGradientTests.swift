@@ -113,6 +113,49 @@ import TimbreNN
         try checkNetwork(SeparatorArchitecture.sams.spec(settings: settings, options: options), settings: settings, normalisation: .acrossStems, loss: .l1, seed: 300)
     }
 
+    @Test func temporalConvolutionNetworkGradient() throws {
+        var settings = SeparatorArchitecture.tcn.defaultSettings(stems: SeparationStem.allCases)
+        settings.frames = 14
+        settings.bins = 9
+        var options = SeparatorArchitecture.Options()
+        (options.frameUnits, options.blocks) = (6, 3)
+        let spec = SeparatorArchitecture.tcn.spec(settings: settings, options: options)
+        // Every block keeps the frames; the third looks 4 frames either way.
+        let shapes = try spec.shapes()
+        #expect(shapes["embedding/dense"] == [6, 14, 1] && shapes["block3/conv"] == [6, 14, 1] && shapes["decoder/skip"] == [12, 14, 1])
+        try checkNetwork(spec, settings: settings, normalisation: .acrossStems, loss: .chandna, seed: 400)
+    }
+
+    /// A frame's masks depend on the frames within the blocks' reach and on no others.
+    @Test func temporalConvolutionContextIsTheDilatedReach() throws {
+        var settings = SeparatorArchitecture.tcn.defaultSettings(stems: [.vocals, .other])
+        settings.frames = 40
+        settings.bins = 5
+        var options = SeparatorArchitecture.Options()
+        (options.frameUnits, options.blocks) = (16, 3)
+        let spec = SeparatorArchitecture.tcn.spec(settings: settings, options: options)
+        let store = ParameterStore()
+        let (graph, _) = try spec.build(store: store)
+        var generator = SeededGenerator(seed: 7)
+        graph.initializeParameters(using: &generator)
+        let data = random(settings.frames * settings.bins, seed: 8, low: -1, high: 1)
+        func masks(_ values: [Float]) -> [Float] {
+            graph.forward(["mixture": Tensor(shape: [1, 1, settings.frames, settings.bins], data: values)], context: ForwardContext(training: false))["masks"]!.data
+        }
+        let before = masks(data)
+        var changed = data
+        for f in 0..<settings.bins { changed[20 * settings.bins + f] += 1 }
+        let after = masks(changed)
+        // Dilations 1, 2 and 4 reach 7 frames either way: frames 13...27 move, the rest do not.
+        for stem in 0..<2 {
+            for t in 0..<settings.frames {
+                let offset = (stem * settings.frames + t) * settings.bins
+                let moved = (0..<settings.bins).contains { before[offset + $0] != after[offset + $0] }
+                #expect(moved == (13...27).contains(t), "stem \(stem), frame \(t)")
+            }
+        }
+    }
+
     @Test func familiesFitTheirDefaultSettings() throws {
         for architecture in SeparatorArchitecture.allCases {
             let settings = architecture.defaultSettings(stems: SeparationStem.allCases)
