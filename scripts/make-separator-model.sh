@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Reproduces the bundled separator and the separation table of the README.
 #
-# 1. Renders 500 training songs of 20 s, 30 validation songs (another seed), 30 held-out
+# 1. Renders 1,000 training songs of 20 s, 30 validation songs (another seed), 30 held-out
 #    validation songs and 30 test songs of 30 s (the held-out split: other seeds, and programs
 #    and kits training never plays) from every sound family of the classifier's training,
 #    three songs in five with a singer.
 # 2. Writes the validation and test songs as MUSDB18's four stems (timbre group-stems).
-# 3. Learns the network-free floor (fixed per-frequency masks) and trains the Chandna network,
-#    stopping early on the validation songs, then separates and scores the held-out songs
-#    with both, beside the mixture and oracle baselines (timbre evaluate-separation).
-# 4. Installs the separator with the higher mean SDR over the four stems on the held-out
+# 3. Learns the network-free floor (fixed per-frequency masks) and trains the Chandna network
+#    and the temporal convolutional network, each stopping early on the validation songs, then
+#    separates and scores the held-out songs with all three, beside the mixture and oracle
+#    baselines (timbre evaluate-separation).
+# 4. Installs the separator with the highest mean SDR over the four stems on the held-out
 #    validation songs (programs training never plays, as in the test; never the test songs)
 #    as Sources/TimbreModel/default-separator.h5. The validation songs of step 1 share
 #    training's programs and favour a network that learned them: trained for 117 epochs, the
@@ -25,7 +26,7 @@ epochs=${EPOCHS:-30}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 mkdir -p "$work"
 
-"$timbre" synth -o "$work/train" --takes-per-class 0 --songs 500 --song-seconds 20 --song-voice-share 0.6 \
+"$timbre" synth -o "$work/train" --takes-per-class 0 --songs 1000 --song-seconds 20 --song-voice-share 0.6 \
     --families "$families" --sources "$sources"
 "$timbre" synth -o "$work/test" --split held-out --seed 7 --takes-per-class 0 --songs 30 --song-seconds 30 \
     --song-voice-share 0.6 --families "$families" --sources "$sources"
@@ -38,14 +39,17 @@ mkdir -p "$work"
 "$timbre" group-stems "$work/validation/MedleyDB" -o "$work/validation-musdb"
 
 "$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/floor.h5" --arch floor
-resume=()
-[ -f "$work/chandna.checkpoint.h5" ] && resume=(--resume)
-"$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/chandna.h5" --arch chandna --epochs "$epochs" \
-    --batches-per-epoch 200 --batch-size 16 --patience 6 --seed 1 "${resume[@]}"
+networks=(chandna tcn)
+for network in "${networks[@]}"; do
+    resume=()
+    [ -f "$work/$network.checkpoint.h5" ] && resume=(--resume)
+    "$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/$network.h5" --arch "$network" \
+        --epochs "$epochs" --batches-per-epoch 200 --batch-size 16 --patience 6 --seed 1 "${resume[@]}"
+done
 
 mean_sdr() { awk '$1 ~ /^(bass|drums|other|vocals)$/ { sum += $3; n++ } END { printf "%.3f", sum / n }' "$1"; }
 declare -A validation
-for model in floor chandna; do
+for model in floor "${networks[@]}"; do
     for split in validation validation-heldout test; do
         "$timbre" separate "$work"/$split-musdb/*/mixture.wav -o "$work/estimates-$split-$model" --model "$work/$model.h5" --format float
         "$timbre" evaluate-separation "$work/estimates-$split-$model" "$work/$split-musdb" --report "$work/report-$split-$model" | tee "$work/table-$split-$model.txt"
@@ -53,8 +57,10 @@ for model in floor chandna; do
     validation[$model]=$(mean_sdr "$work/table-validation-heldout-$model.txt")
 done
 best=floor
-awk -v a="${validation[chandna]}" -v b="${validation[floor]}" 'BEGIN { exit !(a > b) }' && best=chandna
+for network in "${networks[@]}"; do
+    awk -v a="${validation[$network]}" -v b="${validation[$best]}" 'BEGIN { exit !(a > b) }' && best=$network
+done
 cp "$work/$best.h5" Sources/TimbreModel/default-separator.h5
 python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read(); print("%08x %d" % (zlib.crc32(d), len(d)))' \
     Sources/TimbreModel/default-separator.h5 > Sources/TimbreModel/default-separator.h5.crc32
-echo "installed the $best separator (held-out validation mean SDR: floor ${validation[floor]} dB, chandna ${validation[chandna]} dB)"
+echo "installed the $best separator (held-out validation mean SDR: $(for m in floor "${networks[@]}"; do printf '%s %s dB, ' "$m" "${validation[$m]}"; done | sed 's/, $//'))"
