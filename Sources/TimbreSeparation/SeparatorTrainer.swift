@@ -160,8 +160,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
                   let saved = try? JSONDecoder().decode(SeparatorTrainerState.self, from: Data(checkpoint.trainerState.utf8)) else {
                 throw FileError(path: checkpointURL.path, reason: "is not a separator checkpoint")
             }
-            guard saved.options == options else {
-                throw FileError(path: checkpointURL.path, reason: "was made with other training options; resume with the same ones")
+            guard Self.canResume(saved.options, with: options) else {
+                throw FileError(path: checkpointURL.path, reason: "was made with other training options; resume with the same ones (only --epochs may change)")
             }
             guard saved.nextEpoch >= 0, (-1...saved.nextEpoch).contains(saved.bestEpoch) else {
                 throw FileError(path: checkpointURL.path, reason: "records an impossible position (next epoch \(saved.nextEpoch), best epoch \(saved.bestEpoch))")
@@ -171,6 +171,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
             optimizer.restore(checkpoint.optimizer)
             average = checkpoint.average ?? WeightAverage()
             state = saved
+            state.options = options
         } else {
             let settings = try initialSettings()
             model = try SeparatorModel(settings: settings, spec: spec(settings))
@@ -201,7 +202,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         let validationExamples = (0..<options.validationExamples).map { validationSampler.example(seed: options.seed ^ 0xFA11, index: $0, frames: frames) }
         let stems = settings.stems
 
-        while state.nextEpoch < options.epochs {
+        while state.nextEpoch < options.epochs, !Self.stoppedEarly(state) {
             let epoch = state.nextEpoch
             let started = Date()
             var lossSum = 0.0, examples = 0
@@ -260,9 +261,23 @@ public final class SeparatorTrainer: @unchecked Sendable {
                                           average: average.count > 0 ? average : nil)
             if TrainingGroup.isLeader { try checkpoint.write(to: checkpointURL) }
             epochDone(record, improved)
-            if options.patience > 0, epoch + 1 - state.bestEpoch >= options.patience { break }
         }
         return state.history
+    }
+
+    /// Whether a checkpoint made with `saved` may go on with `options`: the same run, or the
+    /// same run given more (or fewer) epochs. Nothing else depends on the epoch count, so a
+    /// run of 30 epochs extended to 60 gives the weights of a run of 60.
+    static func canResume(_ saved: SeparatorTrainingOptions, with options: SeparatorTrainingOptions) -> Bool {
+        var extended = saved
+        extended.epochs = options.epochs
+        return extended == options
+    }
+
+    /// Whether validation has not improved for `patience` epochs, so training is over
+    /// however many epochs remain (also when a finished run is resumed with more).
+    static func stoppedEarly(_ state: SeparatorTrainerState) -> Bool {
+        state.options.patience > 0 && state.nextEpoch - state.bestEpoch >= state.options.patience
     }
 
     /// Whether epoch `epoch` (1-based), validating at `loss`, gives the model file. The first

@@ -17,7 +17,8 @@ struct TrainSeparatorCommand: ParsableCommand {
             0.25-1.25 per source, random subsets of each song's sources, and targets taken from \
             other songs. Songs are held out by song for validation, which runs after every \
             epoch; the best model is written to MODEL, a checkpoint beside it after every \
-            epoch, and --resume continues from it to the same weights. --arch floor learns \
+            epoch, and --resume continues from it to the same weights (with a larger \
+            --epochs, a finished run goes on). --arch floor learns \
             the network-free baseline: one fixed mask per stem and frequency.
             """
     )

@@ -55,6 +55,37 @@ import TimbreTraining
         #expect(try GraphModelFile.read(from: second.outputURL).weights == GraphModelFile.read(from: whole.outputURL).weights)
     }
 
+    /// A finished run resumed with more epochs goes on to the weights of the longer run; a
+    /// change of any other option is refused, and a run that stopped early stays stopped.
+    @Test func resumeWithMoreEpochsExtendsTheRun() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let songs = syntheticSongs(count: 4, seconds: 2)
+        var short = options()
+        short.epochs = 2
+        let whole = trainer(options(), songs, writing: "whole.h5", in: folder)
+        let history = try whole.run(resume: false)
+        #expect(try trainer(short, songs, writing: "extended.h5", in: folder).run(resume: false).count == 2)
+        var otherRate = options()
+        otherRate.learningRate /= 2
+        #expect(throws: FileError.self) { try trainer(otherRate, songs, writing: "extended.h5", in: folder).run(resume: true) }
+        let extended = trainer(options(), songs, writing: "extended.h5", in: folder)
+        let resumed = try extended.run(resume: true)
+        #expect(resumed.map(\.validationLoss) == history.map(\.validationLoss))
+        #expect(try checkpointWeights(extended) == checkpointWeights(whole))
+
+        // Patience 1 stops a run after any epoch that does not improve; resumed with more
+        // epochs, it trains no further.
+        var patient = options()
+        (patient.patience, patient.epochs) = (1, 40)
+        let stopping = trainer(patient, songs, writing: "stopping.h5", in: folder)
+        let stopped = try stopping.run(resume: false)
+        try #require(stopped.count < 40, "validation never stopped improving")
+        patient.epochs = 50
+        let again = try trainer(patient, songs, writing: "stopping.h5", in: folder).run(resume: true)
+        #expect(again.count == stopped.count)
+    }
+
     @Test func weightAveragingSavesTheMeanOfEveryStepsWeights() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
