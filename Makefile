@@ -85,7 +85,7 @@ model: build
 # held-out songs from the sound sources of datasets/sources.md, learns the per-frequency
 # floor, trains the Chandna network and the temporal convolutional network, scores all three
 # on the held-out songs and installs the one that does best on the held-out validation songs
-# (about 75 minutes on 2 cores once the sources are in place; 35 GB of disk and 8 GB of memory
+# (about 2 hours on 2 cores once the sources are in place; 35 GB of disk and 8 GB of memory
 # for the 1,000 training songs).
 separator-model: build
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)

@@ -22,7 +22,7 @@ set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
-epochs=${EPOCHS:-30}
+epochs=${EPOCHS:-60}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 mkdir -p "$work"
 
