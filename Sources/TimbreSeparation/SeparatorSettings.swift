@@ -4,7 +4,7 @@ import Foundation
 /// trained on, the chunk of frames the network takes, the stems it writes, and the
 /// per-frequency statistics its input is standardised with.
 public struct SeparatorSettings: Codable, Equatable, Sendable {
-    /// `chandna`, `multitask`, `sams`, or `floor` (fixed per-frequency masks, no network).
+    /// `chandna`, `multitask`, `sams`, `tcn`, or `floor` (fixed per-frequency masks, no network).
     public var architecture: String
     /// Training mode of a multitask network (`simultaneous`, `interleaved`, ...), else empty.
     public var mode: String = ""
