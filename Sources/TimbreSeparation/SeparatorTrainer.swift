@@ -40,8 +40,7 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     public var frameUnits = 256
     public var blocks = 4
     public var sampling = MixtureSampler.Policy()
-    /// The loss instead of the family's own (Chandna and the temporal convolutional
-    /// network: discriminative; the others: L1).
+    /// The loss instead of the family's own (`SeparatorArchitecture.ownLoss`).
     public var loss: SeparationLoss?
     /// From this epoch (1-based) on, every step's weights join an equal average, which
     /// validation scores and the model file receives (stochastic weight averaging); nil
@@ -142,7 +141,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
     }
 
     var normalisation: MaskNormalisation { architecture == .multitask ? .perStem : .acrossStems }
-    var loss: SeparationLoss { options.loss ?? (architecture == .chandna || architecture == .tcn ? .chandna : .l1) }
+    var loss: SeparationLoss { options.loss ?? architecture?.ownLoss ?? .l1 }
 
     /// Trains, resuming from the checkpoint when asked and one exists.
     @discardableResult
