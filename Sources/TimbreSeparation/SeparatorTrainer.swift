@@ -46,6 +46,16 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     /// validation scores and the model file receives (stochastic weight averaging); nil
     /// keeps the weights as they are.
     public var averageFrom: Int?
+    /// Reduce on plateau: when validation has not improved for `patience` epochs, the
+    /// learning rate is multiplied by the factor and training goes on, at most `drops`
+    /// times, before the run stops. nil: the run stops at once.
+    public var plateau: PlateauDrops?
+
+    public struct PlateauDrops: Codable, Equatable, Sendable {
+        public var drops: Int
+        public var factor: Double
+        public init(drops: Int, factor: Double) { (self.drops, self.factor) = (drops, factor) }
+    }
 
     public init() {}
 }
@@ -58,6 +68,8 @@ public struct SeparatorEpoch: Codable, Equatable, Sendable {
     public var seconds: Double
     /// Training examples per second of the epoch's training steps (validation not counted).
     public var examplesPerSecond: Double
+    /// Adam's learning rate in the epoch (nil in checkpoints from before it was recorded).
+    public var learningRate: Double?
 }
 
 struct SeparatorTrainerState: Codable, Equatable {
@@ -66,6 +78,13 @@ struct SeparatorTrainerState: Codable, Equatable {
     var bestLoss = Double.infinity
     var bestEpoch = -1
     var history: [SeparatorEpoch] = []
+    /// The epochs done when the learning rate dropped (`PlateauDrops`), in order.
+    var drops: [Int]? = nil
+}
+
+/// What the trainer does before an epoch, from how long validation has not improved.
+enum PlateauAction: Equatable {
+    case train, dropLearningRate, stop
 }
 
 /// Trains a separator on multitracks: mixtures formed on the fly, validation on fixed
@@ -171,6 +190,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
             average = checkpoint.average ?? WeightAverage()
             state = saved
             state.options = options
+            optimizer.learningRate = Self.learningRate(state)
         } else {
             let settings = try initialSettings()
             model = try SeparatorModel(settings: settings, spec: spec(settings))
@@ -201,7 +221,14 @@ public final class SeparatorTrainer: @unchecked Sendable {
         let validationExamples = (0..<options.validationExamples).map { validationSampler.example(seed: options.seed ^ 0xFA11, index: $0, frames: frames) }
         let stems = settings.stems
 
-        while state.nextEpoch < options.epochs, !Self.stoppedEarly(state) {
+        while state.nextEpoch < options.epochs {
+            switch Self.plateauAction(state) {
+            case .train: break
+            case .stop: return state.history
+            case .dropLearningRate:
+                state.drops = (state.drops ?? []) + [state.nextEpoch]
+                optimizer.learningRate = Self.learningRate(state)
+            }
             let epoch = state.nextEpoch
             let started = Date()
             var lossSum = 0.0, examples = 0
@@ -244,7 +271,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
             let validationLoss = evaluate(model, validationExamples)
             let seconds = Date().timeIntervalSince(started)
             let record = SeparatorEpoch(epoch: epoch + 1, trainingLoss: lossSum / Double(options.batchesPerEpoch * (options.mode == .interleavedAccumulated ? stems.count : 1)),
-                                        validationLoss: validationLoss, seconds: seconds, examplesPerSecond: Double(examples) / max(trainingSeconds, 1e-9))
+                                        validationLoss: validationLoss, seconds: seconds, examplesPerSecond: Double(examples) / max(trainingSeconds, 1e-9),
+                                        learningRate: optimizer.learningRate)
             state.history.append(record)
             state.nextEpoch = epoch + 1
             let improved = Self.isBest(validationLoss, over: state.bestLoss, epoch: epoch + 1, averageFrom: options.averageFrom)
@@ -265,18 +293,30 @@ public final class SeparatorTrainer: @unchecked Sendable {
     }
 
     /// Whether a checkpoint made with `saved` may go on with `options`: the same run, or the
-    /// same run given more (or fewer) epochs. Nothing else depends on the epoch count, so a
-    /// run of 30 epochs extended to 60 gives the weights of a run of 60.
+    /// same run given more (or fewer) epochs or learning-rate drops. Nothing else depends on
+    /// them until they are reached, so a run of 30 epochs extended to 60 gives the weights of
+    /// a run of 60, and a run that stopped on a plateau can go on at a lower rate.
     static func canResume(_ saved: SeparatorTrainingOptions, with options: SeparatorTrainingOptions) -> Bool {
         var extended = saved
         extended.epochs = options.epochs
+        extended.plateau = options.plateau
         return extended == options
     }
 
-    /// Whether validation has not improved for `patience` epochs, so training is over
-    /// however many epochs remain (also when a finished run is resumed with more).
-    static func stoppedEarly(_ state: SeparatorTrainerState) -> Bool {
-        state.options.patience > 0 && state.nextEpoch - state.bestEpoch >= state.options.patience
+    /// Train on, drop the learning rate, or stop: validation has not improved for `patience`
+    /// epochs since its best or since the last drop, and drops are left or not (also when a
+    /// finished run is resumed with more epochs).
+    static func plateauAction(_ state: SeparatorTrainerState) -> PlateauAction {
+        let options = state.options, drops = state.drops ?? []
+        // Counted from the start of the run when no epoch has improved yet (best epoch -1).
+        let since = max(state.bestEpoch, drops.last ?? 0, 0)
+        guard options.patience > 0, state.nextEpoch - since >= options.patience else { return .train }
+        return drops.count < (options.plateau?.drops ?? 0) ? .dropLearningRate : .stop
+    }
+
+    /// The learning rate after the drops so far.
+    static func learningRate(_ state: SeparatorTrainerState) -> Double {
+        state.options.learningRate * pow(state.options.plateau?.factor ?? 1, Double(state.drops?.count ?? 0))
     }
 
     /// Whether epoch `epoch` (1-based), validating at `loss`, gives the model file. The first

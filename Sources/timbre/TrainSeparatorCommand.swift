@@ -95,6 +95,12 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Option(help: "Loss: l1, or discriminative (Chandna's squared error with α 0.001, β 0.01, β_vocals 0.03); default: the family's own.")
     var loss: SeparatorLossChoice?
 
+    @Option(help: "Times the learning rate is lowered when validation has not improved for --patience epochs, before training stops (resumable with more).")
+    var plateauDrops = 0
+
+    @Option(help: "What each of --plateau-drops multiplies the learning rate by.")
+    var plateauFactor = 0.3
+
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
 
@@ -115,6 +121,8 @@ struct TrainSeparatorCommand: ParsableCommand {
         try requireOption(bottleneck, "--bottleneck", in: 1...65_536)
         try requireOption(frameUnits, "--frame-units", in: 1...4096)
         try requireOption(blocks, "--blocks", in: 0...5)
+        try requireOption(plateauDrops, "--plateau-drops", in: 0...20)
+        if !(plateauFactor > 0 && plateauFactor < 1) { throw ValidationError("--plateau-factor must be in (0, 1)") }
         if ![1, 2, 4, 8, 16, 32, 64].contains(chunk) { throw ValidationError("--chunk must divide 64 frames") }
     }
 
@@ -169,6 +177,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.frameUnits = frameUnits
         options.blocks = blocks
         options.loss = loss.map { $0 == .l1 ? .l1 : .chandna }
+        options.plateau = plateauDrops > 0 ? .init(drops: plateauDrops, factor: plateauFactor) : nil
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
         let interrupts = InterruptHandler { trainer.cancel() }
         let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
@@ -183,8 +192,9 @@ struct TrainSeparatorCommand: ParsableCommand {
             try trainer.run(resume: resume, epochDone: { record, improved in
                 guard reports else { return }
                 bar.clear()
-                print(String(format: "epoch %3d  train loss %.5f  validation loss %.5f%@  %.0f s, %.1f examples/s", record.epoch, record.trainingLoss,
-                             record.validationLoss, improved ? " *" : "  ", record.seconds, record.examplesPerSecond))
+                let rate = record.learningRate.map { $0 != learningRate ? String(format: ", learning rate %.2g", $0) : "" } ?? ""
+                print(String(format: "epoch %3d  train loss %.5f  validation loss %.5f%@  %.0f s, %.1f examples/s%@", record.epoch, record.trainingLoss,
+                             record.validationLoss, improved ? " *" : "  ", record.seconds, record.examplesPerSecond, rate))
                 fflush(nil)
                 epochNumber = record.epoch + 1
             }, batchDone: { done, total in

@@ -77,13 +77,71 @@ import TimbreTraining
         // Patience 1 stops a run after any epoch that does not improve; resumed with more
         // epochs, it trains no further.
         var patient = options()
-        (patient.patience, patient.epochs) = (1, 40)
+        // A rate this high makes the validation loss bounce within a few epochs.
+        (patient.patience, patient.epochs, patient.learningRate) = (1, 40, 0.02)
         let stopping = trainer(patient, songs, writing: "stopping.h5", in: folder)
         let stopped = try stopping.run(resume: false)
-        try #require(stopped.count < 40, "validation never stopped improving")
+        try #require((1..<40).contains(stopped.count), "validation never stopped improving, or no epoch ran: \(stopped.count)")
         patient.epochs = 50
         let again = try trainer(patient, songs, writing: "stopping.h5", in: folder).run(resume: true)
         #expect(again.count == stopped.count)
+    }
+
+    /// Reduce on plateau counts patience from the best epoch or the last drop, whichever is
+    /// later, drops the rate as often as allowed, and only then stops.
+    @Test func plateauDropsTheLearningRateBeforeStopping() {
+        var options = options()
+        options.patience = 3
+        var state = SeparatorTrainerState(options: options)
+        #expect(SeparatorTrainer.plateauAction(state) == .train)
+        (state.nextEpoch, state.bestEpoch) = (7, 5)
+        #expect(SeparatorTrainer.plateauAction(state) == .train)
+        state.nextEpoch = 8
+        #expect(SeparatorTrainer.plateauAction(state) == .stop)
+        state.options.plateau = .init(drops: 2, factor: 0.3)
+        #expect(SeparatorTrainer.plateauAction(state) == .dropLearningRate)
+        state.drops = [8]
+        state.nextEpoch = 10
+        #expect(SeparatorTrainer.plateauAction(state) == .train)
+        state.nextEpoch = 11
+        #expect(SeparatorTrainer.plateauAction(state) == .dropLearningRate)
+        state.bestEpoch = 10
+        #expect(SeparatorTrainer.plateauAction(state) == .train)
+        state.drops = [8, 13]
+        state.nextEpoch = 16
+        #expect(SeparatorTrainer.plateauAction(state) == .stop)
+        #expect(abs(SeparatorTrainer.learningRate(state) - options.learningRate * 0.09) < 1e-15)
+        state.options.patience = 0
+        #expect(SeparatorTrainer.plateauAction(state) == .train)
+    }
+
+    /// A run that stopped on a plateau, resumed with a drop allowed, goes on exactly as a run
+    /// that had the drop from the start; so does such a run interrupted after its drop.
+    @Test func resumeWithPlateauDropsContinuesAtTheLowerRate() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let songs = syntheticSongs(count: 4, seconds: 2)
+        var stopping = options()
+        (stopping.patience, stopping.epochs, stopping.learningRate) = (1, 30, 0.02)
+        var dropping = stopping
+        dropping.plateau = .init(drops: 1, factor: 0.5)
+        let whole = trainer(dropping, songs, writing: "whole.h5", in: folder)
+        let history = try whole.run(resume: false)
+        let rates = history.map { $0.learningRate ?? 0 }
+        try #require(rates.contains(stopping.learningRate * 0.5) && rates.first == stopping.learningRate, "the rate never dropped: \(rates)")
+
+        let stopped = try trainer(stopping, songs, writing: "stopped.h5", in: folder).run(resume: false)
+        #expect(stopped.count < history.count)
+        let resumed = trainer(dropping, songs, writing: "stopped.h5", in: folder)
+        #expect(try resumed.run(resume: true).map(\.validationLoss) == history.map(\.validationLoss))
+        #expect(try checkpointWeights(resumed) == checkpointWeights(whole))
+
+        var cut = dropping
+        cut.epochs = rates.firstIndex(of: stopping.learningRate * 0.5)! + 1
+        try trainer(cut, songs, writing: "cut.h5", in: folder).run(resume: false)
+        let rest = trainer(dropping, songs, writing: "cut.h5", in: folder)
+        #expect(try rest.run(resume: true).map(\.learningRate) == history.map(\.learningRate))
+        #expect(try checkpointWeights(rest) == checkpointWeights(whole))
     }
 
     @Test func weightAveragingSavesTheMeanOfEveryStepsWeights() throws {
