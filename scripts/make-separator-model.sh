@@ -7,7 +7,8 @@
 #    three songs in five with a singer.
 # 2. Writes the validation and test songs as MUSDB18's four stems (timbre group-stems).
 # 3. Learns the network-free floor (fixed per-frequency masks) and trains the Chandna network
-#    and the temporal convolutional network, each stopping early on the validation songs, then
+#    and the temporal convolutional network on the validation songs, each lowering its learning
+#    rate twice when validation stalls (reduce on plateau) and then stopping early, then
 #    separates and scores the held-out songs with all three, beside the mixture and oracle
 #    baselines (timbre evaluate-separation).
 # 4. Installs the separator with the highest mean SDR over the four stems on the held-out
@@ -22,7 +23,7 @@ set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
-epochs=${EPOCHS:-60}
+epochs=${EPOCHS:-120}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 mkdir -p "$work"
 
@@ -44,7 +45,7 @@ for network in "${networks[@]}"; do
     resume=()
     [ -f "$work/$network.checkpoint.h5" ] && resume=(--resume)
     "$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/$network.h5" --arch "$network" \
-        --epochs "$epochs" --batches-per-epoch 200 --batch-size 16 --patience 6 --seed 1 "${resume[@]}"
+        --epochs "$epochs" --batches-per-epoch 200 --batch-size 16 --patience 6 --plateau-drops 2 --seed 1 "${resume[@]}"
 done
 
 mean_sdr() { awk '$1 ~ /^(bass|drums|other|vocals)$/ { sum += $3; n++ } END { printf "%.3f", sum / n }' "$1"; }
