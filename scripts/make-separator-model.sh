@@ -7,8 +7,8 @@
 #    three songs in five with a singer.
 # 2. Writes the validation and test songs as MUSDB18's four stems (timbre group-stems).
 # 3. Learns the network-free floor (fixed per-frequency masks) and trains the Chandna network
-#    and the temporal convolutional network on the validation songs, each lowering its learning
-#    rate twice when validation stalls (reduce on plateau) and then stopping early, then
+#    and the temporal convolutional network, each lowering its learning rate twice when the
+#    validation songs stop improving (reduce on plateau) and then stopping early, then
 #    separates and scores the held-out songs with all three, beside the mixture and oracle
 #    baselines (timbre evaluate-separation).
 # 4. Installs the separator with the highest mean SDR over the four stems on the held-out

@@ -190,7 +190,6 @@ public final class SeparatorTrainer: @unchecked Sendable {
             average = checkpoint.average ?? WeightAverage()
             state = saved
             state.options = options
-            optimizer.learningRate = Self.learningRate(state)
         } else {
             let settings = try initialSettings()
             model = try SeparatorModel(settings: settings, spec: spec(settings))
@@ -225,10 +224,10 @@ public final class SeparatorTrainer: @unchecked Sendable {
             switch Self.plateauAction(state) {
             case .train: break
             case .stop: return state.history
-            case .dropLearningRate:
-                state.drops = (state.drops ?? []) + [state.nextEpoch]
-                optimizer.learningRate = Self.learningRate(state)
+            case .dropLearningRate: state.drops = (state.drops ?? []) + [state.nextEpoch]
             }
+            // Derived from the state each epoch, so a resumed run trains at the rate it left.
+            optimizer.learningRate = Self.learningRate(state)
             let epoch = state.nextEpoch
             let started = Date()
             var lossSum = 0.0, examples = 0
