@@ -35,27 +35,33 @@ public final class SpectralFrames {
     public func analyse(_ signal: UnsafeBufferPointer<Float>, origin: Int, length: Int, frames: Range<Int>,
                         real: inout [Float], imaginary: inout [Float]) {
         let bins = self.bins, n = fftSize, half = fftSize / 2
+        // Sized once, then written through pointers: appending value by value cost more than the FFT.
         real.removeAll(keepingCapacity: true)
         imaginary.removeAll(keepingCapacity: true)
-        real.reserveCapacity(frames.count * bins)
-        imaginary.reserveCapacity(frames.count * bins)
+        real.append(contentsOf: repeatElement(0, count: frames.count * bins))
+        imaginary.append(contentsOf: repeatElement(0, count: frames.count * bins))
         let samples = fft.samples, spectrum = fft.spectrum
-        for frame in frames {
-            let start = frame * hopLength - half
-            for i in 0..<n {
-                let index = start + i
-                let local = index - origin
-                if index >= 0, index < length, local >= 0, local < signal.count {
-                    samples[i] = Double(signal[local]) * window[i]
-                } else {
-                    precondition(index < 0 || index >= length, "frame \(frame) needs samples that were not given")
-                    samples[i] = 0
+        real.withUnsafeMutableBufferPointer { real in
+            imaginary.withUnsafeMutableBufferPointer { imaginary in
+                window.withUnsafeBufferPointer { window in
+                    for (position, frame) in frames.enumerated() {
+                        let start = frame * hopLength - half
+                        // The frame's samples inside the signal; the rest are zeros.
+                        let lower = max(0, start), inside = lower..<max(lower, min(length, start + n))
+                        precondition(inside.isEmpty || (inside.lowerBound >= origin && inside.upperBound <= origin + signal.count),
+                                     "frame \(frame) needs samples that were not given")
+                        let first = inside.isEmpty ? n : inside.lowerBound - start, end = inside.isEmpty ? n : inside.upperBound - start
+                        for i in 0..<first { samples[i] = 0 }
+                        for i in first..<end { samples[i] = Double(signal[start + i - origin]) * window[i] }
+                        for i in end..<n { samples[i] = 0 }
+                        fft.forward()
+                        let row = position * bins
+                        for bin in 0..<bins {
+                            real[row + bin] = Float(spectrum[2 * bin])
+                            imaginary[row + bin] = Float(spectrum[2 * bin + 1])
+                        }
+                    }
                 }
-            }
-            fft.forward()
-            for bin in 0..<bins {
-                real.append(Float(spectrum[2 * bin]))
-                imaginary.append(Float(spectrum[2 * bin + 1]))
             }
         }
     }
@@ -63,7 +69,14 @@ public final class SpectralFrames {
     /// Scaled magnitudes of time-major spectra.
     public func magnitudes(real: [Float], imaginary: [Float]) -> [Float] {
         let scale = magnitudeScale
-        return zip(real, imaginary).map { ($0 * $0 + $1 * $1).squareRoot() * scale }
+        return [Float](unsafeUninitializedCapacity: real.count) { magnitudes, count in
+            real.withUnsafeBufferPointer { real in
+                imaginary.withUnsafeBufferPointer { imaginary in
+                    for i in 0..<real.count { magnitudes[i] = (real[i] * real[i] + imaginary[i] * imaginary[i]).squareRoot() * scale }
+                }
+            }
+            count = real.count
+        }
     }
 
     /// Overlap-adds frames `frames` (time-major spectra) into samples `samples` of a signal
