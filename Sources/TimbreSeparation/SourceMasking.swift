@@ -46,15 +46,45 @@ public enum SourceMasking {
 
     /// Masks for one item: `activations` holds S planes of `planeSize` values.
     public static func masks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation) -> [Float] {
-        let planeSize = activations.count / stems
-        guard normalisation == .acrossStems else { return Array(activations) }
-        var masks = [Float](repeating: 0, count: activations.count)
-        for p in 0..<planeSize {
-            var total: Float = 0
-            for s in 0..<stems { total += max(activations[s * planeSize + p], 0) + epsilon }
-            for s in 0..<stems { masks[s * planeSize + p] = (max(activations[s * planeSize + p], 0) + epsilon) / total }
+        [Float](unsafeUninitializedCapacity: activations.count) { masks, count in
+            writeMasks(activations, stems: stems, normalisation: normalisation, into: masks)
+            count = activations.count
         }
-        return masks
+    }
+
+    /// `masks` written into a buffer of the activations' size, so the loss reuses its scratch.
+    static func writeMasks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation, into masks: UnsafeMutableBufferPointer<Float>) {
+        guard normalisation == .acrossStems else {
+            _ = masks.initialize(from: activations)
+            return
+        }
+        let planeSize = activations.count / stems
+        let denominators = UnsafeMutableBufferPointer<Float>.allocate(capacity: planeSize)
+        defer { denominators.deallocate() }
+        writeDenominators(activations, stems: stems, into: denominators)
+        // Row by row, so each loop runs over contiguous values.
+        for s in 0..<stems {
+            let a = row(activations, s, planeSize), m = row(masks, s, planeSize)
+            for p in 0..<planeSize { m[p] = (max(a[p], 0) + epsilon) / denominators[p] }
+        }
+    }
+
+    /// Σⱼ(aⱼ + ε) at every point of the plane.
+    private static func writeDenominators(_ activations: UnsafeBufferPointer<Float>, stems: Int, into denominators: UnsafeMutableBufferPointer<Float>) {
+        let planeSize = denominators.count
+        denominators.update(repeating: 0)
+        for s in 0..<stems {
+            let a = row(activations, s, planeSize)
+            for p in 0..<planeSize { denominators[p] += max(a[p], 0) + epsilon }
+        }
+    }
+
+    @inline(__always) private static func row(_ values: UnsafeBufferPointer<Float>, _ s: Int, _ planeSize: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(rebasing: values[(s * planeSize)..<((s + 1) * planeSize)])
+    }
+
+    @inline(__always) private static func row(_ values: UnsafeMutableBufferPointer<Float>, _ s: Int, _ planeSize: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: values[(s * planeSize)..<((s + 1) * planeSize)])
     }
 
     /// The loss of a batch and its gradient with respect to the activations.
@@ -75,7 +105,8 @@ public enum SourceMasking {
         let isL1: Bool
         if case .l1 = loss { isL1 = true } else { isL1 = false }
         let scale = 1 / Float(batch * planeSize)
-        var gradient = Tensor(zeros: activations.shape)
+        // Every value is written below.
+        var gradient = Tensor(uninitialized: activations.shape)
         // Items on every core, each worker with its own scratch; the partial sums are
         // added in worker order, so the loss does not depend on scheduling.
         let parts = max(1, min(workers, batch))
@@ -86,59 +117,54 @@ public enum SourceMasking {
                     let shared = UncheckedBox((all, out, partials))
                     DispatchQueue.concurrentPerform(iterations: parts) { worker in
                         let (all, out, partials) = shared.value
-                        var maskGradient = [Float](repeating: 0, count: itemSize)
+                        // Per worker: the masks, dL/dm, and rows of estimates, denominators and dot products.
+                        let masks = UnsafeMutableBufferPointer<Float>.allocate(capacity: itemSize)
+                        let dm = UnsafeMutableBufferPointer<Float>.allocate(capacity: itemSize)
+                        let estimates = UnsafeMutableBufferPointer<Float>.allocate(capacity: planeSize)
+                        let denominators = UnsafeMutableBufferPointer<Float>.allocate(capacity: planeSize)
+                        let dots = UnsafeMutableBufferPointer<Float>.allocate(capacity: planeSize)
+                        defer { [masks, dm, estimates, denominators, dots].forEach { $0.deallocate() } }
                         var total = 0.0
-                        maskGradient.withUnsafeMutableBufferPointer { dm in
-                            for item in (batch * worker / parts)..<(batch * (worker + 1) / parts) {
-                                let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
-                                let masks = self.masks(a, stems: s, normalisation: normalisation)
-                                let target = targets[item]
-                                mixtures[item].withUnsafeBufferPointer { mixture in
-                                    // dL/dm for every stem and value.
-                                    for i in 0..<s {
-                                        let row = i * planeSize
-                                        guard isScored[i] else {
-                                            for p in 0..<planeSize { dm[row + p] = 0 }
-                                            continue
-                                        }
-                                        target[i].withUnsafeBufferPointer { own in
-                                            for p in 0..<planeSize {
-                                                let estimate = masks[row + p] * mixture[p]
-                                                let error = estimate - own[p]
-                                                var g: Float
-                                                if isL1 {
-                                                    total += Double(abs(error))
-                                                    g = error > 0 ? 1 : error < 0 ? -1 : 0
-                                                } else {
-                                                    total += Double(error * error)
-                                                    g = 2 * error
-                                                    for (j, w) in partners[i] {
-                                                        let apart = estimate - target[j][p]
-                                                        total -= Double(w * apart * apart)
-                                                        g -= 2 * w * apart
-                                                    }
-                                                }
-                                                dm[row + p] = g * mixture[p] * scale
-                                            }
+                        for item in (batch * worker / parts)..<(batch * (worker + 1) / parts) {
+                            let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
+                            self.writeMasks(a, stems: s, normalisation: normalisation, into: masks)
+                            let target = targets[item]
+                            mixtures[item].withUnsafeBufferPointer { mixture in
+                                // dL/dm for every stem and value, one pass per term so each loop is plain arithmetic.
+                                for i in 0..<s {
+                                    let row = self.row(dm, i, planeSize)
+                                    guard isScored[i] else {
+                                        row.update(repeating: 0)
+                                        continue
+                                    }
+                                    let mask = UnsafeBufferPointer(self.row(masks, i, planeSize))
+                                    target[i].withUnsafeBufferPointer { own in
+                                        total += isL1 ? l1Row(mask, mixture, own, estimates: estimates, gradient: row)
+                                                      : squaredRow(mask, mixture, own, estimates: estimates, gradient: row)
+                                    }
+                                    for (j, w) in partners[i] {
+                                        target[j].withUnsafeBufferPointer { other in
+                                            total -= Double(w) * subtractApart(estimates, other, weight: w, gradient: row)
                                         }
                                     }
+                                    for p in 0..<planeSize { row[p] *= mixture[p] * scale }
                                 }
-                                let base = item * itemSize
-                                if normalisation == .perStem {
-                                    for k in 0..<itemSize { out[base + k] = dm[k] }
-                                    continue
-                                }
-                                // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
-                                for p in 0..<planeSize {
-                                    var denominator: Float = 0, dot: Float = 0
-                                    for i in 0..<s {
-                                        denominator += max(a[i * planeSize + p], 0) + epsilon
-                                        dot += dm[i * planeSize + p] * masks[i * planeSize + p]
-                                    }
-                                    for k in 0..<s where a[k * planeSize + p] > 0 {
-                                        out[base + k * planeSize + p] = (dm[k * planeSize + p] - dot) / denominator
-                                    }
-                                }
+                            }
+                            let out = UnsafeMutableBufferPointer(rebasing: out[(item * itemSize)..<((item + 1) * itemSize)])
+                            if normalisation == .perStem {
+                                _ = out.update(fromContentsOf: dm)
+                                continue
+                            }
+                            // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
+                            self.writeDenominators(a, stems: s, into: denominators)
+                            dots.update(repeating: 0)
+                            for i in 0..<s {
+                                let g = self.row(dm, i, planeSize), m = self.row(masks, i, planeSize)
+                                for p in 0..<planeSize { dots[p] += g[p] * m[p] }
+                            }
+                            for k in 0..<s {
+                                let g = self.row(dm, k, planeSize), ak = self.row(a, k, planeSize), o = self.row(out, k, planeSize)
+                                for p in 0..<planeSize { o[p] = ak[p] > 0 ? (g[p] - dots[p]) / denominators[p] : 0 }
                             }
                         }
                         partials[worker] = total
@@ -148,5 +174,88 @@ public enum SourceMasking {
         }
         let total = partials.reduce(0, +)
         return (total * Double(scale), gradient)
+    }
+
+    // MARK: Rows of the loss, eight values at a time
+
+    private typealias Lanes = SIMD8<Float>
+    /// Lane sums are moved into the Double total every this many values, so a long row loses no precision.
+    private static let block = 512
+
+    @inline(__always) private static func load(_ values: UnsafeBufferPointer<Float>, _ p: Int) -> Lanes {
+        UnsafeRawPointer(values.baseAddress! + p).loadUnaligned(as: Lanes.self)
+    }
+
+    @inline(__always) private static func load(_ values: UnsafeMutableBufferPointer<Float>, _ p: Int) -> Lanes {
+        UnsafeRawPointer(values.baseAddress! + p).loadUnaligned(as: Lanes.self)
+    }
+
+    @inline(__always) private static func store(_ lanes: Lanes, _ values: UnsafeMutableBufferPointer<Float>, _ p: Int) {
+        UnsafeMutableRawPointer(values.baseAddress! + p).storeBytes(of: lanes, as: Lanes.self)
+    }
+
+    /// Σ (mx − y)² over a row; writes the estimates mx and the gradient 2(mx − y).
+    private static func squaredRow(_ mask: UnsafeBufferPointer<Float>, _ mixture: UnsafeBufferPointer<Float>, _ target: UnsafeBufferPointer<Float>,
+                                   estimates: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>) -> Double {
+        let n = mask.count, whole = n - n % Lanes.scalarCount
+        var total = 0.0, lanes = Lanes()
+        for p in stride(from: 0, to: whole, by: Lanes.scalarCount) {
+            let estimate = load(mask, p) * load(mixture, p), error = estimate - load(target, p)
+            store(estimate, estimates, p)
+            store(2 * error, gradient, p)
+            lanes += error * error
+            if (p + Lanes.scalarCount) % block == 0 { total += Double(lanes.sum()); lanes = Lanes() }
+        }
+        total += Double(lanes.sum())
+        for p in whole..<n {
+            let estimate = mask[p] * mixture[p], error = estimate - target[p]
+            estimates[p] = estimate
+            gradient[p] = 2 * error
+            total += Double(error * error)
+        }
+        return total
+    }
+
+    /// Σ |mx − y| over a row; writes the estimates and the gradient sign(mx − y).
+    private static func l1Row(_ mask: UnsafeBufferPointer<Float>, _ mixture: UnsafeBufferPointer<Float>, _ target: UnsafeBufferPointer<Float>,
+                              estimates: UnsafeMutableBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>) -> Double {
+        let n = mask.count, whole = n - n % Lanes.scalarCount
+        var total = 0.0, lanes = Lanes()
+        let zero = Lanes(), one = Lanes(repeating: 1)
+        for p in stride(from: 0, to: whole, by: Lanes.scalarCount) {
+            let estimate = load(mask, p) * load(mixture, p), error = estimate - load(target, p)
+            store(estimate, estimates, p)
+            store(zero.replacing(with: one, where: error .> 0).replacing(with: -one, where: error .< 0), gradient, p)
+            lanes += error.replacing(with: -error, where: error .< 0)
+            if (p + Lanes.scalarCount) % block == 0 { total += Double(lanes.sum()); lanes = Lanes() }
+        }
+        total += Double(lanes.sum())
+        for p in whole..<n {
+            let estimate = mask[p] * mixture[p], error = estimate - target[p]
+            estimates[p] = estimate
+            gradient[p] = error > 0 ? 1 : error < 0 ? -1 : 0
+            total += Double(abs(error))
+        }
+        return total
+    }
+
+    /// Σ (ŷ − y′)² against another stem's target y′; subtracts 2w(ŷ − y′) from the gradient.
+    private static func subtractApart(_ estimates: UnsafeMutableBufferPointer<Float>, _ other: UnsafeBufferPointer<Float>, weight: Float,
+                                      gradient: UnsafeMutableBufferPointer<Float>) -> Double {
+        let n = other.count, whole = n - n % Lanes.scalarCount
+        var total = 0.0, lanes = Lanes()
+        for p in stride(from: 0, to: whole, by: Lanes.scalarCount) {
+            let apart = load(estimates, p) - load(other, p)
+            store(load(gradient, p) - 2 * weight * apart, gradient, p)
+            lanes += apart * apart
+            if (p + Lanes.scalarCount) % block == 0 { total += Double(lanes.sum()); lanes = Lanes() }
+        }
+        total += Double(lanes.sum())
+        for p in whole..<n {
+            let apart = estimates[p] - other[p]
+            gradient[p] -= 2 * weight * apart
+            total += Double(apart * apart)
+        }
+        return total
     }
 }
