@@ -27,6 +27,28 @@ import Testing
         checkGradients(layer: horizontal, store: store, input: randomTensor([2, 2, 6, 1], seed: 15))
     }
 
+    /// The decoders' transposes of those kernels, which take the paths that skip the column
+    /// matrix or copy it in runs; and the vertical pair is each other's adjoint.
+    @Test func chandnasTransposedKernels() {
+        let store = ParameterStore()
+        let vertical = TransposedConvolution2D(inChannels: 2, filters: 1, kernel: (1, 9), store: store, name: "vertical")
+        let horizontal = TransposedConvolution2D(inChannels: 3, filters: 2, kernel: (4, 1), store: store, name: "horizontal")
+        let convolution = Convolution2D(inChannels: 1, filters: 2, kernel: (1, 9), store: store, name: "convolution")
+        randomizeParameters(store, seed: 31)
+        #expect(vertical.outputShape(for: [2, 6, 1]) == [1, 6, 9])
+        #expect(horizontal.outputShape(for: [3, 3, 1]) == [2, 6, 1])
+        checkGradients(layer: vertical, store: store, input: randomTensor([2, 2, 6, 1], seed: 32))
+        checkGradients(layer: horizontal, store: store, input: randomTensor([2, 3, 3, 1], seed: 33))
+        for i in 0..<convolution.weight.count { store.values(convolution.weight)[i] = store.values(vertical.weight)[i] }
+        store.values(convolution.bias).update(repeating: 0, count: 2)
+        store.values(vertical.bias).update(repeating: 0, count: 1)
+        let x = randomTensor([1, 1, 6, 9], seed: 34), y = randomTensor([1, 2, 6, 1], seed: 35)
+        let context = ForwardContext(training: false)
+        let left = zip(convolution.forward(x, context: context).data, y.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let right = zip(x.data, vertical.forward(y, context: context).data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(left - right) < 1e-4 * max(1, abs(left)))
+    }
+
     @Test func depthwiseAndPointwiseConvolution() {
         let store = ParameterStore()
         let depthwise = Convolution2D(inChannels: 3, filters: 3, kernel: (3, 3), padding: (1, 1), groups: 3, store: store, name: "depthwise")

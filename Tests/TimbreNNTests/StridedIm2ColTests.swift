@@ -24,13 +24,17 @@ import TimbreCore
     }
 
     /// Kernels as wide as the image (Chandna's 1 × F convolution, here also with height,
-    /// vertical stride, padding and dilation) take the row-by-row path; a narrower kernel the
-    /// generic one. Both equal the definition, and `accumulate` is `lower`'s adjoint:
+    /// vertical stride, padding and dilation) take the row-by-row path; one-pixel-wide images
+    /// (the 12 × 1 convolution over time, also padded and dilated, also with output rows
+    /// that read only padding) the run-copying one; a narrower kernel the generic one. Both equal the definition, and `accumulate` is `lower`'s adjoint:
     /// ⟨lower(x), y⟩ = ⟨x, accumulate(y)⟩.
     @Test(arguments: [
         ConvolutionGeometry(channels: 1, height: 30, width: 37, kernel: (1, 37)),
         ConvolutionGeometry(channels: 3, height: 9, width: 11, kernel: (3, 11), stride: (2, 1), padding: (1, 0), dilation: (2, 1)),
         ConvolutionGeometry(channels: 2, height: 7, width: 11, kernel: (3, 5), stride: (1, 2), padding: (1, 2)),
+        ConvolutionGeometry(channels: 3, height: 19, width: 1, kernel: (12, 1)),
+        ConvolutionGeometry(channels: 2, height: 6, width: 1, kernel: (3, 1), padding: (2, 0), dilation: (3, 1)),
+        ConvolutionGeometry(channels: 1, height: 2, width: 1, kernel: (2, 1), padding: (3, 0)),
     ])
     func loweringMatchesItsDefinitionAndItsAdjoint(g: ConvolutionGeometry) {
         var rng = SeededGenerator(seed: 21)

@@ -33,6 +33,7 @@ public struct ConvolutionGeometry: Equatable, Sendable {
 public enum StridedIm2Col {
     /// columns[(c·kh + i)·kw + j, oy·OW + ox] = image[c, oy·sy − py + i·dy, ox·sx − px + j·dx], 0 outside.
     public static func lower(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+        if isColumn(g) { return lowerColumn(image, g, into: columns) }
         if spansWidth(g) { return lowerSpanningWidth(image, g, into: columns) }
         let oh = g.outputHeight, ow = g.outputWidth
         var row = 0
@@ -58,6 +59,7 @@ public enum StridedIm2Col {
 
     /// The adjoint of `lower`: adds every column value back onto the pixel it came from.
     public static func accumulate(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>) {
+        if isColumn(g) { return accumulateColumn(columns, g, into: image) }
         if spansWidth(g) { return accumulateSpanningWidth(columns, g, into: image) }
         let oh = g.outputHeight, ow = g.outputWidth
         var row = 0
@@ -78,6 +80,52 @@ public enum StridedIm2Col {
                 }
             }
         }
+    }
+
+    /// A one-pixel-wide image under a one-wide kernel at vertical stride 1 (Chandna's 12 × 1
+    /// convolution over time): each row of the column matrix is a run of one channel's
+    /// pixels, so it is copied whole instead of value by value.
+    private static func isColumn(_ g: ConvolutionGeometry) -> Bool {
+        g.width == 1 && g.kernelWidth == 1 && g.padX == 0 && g.strideY == 1
+    }
+
+    /// For kernel row `i`: the first image row read (at output row 0) and the output rows
+    /// whose image row lies inside the image.
+    private static func columnRun(_ g: ConvolutionGeometry, kernelRow i: Int) -> (first: Int, inside: Range<Int>) {
+        let first = i * g.dilationY - g.padY, oh = g.outputHeight
+        let lower = min(oh, max(0, -first))
+        return (first, lower..<max(lower, min(oh, g.height - first)))
+    }
+
+    private static func lowerColumn(_ image: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>) {
+        let oh = g.outputHeight
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelHeight {
+                let line = columns + (c * g.kernelHeight + i) * oh, (first, inside) = columnRun(g, kernelRow: i)
+                line.update(repeating: 0, count: inside.lowerBound)
+                (line + inside.lowerBound).update(from: image + c * g.height + first + inside.lowerBound, count: inside.count)
+                (line + inside.upperBound).update(repeating: 0, count: oh - inside.upperBound)
+            }
+        }
+    }
+
+    private static func accumulateColumn(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>) {
+        let oh = g.outputHeight
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelHeight {
+                let line = columns + (c * g.kernelHeight + i) * oh, (first, inside) = columnRun(g, kernelRow: i)
+                let target = image + c * g.height + first
+                for oy in inside { target[oy] += line[oy] }
+            }
+        }
+    }
+
+    /// Whether the column matrix is just the image transposed ([W × H] of an [H × W] image):
+    /// one channel, a one-row kernel as wide as the image, no vertical stride or padding
+    /// (Chandna's 1 × 513 convolution and its transpose). Then sgemm reads the image itself
+    /// through its transpose flag, and no columns are made.
+    public static func columnsAreTransposedImage(_ g: ConvolutionGeometry) -> Bool {
+        spansWidth(g) && g.channels == 1 && g.kernelHeight == 1 && g.strideY == 1 && g.padY == 0
     }
 
     /// A kernel as wide as the image, unpadded (Chandna's 1 × 513 convolution across all

@@ -55,7 +55,7 @@ public final class Convolution2D: Layer, ParameterInitializing {
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         let shape = outputShape(for: Array(input.shape.dropFirst()))
         let g = geometry(height: input.shape[2], width: input.shape[3])
-        let groupFilters = filters / groups, pixels = g.outputPixels
+        let groupFilters = filters / groups, pixels = g.outputPixels, transposedImage = StridedIm2Col.columnsAreTransposedImage(g)
         var output = Tensor(uninitialized: [input.batch] + shape)
         let w = store.values(weight), b = store.values(bias)
         let (groups, inChannels, filters) = (self.groups, self.inChannels, self.filters)
@@ -64,14 +64,20 @@ public final class Convolution2D: Layer, ParameterInitializing {
                 let (x, y) = (UncheckedBox(x), UncheckedBox(y))
                 // Items in parallel, each worker with its own columns (OpenBLAS on one thread).
                 Parallel.forEachRange(input.batch) { _, items in
-                    var columns = [Float](repeating: 0, count: g.patch * pixels)
+                    var columns = [Float](repeating: 0, count: transposedImage ? 0 : g.patch * pixels)
                     columns.withUnsafeMutableBufferPointer { columns in
                         for item in items {
                             for group in 0..<groups {
                                 let image = x.value.baseAddress! + (item * inChannels + group * g.channels) * g.height * g.width
                                 let target = y.value.baseAddress! + (item * filters + group * groupFilters) * pixels
-                                StridedIm2Col.lower(image, g, into: columns.baseAddress!)
                                 for f in 0..<groupFilters { (target + f * pixels).update(repeating: b[group * groupFilters + f], count: pixels) }
+                                if transposedImage {
+                                    // y += W · imageᵀ
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupFilters), Int32(pixels), Int32(g.patch), 1,
+                                                w + group * groupFilters * g.patch, Int32(g.patch), image, Int32(g.patch), 1, target, Int32(pixels))
+                                    continue
+                                }
+                                StridedIm2Col.lower(image, g, into: columns.baseAddress!)
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupFilters), Int32(pixels), Int32(g.patch), 1,
                                             w + group * groupFilters * g.patch, Int32(g.patch), columns.baseAddress, Int32(pixels), 1, target, Int32(pixels))
                             }
@@ -87,7 +93,7 @@ public final class Convolution2D: Layer, ParameterInitializing {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let input else { preconditionFailure("backward before forward") }
         let g = geometry(height: input.shape[2], width: input.shape[3])
-        let groupFilters = filters / groups, pixels = g.outputPixels
+        let groupFilters = filters / groups, pixels = g.outputPixels, transposedImage = StridedIm2Col.columnsAreTransposedImage(g)
         var inputGradient = Tensor(zeros: input.shape)
         let w = store.values(weight), dw = store.gradients(weight), db = store.gradients(bias)
         let (groups, inChannels, filters, weightCount) = (self.groups, self.inChannels, self.filters, weight.count)
@@ -99,7 +105,7 @@ public final class Convolution2D: Layer, ParameterInitializing {
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
                     let (x, dy, dx) = (UncheckedBox(x), UncheckedBox(dy), UncheckedBox(dx))
                     Parallel.forEachRange(input.batch) { worker, items in
-                        var columns = [Float](repeating: 0, count: g.patch * pixels), columnGradient = columns
+                        var columns = [Float](repeating: 0, count: transposedImage ? 0 : g.patch * pixels), columnGradient = columns
                         let dwPart = parts.value.weights[worker], dbPart = parts.value.biases[worker]
                         columns.withUnsafeMutableBufferPointer { columns in
                             columnGradient.withUnsafeMutableBufferPointer { columnGradient in
@@ -107,15 +113,23 @@ public final class Convolution2D: Layer, ParameterInitializing {
                                     for group in 0..<groups {
                                         let offset = (item * inChannels + group * g.channels) * g.height * g.width
                                         let gradient = dy.value.baseAddress! + (item * filters + group * groupFilters) * pixels
-                                        StridedIm2Col.lower(x.value.baseAddress! + offset, g, into: columns.baseAddress!)
-                                        // dW += dy · columnsᵀ
-                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupFilters), Int32(g.patch), Int32(pixels), 1,
-                                                    gradient, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dwPart + group * groupFilters * g.patch, Int32(g.patch))
                                         for f in 0..<groupFilters {
                                             var sum: Float = 0
                                             for p in 0..<pixels { sum += gradient[f * pixels + p] }
                                             dbPart[group * groupFilters + f] += sum
                                         }
+                                        if transposedImage {
+                                            // dW += dy · image; dx += dyᵀ · W
+                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupFilters), Int32(g.patch), Int32(pixels), 1,
+                                                        gradient, Int32(pixels), x.value.baseAddress! + offset, Int32(g.patch), 1, dwPart + group * groupFilters * g.patch, Int32(g.patch))
+                                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(pixels), Int32(g.patch), Int32(groupFilters), 1,
+                                                        gradient, Int32(pixels), w + group * groupFilters * g.patch, Int32(g.patch), 1, dx.value.baseAddress! + offset, Int32(g.patch))
+                                            continue
+                                        }
+                                        StridedIm2Col.lower(x.value.baseAddress! + offset, g, into: columns.baseAddress!)
+                                        // dW += dy · columnsᵀ
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupFilters), Int32(g.patch), Int32(pixels), 1,
+                                                    gradient, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dwPart + group * groupFilters * g.patch, Int32(g.patch))
                                         // dcolumns = Wᵀ · dy, then back onto the pixels.
                                         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(groupFilters), 1,
                                                     w + group * groupFilters * g.patch, Int32(g.patch), gradient, Int32(pixels), 0, columnGradient.baseAddress, Int32(pixels))
@@ -187,7 +201,7 @@ public final class TransposedConvolution2D: Layer, ParameterInitializing {
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         let shape = outputShape(for: Array(input.shape.dropFirst()))
         let g = geometry(inputHeight: input.shape[2], inputWidth: input.shape[3])
-        let pixels = g.outputPixels, image = g.height * g.width
+        let pixels = g.outputPixels, image = g.height * g.width, transposedImage = StridedIm2Col.columnsAreTransposedImage(g)
         var output = Tensor(zeros: [input.batch] + shape)
         let w = store.values(weight), b = store.values(bias)
         let (inChannels, filters) = (self.inChannels, self.filters)
@@ -195,14 +209,20 @@ public final class TransposedConvolution2D: Layer, ParameterInitializing {
             output.data.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (UncheckedBox(x), UncheckedBox(y))
                 Parallel.forEachRange(input.batch) { _, items in
-                    var columns = [Float](repeating: 0, count: g.patch * pixels)
+                    var columns = [Float](repeating: 0, count: transposedImage ? 0 : g.patch * pixels)
                     columns.withUnsafeMutableBufferPointer { columns in
                         for item in items {
-                            // columns = Wᵀ · x with W as [inChannels × filters·kh·kw].
-                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(inChannels), 1,
-                                        w, Int32(g.patch), x.value.baseAddress! + item * inChannels * pixels, Int32(pixels), 0, columns.baseAddress, Int32(pixels))
                             let target = y.value.baseAddress! + item * filters * image
-                            StridedIm2Col.accumulate(columns.baseAddress!, g, into: target)
+                            if transposedImage {
+                                // image = xᵀ · W, the columns' transpose.
+                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(pixels), Int32(g.patch), Int32(inChannels), 1,
+                                            x.value.baseAddress! + item * inChannels * pixels, Int32(pixels), w, Int32(g.patch), 0, target, Int32(g.patch))
+                            } else {
+                                // columns = Wᵀ · x with W as [inChannels × filters·kh·kw].
+                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patch), Int32(pixels), Int32(inChannels), 1,
+                                            w, Int32(g.patch), x.value.baseAddress! + item * inChannels * pixels, Int32(pixels), 0, columns.baseAddress, Int32(pixels))
+                                StridedIm2Col.accumulate(columns.baseAddress!, g, into: target)
+                            }
                             for f in 0..<filters { for p in 0..<image { target[f * image + p] += b[f] } }
                         }
                     }
@@ -216,7 +236,7 @@ public final class TransposedConvolution2D: Layer, ParameterInitializing {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let input else { preconditionFailure("backward before forward") }
         let g = geometry(inputHeight: input.shape[2], inputWidth: input.shape[3])
-        let pixels = g.outputPixels, image = g.height * g.width
+        let pixels = g.outputPixels, image = g.height * g.width, transposedImage = StridedIm2Col.columnsAreTransposedImage(g)
         var inputGradient = Tensor(zeros: input.shape)
         let w = store.values(weight), dw = store.gradients(weight), db = store.gradients(bias)
         let (inChannels, filters) = (self.inChannels, self.filters)
@@ -226,18 +246,26 @@ public final class TransposedConvolution2D: Layer, ParameterInitializing {
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
                     let (x, dy, dx) = (UncheckedBox(x), UncheckedBox(dy), UncheckedBox(dx))
                     Parallel.forEachRange(input.batch) { worker, items in
-                        var columns = [Float](repeating: 0, count: g.patch * pixels)
+                        var columns = [Float](repeating: 0, count: transposedImage ? 0 : g.patch * pixels)
                         let dwPart = parts.value.weights[worker], dbPart = parts.value.biases[worker]
                         columns.withUnsafeMutableBufferPointer { columns in
                             for item in items {
                                 let gradient = dy.value.baseAddress! + item * filters * image
-                                StridedIm2Col.lower(gradient, g, into: columns.baseAddress!)
-                                let xItem = x.value.baseAddress! + item * inChannels * pixels
-                                // dW += x · columnsᵀ; dx = W · columns.
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(inChannels), Int32(g.patch), Int32(pixels), 1,
-                                            xItem, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dwPart, Int32(g.patch))
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(pixels), Int32(g.patch), 1,
-                                            w, Int32(g.patch), columns.baseAddress, Int32(pixels), 0, dx.value.baseAddress! + item * inChannels * pixels, Int32(pixels))
+                                let xItem = x.value.baseAddress! + item * inChannels * pixels, dxItem = dx.value.baseAddress! + item * inChannels * pixels
+                                if transposedImage {
+                                    // The columns are the gradient image transposed: dW += x · gradient; dx = W · gradientᵀ.
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(g.patch), Int32(pixels), 1,
+                                                xItem, Int32(pixels), gradient, Int32(g.patch), 1, dwPart, Int32(g.patch))
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(inChannels), Int32(pixels), Int32(g.patch), 1,
+                                                w, Int32(g.patch), gradient, Int32(g.patch), 0, dxItem, Int32(pixels))
+                                } else {
+                                    StridedIm2Col.lower(gradient, g, into: columns.baseAddress!)
+                                    // dW += x · columnsᵀ; dx = W · columns.
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(inChannels), Int32(g.patch), Int32(pixels), 1,
+                                                xItem, Int32(pixels), columns.baseAddress, Int32(pixels), 1, dwPart, Int32(g.patch))
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(pixels), Int32(g.patch), 1,
+                                                w, Int32(g.patch), columns.baseAddress, Int32(pixels), 0, dxItem, Int32(pixels))
+                                }
                                 for f in 0..<filters {
                                     var sum: Float = 0
                                     for p in 0..<image { sum += gradient[f * image + p] }
