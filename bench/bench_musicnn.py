@@ -1,9 +1,10 @@
-"""Benchmark: `timbre tag` against musicnn on the same multi-instrument songs.
+"""Benchmark: `timbre tag`, with and without `--separate`, against musicnn on the same multi-instrument songs.
 
 musicnn (Pons & Serra, 2019; PyPI `musicnn`, its MagnaTagATune model, run on TensorFlow
-through `tf_keras`) was trained on real music; this is the comparison users make. Both
-tag 3-s windows of the same song mixes; the truth of a window is every instrument whose
-stem is above -50 dBFS in it. Scored on the classes both can name (voice, drums, guitar,
+through `tf_keras`) was trained on real music; this is the comparison users make. Timbre
+tags the mix as it is and, with `--separate`, each separated stem (a window's score for a
+class is its stem's highest). All tag 3-s windows of the same song mixes; the truth of a
+window is every instrument whose stem is above -50 dBFS in it. Scored on the classes both can name (voice, drums, guitar,
 piano, violin, cello, flute): per-window micro F1, each class at its best threshold for
 each tool (oracle thresholds, so neither side's calibration decides), plus the area under
 each class's precision-recall curve; and the speed of each tool on the same files.
@@ -97,6 +98,23 @@ def average_precision(s, t):
     return float(np.sum(precision * hits) / hits.sum())
 
 
+def timbre_timelines(timbre, mixes, options):
+    """Per mix, [windows, classes] scores from `timbre tag` (with `options`), and the seconds it took."""
+    start = time.perf_counter()
+    out = subprocess.run([timbre, "tag", *options, "--format", "jsonl", "--timeline", "--all-scores", *mixes],
+                         check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    scores = {}
+    for line in out.stdout.splitlines():
+        record = json.loads(line)
+        rows = []
+        for window in record["timeline"]:
+            window_scores = window.get("scores") or {}
+            rows.append([max(window_scores.get(code, 0) for code in TIMBRE_CODES[c]) for c in SHARED])
+        scores[record["path"]] = np.array(rows)
+    return scores, seconds
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--timbre", required=True)
@@ -115,18 +133,8 @@ def main():
     audio_seconds = sum(sf.info(m).duration for m in mixes)
     print(f"\n{len(mixes)} song mixes of {args.seconds:.0f} s ({args.families}, held-out split), 3-s windows, 2 cores")
 
-    start = time.perf_counter()
-    out = subprocess.run([args.timbre, "tag", "--format", "jsonl", "--timeline", "--all-scores", *mixes],
-                         check=True, capture_output=True, text=True)
-    timbre_seconds = time.perf_counter() - start
-    timbre_scores = {}
-    for line in out.stdout.splitlines():
-        record = json.loads(line)
-        rows = []
-        for window in record["timeline"]:
-            scores = window.get("scores") or {}
-            rows.append([max(scores.get(code, 0) for code in TIMBRE_CODES[c]) for c in SHARED])
-        timbre_scores[record["path"]] = np.array(rows)
+    timbre_scores, timbre_seconds = timbre_timelines(args.timbre, mixes, [])
+    separated_scores, separated_seconds = timbre_timelines(args.timbre, mixes, ["--separate"])
 
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="2")
     start = time.perf_counter()
@@ -138,28 +146,28 @@ def main():
         if not np.isfinite(np.array(taggram, dtype=float)).all():
             sys.exit(f"bench_musicnn: musicnn gave non-finite tag probabilities for {mix}")
 
-    t_rows, m_rows, truths = [], [], []
+    t_rows, s_rows, m_rows, truths = [], [], [], []
     for song, mix in zip(songs, mixes):
-        a = timbre_scores[mix]
+        a, separated = timbre_scores[mix], separated_scores[mix]
         tags = musicnn["tags"]
         b = np.array([[max(row[tags.index(tag)] for tag in MUSICNN_TAGS[c]) for c in SHARED] for row in musicnn["taggrams"][mix]])
-        windows = min(len(a), len(b))
+        windows = min(len(a), len(separated), len(b))
         truths.append(truth(song, windows))
         t_rows.append(a[:windows])
+        s_rows.append(separated[:windows])
         m_rows.append(b[:windows])
     present = np.concatenate(truths)
-    timbre_all, musicnn_all = np.concatenate(t_rows), np.concatenate(m_rows)
+    columns = [("timbre tag", np.concatenate(t_rows), timbre_seconds), ("tag --separate", np.concatenate(s_rows), separated_seconds),
+               ("musicnn", np.concatenate(m_rows), musicnn_seconds)]
 
     print(f"{len(present)} windows; classes present: " + ", ".join(f"{c} {int(present[:, i].sum())}" for i, c in enumerate(SHARED)))
-    print(f"{'':34}{'timbre tag':>12}{'musicnn':>12}")
-    print(f"{'micro F1, best threshold per class':34}{best_f1(timbre_all, present):>12.3f}{best_f1(musicnn_all, present):>12.3f}")
+    print(f"{'':34}" + "".join(f"{name:>16}" for name, _, _ in columns))
+    print(f"{'micro F1, best threshold per class':34}" + "".join(f"{best_f1(scores, present):>16.3f}" for _, scores, _ in columns))
     for i, c in enumerate(SHARED):
         if present[:, i].any():
-            print(f"{'  average precision, ' + c:34}{average_precision(timbre_all[:, i], present[:, i]):>12.3f}"
-                  f"{average_precision(musicnn_all[:, i], present[:, i]):>12.3f}")
-    print(f"{'whole command, x real time':34}{audio_seconds / timbre_seconds:>12.0f}{audio_seconds / musicnn_seconds:>12.0f}")
-    print(f"{'after start-up, x real time':34}{'':>12}{musicnn['audio_warm'] / musicnn['seconds_warm']:>12.0f}")
-
+            print(f"{'  average precision, ' + c:34}" + "".join(f"{average_precision(scores[:, i], present[:, i]):>16.3f}" for _, scores, _ in columns))
+    print(f"{'whole command, x real time':34}" + "".join(f"{audio_seconds / seconds:>16.0f}" for _, _, seconds in columns))
+    print(f"{'after start-up, x real time':34}{'':>32}{musicnn['audio_warm'] / musicnn['seconds_warm']:>16.0f}")
 
 if __name__ == "__main__":
     main()
