@@ -161,7 +161,7 @@ public final class BlockSeparator {
                 for wanted in output.stems {
                     guard let s = stems.firstIndex(of: wanted) else { continue }
                     let m = fileMask[s]
-                    let stem = analyser.synthesise(real: zip(real, m).map { $0 * $1 }, imaginary: zip(imaginary, m).map { $0 * $1 },
+                    let stem = analyser.synthesise(real: Self.product(real, m), imaginary: Self.product(imaginary, m),
                                                    frames: firstFrame..<(lastFrame + 1), samples: samples, totalFrames: g.totalFrames)
                     for (fileIndex, file) in files.enumerated() where file.stem == wanted {
                         for (i, value) in stem.enumerated() {
@@ -175,6 +175,15 @@ public final class BlockSeparator {
             progress(Double(blockStart) / Double(rate), Double(length) / Double(rate))
         }
         for writer in writers { try writer.finish() }
+    }
+
+    /// a ⊙ b, value by value.
+    static func product(_ a: [Float], _ b: [Float]) -> [Float] {
+        precondition(a.count == b.count, "products need equal lengths")
+        return [Float](unsafeUninitializedCapacity: a.count) { result, count in
+            a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in for i in 0..<a.count { result[i] = a[i] * b[i] } } }
+            count = a.count
+        }
     }
 
     static func floorDivide(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }

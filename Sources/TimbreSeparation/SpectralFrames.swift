@@ -85,34 +85,46 @@ public final class SpectralFrames {
     /// provided `frames` holds every frame that touches them.
     public func synthesise(real: [Float], imaginary: [Float], frames: Range<Int>, samples: Range<Int>, totalFrames: Int) -> [Float] {
         let bins = self.bins, n = fftSize, half = fftSize / 2
-        var sum = [Double](repeating: 0, count: samples.count)
+        var sum = [Double](repeating: 0, count: samples.count), weight = sum
         let spectrum = fft.spectrum, buffer = fft.samples, scale = 1 / Double(n)
-        for (position, frame) in frames.enumerated() {
-            let start = frame * hopLength - half
-            guard start < samples.upperBound, start + n > samples.lowerBound else { continue }
-            for bin in 0..<bins {
-                spectrum[2 * bin] = Double(real[position * bins + bin])
-                spectrum[2 * bin + 1] = Double(imaginary[position * bins + bin])
-            }
-            spectrum[1] = 0
-            spectrum[2 * (bins - 1) + 1] = 0
-            fft.inverse()
-            for i in max(0, samples.lowerBound - start)..<min(n, samples.upperBound - start) {
-                sum[start + i - samples.lowerBound] += buffer[i] * scale * window[i]
-            }
-        }
-        // The normalising sum counts every frame of the whole signal that covers a sample.
-        let tiny = Double(Float.leastNormalMagnitude)
-        return samples.enumerated().map { position, sample in
-            var weight = 0.0
-            let first = max(0, (sample - half) / hopLength - 1), last = min(totalFrames - 1, (sample + half) / hopLength + 1)
-            if first <= last {
-                for frame in first...last {
-                    let i = sample - (frame * hopLength - half)
-                    if i >= 0 && i < n { weight += window[i] * window[i] }
+        real.withUnsafeBufferPointer { real in
+            imaginary.withUnsafeBufferPointer { imaginary in
+                sum.withUnsafeMutableBufferPointer { sum in
+                    window.withUnsafeBufferPointer { window in
+                        for (position, frame) in frames.enumerated() {
+                            let start = frame * hopLength - half
+                            guard start < samples.upperBound, start + n > samples.lowerBound else { continue }
+                            for bin in 0..<bins {
+                                spectrum[2 * bin] = Double(real[position * bins + bin])
+                                spectrum[2 * bin + 1] = Double(imaginary[position * bins + bin])
+                            }
+                            spectrum[1] = 0
+                            spectrum[2 * (bins - 1) + 1] = 0
+                            fft.inverse()
+                            let offset = start - samples.lowerBound
+                            for i in max(0, -offset)..<min(n, samples.count - offset) { sum[offset + i] += buffer[i] * scale * window[i] }
+                        }
+                    }
                 }
             }
-            return Float(weight > tiny ? sum[position] / weight : sum[position])
+        }
+        // The normalising sum counts every frame of the whole signal that covers a sample,
+        // added frame by frame in order.
+        weight.withUnsafeMutableBufferPointer { weight in
+            window.withUnsafeBufferPointer { window in
+                let first = max(0, BlockSeparator.floorDivide(samples.lowerBound + half - n, hopLength))
+                let last = min(totalFrames - 1, BlockSeparator.floorDivide(samples.upperBound - 1 + half, hopLength))
+                guard first <= last else { return }
+                for frame in first...last {
+                    let offset = frame * hopLength - half - samples.lowerBound
+                    for i in max(0, -offset)..<max(max(0, -offset), min(n, samples.count - offset)) { weight[offset + i] += window[i] * window[i] }
+                }
+            }
+        }
+        let tiny = Double(Float.leastNormalMagnitude)
+        return [Float](unsafeUninitializedCapacity: samples.count) { result, count in
+            for i in 0..<samples.count { result[i] = Float(weight[i] > tiny ? sum[i] / weight[i] : sum[i]) }
+            count = samples.count
         }
     }
 }
