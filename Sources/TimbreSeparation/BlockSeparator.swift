@@ -26,6 +26,8 @@ public final class BlockSeparator {
 
     public init(model: SeparatorModel, blockSeconds: Double = 30) {
         self.model = model
+        // Every block allocates spectra and activations of the same sizes again.
+        MemoryPolicy.reuseLargeAllocations()
         let s = model.settings
         let half = s.frames / 2
         let frames = max(1, Int((blockSeconds * Double(s.sampleRate) / Double(s.hopLength)).rounded(.up)))

@@ -168,6 +168,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
                     batchDone: (Int, Int) -> Void = { _, _ in }) throws -> [SeparatorEpoch] {
         // The layers spread a batch's items over the cores themselves.
         openblas_set_num_threads(1)
+        MemoryPolicy.reuseLargeAllocations()
         let model: SeparatorModel
         let optimizer: Adam
         var state: SeparatorTrainerState
