@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Scores a classifier on real solo recordings it never trained on: the sms-tools sounds
+listed in datasets/real-solo-test.csv (CC BY 4.0, from freesound.org; get them with
+scripts/get-sources.sh). Each file's checksum is verified first. Prints every file's top
+class, then the top-1 error over files and over 3-s windows, and the recall per class.
+
+    python3 scripts/real-solo-test.py --timbre .build/release/timbre --sources DIR [--model M]
+"""
+import argparse
+import collections
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timbre", required=True)
+    parser.add_argument("--sources", required=True, help="the folder scripts/get-sources.sh filled")
+    parser.add_argument("--model", help="classifier model (default: the bundled one)")
+    args = parser.parse_args()
+
+    with open(os.path.join(HERE, "..", "datasets", "real-solo-test.csv")) as f:
+        rows = list(csv.DictReader(f))
+    folder = os.path.join(args.sources, "sms-tools")
+    paths = []
+    for row in rows:
+        path = os.path.join(folder, row["file"])
+        if not os.path.isfile(path):
+            sys.exit(f"real-solo-test: {path}: missing (run scripts/get-sources.sh {args.sources})")
+        with open(path, "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != row["sha256"]:
+                sys.exit(f"real-solo-test: {path}: checksum differs from datasets/real-solo-test.csv")
+        paths.append(path)
+
+    command = [args.timbre, "tag", "--format", "jsonl", "--timeline", "--all-scores", *paths]
+    if args.model:
+        command[2:2] = ["--model", args.model]
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    records = {json.loads(line)["path"]: json.loads(line) for line in out.stdout.splitlines()}
+
+    file_errors = window_errors = windows = 0
+    hits, totals = collections.Counter(), collections.Counter()
+    print(f"{'file':72}{'class':>6}{'top':>6}{'windows right':>15}")
+    for row, path in zip(rows, paths):
+        record = records[path]
+        scores = record["scores"]
+        top = max(scores, key=scores.get)
+        right = 0
+        loud = [w for w in record["timeline"] if not w["silent"]]
+        for window in loud:
+            right += max(window["scores"], key=window["scores"].get) == row["code"]
+        windows += len(loud)
+        window_errors += len(loud) - right
+        file_errors += top != row["code"]
+        totals[row["code"]] += 1
+        hits[row["code"]] += top == row["code"]
+        print(f"{row['file']:72}{row['code']:>6}{top:>6}{f'{right}/{len(loud)}':>15}")
+    print(f"\n{len(rows)} files, top-1 error {file_errors / len(rows):.1%}; "
+          f"{windows} windows, top-1 error {window_errors / max(1, windows):.1%}")
+    print("recall per class: " + ", ".join(f"{code} {hits[code]}/{totals[code]}" for code in sorted(totals)))
+
+
+if __name__ == "__main__":
+    main()
