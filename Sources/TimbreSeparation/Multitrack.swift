@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import TimbreAudio
 import TimbreCore
@@ -129,5 +130,24 @@ public enum MultitrackLibrary {
             Multitrack.Source(stem: file.stem, instrument: file.instrument, samples: try MonoAudioStream.load(file.url, sampleRate: sampleRate).samples)
         }
         return Multitrack(name: entry.name, sampleRate: sampleRate, sources: sources)
+    }
+
+    /// Reads songs on every core, one per worker; each result is the song or why it could
+    /// not be read, in the entries' order.
+    public static func loadAll(_ entries: [Entry], sampleRate: Int, groups: StemGroups = .standard) -> [Result<Multitrack, Error>] {
+        // The resampler's matrix products are small; BLAS threads beside the song workers
+        // would only spin waiting for work.
+        openblas_set_num_threads(1)
+        final class Slots: @unchecked Sendable {
+            var values: [Result<Multitrack, Error>?]
+            let lock = NSLock()
+            init(_ count: Int) { values = Array(repeating: nil, count: count) }
+        }
+        let slots = Slots(entries.count)
+        DispatchQueue.concurrentPerform(iterations: entries.count) { index in
+            let result = Result { try load(entries[index], sampleRate: sampleRate, groups: groups) }
+            slots.lock.lock(); slots.values[index] = result; slots.lock.unlock()
+        }
+        return slots.values.map { $0! }
     }
 }

@@ -211,21 +211,11 @@ struct TrainSeparatorCommand: ParsableCommand {
         if trainingFailures + validationFailures > 0 { throw ExitCode(2) }
     }
 
-    /// Reads songs, two at a time; a song that cannot be read is reported and left out.
+    /// Reads songs on every core; a song that cannot be read is reported and left out.
     private func load(_ entries: [MultitrackLibrary.Entry], sampleRate: Int) -> ([Multitrack], Int) {
-        final class Results: @unchecked Sendable {
-            var values: [Result<Multitrack, Error>?]
-            let lock = NSLock()
-            init(_ count: Int) { values = Array(repeating: nil, count: count) }
-        }
-        let results = Results(entries.count)
-        DispatchQueue.concurrentPerform(iterations: entries.count) { index in
-            let result = Result { try MultitrackLibrary.load(entries[index], sampleRate: sampleRate) }
-            results.lock.lock(); results.values[index] = result; results.lock.unlock()
-        }
         var songs: [Multitrack] = [], failures = 0
-        for result in results.values {
-            switch result! {
+        for result in MultitrackLibrary.loadAll(entries, sampleRate: sampleRate) {
+            switch result {
             case .success(let song): songs.append(song)
             case .failure(let error): Terminal.printError("timbre: \(error)"); failures += 1
             }
