@@ -144,41 +144,60 @@ public final class BatchNorm: Layer, ParameterInitializing {
 
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         let inner = input.shape.dropFirst(2).reduce(1, *), count = input.batch * inner
+        let batch = input.batch, channels = self.channels, epsilon = self.epsilon, training = context.training
         let gamma = store.values(scale), beta = store.values(shift)
         var output = Tensor(uninitialized: input.shape), normalized = Tensor(uninitialized: input.shape)
-        var inverseDeviation = [Float](repeating: 0, count: channels)
-        for c in 0..<channels {
-            var mean: Float, variance: Float
-            if context.training {
-                var sum = 0.0, squares = 0.0
-                for n in 0..<input.batch { for i in 0..<inner { sum += Double(input.data[(n * channels + c) * inner + i]) } }
-                let batchMean = sum / Double(count)
-                for n in 0..<input.batch {
-                    for i in 0..<inner { let d = Double(input.data[(n * channels + c) * inner + i]) - batchMean; squares += d * d }
-                }
-                mean = Float(batchMean)
-                variance = Float(squares / Double(count))
-                let unbiased = count > 1 ? Float(squares / Double(count - 1)) : variance
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean
-                runningVariance[c] = (1 - momentum) * runningVariance[c] + momentum * unbiased
-            } else {
-                mean = runningMean[c]
-                variance = runningVariance[c]
-            }
-            let inverse = 1 / (variance + epsilon).squareRoot()
-            inverseDeviation[c] = inverse
-            for n in 0..<input.batch {
-                for i in 0..<inner {
-                    let index = (n * channels + c) * inner + i
-                    let x̂ = (input.data[index] - mean) * inverse
-                    normalized.data[index] = x̂
-                    output.data[index] = gamma[c] * x̂ + beta[c]
+        // Per channel: mean, variance, unbiased variance (training) and 1/σ.
+        var statistics = [Float](repeating: 0, count: 4 * channels)
+        if !training {
+            for c in 0..<channels { (statistics[c], statistics[channels + c]) = (runningMean[c], runningVariance[c]) }
+        }
+        input.data.withUnsafeBufferPointer { x in
+            output.data.withUnsafeMutableBufferPointer { y in
+                normalized.data.withUnsafeMutableBufferPointer { z in
+                    statistics.withUnsafeMutableBufferPointer { statistics in
+                        let shared = UncheckedBox((x, y, z, statistics, gamma, beta))
+                        // Channels are independent, so each worker takes some, each summed in
+                        // the order it would be alone.
+                        Parallel.forEachRange(channels) { _, range in
+                            let (x, y, z, statistics, gamma, beta) = shared.value
+                            for c in range {
+                                if training {
+                                    var sum = 0.0, squares = 0.0
+                                    for n in 0..<batch { for i in 0..<inner { sum += Double(x[(n * channels + c) * inner + i]) } }
+                                    let batchMean = sum / Double(count)
+                                    for n in 0..<batch {
+                                        for i in 0..<inner { let d = Double(x[(n * channels + c) * inner + i]) - batchMean; squares += d * d }
+                                    }
+                                    statistics[c] = Float(batchMean)
+                                    statistics[channels + c] = Float(squares / Double(count))
+                                    statistics[2 * channels + c] = count > 1 ? Float(squares / Double(count - 1)) : statistics[channels + c]
+                                }
+                                let mean = statistics[c], inverse = 1 / (statistics[channels + c] + epsilon).squareRoot()
+                                statistics[3 * channels + c] = inverse
+                                for n in 0..<batch {
+                                    let start = (n * channels + c) * inner
+                                    for i in start..<(start + inner) {
+                                        let x̂ = (x[i] - mean) * inverse
+                                        z[i] = x̂
+                                        y[i] = gamma[c] * x̂ + beta[c]
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
+        if training {
+            for c in 0..<channels {
+                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * statistics[c]
+                runningVariance[c] = (1 - momentum) * runningVariance[c] + momentum * statistics[2 * channels + c]
+            }
+        }
         self.normalized = normalized
-        self.inverseDeviation = inverseDeviation
-        trainingPass = context.training
+        self.inverseDeviation = Array(statistics[(3 * channels)...])
+        trainingPass = training
         return output
     }
 
@@ -187,26 +206,37 @@ public final class BatchNorm: Layer, ParameterInitializing {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let normalized else { preconditionFailure("backward before forward") }
         let inner = normalized.shape.dropFirst(2).reduce(1, *), count = Float(normalized.batch * inner)
+        let batch = normalized.batch, channels = self.channels, trainingPass = self.trainingPass
         let gamma = store.values(scale), dGamma = store.gradients(scale), dBeta = store.gradients(shift)
         var gradient = Tensor(uninitialized: normalized.shape)
-        for c in 0..<channels {
-            var sumGradient: Float = 0, sumProduct: Float = 0
-            for n in 0..<normalized.batch {
-                for i in 0..<inner {
-                    let index = (n * channels + c) * inner + i
-                    sumGradient += outputGradient.data[index]
-                    sumProduct += outputGradient.data[index] * normalized.data[index]
-                }
-            }
-            dGamma[c] += sumProduct
-            dBeta[c] += sumGradient
-            let factor = gamma[c] * inverseDeviation[c]
-            for n in 0..<normalized.batch {
-                for i in 0..<inner {
-                    let index = (n * channels + c) * inner + i
-                    gradient.data[index] = trainingPass
-                        ? factor * (outputGradient.data[index] - sumGradient / count - normalized.data[index] * sumProduct / count)
-                        : factor * outputGradient.data[index]
+        outputGradient.data.withUnsafeBufferPointer { dy in
+            normalized.data.withUnsafeBufferPointer { z in
+                gradient.data.withUnsafeMutableBufferPointer { dx in
+                    inverseDeviation.withUnsafeBufferPointer { inverseDeviation in
+                        let shared = UncheckedBox((dy, z, dx, inverseDeviation, gamma, dGamma, dBeta))
+                        Parallel.forEachRange(channels) { _, range in
+                            let (dy, z, dx, inverseDeviation, gamma, dGamma, dBeta) = shared.value
+                            for c in range {
+                                var sumGradient: Float = 0, sumProduct: Float = 0
+                                for n in 0..<batch {
+                                    let start = (n * channels + c) * inner
+                                    for i in start..<(start + inner) {
+                                        sumGradient += dy[i]
+                                        sumProduct += dy[i] * z[i]
+                                    }
+                                }
+                                dGamma[c] += sumProduct
+                                dBeta[c] += sumGradient
+                                let factor = gamma[c] * inverseDeviation[c]
+                                for n in 0..<batch {
+                                    let start = (n * channels + c) * inner
+                                    for i in start..<(start + inner) {
+                                        dx[i] = trainingPass ? factor * (dy[i] - sumGradient / count - z[i] * sumProduct / count) : factor * dy[i]
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
