@@ -23,7 +23,8 @@ public final class ReLU: Layer {
         var gradient = outputGradient
         gradient.data.withUnsafeMutableBufferPointer { g in
             output.data.withUnsafeBufferPointer { y in
-                for i in g.indices where y[i] <= 0 { g[i] = 0 }
+                // A select rather than a branch, so the loop vectorises; a NaN output keeps its gradient.
+                for i in g.indices { g[i] = y[i] <= 0 ? 0 : g[i] }
             }
         }
         return gradient

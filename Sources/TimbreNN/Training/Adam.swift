@@ -1,4 +1,5 @@
 import Foundation
+import TimbreCore
 
 /// Adam (Kingma & Ba) exactly as Keras 3 applies it: with t = step + 1,
 /// α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ), m += (g − m)(1 − β₁), v += (g² − v)(1 − β₂),
@@ -53,11 +54,16 @@ public final class Adam {
         let values = parameters.values, gradients = parameters.gradients
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
-                for i in 0..<values.count {
-                    let g = gradients[i]
-                    m[i] += (g - m[i]) * oneMinusBeta1
-                    v[i] += (g * g - v[i]) * oneMinusBeta2
-                    values[i] -= alpha * m[i] / (v[i].squareRoot() + epsilon)
+                let shared = UncheckedBox((m, v, values, gradients))
+                // Each value on its own: workers take ranges of them.
+                Parallel.forEachRange(parameters.count) { _, range in
+                    let (m, v, values, gradients) = shared.value
+                    for i in range {
+                        let g = gradients[i]
+                        m[i] += (g - m[i]) * oneMinusBeta1
+                        v[i] += (g * g - v[i]) * oneMinusBeta2
+                        values[i] -= alpha * m[i] / (v[i].squareRoot() + epsilon)
+                    }
                 }
             }
         }
