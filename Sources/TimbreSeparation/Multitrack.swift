@@ -133,7 +133,8 @@ public enum MultitrackLibrary {
     }
 
     /// Reads songs on every core, one per worker; each result is the song or why it could
-    /// not be read, in the entries' order.
+    /// not be read, in the entries' order. Leaves OpenBLAS on one thread for the process, as
+    /// the separator trainer that follows wants it.
     public static func loadAll(_ entries: [Entry], sampleRate: Int, groups: StemGroups = .standard) -> [Result<Multitrack, Error>] {
         // The resampler's matrix products are small; BLAS threads beside the song workers
         // would only spin waiting for work.

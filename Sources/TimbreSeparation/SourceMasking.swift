@@ -147,7 +147,7 @@ public enum SourceMasking {
                                             total -= Double(w) * subtractApart(estimates, other, weight: w, gradient: row)
                                         }
                                     }
-                                    for p in 0..<planeSize { row[p] *= mixture[p] * scale }
+                                    for p in 0..<planeSize { row[p] = row[p] * mixture[p] * scale }
                                 }
                             }
                             let out = UnsafeMutableBufferPointer(rebasing: out[(item * itemSize)..<((item + 1) * itemSize)])
@@ -179,7 +179,9 @@ public enum SourceMasking {
     // MARK: Rows of the loss, eight values at a time
 
     private typealias Lanes = SIMD8<Float>
-    /// Lane sums are moved into the Double total every this many values, so a long row loses no precision.
+    /// Lane sums are moved into the Double total every this many values: each lane adds at
+    /// most 64 values in Float, so the loss stays within a few Float roundings of a sum in
+    /// Double value by value (it is not bit for bit that sum; the gradient is exact).
     private static let block = 512
 
     @inline(__always) private static func load(_ values: UnsafeBufferPointer<Float>, _ p: Int) -> Lanes {

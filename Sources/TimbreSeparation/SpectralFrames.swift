@@ -26,8 +26,9 @@ public final class SpectralFrames {
         fft = RealFFT(size: fftSize)
     }
 
-    /// Spectra of frames `frames` of a signal whose sample 0 is `signal[offset]` (indices
-    /// before `signal` or past its end read as zeros beyond `available`).
+    /// Spectra of frames `frames` of a whole signal of which `signal` holds a part: samples
+    /// before 0 and from `length` on read as zeros; every other sample a frame needs must be
+    /// in `signal`.
     /// - Parameters:
     ///   - signal: samples `origin ..< origin + signal.count` of the whole signal.
     ///   - length: samples in the whole signal; later ones are zeros.
@@ -68,6 +69,7 @@ public final class SpectralFrames {
 
     /// Scaled magnitudes of time-major spectra.
     public func magnitudes(real: [Float], imaginary: [Float]) -> [Float] {
+        precondition(real.count == imaginary.count, "real and imaginary parts must match")
         let scale = magnitudeScale
         return [Float](unsafeUninitializedCapacity: real.count) { magnitudes, count in
             real.withUnsafeBufferPointer { real in
@@ -80,11 +82,12 @@ public final class SpectralFrames {
     }
 
     /// Overlap-adds frames `frames` (time-major spectra) into samples `samples` of a signal
-    /// of `length` samples whose STFT has `totalFrames` frames, dividing by the summed squared
-    /// window of all those frames: what a whole-signal inverse STFT gives for these samples,
-    /// provided `frames` holds every frame that touches them.
+    /// whose STFT has `totalFrames` frames, dividing by the summed squared window of all
+    /// those frames: what a whole-signal inverse STFT gives for these samples, provided
+    /// `frames` holds every frame that touches them.
     public func synthesise(real: [Float], imaginary: [Float], frames: Range<Int>, samples: Range<Int>, totalFrames: Int) -> [Float] {
         let bins = self.bins, n = fftSize, half = fftSize / 2
+        precondition(real.count == frames.count * bins && imaginary.count == real.count, "one spectrum per frame")
         var sum = [Double](repeating: 0, count: samples.count), weight = sum
         let spectrum = fft.spectrum, buffer = fft.samples, scale = 1 / Double(n)
         real.withUnsafeBufferPointer { real in

@@ -25,6 +25,10 @@ import Testing
         #expect(vertical.outputShape(for: [1, 6, 9]) == [2, 6, 1])
         checkGradients(layer: vertical, store: store, input: randomTensor([2, 1, 6, 9], seed: 14))
         checkGradients(layer: horizontal, store: store, input: randomTensor([2, 2, 6, 1], seed: 15))
+        // One 1 × 9 kernel per channel: the transposed-image path, group by group.
+        let depthwise = Convolution2D(inChannels: 2, filters: 4, kernel: (1, 9), groups: 2, store: store, name: "depthwise")
+        randomizeParameters(store, seed: 36)
+        checkGradients(layer: depthwise, store: store, input: randomTensor([2, 2, 6, 9], seed: 37))
     }
 
     /// The decoders' transposes of those kernels, which take the paths that skip the column

@@ -24,9 +24,10 @@ import TimbreCore
     }
 
     /// Kernels as wide as the image (Chandna's 1 × F convolution, here also with height,
-    /// vertical stride, padding and dilation) take the row-by-row path; one-pixel-wide images
-    /// (the 12 × 1 convolution over time, also padded and dilated, also with output rows
-    /// that read only padding) the run-copying one; a narrower kernel the generic one. Both equal the definition, and `accumulate` is `lower`'s adjoint:
+    /// vertical stride, padding and dilation) take the row-by-row path; one-pixel-wide
+    /// images (the 12 × 1 convolution over time, also padded and dilated, also with output
+    /// rows that read only padding) the run-copying one; a narrower kernel the generic one.
+    /// All three equal the definition, and `accumulate` is `lower`'s adjoint:
     /// ⟨lower(x), y⟩ = ⟨x, accumulate(y)⟩.
     @Test(arguments: [
         ConvolutionGeometry(channels: 1, height: 30, width: 37, kernel: (1, 37)),
