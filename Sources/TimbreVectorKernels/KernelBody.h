@@ -117,6 +117,52 @@ static KERNEL_TARGET __attribute__((unused)) void KERNEL(direct_weight_gradient)
     }
 }
 #undef KERNEL_TAP
+
+/// e^t for t ≤ 0 to within about one unit in the last place: t = n·ln 2 + r with
+/// |r| ≤ ln 2 / 2, eᵗ = 2ⁿ · p(r), p a degree-7 polynomial (Cephes's minimax coefficients);
+/// below ln(2⁻¹²⁶) the result is 0. A NaN stays NaN.
+static inline __attribute__((always_inline)) KERNEL_TARGET V KERNEL(exp_negative)(V t) {
+    const M underflow = t < -87.3f, invalid = t != t;
+    // The exponent is computed from t clamped into range (and NaN replaced), so the float
+    // to integer conversion below is always defined.
+    V safe = (V)((underflow & (M)(V)(-87.3f)) | (~underflow & (M)t));
+    safe = (V)(~invalid & (M)safe);
+    const V n = __builtin_elementwise_floor(safe * 1.44269504088896341f + 0.5f);
+    // ln 2 in two parts, so n·ln 2 is subtracted without losing r's low bits.
+    V r = KERNEL(multiply_add)(safe, n, (V)(-0.693359375f));
+    r = KERNEL(multiply_add)(r, n, (V)(2.12194440e-4f));
+    V p = (V)(1.9875691500e-4f);
+    p = KERNEL(multiply_add)((V)(1.3981999507e-3f), p, r);
+    p = KERNEL(multiply_add)((V)(8.3334519073e-3f), p, r);
+    p = KERNEL(multiply_add)((V)(4.1665795894e-2f), p, r);
+    p = KERNEL(multiply_add)((V)(1.6666665459e-1f), p, r);
+    p = KERNEL(multiply_add)((V)(5.0000001201e-1f), p, r);
+    p = KERNEL(multiply_add)(r + 1.0f, p, r * r);
+    // 2ⁿ from its exponent bits (n ≥ −126).
+    const M scale = (__builtin_convertvector(n, M) + 127) << 23;
+    const V e = (V)(~underflow & (M)(p * (V)scale));
+    return (V)((invalid & (M)t) | (~invalid & (M)e));
+}
+
+/// σ(x) = 1 / (1 + e⁻ˣ) in place, from e^(−|x|), which never overflows: 1/(1 + e) for
+/// x ≥ 0, e/(1 + e) below.
+static KERNEL_TARGET __attribute__((unused)) void KERNEL(sigmoid)(float *values, long count) {
+    long i = 0;
+    for (; i + KERNEL_LANES <= count; i += KERNEL_LANES) {
+        const V x = KERNEL(load)(values + i);
+        const V e = KERNEL(exp_negative)(-__builtin_elementwise_abs(x));
+        const M positive = x >= 0.0f;
+        const V numerator = (V)((positive & (M)(V)(1.0f)) | (~positive & (M)e));
+        KERNEL(store)(values + i, numerator / (1.0f + e));
+    }
+    if (i < count) {
+        // The tail through one padded vector, so every value takes the same arithmetic.
+        float tail[KERNEL_LANES] = {0};
+        for (long k = i; k < count; k++) tail[k - i] = values[k];
+        KERNEL(sigmoid)(tail, KERNEL_LANES);
+        for (long k = i; k < count; k++) values[k] = tail[k - i];
+    }
+}
 #endif
 
 // Channels-last kernels: KERNEL_LANES filters or channels per vector.

@@ -133,3 +133,7 @@ void timbre_winograd_output_pooled(const float *m, long plane_stride, long outpu
         DISPATCH(winograd_output_pooled, 8, (m, plane_stride, outputs, first_tile_row, tiles, tile_columns, pooled_height, pooled_width, bias, output))
     }
 }
+
+void timbre_sigmoid(float *values, long count) {
+    DISPATCH(sigmoid, 16, (values, count))
+}

@@ -1,5 +1,6 @@
-import TimbreCore
 import Foundation
+import TimbreCore
+import TimbreVectorKernels
 
 /// max(0, x).
 public final class ReLU: Layer {
@@ -78,12 +79,9 @@ public final class Sigmoid: Layer {
         output.data.withUnsafeMutableBufferPointer { y in
             let y = UncheckedBox(y)
             Parallel.forEachRange(input.batch) { _, items in
-                for i in (items.lowerBound * itemSize)..<(items.upperBound * itemSize) {
-                    let x = y.value[i]
-                    // One exponential of −|x|, which never overflows, serves both signs.
-                    let e = exp(-abs(x))
-                    y.value[i] = x >= 0 ? 1 / (1 + e) : e / (1 + e)
-                }
+                // One exponential of −|x|, which never overflows, serves both signs; the
+                // vector kernel computes it for a whole range at once.
+                timbre_sigmoid(y.value.baseAddress! + items.lowerBound * itemSize, items.count * itemSize)
             }
         }
         self.output = output

@@ -63,4 +63,8 @@ void timbre_winograd_output_pooled(const float *m, long plane_stride, long outpu
                                    long pooled_height, long pooled_width,
                                    const float *bias, float *output);
 
+/// σ(x) = 1 / (1 + e⁻ˣ) of `count` values in place, through a polynomial exponential
+/// within about one unit in the last place of the C library's; a NaN stays NaN.
+void timbre_sigmoid(float *values, long count);
+
 #endif
