@@ -46,21 +46,24 @@ public enum SourceMasking {
 
     /// Masks for one item: `activations` holds S planes of `planeSize` values.
     public static func masks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation) -> [Float] {
-        [Float](unsafeUninitializedCapacity: activations.count) { masks, count in
-            writeMasks(activations, stems: stems, normalisation: normalisation, into: masks)
+        let denominators = UnsafeMutableBufferPointer<Float>.allocate(capacity: activations.count / stems)
+        defer { denominators.deallocate() }
+        return [Float](unsafeUninitializedCapacity: activations.count) { masks, count in
+            writeMasks(activations, stems: stems, normalisation: normalisation, into: masks, denominators: denominators)
             count = activations.count
         }
     }
 
-    /// `masks` written into a buffer of the activations' size, so the loss reuses its scratch.
-    static func writeMasks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation, into masks: UnsafeMutableBufferPointer<Float>) {
+    /// `masks` written into a buffer of the activations' size; across stems, the plane's
+    /// denominators Σⱼ(aⱼ + ε) are left in `denominators` (one plane), so the loss's
+    /// gradient reuses them and its scratch.
+    static func writeMasks(_ activations: UnsafeBufferPointer<Float>, stems: Int, normalisation: MaskNormalisation,
+                           into masks: UnsafeMutableBufferPointer<Float>, denominators: UnsafeMutableBufferPointer<Float>) {
         guard normalisation == .acrossStems else {
             _ = masks.initialize(from: activations)
             return
         }
         let planeSize = activations.count / stems
-        let denominators = UnsafeMutableBufferPointer<Float>.allocate(capacity: planeSize)
-        defer { denominators.deallocate() }
         writeDenominators(activations, stems: stems, into: denominators)
         // Row by row, so each loop runs over contiguous values.
         for s in 0..<stems {
@@ -127,7 +130,7 @@ public enum SourceMasking {
                         var total = 0.0
                         for item in (batch * worker / parts)..<(batch * (worker + 1) / parts) {
                             let a = UnsafeBufferPointer(rebasing: all[(item * itemSize)..<((item + 1) * itemSize)])
-                            self.writeMasks(a, stems: s, normalisation: normalisation, into: masks)
+                            self.writeMasks(a, stems: s, normalisation: normalisation, into: masks, denominators: denominators)
                             let target = targets[item]
                             mixtures[item].withUnsafeBufferPointer { mixture in
                                 // dL/dm for every stem and value, one pass per term so each loop is plain arithmetic.
@@ -155,8 +158,8 @@ public enum SourceMasking {
                                 _ = out.update(fromContentsOf: dm)
                                 continue
                             }
-                            // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0.
-                            self.writeDenominators(a, stems: s, into: denominators)
+                            // mᵢ = (aᵢ + ε)/D: ∂mᵢ/∂aₖ = (δᵢₖ − mᵢ)/D, so gₖ = (g_mₖ − Σᵢ g_mᵢ mᵢ)/D where aₖ > 0
+                            // (D as `writeMasks` left it in `denominators`).
                             dots.update(repeating: 0)
                             for i in 0..<s {
                                 let g = self.row(dm, i, planeSize), m = self.row(masks, i, planeSize)
