@@ -40,6 +40,9 @@ public struct LabelMap: Sendable {
         return nil
     }
 
+    /// Every name the map knows, as lookups see it (lower case, letters and digits only).
+    public var normalisedNames: [String] { Array(codes.keys) }
+
     /// Every code the map can produce.
     public var targetCodes: Set<String> { Set(codes.values.filter { !$0.isEmpty }) }
 

@@ -45,6 +45,19 @@ public struct StemGroups: Sendable {
         do { return try StemGroups(csv: LabelTables.separationGroups) } catch { fatalError("bundled stem groups unreadable: \(error)") }
     }()
 
+    /// The classes of `classes` (MedleyDB instrument → class code) that only `stem` holds:
+    /// every instrument of the class goes to it (voice to vocals, drums to drums, bass to
+    /// bass). None for other, which holds whatever the rest do not.
+    public func ownClasses(of stem: SeparationStem, classes: LabelMap = .medleyDB) -> Set<String> {
+        guard stem != .other else { return [] }
+        var stemsOfClass: [String: Set<SeparationStem?>] = [:]
+        for name in classes.normalisedNames {
+            guard let code = classes.code(for: name) else { continue }
+            stemsOfClass[code, default: []].insert(group(of: [name]))
+        }
+        return Set(stemsOfClass.filter { $0.value == [stem] }.keys)
+    }
+
     /// The target of a stem playing `instruments` (MedleyDB names); unknown names go to
     /// other, and a stem whose names are all mix-level labels to nothing.
     public func group(of instruments: [String]) -> SeparationStem? {

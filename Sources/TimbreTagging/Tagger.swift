@@ -237,18 +237,22 @@ public final class Tagger {
     }
 
     /// `tags` with the windows at `indices` counted as silent, and the file's tags decided
-    /// again from the windows left.
-    public func silencing(_ tags: FileTags, windows indices: Set<Int>) -> FileTags {
-        guard !indices.isEmpty else { return tags }
+    /// again from the windows left. The classes in `floorExempt` (a separated stem's own
+    /// instruments, which are not leakage) are judged again in every window at their own
+    /// thresholds, without `thresholdFloor`.
+    public func silencing(_ tags: FileTags, windows indices: Set<Int>, floorExempt: Set<String> = []) -> FileTags {
+        guard !indices.isEmpty || !floorExempt.isEmpty else { return tags }
         let timeline = tags.timeline.enumerated().map { index, window in
-            indices.contains(index) ? WindowTags(start: window.start, end: window.end, isSilent: true, tags: []) : window
+            if indices.contains(index) { return WindowTags(start: window.start, end: window.end, isSilent: true, tags: []) }
+            guard !floorExempt.isEmpty, !window.isSilent, window.scores.count == classCodes.count else { return window }
+            return WindowTags(start: window.start, end: window.end, isSilent: false, tags: decide(window.scores, floorExempt: floorExempt), scores: window.scores)
         }
-        return fileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isPadded: tags.isPadded, timeline: timeline)
+        return fileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isPadded: tags.isPadded, timeline: timeline, floorExempt: floorExempt)
     }
 
     /// A file's tags from its timeline: the mean of the sounding windows' probabilities,
     /// then the threshold rule; silent when no window sounds.
-    private func fileTags(path: String, duration: Double, windows: Int, isPadded: Bool, timeline: [WindowTags]) -> FileTags {
+    private func fileTags(path: String, duration: Double, windows: Int, isPadded: Bool, timeline: [WindowTags], floorExempt: Set<String> = []) -> FileTags {
         let classes = classCodes.count
         let sounding = timeline.filter { !$0.isSilent && $0.scores.count == classes }
         guard !sounding.isEmpty else {
@@ -257,19 +261,23 @@ public final class Tagger {
         var mean = [Double](repeating: 0, count: classes)
         for window in sounding { for c in 0..<classes { mean[c] += window.scores[c] } }
         mean = mean.map { $0 / Double(sounding.count) }
-        return FileTags(path: path, duration: duration, windows: windows, isSilent: false, isPadded: isPadded, tags: decide(mean), timeline: timeline, scores: mean)
+        return FileTags(path: path, duration: duration, windows: windows, isSilent: false, isPadded: isPadded, tags: decide(mean, floorExempt: floorExempt), timeline: timeline, scores: mean)
     }
 
     /// The top class, plus the others at or above their threshold, at most `topK`, most
-    /// probable first.
-    func decide(_ probabilities: [Double]) -> [Tag] {
+    /// probable first. `thresholdFloor` raises every threshold but those of `floorExempt`.
+    func decide(_ probabilities: [Double], floorExempt: Set<String> = []) -> [Tag] {
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
+        let threshold = { (c: Int) -> Double in
+            let own = self.options.classThresholds?[c] ?? self.options.threshold
+            return floorExempt.contains(self.classCodes[c]) ? own : max(self.options.thresholdFloor, own)
+        }
         return order.enumerated()
-            .filter { rank, c in (rank == 0 && options.reportsTopClass) || probabilities[c] >= max(options.thresholdFloor, options.classThresholds?[c] ?? options.threshold) }
+            .filter { rank, c in (rank == 0 && options.reportsTopClass) || probabilities[c] >= threshold(c) }
             .prefix(max(1, options.topK))
             .map { _, c in
                 var tag = Tag(code: classCodes[c], name: classNames[c], confidence: probabilities[c])
-                tag.isUnsure = probabilities[c] < max(options.thresholdFloor, options.classThresholds?[c] ?? options.threshold)
+                tag.isUnsure = probabilities[c] < threshold(c)
                 return tag
             }
     }

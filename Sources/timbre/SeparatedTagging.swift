@@ -10,7 +10,8 @@ import TimbreTagging
 /// mix's count as silent.
 enum SeparatedTagging {
     /// Options for tagging stems: no forced top class (leakage from the other stems must
-    /// not make a tag), and a floor of `stemThreshold` under every class's threshold.
+    /// not make a tag), and a floor of `stemThreshold` under every class's threshold but
+    /// the stem's own (`StemGroups.ownClasses`: voice in the vocals stem is not leakage).
     static func stemOptions(from options: TagOptions, stemThreshold: Double) -> TagOptions {
         var stemOptions = options
         stemOptions.reportsTopClass = false
@@ -53,9 +54,10 @@ enum SeparatedTagging {
                 let spans = tags.timeline.map { (start: $0.start, end: $0.end) }
                 let mix = try mixLevels ?? WindowLevels.decibels(of: file.url, spans: spans)
                 mixLevels = mix
-                let own = try WindowLevels.decibels(of: folder.appendingPathComponent("\(tags.path).wav"), spans: spans)
-                let leaked = Set(own.indices.filter { !(own[$0] - mix[$0] >= gateDB) })
-                stems.append((tags.path, tagger.silencing(tags, windows: leaked)))
+                let stemLevels = try WindowLevels.decibels(of: folder.appendingPathComponent("\(tags.path).wav"), spans: spans)
+                let leaked = Set(stemLevels.indices.filter { !(stemLevels[$0] - mix[$0] >= gateDB) })
+                let ownClasses = SeparationStem(rawValue: tags.path).map { StemGroups.standard.ownClasses(of: $0) } ?? []
+                stems.append((tags.path, tagger.silencing(tags, windows: leaked, floorExempt: ownClasses)))
             } catch let error as FileError {
                 failure = FileError(path: file.path, reason: "stem \(error.path): \(error.reason)")
             } catch {

@@ -62,7 +62,7 @@ struct TagCommand: ParsableCommand {
     @Flag(help: "Separate each file into vocals, drums, bass and other first, tag every stem that is not silent, and merge their tags (each tag names its stem).")
     var separate = false
 
-    @Option(help: "With --separate: the least probability at which a stem's class is reported, whatever its own threshold.")
+    @Option(help: "With --separate: the least probability at which a stem's class is reported, whatever its own threshold; a stem's own instrument (voice in vocals, drums in drums, bass in bass) keeps its threshold.")
     var stemThreshold = 0.5
 
     @Option(help: "Separator model for --separate (default: the bundled separator).")

@@ -44,4 +44,34 @@ import TimbreModel
         #expect(lastTwo.tags.map(\.code) == ["pia"], "voice falls under its threshold once its loudest window is silent")
         #expect(tagger.silencing(tags, windows: [0, 1, 2]).isSilent)
     }
+
+    /// Under a floor of 0.5, a stem's own class is judged at its threshold (0.3 here) in
+    /// every window and in the file; every other class still needs the floor.
+    @Test func aStemsOwnClassIsExemptFromTheFloor() throws {
+        let model = try BundledModel.load()
+        let codes = model.features.classCodes
+        var options = TagOptions()
+        options.reportsTopClass = false
+        options.threshold = 0.3
+        options.thresholdFloor = 0.5
+        let tagger = Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: codes, classNames: model.features.classNames, options: options)
+        let bass = try #require(codes.firstIndex(of: "bas")), piano = try #require(codes.firstIndex(of: "pia"))
+        func scores(_ values: [Int: Double]) -> [Double] { codes.indices.map { values[$0] ?? 0.01 } }
+        let windows = [scores([bass: 0.4, piano: 0.45]), scores([bass: 0.35, piano: 0.6])]
+        let timeline = windows.enumerated().map { index, values in
+            WindowTags(start: Double(index) * 3, end: Double(index + 1) * 3, isSilent: false, tags: tagger.decide(values), scores: values)
+        }
+        let mean = codes.indices.map { c in windows.map { $0[c] }.reduce(0, +) / 2 }
+        let tags = FileTags(path: "bass", duration: 6, windows: 2, isSilent: false, isPadded: false, tags: tagger.decide(mean), timeline: timeline, scores: mean)
+        #expect(tags.timeline.map { $0.tags.map(\.code) } == [[], ["pia"]])
+        #expect(tags.tags.map(\.code) == ["pia"], "piano 0.525, bass 0.375")
+
+        let own = tagger.silencing(tags, windows: [], floorExempt: ["bas"])
+        #expect(own.timeline.map { $0.tags.map(\.code) } == [["bas"], ["pia", "bas"]])
+        #expect(own.tags.map(\.code) == ["pia", "bas"])
+        #expect(own.timeline[1].scores == windows[1])
+        let silenced = tagger.silencing(tags, windows: [1], floorExempt: ["bas"])
+        #expect(silenced.timeline[1].isSilent)
+        #expect(silenced.tags.map(\.code) == ["bas"], "piano 0.45 is under the floor once its loud window is silent")
+    }
 }

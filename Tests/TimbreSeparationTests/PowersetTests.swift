@@ -1,4 +1,5 @@
 import Testing
+import TimbreDatasets
 import TimbreCore
 @testable import TimbreSeparation
 
@@ -42,5 +43,18 @@ import TimbreCore
         #expect(groups.group(of: ["distorted electric guitar"]) == .other)
         #expect(groups.group(of: ["a name nobody uses"]) == .other)
         #expect(groups.group(of: ["Main System"]) == nil)
+    }
+
+    /// A class is a stem's own when every instrument of it goes there; other owns nothing.
+    @Test func ownClassesAreTheOnesOnlyAStemHolds() {
+        let groups = StemGroups.standard
+        #expect(groups.ownClasses(of: .vocals) == ["voi"])
+        #expect(groups.ownClasses(of: .drums) == ["dru"])
+        #expect(groups.ownClasses(of: .bass) == ["bas"])
+        #expect(groups.ownClasses(of: .other).isEmpty)
+        // Split between two stems: no stem owns it.
+        let split = LabelMap([("electric bass", "bas"), ("kick drum", "bas"), ("female singer", "voi")])
+        #expect(groups.ownClasses(of: .bass, classes: split).isEmpty)
+        #expect(groups.ownClasses(of: .vocals, classes: split) == ["voi"])
     }
 }
