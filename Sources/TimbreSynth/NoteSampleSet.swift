@@ -7,7 +7,8 @@ import TimbreCore
 /// neighbours (each note transposed at most half the gap).
 ///
 /// Names understood: a note name between underscores as the Philharmonia Orchestra's
-/// samples have ("cello_A2_1_forte_arco-normal.mp3", "As2" for A♯2), a MIDI number
+/// samples have ("cello_A2_1_forte_arco-normal.mp3", "As2" for A♯2; also in lower case,
+/// "03_c2_finger_short.wav"), a MIDI number
 /// after "note" ("note036-do.wav"), or a lower-case note name after a hyphen as
 /// Freesound's note packs have ("357323__mtg__trumpet-fsharp4.wav"). A dynamic marking in
 /// the name (pianissimo … fortissimo) makes velocity layers; several takes of one key and
@@ -82,9 +83,9 @@ public enum NoteSampleSet {
         if let range = stem.range(of: "note"), let number = Int(stem[range.upperBound...].prefix { $0.isNumber }), (0...127).contains(number) {
             return number
         }
-        // "A2", "As2" (A sharp), "Cs-1".
+        // "A2", "As2" (A sharp), "Cs-1", or in lower case ("c2", as live-coding sample banks name them).
         for field in stem.split(separator: "_") {
-            if let key = key(letter: field.first, accidentalAndOctave: field.dropFirst(), sharps: ["s"]) { return key }
+            if let key = key(letter: field.first.flatMap { $0.uppercased().first }, accidentalAndOctave: field.dropFirst(), sharps: ["s"]) { return key }
         }
         // "c4", "fsharp4": after the last hyphen (or the whole name), octaves 0 to 9 only.
         if let field = stem.split(separator: "-").last?.lowercased(), let letter = field.first?.uppercased().first {

@@ -261,6 +261,10 @@ struct NoteSampleSetTests {
         #expect(NoteSampleSet.key(in: "357589__mtg__trumpet-asharp3.wav") == 58)
         #expect(NoteSampleSet.key(in: "cello_arco-normal.wav") == nil && NoteSampleSet.key(in: "take-h4.wav") == nil)
         #expect(NoteSampleSet.key(in: "trumpet-c+4.wav") == nil && NoteSampleSet.key(in: "trumpet-g12.wav") == nil)
+        // Live-coding banks: a lower-case note between underscores; words are not notes.
+        #expect(NoteSampleSet.key(in: "03_c2_finger_short_bridge.wav") == 36 && NoteSampleSet.key(in: "01_C3_bowed_long_vibrato.wav") == 48)
+        #expect(NoteSampleSet.key(in: "09_fs3_pick.wav") == 54 && NoteSampleSet.key(in: "16_ghost.wav") == nil)
+        #expect(NoteSampleSet.key(in: "bass_finger_a_long.wav") == nil)
 
         // Played: key 47 sounds the A2 sample two semitones up, softly or loudly.
         let instrument = try SfzInstrument(regions: regions, sampleFolder: folder)
