@@ -95,4 +95,25 @@ if [ -d "$violin" ]; then
         fi
     done
 fi
+# The MTG cello notes under the names the Freesound pack gives them: the app that ships them
+# dropped the sharps from its file names ("cello-c-2" became "cello-c2"). They are copied
+# to DIR/mtg-cello with the sharps spelled out as the note reader expects ("csharp2"); a
+# link would point outside the instrument's folder, which the reader refuses.
+cello=$dir/PlayItRight/sounds/cello
+if [ -f "$cello/_readme_and_license.txt" ]; then
+    rm -rf "$dir/mtg-cello"
+    mkdir -p "$dir/mtg-cello"
+    python3 - "$cello" "$dir/mtg-cello" <<'LINKS'
+import os, re, shutil, sys
+folder, dest = sys.argv[1:]
+with open(os.path.join(folder, "_readme_and_license.txt")) as readme:
+    pack = {number: letter + ("sharp" if sharp else "") + octave
+            for number, letter, sharp, octave in re.findall(r"\* (\d+)__mtg__cello-([a-g])(-?)(\d)\.wav", readme.read())}
+for name in sorted(os.listdir(folder)):
+    number = name.split("__")[0]
+    if name.endswith(".wav") and number in pack:
+        shutil.copyfile(os.path.join(folder, name), os.path.join(dest, f"{number}__mtg__cello-{pack[number]}.wav"))
+LINKS
+    echo "mtg-cello: $(ls "$dir/mtg-cello" | wc -l) notes in place"
+fi
 echo "sources ready in $dir"
