@@ -8,11 +8,11 @@ import TimbreCore
 ///
 /// Names understood: a note name between underscores as the Philharmonia Orchestra's
 /// samples have ("cello_A2_1_forte_arco-normal.mp3", "As2" for A♯2; also in lower case,
-/// "03_c2_finger_short.wav"), a MIDI number
-/// after "note" ("note036-do.wav"), or a lower-case note name after a hyphen as
-/// Freesound's note packs have ("357323__mtg__trumpet-fsharp4.wav"). A dynamic marking in
-/// the name (pianissimo … fortissimo) makes velocity layers; several takes of one key and
-/// dynamic alternate at random.
+/// "03_c2_finger_short.wav"), a MIDI number after "note" ("note036-do.wav"), or a
+/// lower-case note name after a hyphen as Freesound's note packs have
+/// ("357323__mtg__trumpet-fsharp4.wav"). A dynamic marking in the name (pianissimo …
+/// fortissimo) makes velocity layers; several takes of one key and dynamic alternate at
+/// random.
 /// A recording that waits before its attack (Freesound's note packs leave up to 2.6 s)
 /// is played from just before its onset, so short notes are not silent.
 public enum NoteSampleSet {

@@ -247,11 +247,14 @@ public final class Tagger {
             guard !floorExempt.isEmpty, !window.isSilent, window.scores.count == classCodes.count else { return window }
             return WindowTags(start: window.start, end: window.end, isSilent: false, tags: decide(window.scores, floorExempt: floorExempt), scores: window.scores)
         }
-        return fileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isPadded: tags.isPadded, timeline: timeline, floorExempt: floorExempt)
+        var decided = fileTags(path: tags.path, duration: tags.duration, windows: tags.windows, isPadded: tags.isPadded, timeline: timeline, floorExempt: floorExempt)
+        if indices.isEmpty { decided.quiet = tags.quiet }
+        return decided
     }
 
     /// A file's tags from its timeline: the mean of the sounding windows' probabilities,
-    /// then the threshold rule; silent when no window sounds.
+    /// then the threshold rule (the classes of `floorExempt` without the floor); silent
+    /// when no window sounds.
     private func fileTags(path: String, duration: Double, windows: Int, isPadded: Bool, timeline: [WindowTags], floorExempt: Set<String> = []) -> FileTags {
         let classes = classCodes.count
         let sounding = timeline.filter { !$0.isSilent && $0.scores.count == classes }

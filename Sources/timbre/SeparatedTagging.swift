@@ -10,8 +10,9 @@ import TimbreTagging
 /// mix's count as silent.
 enum SeparatedTagging {
     /// Options for tagging stems: no forced top class (leakage from the other stems must
-    /// not make a tag), and a floor of `stemThreshold` under every class's threshold but
-    /// the stem's own (`StemGroups.ownClasses`: voice in the vocals stem is not leakage).
+    /// not make a tag), and a floor of `stemThreshold` under every class's threshold.
+    /// `tag` then spares each stem's own classes the floor (`StemGroups.ownClasses`:
+    /// voice in the vocals stem is not leakage).
     static func stemOptions(from options: TagOptions, stemThreshold: Double) -> TagOptions {
         var stemOptions = options
         stemOptions.reportsTopClass = false
