@@ -30,12 +30,13 @@ test_family=stk
 # Every family with the seed of its place in this list (the test family included):
 # families added later come last, so adding one leaves the takes of the others as they were.
 render_order=(fluidr3 gmbank airfont hydrogen muldjord samssonor mtg-sax ixox-flute winer-cello headroom-piano
-              sullivan-epianos gtown strat solfege philharmonia festival stk mtg-trumpet mtg-cello exter-cello fretless-bass)
+              sullivan-epianos gtown strat solfege philharmonia festival stk mtg-trumpet mtg-cello exter-cello fretless-bass
+              mtg-violin)
 families=()
 for family in "${render_order[@]}"; do [ "$family" = "$test_family" ] || families+=("$family"); done
 # Held out together: sources that share an origin or a role.
 groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
-        "mtg-sax mtg-trumpet mtg-cello exter-cello fretless-bass ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia"
+        "mtg-sax mtg-trumpet mtg-cello mtg-violin exter-cello fretless-bass ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia"
         "solfege festival"
         "recordings")
 mkdir -p "$work/corpus" "$work/features" "$work/folds" "$work/test"
