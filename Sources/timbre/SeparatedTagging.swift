@@ -27,6 +27,9 @@ enum SeparatedTagging {
         return try SeparatorModel.read(from: URL(fileURLWithPath: path))
     }
 
+    /// Each stem's own classes (`StemGroups.ownClasses`), worked out once from the label tables.
+    static let ownClassesOfStem = Dictionary(uniqueKeysWithValues: SeparationStem.allCases.map { ($0, StemGroups.standard.ownClasses(of: $0)) })
+
     /// The default of `--stem-gate-db`, chosen on held-out validation songs: a separated
     /// stem's window more than 17 dB under the mix's is what the other stems leaked into it.
     static let defaultGateDB = -17.0
@@ -57,7 +60,7 @@ enum SeparatedTagging {
                 mixLevels = mix
                 let stemLevels = try WindowLevels.decibels(of: folder.appendingPathComponent("\(tags.path).wav"), spans: spans)
                 let leaked = Set(stemLevels.indices.filter { !(stemLevels[$0] - mix[$0] >= gateDB) })
-                let ownClasses = SeparationStem(rawValue: tags.path).map { StemGroups.standard.ownClasses(of: $0) } ?? []
+                let ownClasses = SeparationStem(rawValue: tags.path).flatMap { ownClassesOfStem[$0] } ?? []
                 stems.append((tags.path, tagger.silencing(tags, windows: leaked, floorExempt: ownClasses)))
             } catch let error as FileError {
                 failure = FileError(path: file.path, reason: "stem \(error.path): \(error.reason)")

@@ -20,22 +20,36 @@ import TimbreModel
         #expect(abs(levels[3] - 10 * log10(0.0625)) < 0.01, "a span past the end counts the samples there are")
     }
 
-    @Test func silencedWindowsLeaveTheFileTagsDecidedAgain() throws {
+    /// A stem tagger with the bundled model's classes: no forced top class, `threshold` for
+    /// every class and `floor` under it.
+    private func stemTagger(threshold: Double, floor: Double = 0) throws -> Tagger {
         let model = try BundledModel.load()
-        let codes = model.features.classCodes
         var options = TagOptions()
         options.reportsTopClass = false
-        options.threshold = 0.5
-        let tagger = Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: codes, classNames: model.features.classNames, options: options)
-        let voice = try #require(codes.firstIndex(of: "voi")), piano = try #require(codes.firstIndex(of: "pia"))
-        func scores(_ values: [Int: Double]) -> [Double] { codes.indices.map { values[$0] ?? 0.01 } }
-        let windows = [scores([voice: 0.9, piano: 0.2]), scores([voice: 0.7, piano: 0.6]), scores([voice: 0.1, piano: 0.8])]
-        let timeline = windows.enumerated().map { index, values in
-            WindowTags(start: Double(index) * 3, end: Double(index + 1) * 3, isSilent: false,
-                       tags: tagger.decide(values), scores: values)
+        options.threshold = threshold
+        options.thresholdFloor = floor
+        return Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: model.features.classCodes,
+                      classNames: model.features.classNames, options: options)
+    }
+
+    /// A stem's tags as the tagger decides them from given window scores (3-s windows),
+    /// each window's scores being `values` for the classes named and 0.01 for the rest.
+    private func stemTags(_ tagger: Tagger, windows values: [[String: Double]]) -> (tags: FileTags, windows: [[Double]]) {
+        let codes = tagger.classCodes
+        let windows = values.map { named in codes.map { named[$0] ?? 0.01 } }
+        let timeline = windows.enumerated().map { index, scores in
+            WindowTags(start: Double(index) * 3, end: Double(index + 1) * 3, isSilent: false, tags: tagger.decide(scores), scores: scores)
         }
-        let mean = codes.indices.map { c in windows.map { $0[c] }.reduce(0, +) / 3 }
-        let tags = FileTags(path: "stem", duration: 9, windows: 3, isSilent: false, isPadded: false, tags: tagger.decide(mean), timeline: timeline, scores: mean)
+        let mean = codes.indices.map { c in windows.map { $0[c] }.reduce(0, +) / Double(windows.count) }
+        let tags = FileTags(path: "stem", duration: 3 * Double(windows.count), windows: windows.count, isSilent: false, isPadded: false,
+                            tags: tagger.decide(mean), timeline: timeline, scores: mean)
+        return (tags, windows)
+    }
+
+    @Test func silencedWindowsLeaveTheFileTagsDecidedAgain() throws {
+        let tagger = try stemTagger(threshold: 0.5)
+        let voice = try #require(tagger.classCodes.firstIndex(of: "voi")), piano = try #require(tagger.classCodes.firstIndex(of: "pia"))
+        let (tags, _) = stemTags(tagger, windows: [["voi": 0.9, "pia": 0.2], ["voi": 0.7, "pia": 0.6], ["voi": 0.1, "pia": 0.8]])
         #expect(tags.tags.map(\.code) == ["voi", "pia"], "voice 0.567, piano 0.533")
 
         let lastTwo = tagger.silencing(tags, windows: [0])
@@ -48,21 +62,8 @@ import TimbreModel
     /// Under a floor of 0.5, a stem's own class is judged at its threshold (0.3 here) in
     /// every window and in the file; every other class still needs the floor.
     @Test func aStemsOwnClassIsExemptFromTheFloor() throws {
-        let model = try BundledModel.load()
-        let codes = model.features.classCodes
-        var options = TagOptions()
-        options.reportsTopClass = false
-        options.threshold = 0.3
-        options.thresholdFloor = 0.5
-        let tagger = Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: codes, classNames: model.features.classNames, options: options)
-        let bass = try #require(codes.firstIndex(of: "bas")), piano = try #require(codes.firstIndex(of: "pia"))
-        func scores(_ values: [Int: Double]) -> [Double] { codes.indices.map { values[$0] ?? 0.01 } }
-        let windows = [scores([bass: 0.4, piano: 0.45]), scores([bass: 0.35, piano: 0.6])]
-        let timeline = windows.enumerated().map { index, values in
-            WindowTags(start: Double(index) * 3, end: Double(index + 1) * 3, isSilent: false, tags: tagger.decide(values), scores: values)
-        }
-        let mean = codes.indices.map { c in windows.map { $0[c] }.reduce(0, +) / 2 }
-        let tags = FileTags(path: "bass", duration: 6, windows: 2, isSilent: false, isPadded: false, tags: tagger.decide(mean), timeline: timeline, scores: mean)
+        let tagger = try stemTagger(threshold: 0.3, floor: 0.5)
+        let (tags, windows) = stemTags(tagger, windows: [["bas": 0.4, "pia": 0.45], ["bas": 0.35, "pia": 0.6]])
         #expect(tags.timeline.map { $0.tags.map(\.code) } == [[], ["pia"]])
         #expect(tags.tags.map(\.code) == ["pia"], "piano 0.525, bass 0.375")
 
