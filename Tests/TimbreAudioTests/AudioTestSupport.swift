@@ -1,12 +1,12 @@
 import Foundation
+import TimbreTestSupport
 
 /// A fresh temporary folder per test, removed when the value is released.
 final class TemporaryFolder {
     let url: URL
 
     init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = scratchFolder("audio")
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }

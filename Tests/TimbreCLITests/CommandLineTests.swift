@@ -6,6 +6,7 @@ import TimbreCore
 import TimbreModel
 import TimbreSeparation
 import TimbreTraining
+import TimbreTestSupport
 
 /// Runs the built `timbre` executable, as a user would.
 struct TimbreProcess {
@@ -67,12 +68,6 @@ private func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
     return (difference / norm).squareRoot()
 }
 
-private func makeFolder() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-cli-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     let samples = (0..<Int(seconds * 44_100)).map { Float(0.3 * sin(2 * Double.pi * frequency * Double($0) / 44_100)) }
@@ -112,7 +107,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func anInstalledBinaryFindsItsModelsInShareTimbre() throws {
-        let prefix = makeFolder()
+        let prefix = scratchFolder("cli")
         let products = TimbreProcess.executable.deletingLastPathComponent()
         let share = prefix.appendingPathComponent("share/timbre")
         try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
@@ -121,12 +116,12 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         for name in ["Timbre_TimbreModel.resources", "Timbre_TimbreLabels.resources"] {
             try FileManager.default.copyItem(at: products.appendingPathComponent(name), to: share.appendingPathComponent(name))
         }
-        let audio = makeFolder().appendingPathComponent("a.wav")
+        let audio = scratchFolder("cli").appendingPathComponent("a.wav")
         try writeTone(audio, seconds: 3, frequency: 440)
         let process = Process()
         process.executableURL = prefix.appendingPathComponent("bin/timbre")
         process.arguments = ["tag", audio.path, "--format", "csv"]
-        process.currentDirectoryURL = makeFolder()
+        process.currentDirectoryURL = scratchFolder("cli")
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
@@ -152,16 +147,16 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func aMissingInputIsAFatalErrorWithOneLine() throws {
-        let result = try TimbreProcess.run(["prepare", "/no/such/folder", "-o", makeFolder().appendingPathComponent("f.h5").path])
+        let result = try TimbreProcess.run(["prepare", "/no/such/folder", "-o", scratchFolder("cli").appendingPathComponent("f.h5").path])
         #expect(result.status == 1)
         #expect(result.stderr == "timbre: /no/such/folder: no such file or folder\n")
     }
 
     @Test func aCorruptFileIsReportedOnceAndTheRunExitsWithTwo() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try writeTone(data.appendingPathComponent("violin/ok.wav"), seconds: 3, frequency: 660)
         try Data("not audio at all".utf8).write(to: data.appendingPathComponent("violin/broken.flac"))
-        let output = makeFolder().appendingPathComponent("f.h5")
+        let output = scratchFolder("cli").appendingPathComponent("f.h5")
         let result = try TimbreProcess.run(["prepare", data.path, "-o", output.path])
         #expect(result.status == 2)
         let errorLines = result.stderr.split(separator: "\n")
@@ -172,11 +167,11 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func killedMidRunKeepsTheOldFileAndTheNextRunResumes() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         for n in 0..<40 { try writeTone(data.appendingPathComponent("trumpet/\(n).wav"), seconds: 12, frequency: 400 + Double(n)) }
-        let output = makeFolder().appendingPathComponent("features.h5")
+        let output = scratchFolder("cli").appendingPathComponent("features.h5")
         // A good file from an earlier run sits at the destination.
-        let small = makeFolder()
+        let small = scratchFolder("cli")
         try writeTone(small.appendingPathComponent("trumpet/old.wav"), seconds: 3, frequency: 500)
         #expect(try TimbreProcess.run(["prepare", small.path, "-o", output.path]).status == 0)
         let before = try Data(contentsOf: output)
@@ -194,7 +189,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let resumed = try TimbreProcess.run(["prepare", data.path, "-o", output.path])
         #expect(resumed.status == 0)
         #expect(try FeatureFileReader(url: output).count == 160)
-        let fresh = makeFolder().appendingPathComponent("fresh.h5")
+        let fresh = scratchFolder("cli").appendingPathComponent("fresh.h5")
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", fresh.path]).status == 0)
         let a = try FeatureFileReader(url: output), b = try FeatureFileReader(url: fresh)
         #expect(a.sources == b.sources && a.offsets == b.offsets)
@@ -210,7 +205,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     @Test func everySavedInputRunsWithoutACrash() throws {
         let replayer = Self.replayer
         let saved = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
-        let seeds = makeFolder()
+        let seeds = scratchFolder("cli")
         for harness in ["audio", "irmas-labels", "medleydb-yaml", "feature-file", "model-file"] {
             let process = Process()
             process.executableURL = replayer
@@ -235,7 +230,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// model seeds (two classifiers and two separators).
     @Test func theCraftedFileSeedsDescribeFilesTimbreReads() throws {
         for (harness, seedsReadWhole) in [("feature-file", ["seed-0"]), ("model-file", ["seed-0", "seed-1", "seed-2", "seed-3"])] {
-            let seeds = makeFolder().appendingPathComponent(harness)
+            let seeds = scratchFolder("cli").appendingPathComponent(harness)
             let write = Process()
             write.executableURL = Self.replayer
             write.arguments = ["seeds", harness, seeds.path]
@@ -281,9 +276,9 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// Four shard processes and a merge give the clips of one process: the same
     /// (source, offset) set, identical log-mel, recordings grouped the same way.
     @Test func fourShardsMergedEqualOneRun() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         for n in 0..<12 { try writeTone(data.appendingPathComponent("\(n % 2 == 0 ? "flute" : "organ")/take \(n).wav"), seconds: 6, frequency: 300 + 37 * Double(n)) }
-        let work = makeFolder()
+        let work = scratchFolder("cli")
         let whole = work.appendingPathComponent("whole.h5")
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", whole.path]).status == 0)
         let shards = (0..<4).map { work.appendingPathComponent("shard-\($0).h5") }
@@ -312,7 +307,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func tagShardsTogetherGiveTheLinesOfOneRun() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         for n in 0..<9 { try writeTone(data.appendingPathComponent("take \(n).wav"), seconds: 3, frequency: 200 + 50 * Double(n)) }
         let whole = try TimbreProcess.run(["tag", data.path, "--format", "jsonl"])
         #expect(whole.status == 0)
@@ -323,9 +318,9 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func incompatibleShardsAreRefusedAndNothingIsWritten() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 500)
-        let work = makeFolder()
+        let work = scratchFolder("cli")
         let a = work.appendingPathComponent("a.h5"), b = work.appendingPathComponent("b.h5"), merged = work.appendingPathComponent("m.h5")
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", a.path]).status == 0)
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", b.path, "--n-mels", "64"]).status == 0)
@@ -351,21 +346,21 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func aHeaderClaimingOneHertzIsRefusedNotResampledToGigabytes() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try FileManager.default.createDirectory(at: data.appendingPathComponent("piano"), withIntermediateDirectories: true)
         try wav(rate: 1, samples: 66_000).write(to: data.appendingPathComponent("piano/one-hertz.wav"))
         try writeTone(data.appendingPathComponent("piano/fine.wav"), seconds: 3, frequency: 440)
-        let result = try TimbreProcess.run(["prepare", data.path, "-o", makeFolder().appendingPathComponent("f.h5").path])
+        let result = try TimbreProcess.run(["prepare", data.path, "-o", scratchFolder("cli").appendingPathComponent("f.h5").path])
         #expect(result.status == 2)
         #expect(result.stderr == "timbre: \(data.path)/piano/one-hertz.wav: sample rate 1 Hz is outside 1000–768000 Hz\n")
     }
 
     @Test func whenEveryInputFailsTheEarlierFeatureFileIsKept() throws {
-        let good = makeFolder(), bad = makeFolder()
+        let good = scratchFolder("cli"), bad = scratchFolder("cli")
         try writeTone(good.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
         try FileManager.default.createDirectory(at: bad.appendingPathComponent("flute"), withIntermediateDirectories: true)
         try Data("not audio".utf8).write(to: bad.appendingPathComponent("flute/b.wav"))
-        let output = makeFolder().appendingPathComponent("features.h5")
+        let output = scratchFolder("cli").appendingPathComponent("features.h5")
         #expect(try TimbreProcess.run(["prepare", good.path, "-o", output.path]).status == 0)
         let before = try Data(contentsOf: output)
         let result = try TimbreProcess.run(["prepare", bad.path, "-o", output.path])
@@ -375,7 +370,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func resultsThatCannotBeWrittenMakeTheRunFail() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try writeTone(data.appendingPathComponent("a.wav"), seconds: 3, frequency: 440)
         let process = Process()
         process.executableURL = TimbreProcess.executable
@@ -395,7 +390,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     @Test func messagesThatCannotBeWrittenMakeTheRunFail() throws {
         let process = Process()
         process.executableURL = TimbreProcess.executable
-        process.arguments = ["tag", makeFolder().appendingPathComponent("missing.wav").path]
+        process.arguments = ["tag", scratchFolder("cli").appendingPathComponent("missing.wav").path]
         process.standardOutput = Pipe()
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
         try process.run()
@@ -408,7 +403,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// so the input survives.
     @Test(arguments: ["train", "merge", "calibrate"])
     func anOutputThatIsAlsoAnInputIsRefused(command: String) throws {
-        let folder = makeFolder()
+        let folder = scratchFolder("cli")
         let input = folder.appendingPathComponent("features.h5"), linked = folder.appendingPathComponent("same.h5")
         try Data("stands for a feature file".utf8).write(to: input)
         try FileManager.default.createSymbolicLink(at: linked, withDestinationURL: input)
@@ -421,7 +416,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
 
     /// A named pipe given as an HDF5 file is refused at once rather than read forever.
     @Test func aNamedPipeGivenAsAModelIsRefused() throws {
-        let pipe = makeFolder().appendingPathComponent("model.h5")
+        let pipe = scratchFolder("cli").appendingPathComponent("model.h5")
         #expect(mkfifo(pipe.path, 0o644) == 0)
         let result = try TimbreProcess.run(["info", pipe.path])
         #expect(result.status == 1)
@@ -463,25 +458,25 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func controlCharactersInNamesReachTheTerminalEscaped() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         let folder = data.appendingPathComponent("flute")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data("not audio".utf8).write(to: folder.appendingPathComponent("evil\u{1B}[2Jname\u{7}.wav"))
         try writeTone(folder.appendingPathComponent("fine.wav"), seconds: 3, frequency: 500)
-        let result = try TimbreProcess.run(["prepare", data.path, "-o", makeFolder().appendingPathComponent("f.h5").path])
+        let result = try TimbreProcess.run(["prepare", data.path, "-o", scratchFolder("cli").appendingPathComponent("f.h5").path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("evil\\x1B[2Jname\\x07.wav: "), "\(result.stderr)")
         #expect(!result.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
     }
 
     @Test func anUnusableOutputPathIsReportedBeforeAnyWork() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 500)
-        let missing = makeFolder().appendingPathComponent("no/such/folder/f.h5")
+        let missing = scratchFolder("cli").appendingPathComponent("no/such/folder/f.h5")
         let first = try TimbreProcess.run(["prepare", data.path, "-o", missing.path])
         #expect(first.status == 1)
         #expect(first.stderr == "timbre: \(missing.path): its folder \(missing.deletingLastPathComponent().path) does not exist\n")
-        let folder = makeFolder()
+        let folder = scratchFolder("cli")
         let second = try TimbreProcess.run(["train", folder.path, "-o", folder.path])
         #expect(second.status == 1)
         #expect(second.stderr == "timbre: \(folder.path): is a folder, not a file that can be written\n")
@@ -490,9 +485,9 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// A disk that fills up while the feature file is written: one line, status 1, and no
     /// partial file left beside the destination. Needs root to mount a small tmpfs.
     @Test(.enabled(if: getuid() == 0)) func aFullDiskLeavesNoPartialFile() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         for n in 0..<8 { try writeTone(data.appendingPathComponent("flute/\(n).wav"), seconds: 12, frequency: 300 + 40 * Double(n)) }
-        let disk = makeFolder()
+        let disk = scratchFolder("cli")
         let mount = Process()
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=96k", "tmpfs", disk.path]
@@ -517,7 +512,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// A bundled model that no longer matches its checksum record is refused in one line
     /// before libhdf5 parses it.
     @Test func aDamagedBundledModelIsReportedNotParsed() throws {
-        let copy = makeFolder()
+        let copy = scratchFolder("cli")
         let products = TimbreProcess.executable.deletingLastPathComponent()
         for name in ["timbre", "Timbre_TimbreModel.resources"] {
             try FileManager.default.copyItem(at: products.appendingPathComponent(name), to: copy.appendingPathComponent(name))
@@ -526,7 +521,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         var bytes = try Data(contentsOf: model)
         bytes[bytes.count / 2] ^= 0x40
         try bytes.write(to: model)
-        let audio = makeFolder().appendingPathComponent("a.wav")
+        let audio = scratchFolder("cli").appendingPathComponent("a.wav")
         try writeTone(audio, seconds: 3, frequency: 440)
         let process = Process()
         process.executableURL = copy.appendingPathComponent("timbre")
@@ -545,9 +540,9 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// A model or feature file that crashes libhdf5 costs one line, not the run: the file
     /// is read in a child process first. The crash is simulated in the child.
     @Test func aFileThatCrashesTheReaderIsReportedInOneLine() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
-        let features = makeFolder().appendingPathComponent("f.h5")
+        let features = scratchFolder("cli").appendingPathComponent("f.h5")
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", features.path]).status == 0)
         let process = Process()
         process.executableURL = TimbreProcess.executable
@@ -562,7 +557,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(process.terminationStatus == 1)
         #expect(message == "timbre: \(features.path): libhdf5 crashed reading it (signal 6); the file is damaged or was not written by Timbre\n", "\(message)")
         // A file that is not HDF5 at all is refused by the child's clean error.
-        let text = makeFolder().appendingPathComponent("model.h5")
+        let text = scratchFolder("cli").appendingPathComponent("model.h5")
         try Data("not a model".utf8).write(to: text)
         let info = try TimbreProcess.run(["info", text.path])
         #expect(info.status == 1)
@@ -572,7 +567,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// A file whose name is not UTF-8 (Latin-1 "café") is found in a folder, opened when
     /// named on the command line, prepared, and shown with its stray byte as \xE9.
     @Test func aFileNameThatIsNotUTF8IsReadByItsBytes() throws {
-        let folder = makeFolder()
+        let folder = scratchFolder("cli")
         let plain = folder.appendingPathComponent("flute/plain.wav")
         try writeTone(plain, seconds: 3, frequency: 880)
         var latin1 = Array((folder.path + "/flute/caf").utf8)
@@ -584,7 +579,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let fromFolder = try TimbreProcess.run(["tag", "--format", "csv", folder.path])
         #expect(fromFolder.status == 0, "\(fromFolder.stderr)")
         #expect(fromFolder.stdout.split(separator: "\n").count == 2, "\(fromFolder.stdout)")
-        let features = makeFolder().appendingPathComponent("f.h5")
+        let features = scratchFolder("cli").appendingPathComponent("f.h5")
         let prepared = try TimbreProcess.run(["prepare", folder.path, "-o", features.path])
         #expect(prepared.status == 0, "\(prepared.stderr)")
         #expect(try FeatureFileReader(url: features).count == 1)
@@ -604,7 +599,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(tagged.contains("0:03.0"), "\(tagged)")
         #expect(message == "timbre: \(folder.path)/flute/caf\\xE9 take.wav.missing: no such file or folder\n", "\(message)")
         // Outputs named after the file carry its bytes: its plot and its stems' folder.
-        let outputs = makeFolder()
+        let outputs = scratchFolder("cli")
         #expect(try TimbreProcess.run(["tag", "--plot", outputs.appendingPathComponent("plots").path, folder.path]).status == 0)
         #expect(try TimbreProcess.run(["separate", folder.appendingPathComponent("flute").path, "-o", outputs.appendingPathComponent("stems").path]).status == 0)
         for (folder, rest) in [("plots", " take.svg"), ("stems", " take/vocals.wav")] {
@@ -614,9 +609,9 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     @Test func aNegativeThresholdIsReadAsAValue() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         try writeTone(data.appendingPathComponent("flute/a.wav"), seconds: 3, frequency: 880)
-        let output = makeFolder().appendingPathComponent("f.h5")
+        let output = scratchFolder("cli").appendingPathComponent("f.h5")
         let result = try TimbreProcess.run(["prepare", data.path, "-o", output.path, "--rms-threshold-db", "-60"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try FeatureFileReader(url: output).metadata.settings.rmsThresholdDB == -60)
@@ -627,7 +622,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
 /// asked for through TIMBRE_VECTOR_UNIT, must score a batch as the widest does.
 @Suite struct VectorUnitTests {
     @Test func everyVectorUnitScoresABatchOfClipsAlike() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         defer { try? FileManager.default.removeItem(at: data) }
         for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
             for take in 0..<2 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
@@ -664,11 +659,11 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
 
 @Suite(.serialized) struct TrainEvaluateCommandTests {
     @Test func prepareTrainAndEvaluateEndToEnd() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
             for take in 0..<4 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
         }
-        let work = makeFolder()
+        let work = scratchFolder("cli")
         let features = work.appendingPathComponent("features.h5").path
         let model = work.appendingPathComponent("model.h5").path
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", features]).status == 0)
@@ -709,13 +704,13 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// `timbre synth`'s output holds IRMAS-TrainingData/ and MedleyDB/ side by side: both
     /// are read, and an .m4a file among them is named, not skipped silently.
     @Test func aFolderOfTwoLayoutsGivesTheClipsOfBoth() throws {
-        let root = makeFolder()
+        let root = scratchFolder("cli")
         let synth = try TimbreProcess.run(["synth", "-o", root.path, "--takes-per-class", "1", "--excerpts", "1", "--songs", "1", "--song-seconds", "8",
                                            "--classes", "pia,dru,voi"])
         #expect(synth.status == 0, "\(synth.stderr)")
         try Data().write(to: root.appendingPathComponent("IRMAS-TrainingData/phone memo.m4a"))
         func clips(_ folder: URL, _ name: String) throws -> (Int, String) {
-            let output = makeFolder().appendingPathComponent(name + ".h5")
+            let output = scratchFolder("cli").appendingPathComponent(name + ".h5")
             let result = try TimbreProcess.run(["prepare", folder.path, "-o", output.path])
             #expect(result.status == 0, "\(result.stderr)")
             return (try FeatureFileReader(url: output).count, result.stdout)
@@ -734,11 +729,11 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// when the build includes MPI (`make test` builds it with TIMBRE_MPI=1).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_MPI"] == "1", "built without MPI (TIMBRE_MPI=1)"))
     func twoMPIRanksTrainLikeOneProcess() throws {
-        let data = makeFolder()
+        let data = scratchFolder("cli")
         for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
             for take in 0..<4 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
         }
-        let work = makeFolder()
+        let work = scratchFolder("cli")
         let features = work.appendingPathComponent("features.h5").path
         #expect(try TimbreProcess.run(["prepare", data.path, "-o", features]).status == 0)
         let recipe = ["train", features, "--epochs", "2", "--batch-size", "6", "--validation-fraction", "0.25", "--hidden", "16", "--seed", "4", "--no-calibrate"]
@@ -765,10 +760,10 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// plain multi-label line, since here every multi-label clip is a mix clip) and after
     /// separation, and writes both into metrics.json.
     @Test func evaluateWithSeparationScoresTheMixesBothWays() throws {
-        let root = makeFolder()
+        let root = scratchFolder("cli")
         let synth = try TimbreProcess.run(["synth", "-o", root.path, "--takes-per-class", "0", "--songs", "2", "--song-seconds", "9", "--seed", "5"])
         #expect(synth.status == 0, "\(synth.stderr)")
-        let report = makeFolder().appendingPathComponent("report")
+        let report = scratchFolder("cli").appendingPathComponent("report")
         let result = try TimbreProcess.run(["evaluate", root.appendingPathComponent("MedleyDB").path, "--separate", "--report", report.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("mix clips of 2 songs"), "\(result.stdout)")
@@ -791,10 +786,10 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     /// batch of mixtures, end with the weights of one process.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["TIMBRE_MPI"] == "1", "built without MPI (TIMBRE_MPI=1)"))
     func twoMPIRanksTrainASeparatorLikeOneProcess() throws {
-        let root = makeFolder()
+        let root = scratchFolder("cli")
         #expect(try TimbreProcess.run(["synth", "-o", root.path, "--takes-per-class", "0", "--songs", "4", "--song-seconds", "6", "--seed", "9"]).status == 0)
         let songs = root.appendingPathComponent("MedleyDB").path
-        let work = makeFolder()
+        let work = scratchFolder("cli")
         let one = work.appendingPathComponent("one.h5"), two = work.appendingPathComponent("two.h5")
         let recipe = ["train-separator", songs, "--arch", "chandna", "--epochs", "2", "--batches-per-epoch", "3", "--batch-size", "4", "--learning-rate", "0.01",
                       "--validation-examples", "4", "--seed", "3"]
@@ -814,7 +809,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let noData = try TimbreProcess.run(["evaluate", "/nonexistent/features.h5"])
         #expect(noData.status == 1)
         #expect(noData.stderr == "timbre: /nonexistent/features.h5: no such file or folder\n")
-        let notAModel = makeFolder().appendingPathComponent("x.h5")
+        let notAModel = scratchFolder("cli").appendingPathComponent("x.h5")
         try Data("nope".utf8).write(to: notAModel)
         let bad = try TimbreProcess.run(["evaluate", "--model", notAModel.path, "/tmp"])
         #expect(bad.status == 1)

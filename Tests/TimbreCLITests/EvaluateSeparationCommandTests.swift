@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TimbreAudio
+import TimbreTestSupport
 
 /// `timbre evaluate-separation` on two small tracks, as a user runs it.
 @Suite struct EvaluateSeparationCommandTests {
@@ -26,7 +27,7 @@ import TimbreAudio
     }
 
     @Test func scoresHalfGainEstimatesAndReportsAMissingStem() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-separation-\(UUID().uuidString)")
+        let root = scratchPath("separation")
         defer { try? FileManager.default.removeItem(at: root) }
         let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
         let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
@@ -72,7 +73,7 @@ import TimbreAudio
     }
 
     @Test func aSilentEstimateAndAnImpossibleHopAreOneLineErrors() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-separation-\(UUID().uuidString)")
+        let root = scratchPath("separation")
         defer { try? FileManager.default.removeItem(at: root) }
         let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
         let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)

@@ -3,12 +3,13 @@ import Testing
 import TimbreAudio
 import TimbreModel
 @testable import TimbreTagging
+import TimbreTestSupport
 
 /// The pieces `tag --separate` uses to keep what one stem hears of another from becoming a tag.
 @Suite struct StemTaggingTests {
     /// A 1-s sine of amplitude 0.5 (mean square 0.125), then 1 s of silence, in stereo.
     @Test func windowLevelsAreTheMeanSquareOfEachSpan() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-levels-\(UUID().uuidString).wav")
+        let url = scratchPath("levels").appendingPathExtension("wav")
         defer { try? FileManager.default.removeItem(at: url) }
         let rate = 22_050
         let mono = (0..<(2 * rate)).map { n in n < rate ? Float(0.5 * sin(2 * Double.pi * 441 * Double(n) / Double(rate))) : 0 }

@@ -8,11 +8,12 @@ import TimbreCore
 import TimbreSynth
 import TimbreModel
 import TimbreTagging
+import TimbreTestSupport
 
 /// A folder with the cases `timbre tag` must tell apart: a long piano phrase, a file
 /// shorter than a window, a silent file, a corrupt file, and a text file to ignore.
 private func makeTagFolder() throws -> URL {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-tag-\(UUID().uuidString)")
+    let root = scratchPath("tag")
     try FileManager.default.createDirectory(at: root.appendingPathComponent("session"), withIntermediateDirectories: true)
     var rng = SeededGenerator(seed: 5)
     var context = MusicalContext.random(using: &rng, tempo: 90...110)
@@ -66,8 +67,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
 
     /// A quiet recording is told apart from silence, and a lower gate tags it.
     @Test func aQuietFileIsBelowTheGateAndALowerGateTagsIt() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-quiet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = scratchFolder("quiet")
         defer { try? FileManager.default.removeItem(at: folder) }
         // A sine of amplitude a has an RMS of a/√2: −56 dBFS.
         let amplitude = pow(10, -56.0 / 20) * 2.0.squareRoot()
@@ -152,8 +152,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(missing.stderr.contains("/nonexistent/folder: no such file or folder"))
         let badFormat = try TimbreProcess.run(["tag", "--format", "xml", "."])
         #expect(badFormat.status == 1)
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-empty-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let empty = scratchFolder("empty")
         defer { try? FileManager.default.removeItem(at: empty) }
         let nothing = try TimbreProcess.run(["tag", empty.path])
         #expect(nothing.status == 2 && nothing.stderr.contains("no audio files"))
@@ -191,8 +190,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
     /// A file longer than the windows held per file is tagged a batch at a time, in
     /// bounded memory, with exactly the result of holding it whole.
     @Test func aLongFileTaggedInBatchesGivesTheSameTags() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-long-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = scratchFolder("long")
         defer { try? FileManager.default.removeItem(at: folder) }
         let rate = 22_050
         let samples = (0..<(40 * rate)).map { n -> Float in

@@ -1,13 +1,13 @@
 import Foundation
 import TimbreAudio
+import TimbreTestSupport
 
 /// Builds small data-set trees on disk for importer tests.
 final class FixtureTree {
     let root: URL
 
     init() {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-datasets-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = scratchFolder("datasets")
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }

@@ -6,12 +6,12 @@ import TimbreNN
 import TimbreStore
 import TimbreTraining
 @testable import TimbreEvaluation
+import TimbreTestSupport
 
 @Suite struct EvaluatorTests {
     /// A new folder, and feature settings of 24 bands × 25 frames per clip.
     func scratchFolderAndSmallSettings() throws -> (URL, FeatureSettings) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-evaluator-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = scratchFolder("evaluator")
         var settings = FeatureSettings()
         settings.nMels = 24
         settings.clipSeconds = Double(24 * 512) / 22_050

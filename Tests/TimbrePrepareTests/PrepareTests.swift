@@ -6,14 +6,14 @@ import TimbreDatasets
 import TimbreStore
 import TimbreCore
 @testable import TimbrePrepare
+import TimbreTestSupport
 
 /// A folder of generated audio for pipeline tests.
 final class AudioTree {
     let root: URL
 
     init() {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-prepare-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = scratchFolder("prepare")
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }
@@ -45,8 +45,7 @@ final class AudioTree {
 
 @Suite struct PrepareTests {
     func outputURL() -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-out-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = scratchFolder("out")
         return folder.appendingPathComponent("features.h5")
     }
 
@@ -170,8 +169,7 @@ final class AudioTree {
         let files: [URL]
 
         init() throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-journal-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            folder = scratchFolder("journal")
             output = folder.appendingPathComponent("f.h5")
             let folder = self.folder
             files = try (0..<4).map { n in

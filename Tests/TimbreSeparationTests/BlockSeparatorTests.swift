@@ -4,6 +4,7 @@ import TimbreAudio
 import TimbreCore
 import TimbreNN
 @testable import TimbreSeparation
+import TimbreTestSupport
 
 /// Block-by-block separation: blocks give the same stems as one block, the stems add up
 /// to the mix, and memory follows the block, not the file.
@@ -67,7 +68,7 @@ import TimbreNN
 
     @Test(arguments: [(8000, 1), (16000, 2)])
     func blocksMatchOneBlockAndStemsSumToTheMix(rate: Int, channels: Int) throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("mix.wav")
         let mix = try writeMix(input, seconds: 2.3, rate: rate, channels: channels)
@@ -99,7 +100,7 @@ import TimbreNN
     }
 
     @Test func memoryFollowsTheBlockNotTheFile() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("long.wav")
         _ = try writeMix(input, seconds: 40, rate: 8000, channels: 1)
@@ -113,7 +114,7 @@ import TimbreNN
     }
 
     @Test func silenceAndDamagedFilesAreClearErrors() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let damaged = folder.appendingPathComponent("damaged.wav")
         try Data("RIFF....WAVEjunk".utf8).write(to: damaged)

@@ -3,6 +3,7 @@ import Testing
 import TimbreAudio
 import TimbreCore
 @testable import TimbreSeparation
+import TimbreTestSupport
 
 /// Songs found and read in both layouts, stems grouped into the four targets, and metadata
 /// that points outside its song refused.
@@ -25,7 +26,7 @@ import TimbreCore
     }
 
     @Test func readsBothLayoutsAndGroupsTheStems() throws {
-        let root = temporaryFolder()
+        let root = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: root) }
         try writeMedleyDBSong(root.appendingPathComponent("medley"), name: "Band_Song", stems: [
             ("Band_Song_STEM_01.wav", "female singer"), ("Band_Song_STEM_02.wav", "kick drum"),
@@ -51,7 +52,7 @@ import TimbreCore
     }
 
     @Test func metadataThatPointsOutsideTheSongIsRefused() throws {
-        let root = temporaryFolder()
+        let root = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: root) }
         try writeMedleyDBSong(root, name: "Evil", stems: [("../../../../etc/passwd", "female singer")])
         let entries = try MultitrackLibrary.find(root)
@@ -66,7 +67,7 @@ import TimbreCore
     /// A MUSDB stem that is a link must lead to a file inside its track's folder, and a
     /// named pipe in place of MedleyDB metadata is refused, not waited on.
     @Test func aLinkedMUSDBStemOutsideTheTrackAndAPipeAsMetadataAreRefused() throws {
-        let root = temporaryFolder()
+        let root = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: root) }
         let track = root.appendingPathComponent("musdb/Linked")
         try FileManager.default.createDirectory(at: track, withIntermediateDirectories: true)

@@ -31,10 +31,3 @@ func syntheticSongs(count: Int, seconds: Double, sampleRate: Int = 22_050, seed:
         ])
     }
 }
-
-/// A fresh temporary folder, removed by the caller.
-func temporaryFolder() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-separation-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}

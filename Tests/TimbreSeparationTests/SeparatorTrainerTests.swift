@@ -4,6 +4,7 @@ import TimbreCore
 import TimbreNN
 import TimbreTraining
 @testable import TimbreSeparation
+import TimbreTestSupport
 
 @Suite struct SeparatorTrainerTests {
     func options() -> SeparatorTrainingOptions {
@@ -29,7 +30,7 @@ import TimbreTraining
     /// With weight averaging from epoch 2, the checkpoint must carry the average too.
     @Test(arguments: [nil, 2] as [Int?])
     func resumeGivesTheSameWeightsAsAnUninterruptedRun(averageFrom: Int?) throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let songs = syntheticSongs(count: 4, seconds: 2)
         func options() -> SeparatorTrainingOptions {
@@ -58,7 +59,7 @@ import TimbreTraining
     /// A finished run resumed with more epochs goes on to the weights of the longer run; a
     /// change of any other option is refused, and a run that stopped early stays stopped.
     @Test func resumeWithMoreEpochsExtendsTheRun() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let songs = syntheticSongs(count: 4, seconds: 2)
         var short = options()
@@ -118,7 +119,7 @@ import TimbreTraining
     /// A run that stopped on a plateau, resumed with a drop allowed, goes on exactly as a run
     /// that had the drop from the start; so does such a run interrupted after its drop.
     @Test func resumeWithPlateauDropsContinuesAtTheLowerRate() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let songs = syntheticSongs(count: 4, seconds: 2)
         var stopping = options()
@@ -145,7 +146,7 @@ import TimbreTraining
     }
 
     @Test func weightAveragingSavesTheMeanOfEveryStepsWeights() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         var oneStep = options()
         (oneStep.epochs, oneStep.batchesPerEpoch) = (1, 1)
@@ -177,7 +178,7 @@ import TimbreTraining
     }
 
     @Test func trainingLowersTheValidationLoss() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: folder) }
         var options = options()
         (options.epochs, options.batchesPerEpoch) = (6, 8)

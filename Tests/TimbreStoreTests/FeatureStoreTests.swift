@@ -4,10 +4,10 @@ import TimbreDSP
 import TimbreHDF5
 @testable import TimbreStore
 import TimbreCore
+import TimbreTestSupport
 
 private func temporaryFile(_ name: String) -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-store-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = scratchFolder("store")
     return folder.appendingPathComponent(name)
 }
 

@@ -3,13 +3,14 @@ import Testing
 import TimbreAudio
 import TimbreCore
 @testable import TimbreSynth
+import TimbreTestSupport
 
 /// A folder holding a tiny SFZ instrument made of sine samples.
 private struct TinyInstrument {
     let folder: URL
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-sfz-\(UUID().uuidString)")
+        folder = scratchPath("sfz")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("samples"), withIntermediateDirectories: true)
     }
 

@@ -4,16 +4,11 @@ import TimbreAudio
 import TimbreCore
 import TimbreDatasets
 @testable import TimbreSynth
-
-private func makeFolder() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-synth-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+import TimbreTestSupport
 
 /// A small corpus: two takes for three classes and one short song.
 private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) throws -> (SynthCorpus, URL) {
-    var options = SynthOptions(output: makeFolder(), catalogue: try SoundCatalogue.standard())
+    var options = SynthOptions(output: scratchFolder("synth"), catalogue: try SoundCatalogue.standard())
     options.split = split
     options.seed = seed
     options.takesPerClass = 2
@@ -115,7 +110,7 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
     }
 
     @Test func theManifestNamesTheSourceThatPlayedEachFile() throws {
-        var options = SynthOptions(output: makeFolder(), catalogue: try SoundCatalogue.standard())
+        var options = SynthOptions(output: scratchFolder("synth"), catalogue: try SoundCatalogue.standard())
         defer { try? FileManager.default.removeItem(at: options.output) }
         let family = options.addGeneralMIDIFamily(soundFont: URL(fileURLWithPath: "/usr/share/sounds/sf2/sf_GMbank.sf2"))
         options.families = [family]
@@ -164,7 +159,7 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
 
 struct SoundFamilyTests {
     @Test func anUnknownOrMissingFamilyIsRefusedByName() throws {
-        var options = SynthOptions(output: FileManager.default.temporaryDirectory.appendingPathComponent("timbre-families-\(UUID().uuidString)"),
+        var options = SynthOptions(output: scratchPath("families"),
                                    catalogue: try SoundCatalogue.standard())
         options.families = ["fluidr3", "no-such-family"]
         let unknown = #expect(throws: FileError.self) { try SynthCorpus(options: options) }
@@ -178,7 +173,7 @@ struct SoundFamilyTests {
     }
 
     @Test func familiesThatPlayOneClassRenderOnlyThatClass() throws {
-        var options = SynthOptions(output: FileManager.default.temporaryDirectory.appendingPathComponent("timbre-families-\(UUID().uuidString)"),
+        var options = SynthOptions(output: scratchPath("families"),
                                    catalogue: try SoundCatalogue.standard())
         options.families = ["hydrogen"]
         options.takesPerClass = 2

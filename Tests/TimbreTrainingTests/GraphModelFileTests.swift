@@ -5,6 +5,7 @@ import TimbreNN
 import TimbreStore
 import Testing
 @testable import TimbreTraining
+import TimbreTestSupport
 
 /// Version-2 model files: a graph with skips, two outputs and batch norm survives the round
 /// trip exactly; files that do not fit their own description fail in one line.
@@ -25,12 +26,6 @@ import Testing
         ],
         outputs: ["vocals", "drums"])
 
-    func folder() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-graph-model-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test func aRoundTripKeepsEveryValueAndTheOutputs() throws {
         let store = ParameterStore()
         let (graph, norms) = try Self.spec.build(store: store)
@@ -42,7 +37,7 @@ import Testing
         _ = graph.forward(["mixture": input], context: ForwardContext(training: true))
         let expected = graph.forward(["mixture": input], context: ForwardContext(training: false))
 
-        let url = folder().appendingPathComponent("separator.h5")
+        let url = scratchFolder("graph-model").appendingPathComponent("separator.h5")
         var model = GraphModelFile(graph: Self.spec, store: store, batchNorms: norms)
         model.modelInfo = #"{"sources": ["vocals", "drums"]}"#
         try model.write(to: url)
@@ -86,7 +81,7 @@ import Testing
     }
 
     @Test func untrustedFilesFailInOneLine() throws {
-        let root = folder()
+        let root = scratchFolder("graph-model")
         let specJSON = String(decoding: try JSONEncoder().encode(Self.spec), as: UTF8.self)
         let cases: [(String, String, GraphSpec?, String?, Int, String)] = [
             ("unknown-kind", specJSON.replacingOccurrences(of: "\"sigmoid\"", with: "\"teleport\""), nil, nil, 2, "cannot be read"),
@@ -109,8 +104,7 @@ import Testing
 /// Version-1 classifier files with a crafted architecture or weights fail in one line.
 @Suite struct ClassifierModelFileTrustTests {
     @Test func craftedArchitecturesAndWeightsAreRefused() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-v1-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = scratchFolder("v1")
         defer { try? FileManager.default.removeItem(at: folder) }
         let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8)
         let model = Sequential(architecture)

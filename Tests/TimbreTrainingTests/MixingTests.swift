@@ -5,6 +5,7 @@ import TimbreDSP
 import TimbreNN
 import TimbreStore
 @testable import TimbreTraining
+import TimbreTestSupport
 
 @Suite struct PowerMelMixerTests {
     private func mix(_ parts: [[Float]], gains: [Float], topDB: Float = 80) -> [Float] {
@@ -136,7 +137,7 @@ import TimbreStore
 
 @Suite(.serialized) struct MultiSourceTrainingTests {
     @Test func severalFeatureFilesReadAsOneCollection() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let a = try syntheticFeatureFile(clips: 12, seed: 1, in: folder, name: "a.h5")
         let b = try syntheticFeatureFile(clips: 9, seed: 2, in: folder, name: "b.h5")
         let library = try ClipLibrary(urls: [a, b])
@@ -158,7 +159,7 @@ import TimbreStore
     }
 
     @Test func aSigmoidModelTrainedOnMixturesNamesEveryClassOfAMixture() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let training = try syntheticFeatureFile(clips: 144, seed: 5, in: folder, name: "train.h5")
         let validation = try syntheticFeatureFile(clips: 48, seed: 6, in: folder, name: "validation.h5")
         var options = smallOptions(epochs: 30)

@@ -6,12 +6,7 @@ import TimbreHDF5
 import TimbreNN
 import TimbreStore
 @testable import TimbreTraining
-
-func temporaryFolder() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-training-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+import TimbreTestSupport
 
 /// Settings whose clips are 24 mel bands × 25 frames, so tests train in seconds.
 func smallSettings() -> FeatureSettings {
@@ -72,7 +67,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
 
 @Suite struct ModelFileTests {
     @Test func aCheckpointRoundTripsExactly() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8)
         let model = Sequential(architecture)
         model.initialize(seed: 5)
@@ -97,7 +92,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
     /// Weights are stored uncompressed, so a file too small for the parameters its
     /// architecture declares is refused before the network is built (here 966 MB of it).
     @Test func aModelDeclaringMoreParametersThanItsFileHoldsIsRefusedBeforeBuilding() throws {
-        let url = temporaryFolder().appendingPathComponent("declared.h5")
+        let url = scratchFolder("training").appendingPathComponent("declared.h5")
         let architecture = Architecture(inputShape: [1, 24, 25], layers: [.flatten, .dense(units: 400_000), .dense(units: 3)])
         #expect(try architecture.validate() == 241_600_003)
         do {
@@ -153,7 +148,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
     /// A feature file with NaN and infinite values in a few clips (crafted, or written by
     /// a broken tool) costs those clips, each reported once, not the run.
     @Test func clipsWithNonFiniteValuesAreReportedOnceAndSkipped() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let poisoned: Set<Int> = [4, 50, 51, 97]
         let features = try syntheticFeatureFile(clips: 144, seed: 1, in: folder, poisoned: poisoned)
         let output = folder.appendingPathComponent("model.h5")
@@ -174,7 +169,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
     }
 
     @Test func trainingOnSyntheticFeaturesReachesNearZeroValidationError() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let features = try syntheticFeatureFile(clips: 144, seed: 1, in: folder)
         let output = folder.appendingPathComponent("model.h5")
         let result = try Trainer(features: features, output: output, options: smallOptions(epochs: 12)).run(resume: false)
@@ -189,7 +184,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
     }
 
     @Test func resumingAfterAnInterruptionGivesTheSameModel() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let features = try syntheticFeatureFile(clips: 72, seed: 2, in: folder)
         let straight = folder.appendingPathComponent("straight.h5")
         _ = try Trainer(features: features, output: straight, options: smallOptions(epochs: 4)).run(resume: false)
@@ -212,7 +207,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
     /// of the averaged epochs (the checkpoint keeps both), and an interrupted run resumes
     /// to the same average.
     @Test func theAveragedModelIsTheMeanOfItsStepsAndResumesExactly() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let features = try syntheticFeatureFile(clips: 48, seed: 4, in: folder)
         var options = smallOptions(epochs: 3)
         options.averageFrom = 2
@@ -237,7 +232,7 @@ func smallOptions(epochs: Int) -> TrainingOptions {
     /// A checkpoint past the epochs asked for resumes with nothing left to do; one whose
     /// recorded position is impossible is refused in one line.
     @Test func aCheckpointIsResumedOnlyFromAPossiblePosition() throws {
-        let folder = temporaryFolder()
+        let folder = scratchFolder("training")
         let features = try syntheticFeatureFile(clips: 48, seed: 3, in: folder)
         let output = folder.appendingPathComponent("model.h5"), checkpoint = folder.appendingPathComponent("model.checkpoint.h5")
         _ = try Trainer(features: features, output: output, options: smallOptions(epochs: 2)).run(resume: false)
