@@ -182,8 +182,11 @@ public struct EvaluationReport: Sendable {
         }
         if let multi {
             lines.append("")
-            lines.append(String(format: "multi-label: %d clips  threshold %.2f  micro F1 %.4f  macro F1 %.4f  LRAP %.4f",
-                                multi.clips, multi.threshold, multi.microF1, multi.macroF1, multi.labelRankingAveragePrecision))
+            // The line names the decision rule that was used: per-class thresholds when the
+            // model carries them, else the one threshold.
+            let rule = multi.classThresholds == nil ? String(format: "threshold %.2f", multi.threshold) : "per-class thresholds"
+            lines.append(String(format: "multi-label: %d clips  %@  micro F1 %.4f  macro F1 %.4f  LRAP %.4f",
+                                multi.clips, rule, multi.microF1, multi.macroF1, multi.labelRankingAveragePrecision))
         }
         return lines.joined(separator: "\n")
     }

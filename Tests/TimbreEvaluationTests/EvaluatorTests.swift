@@ -77,6 +77,10 @@ import TimbreTestSupport
         #expect(multi.clips == 3)
         #expect(multi.threshold == 0.3)
         #expect(multi.labelRankingAveragePrecision > 0 && multi.labelRankingAveragePrecision <= 1)
+        // The summary line names the rule that decided: the one threshold, or per-class ones.
+        #expect(report.table().contains("multi-label: 3 clips  threshold 0.30  micro F1"))
+        let perClass = try Evaluator.evaluate(model: file, features: features, families: [], threshold: 0.3, classThresholds: [0.2, 0.4, 0.6])
+        #expect(perClass.table().contains("multi-label: 3 clips  per-class thresholds  micro F1"))
 
         // predictions.csv agrees with metrics.json: its single-label rows give the same
         // top-1 error, and every clip has a row whose probabilities sum to one.
