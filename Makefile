@@ -73,7 +73,7 @@ demo: build
 # Reproduces the bundled model and installs it as the package resource: fetches the sound
 # sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family, runs the
 # cross-source folds, trains on every family but the test family and scores it there (about
-# 5 hours on 2 cores once the sources are in place: nine trainings of 27–40 minutes).
+# 3 hours on 2 cores once the sources are in place: nine trainings of 15–25 minutes).
 TIMBRE_SOURCES ?= sources
 model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k \
