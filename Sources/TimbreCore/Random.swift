@@ -39,6 +39,27 @@ public extension SeededGenerator {
     mutating func chance(_ probability: Double) -> Bool { Double(nextUnit()) < probability }
     mutating func integer(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
     mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+    /// Gamma(shape, 1), by Marsaglia and Tsang's method (shape < 1 through
+    /// Gamma(shape + 1) · U^(1/shape)).
+    mutating func gamma(_ shape: Double) -> Double {
+        precondition(shape > 0)
+        if shape < 1 {
+            let u = max(Double(next() >> 11) / Double(1 << 53), .leastNonzeroMagnitude)
+            return gamma(shape + 1) * pow(u, 1 / shape)
+        }
+        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            let x = nextNormal(), v = pow(1 + c * x, 3)
+            guard v > 0 else { continue }
+            let u = max(Double(next() >> 11) / Double(1 << 53), .leastNonzeroMagnitude)
+            if log(u) < 0.5 * x * x + d - d * v + d * log(v) { return d * v }
+        }
+    }
+    /// Beta(a, b), as the share of the first of two Gamma draws.
+    mutating func beta(_ a: Double, _ b: Double) -> Double {
+        let x = gamma(a), y = gamma(b)
+        return x + y > 0 ? x / (x + y) : (chance(a / (a + b)) ? 1 : 0)
+    }
     /// An index drawn with probability proportional to its weight.
     mutating func weighted(_ weights: [Double]) -> Int {
         var target = uniform(0, weights.reduce(0, +))

@@ -7,6 +7,9 @@ public struct Example: Equatable, Sendable {
         public var clip: Int
         /// Gain applied to the clip before mixing, dB.
         public var gainDB: Float
+        /// Another source's clip whose per-band statistics this one takes in part
+        /// (`SourceStyleMixing`), or nil.
+        public var style: StyleDonor? = nil
     }
     public var components: [Component]
 

@@ -27,6 +27,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var equalisation: RandomEqualisation?
     /// Random shifts of training examples along the mel axis, when set.
     public var bandShift: RandomBandShift?
+    /// Per-band statistics of training clips blended with another source's clip of the
+    /// same class, when set.
+    public var styleMixing: SourceStyleMixing?
     /// Subtract each mel band's mean over the clip before the per-clip standardisation,
     /// so the network sees no static colouring (microphone, room, equaliser) at all.
     public var centresBands = false
@@ -50,7 +53,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -70,6 +73,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         masking = try c.decodeIfPresent(SpectrogramMasking.self, forKey: .masking)
         equalisation = try c.decodeIfPresent(RandomEqualisation.self, forKey: .equalisation)
         bandShift = try c.decodeIfPresent(RandomBandShift.self, forKey: .bandShift)
+        styleMixing = try c.decodeIfPresent(SourceStyleMixing.self, forKey: .styleMixing)
         centresBands = try c.decodeIfPresent(Bool.self, forKey: .centresBands) ?? false
         poolsTime = try c.decodeIfPresent(Bool.self, forKey: .poolsTime) ?? false
         classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
@@ -243,6 +247,9 @@ public final class Trainer: @unchecked Sendable {
         let pool = split.training.map { (index: $0, label: Int(library.label[$0])) }
         let sampler = BalancedSampler(clips: pool, classCount: classCount)
         let planner = MixPlanner(recipe: options.mixing, pool: pool, classCount: classCount, rmsDB: (0..<library.count).map(library.rmsDB(of:)))
+        let donors = options.styleMixing.map {
+            StyleDonorPicker(recipe: $0, pool: pool, classCount: classCount, labels: library.label, fileIndex: library.fileIndex)
+        }
         let validation = validationExamples(split.validation, batches: validationBatches)
         split.validation = validation.filter { !$0.isMix }.map { $0.components[0].clip }
 
@@ -295,7 +302,9 @@ public final class Trainer: @unchecked Sendable {
                 let positions = TrainingGroup.share(of: whole)
                 let examples = positions.map { position -> Example in
                     var rng = SeededGenerator(seed: options.seed, stream: UInt64(epoch) << 40 | UInt64(position))
-                    return planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
+                    var example = planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
+                    donors?.assignDonors(to: &example, rng: &rng)
+                    return example
                 }
                 guard !examples.isEmpty else {
                     // A share can be empty when a batch has fewer items than processes.

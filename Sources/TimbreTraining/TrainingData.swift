@@ -106,8 +106,8 @@ public final class BatchReader {
         return (Tensor(shape: [indices.count] + inputShape, data: data), indices.map { Int(clips.label[$0]) })
     }
 
-    /// `examples` as a [n, 1, mels, frames] tensor (mixtures summed in the power domain,
-    /// then shifted along the mel axis, equalised and masked when those are given, each
+    /// `examples` as a [n, 1, mels, frames] tensor (components restyled by their donors,
+    /// mixtures summed in the power domain, then shifted along the mel axis, equalised and masked when those are given, each
     /// item with its own draw from `seed` and `step`) and their [n, classes] multi-hot
     /// targets: every class of every component.
     public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, equalisation: RandomEqualisation? = nil,
@@ -117,35 +117,48 @@ public final class BatchReader {
         var data = [Float](repeating: 0, count: examples.count * size)
         var targets = [Float](repeating: 0, count: examples.count * classes)
         var parts = [Float](repeating: 0, count: size * (examples.map(\.components.count).max() ?? 1))
+        var donorMel = [Float](repeating: 0, count: examples.contains { $0.components.contains { $0.style != nil } } ? size : 0)
         try data.withUnsafeMutableBufferPointer { buffer in
             try parts.withUnsafeMutableBufferPointer { scratch in
-                for (slot, example) in examples.enumerated() {
-                    let out = UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size])
-                    if example.isMix {
-                        var views: [UnsafeBufferPointer<Float>] = []
-                        for (k, component) in example.components.enumerated() {
-                            let part = UnsafeMutableBufferPointer(rebasing: scratch[k * size..<(k + 1) * size])
-                            try clips.readMel(component.clip, into: part)
-                            views.append(UnsafeBufferPointer(part))
+                try donorMel.withUnsafeMutableBufferPointer { donorScratch in
+                    /// Reads a component's log-mel into `target`, restyled when it has a donor.
+                    func read(_ component: Example.Component, into target: UnsafeMutableBufferPointer<Float>) throws {
+                        try clips.readMel(component.clip, into: target)
+                        guard let style = component.style else { return }
+                        try clips.readMel(style.clip, into: donorScratch)
+                        // A donor with NaN or infinite values is not used; its own turn reports it.
+                        guard donorScratch.allSatisfy(\.isFinite) else { return }
+                        BandStatistics.blend(target, donor: UnsafeBufferPointer(donorScratch), ownShare: style.ownShare,
+                                             bands: settings.nMels, frames: settings.framesPerClip)
+                    }
+                    for (slot, example) in examples.enumerated() {
+                        let out = UnsafeMutableBufferPointer(rebasing: buffer[slot * size..<(slot + 1) * size])
+                        if example.isMix {
+                            var views: [UnsafeBufferPointer<Float>] = []
+                            for (k, component) in example.components.enumerated() {
+                                let part = UnsafeMutableBufferPointer(rebasing: scratch[k * size..<(k + 1) * size])
+                                try read(component, into: part)
+                                views.append(UnsafeBufferPointer(part))
+                            }
+                            PowerMelMixer.mix(views, gainsDB: example.components.map(\.gainDB), topDB: Float(settings.topDB), into: out)
+                        } else {
+                            try read(example.components[0], into: out)
                         }
-                        PowerMelMixer.mix(views, gainsDB: example.components.map(\.gainDB), topDB: Float(settings.topDB), into: out)
-                    } else {
-                        try clips.readMel(example.components[0].clip, into: out)
-                    }
-                    if let bandShift {
-                        var rng = SeededGenerator(seed: seed ^ 0xBA4D_5417, stream: step << 16 | UInt64(firstSlot + slot))
-                        bandShift.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
-                    }
-                    if let equalisation {
-                        var rng = SeededGenerator(seed: seed ^ 0xE0A1_15ED, stream: step << 16 | UInt64(firstSlot + slot))
-                        equalisation.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
-                    }
-                    if let masking {
-                        var rng = SeededGenerator(seed: seed ^ 0x5BEC_A06E, stream: step << 16 | UInt64(firstSlot + slot))
-                        masking.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
-                    }
-                    for component in example.components {
-                        for c in clips.classIndices(of: component.clip) { targets[slot * classes + c] = 1 }
+                        if let bandShift {
+                            var rng = SeededGenerator(seed: seed ^ 0xBA4D_5417, stream: step << 16 | UInt64(firstSlot + slot))
+                            bandShift.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
+                        }
+                        if let equalisation {
+                            var rng = SeededGenerator(seed: seed ^ 0xE0A1_15ED, stream: step << 16 | UInt64(firstSlot + slot))
+                            equalisation.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
+                        }
+                        if let masking {
+                            var rng = SeededGenerator(seed: seed ^ 0x5BEC_A06E, stream: step << 16 | UInt64(firstSlot + slot))
+                            masking.apply(to: out, bands: settings.nMels, frames: settings.framesPerClip, rng: &rng)
+                        }
+                        for component in example.components {
+                            for c in clips.classIndices(of: component.clip) { targets[slot * classes + c] = 1 }
+                        }
                     }
                 }
             }
