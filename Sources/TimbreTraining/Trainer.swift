@@ -49,11 +49,20 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Average the weights over every step from this epoch on (1 = the first) and validate
     /// and save the average (`WeightAverage`); nil trains and saves the weights as they are.
     public var averageFrom: Int?
+    /// Lower the learning rate along a half cosine, from `learningRate` in the first epoch
+    /// towards zero after the last (`epochs`), instead of keeping it constant.
+    public var cosineDecay = false
 
     public init() {}
 
+    /// The learning rate of `epoch` (0-based).
+    public func learningRate(epoch: Int) -> Double {
+        guard cosineDecay, epochs > 0 else { return learningRate }
+        return learningRate * 0.5 * (1 + cos(Double.pi * Double(epoch) / Double(epochs)))
+    }
+
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -80,16 +89,18 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
         calibrates = try c.decodeIfPresent(Bool.self, forKey: .calibrates) ?? true
         averageFrom = try c.decodeIfPresent(Int.self, forKey: .averageFrom)
+        cosineDecay = try c.decodeIfPresent(Bool.self, forKey: .cosineDecay) ?? false
     }
 
     /// Whether validation also scores clips with several classes and mixtures of
     /// validation clips (for multi-label outputs or mixture training), or only solo clips.
     var validatesMixtures: Bool { output == .sigmoid || mixing.fraction > 0 }
 
-    /// Same recipe apart from how long to train: what a resumed run must keep.
+    /// Same recipe apart from how long to train: what a resumed run must keep. The length
+    /// is part of the recipe when the learning rate decays over it.
     func sameRecipe(as other: TrainingOptions) -> Bool {
         var a = self, b = other
-        a.epochs = 0; b.epochs = 0
+        if !cosineDecay { a.epochs = 0; b.epochs = 0 }
         a.patience = 0; b.patience = 0
         return a == b
     }
@@ -103,6 +114,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var validationLoss: Double?
     public var validationAccuracy: Double?
     public var clipsPerSecond: Double
+    /// Adam's learning rate during the epoch (absent in models trained before it was kept).
+    public var learningRate: Double?
 }
 
 /// Progress within an epoch, for a progress bar.
@@ -291,6 +304,7 @@ public final class Trainer: @unchecked Sendable {
         func averages(_ epoch: Int) -> Bool { options.averageFrom.map { epoch + 1 >= $0 } ?? false }
         epochs: for epoch in state.nextEpoch..<max(state.nextEpoch, options.epochs) where !stoppedEarly {
             let order = sampler.order(epoch: epoch, seed: options.seed)
+            optimizer.learningRate = options.learningRate(epoch: epoch)
             let started = Date()
             var lossSum = 0.0, correct = 0, seen = 0
             let batchCount = (order.count + options.batchSize - 1) / options.batchSize
@@ -340,7 +354,7 @@ public final class Trainer: @unchecked Sendable {
                 (lossSum, correct, seen) = (totals[0], Int(totals[1]), Int(totals[2]))
             }
             var record = EpochRecord(epoch: epoch + 1, trainingLoss: lossSum / Double(max(seen, 1)), trainingAccuracy: Double(correct) / Double(max(seen, 1)),
-                                     clipsPerSecond: Double(seen) / max(Date().timeIntervalSince(started), 1e-9))
+                                     clipsPerSecond: Double(seen) / max(Date().timeIntervalSince(started), 1e-9), learningRate: optimizer.learningRate)
             var improved = false
             // Validation and the saved model see the average once there is one; training
             // goes on from the weights as they are.

@@ -97,6 +97,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Average the weights over every training step from this epoch on (stochastic weight averaging, as SWAD does for unseen domains); validation and the saved model use the average.")
     var averageFrom: Int?
 
+    @Flag(help: "Lower the learning rate along a half cosine from --learning-rate towards zero over --epochs.")
+    var cosineDecay = false
+
     @Flag(help: "Do not fit a temperature on the validation clips (temperature scaling); report the network's raw probabilities.")
     var noCalibrate = false
 
@@ -155,6 +158,7 @@ struct TrainCommand: ParsableCommand {
         options.classThresholds = classThresholds.flatMap(parsedThresholds)
         options.keepsLastEpoch = lastEpoch
         options.averageFrom = averageFrom
+        options.cosineDecay = cosineDecay
         options.calibrates = !noCalibrate
         let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)

@@ -203,6 +203,32 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
     }
 
+    /// With cosine decay every epoch trains at lr·(1 + cos(π·e/E))/2, a resumed run keeps
+    /// to that schedule and ends with the uninterrupted run's weights, and a checkpoint of
+    /// one length is not resumed with another (the schedule would change under it).
+    @Test func cosineDecayFollowsItsScheduleAndResumesExactly() throws {
+        let folder = scratchFolder("training")
+        let features = try syntheticFeatureFile(clips: 48, seed: 7, in: folder)
+        var options = smallOptions(epochs: 4)
+        options.cosineDecay = true
+        let expected = [1.0, 0.5 + 2.0.squareRoot() / 4, 0.5, 0.5 - 2.0.squareRoot() / 4].map { $0 * options.learningRate }
+        #expect(zip((0..<4).map(options.learningRate(epoch:)), expected).allSatisfy { abs($0 - $1) < 1e-9 })
+        let straight = folder.appendingPathComponent("straight.h5")
+        let whole = try Trainer(features: features, output: straight, options: options).run(resume: false)
+        #expect(zip(whole.history.compactMap(\.learningRate), expected).allSatisfy { abs($0 - $1) < 1e-9 })
+        #expect(whole.history.count == 4)
+
+        let resumed = folder.appendingPathComponent("resumed.h5")
+        let first = Trainer(features: features, output: resumed, options: options)
+        _ = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 2 { first.cancel() } })
+        var longer = options
+        longer.epochs = 6
+        #expect(throws: TrainingError.self) { try Trainer(features: features, output: resumed, options: longer).run(resume: true) }
+        let rest = try Trainer(features: features, output: resumed, options: options).run(resume: true)
+        #expect(zip(rest.history.compactMap(\.learningRate), expected).allSatisfy { abs($0 - $1) < 1e-9 })
+        #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
+    }
+
     /// With weight averaging, the saved model is the mean of the weights after every step
     /// of the averaged epochs (the checkpoint keeps both), and an interrupted run resumes
     /// to the same average.
