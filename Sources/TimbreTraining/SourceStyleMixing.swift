@@ -8,12 +8,14 @@ import TimbreCore
 /// spread over time of each mel band. With probability `probability` a training clip takes
 /// a blend of its own and a donor's per-band statistics: the donor is a clip of the same
 /// instrument from another sound source (another feature file), and the blend weight λ is
-/// drawn from Beta(`alpha`, `alpha`), mostly near 0 or 1. The clip keeps its notes and
-/// its envelope in time while wearing part of another library's microphone, room and
-/// processing; unlike removing each band's mean, which cost accuracy on held-out sources,
-/// the colouring stays a plausible one for the instrument.
+/// drawn from Beta(`alpha`, `alpha`), mostly near 0 or 1. The clip keeps its notes, its
+/// envelope in time and its overall level while wearing part of another library's
+/// microphone, room and processing; unlike removing each band's mean, which cost accuracy
+/// on held-out sources, the colouring stays a plausible one for the instrument. Classes
+/// that only one source plays are never restyled.
 public struct SourceStyleMixing: Codable, Equatable, Sendable {
-    /// Chance that a clip (each component of a mixture on its own) is restyled.
+    /// Chance that a clip (each component of a mixture on its own) is restyled, when
+    /// another source plays its class.
     public var probability = 0.4
     /// Parameter of the symmetric Beta distribution of the clip's own share λ.
     public var alpha = 0.3
@@ -35,39 +37,44 @@ public struct StyleDonor: Equatable, Sendable {
 /// Chooses style donors: clips of the same class from another feature file.
 public struct StyleDonorPicker: Sendable {
     public let recipe: SourceStyleMixing
-    /// Single-label clips of the training pool, by class.
-    let clipsByClass: [[Int]]
+    /// Single-label clips of the training pool, by class and then by file.
+    let clipsByClassAndFile: [[Int: [Int]]]
     /// The class of every clip of the collection (−1 when not single-label).
     let labels: [Int32]
     /// The file (sound source) of every clip of the collection.
     let fileIndex: [Int]
-    /// Tries at finding a clip of another source before the component is left alone.
-    static let tries = 8
 
     public init(recipe: SourceStyleMixing, pool: [(index: Int, label: Int)], classCount: Int, labels: [Int32], fileIndex: [Int]) {
-        var byClass = [[Int]](repeating: [], count: classCount)
-        for clip in pool { byClass[clip.label].append(clip.index) }
+        var byClass = [[Int: [Int]]](repeating: [:], count: classCount)
+        for clip in pool { byClass[clip.label][fileIndex[clip.index], default: []].append(clip.index) }
         self.recipe = recipe
-        clipsByClass = byClass
+        clipsByClassAndFile = byClass
         self.labels = labels
         self.fileIndex = fileIndex
     }
 
+    /// Whether any class of the pool is played by more than one file, so that some clip
+    /// can be restyled at all.
+    public var hasDonors: Bool { clipsByClassAndFile.contains { $0.count > 1 } }
+
     /// Gives each component of `example` a donor with the recipe's probability, drawing
-    /// from `rng`; a class that only one source plays gets none.
+    /// from `rng`: a clip of its class from one of the other files, chosen in proportion to
+    /// their clips. A component whose class no other file plays is left alone.
     public func assignDonors(to example: inout Example, rng: inout SeededGenerator) {
         for k in example.components.indices {
             let clip = example.components[k].clip
-            guard rng.chance(recipe.probability) else { continue }
-            let share = Float(rng.beta(recipe.alpha, recipe.alpha))
             let label = Int(labels[clip])
-            guard label >= 0, !clipsByClass[label].isEmpty else { continue }
-            for _ in 0..<Self.tries {
-                let candidate = rng.pick(clipsByClass[label])
-                if fileIndex[candidate] != fileIndex[clip] {
-                    example.components[k].style = StyleDonor(clip: candidate, ownShare: share)
+            guard label >= 0 else { continue }
+            let others = clipsByClassAndFile[label].filter { $0.key != fileIndex[clip] }.sorted { $0.key < $1.key }.map(\.value)
+            guard !others.isEmpty, rng.chance(recipe.probability) else { continue }
+            let share = Float(rng.beta(recipe.alpha, recipe.alpha))
+            var position = rng.integer(0...(others.reduce(0) { $0 + $1.count } - 1))
+            for clips in others {
+                if position < clips.count {
+                    example.components[k].style = StyleDonor(clip: clips[position], ownShare: share)
                     break
                 }
+                position -= clips.count
             }
         }
     }
@@ -75,21 +82,26 @@ public struct StyleDonorPicker: Sendable {
 
 /// Blends per-band statistics of log-mel clips.
 public enum BandStatistics {
+    /// Spreads below this many dB count as a band that does not vary: it takes the blended
+    /// mean instead of having its near-constant values stretched to the donor's spread.
+    static let flatBandDB = 0.1
+
     /// Replaces, in a [bands × frames] clip, each band's mean and standard deviation over
-    /// time by `ownShare` of its own plus (1 − `ownShare`) of `donor`'s same band:
-    /// x' = (x − μ) / σ · σ_mix + μ_mix. A band that does not vary (σ = 0) takes the
-    /// blended mean.
+    /// time by `ownShare` of its own plus (1 − `ownShare`) of `donor`'s same band, the
+    /// donor first moved to the clip's overall mean so that only the colouring changes,
+    /// not the level: x' = (x − μ) / σ · σ_mix + μ_mix.
     public static func blend(_ clip: UnsafeMutableBufferPointer<Float>, donor: UnsafeBufferPointer<Float>, ownShare: Float,
                              bands: Int, frames: Int) {
         precondition(clip.count == bands * frames && donor.count == bands * frames)
         let own = Double(ownShare), other = 1 - Double(ownShare)
+        let levelShift = meanAndDeviation(UnsafeBufferPointer(clip)).mean - meanAndDeviation(donor).mean
         for band in 0..<bands {
             let row = band * frames
             let (mean, deviation) = meanAndDeviation(UnsafeBufferPointer(rebasing: clip[row..<row + frames]))
             let (donorMean, donorDeviation) = meanAndDeviation(UnsafeBufferPointer(rebasing: donor[row..<row + frames]))
-            let targetMean = own * mean + other * donorMean
+            let targetMean = own * mean + other * (donorMean + levelShift)
             let targetDeviation = own * deviation + other * donorDeviation
-            let scale = deviation > 0 ? targetDeviation / deviation : 0
+            let scale = deviation >= flatBandDB ? targetDeviation / deviation : 0
             for i in row..<row + frames { clip[i] = Float((Double(clip[i]) - mean) * scale + targetMean) }
         }
     }

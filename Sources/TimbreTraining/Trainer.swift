@@ -263,6 +263,9 @@ public final class Trainer: @unchecked Sendable {
         let donors = options.styleMixing.map {
             StyleDonorPicker(recipe: $0, pool: pool, classCount: classCount, labels: library.label, fileIndex: library.fileIndex)
         }
+        if let donors, !donors.hasDonors {
+            warning("style mixing has no donors: no class is played by more than one feature file, so no clip is restyled")
+        }
         let validation = validationExamples(split.validation, batches: validationBatches)
         split.validation = validation.filter { !$0.isMix }.map { $0.components[0].clip }
 

@@ -107,9 +107,9 @@ public final class BatchReader {
     }
 
     /// `examples` as a [n, 1, mels, frames] tensor (components restyled by their donors,
-    /// mixtures summed in the power domain, then shifted along the mel axis, equalised and masked when those are given, each
-    /// item with its own draw from `seed` and `step`) and their [n, classes] multi-hot
-    /// targets: every class of every component.
+    /// mixtures summed in the power domain, then shifted along the mel axis, equalised and
+    /// masked when those are given, each item with its own draw from `seed` and `step`) and
+    /// their [n, classes] multi-hot targets: every class of every component.
     public func batch(_ examples: [Example], masking: SpectrogramMasking? = nil, equalisation: RandomEqualisation? = nil,
                       bandShift: RandomBandShift? = nil, seed: UInt64 = 0, step: UInt64 = 0, firstSlot: Int = 0) throws -> (input: Tensor, targets: Tensor) {
         let size = clips.melSize, classes = clips.classCount
@@ -126,7 +126,7 @@ public final class BatchReader {
                         try clips.readMel(component.clip, into: target)
                         guard let style = component.style else { return }
                         try clips.readMel(style.clip, into: donorScratch)
-                        // A donor with NaN or infinite values is not used; its own turn reports it.
+                        // A donor with NaN or infinite values is left unused: the clip stays as it is.
                         guard donorScratch.allSatisfy(\.isFinite) else { return }
                         BandStatistics.blend(target, donor: UnsafeBufferPointer(donorScratch), ownShare: style.ownShare,
                                              bands: settings.nMels, frames: settings.framesPerClip)

@@ -27,21 +27,28 @@ import TimbreTestSupport
         let donor = (0..<(bands * frames)).map { i in Float(-70 + 3 * (i / frames)) + Float(rng.uniform(-12, 12)) }
         let share: Float = 0.3
         let out = blended(clip, donor: donor, share: share, bands: bands, frames: frames)
+        // The donor is first moved to the clip's overall level: only the colouring changes.
+        let levelShift = (clip.map(Double.init).reduce(0, +) - donor.map(Double.init).reduce(0, +)) / Double(bands * frames)
+        #expect(abs(out.map(Double.init).reduce(0, +) - clip.map(Double.init).reduce(0, +)) / Double(bands * frames) < 1e-4)
         for band in 0..<bands {
             let own = statistics(clip, band: band, frames: frames), other = statistics(donor, band: band, frames: frames)
             let result = statistics(out, band: band, frames: frames)
-            #expect(abs(result.mean - (0.3 * own.mean + 0.7 * other.mean)) < 1e-4)
+            #expect(abs(result.mean - (0.3 * own.mean + 0.7 * (other.mean + levelShift))) < 1e-4)
             #expect(abs(result.deviation - (0.3 * own.deviation + 0.7 * other.deviation)) < 1e-4)
             // The shape in time is the clip's own: the order of its frames is kept.
             let row = Array(clip[(band * frames)..<((band + 1) * frames)]), moved = Array(out[(band * frames)..<((band + 1) * frames)])
             #expect(row.indices.sorted { row[$0] < row[$1] } == moved.indices.sorted { moved[$0] < moved[$1] })
         }
         #expect(blended(clip, donor: donor, share: 1, bands: bands, frames: frames).elementsEqual(clip) { abs($0 - $1) < 1e-4 })
-        // A band that never varies takes the blended mean.
-        let flat = [Float](repeating: -80, count: bands * frames)
+        // A band that never varies (or hardly: under 0.1 dB) takes the blended mean.
+        var flat = [Float](repeating: -80, count: bands * frames)
+        flat[0] = -80.05
+        let flatLevel = flat.map(Double.init).reduce(0, +) / Double(bands * frames)
+        let donorLevel = donor.map(Double.init).reduce(0, +) / Double(bands * frames)
         let filled = blended(flat, donor: donor, share: 0.5, bands: bands, frames: frames)
         for band in 0..<bands {
-            let expected = 0.5 * -80 + 0.5 * statistics(donor, band: band, frames: frames).mean
+            let ownMean = statistics(flat, band: band, frames: frames).mean
+            let expected = 0.5 * ownMean + 0.5 * (statistics(donor, band: band, frames: frames).mean + flatLevel - donorLevel)
             #expect(filled[(band * frames)..<((band + 1) * frames)].allSatisfy { abs(Double($0) - expected) < 1e-4 })
         }
     }
@@ -86,7 +93,10 @@ import TimbreTestSupport
         }
         // Half the components are drawn; those of class 2 (one source) get no donor.
         let eligible = Double(components) * Double(labels.filter { $0 != 2 }.count) / 60
-        #expect(abs(Double(restyled) / eligible - 0.5) < 0.05, "\(restyled) of \(eligible)")
+        #expect(abs(Double(restyled) / eligible - 0.5) < 0.03, "\(restyled) of \(eligible)")
+        #expect(picker.hasDonors)
+        let alone = StyleDonorPicker(recipe: SourceStyleMixing(), pool: pool, classCount: 3, labels: labels, fileIndex: [Int](repeating: 0, count: 60))
+        #expect(!alone.hasDonors)
     }
 
     @Test func aRestyledExampleIsTheBlendOfItsClipAndItsDonor() throws {
@@ -103,5 +113,30 @@ import TimbreTestSupport
         #expect(plain.elementsEqual(try clips.mel(2)))
         #expect(restyled.elementsEqual(expected) { abs($0 - $1) < 1e-5 })
         #expect(!restyled.elementsEqual(plain) { abs($0 - $1) < 1e-3 })
+    }
+
+    /// A run with style mixing over two feature files is reproducible: interrupted and
+    /// resumed, it ends with the uninterrupted run's weights; and the restyling changes them.
+    @Test func trainingWithStyleMixingResumesExactly() throws {
+        let folder = scratchFolder("style-mixing")
+        let files = [try syntheticFeatureFile(clips: 36, seed: 31, in: folder, name: "a.h5"),
+                     try syntheticFeatureFile(clips: 36, seed: 32, in: folder, name: "b.h5")]
+        var options = smallOptions(epochs: 3)
+        options.mixing.fraction = 0.5
+        options.styleMixing = SourceStyleMixing(probability: 0.8)
+        let straight = folder.appendingPathComponent("straight.h5")
+        _ = try Trainer(features: files, output: straight, options: options).run(resume: false)
+        let resumed = folder.appendingPathComponent("resumed.h5")
+        let first = Trainer(features: files, output: resumed, options: options)
+        let partial = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 1 { first.cancel() } })
+        #expect(partial.interrupted && partial.history.count == 1)
+        let rest = try Trainer(features: files, output: resumed, options: options).run(resume: true)
+        #expect(rest.history.count == 3)
+        #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
+        var plain = options
+        plain.styleMixing = nil
+        let unstyled = folder.appendingPathComponent("unstyled.h5")
+        _ = try Trainer(features: files, output: unstyled, options: plain).run(resume: false)
+        #expect(try ModelFile.read(from: straight).weights != ModelFile.read(from: unstyled).weights)
     }
 }

@@ -220,11 +220,13 @@ func smallOptions(epochs: Int) -> TrainingOptions {
 
         let resumed = folder.appendingPathComponent("resumed.h5")
         let first = Trainer(features: features, output: resumed, options: options)
-        _ = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 2 { first.cancel() } })
+        let partial = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 2 { first.cancel() } })
+        #expect(partial.interrupted && partial.history.count == 2)
         var longer = options
         longer.epochs = 6
         #expect(throws: TrainingError.self) { try Trainer(features: features, output: resumed, options: longer).run(resume: true) }
         let rest = try Trainer(features: features, output: resumed, options: options).run(resume: true)
+        #expect(rest.history.compactMap(\.learningRate).count == 4)
         #expect(zip(rest.history.compactMap(\.learningRate), expected).allSatisfy { abs($0 - $1) < 1e-9 })
         #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
     }
