@@ -116,4 +116,27 @@ for name in sorted(os.listdir(folder)):
 LINKS
     echo "mtg-cello: $(ls "$dir/mtg-cello" | wc -l) notes in place"
 fi
+# Two Freesound packs name a sharp with a hyphen before the octave ("a-0" is A#0), which the
+# note reader would take for a negative octave: their notes are copied to DIR/<family> as
+# "<family>-asharp0.ogg" ("-pmute" kept for the guitar's palm-muted chords). The piano's
+# top three notes were made by speeding up lower ones and are left out.
+copy_freesound_notes() {
+    local folder=$1 family=$2 skip=$3
+    [ -f "$folder/_readme_and_license.txt" ] || { echo "$family: $folder is missing" >&2; return; }
+    rm -rf "${dir:?}/$family"
+    mkdir -p "$dir/$family"
+    python3 - "$folder" "$dir/$family" "$family" "$skip" <<'NOTES'
+import os, re, shutil, sys
+folder, dest, family, skip = sys.argv[1:]
+for name in sorted(os.listdir(folder)):
+    match = re.fullmatch(r"(?:.*__)?([a-g])(-?)(\d)(-pmute)?\.(ogg|wav)", name)
+    if not match or f"{match[1]}{match[2]}{match[3]}" in skip.split():
+        continue
+    note = match[1] + ("sharp" if match[2] else "") + match[3]
+    shutil.copyfile(os.path.join(folder, name), os.path.join(dest, f"{family}{match[4] or ''}-{note}.{match[5]}"))
+NOTES
+    echo "$family: $(ls "$dir/$family" | wc -l) notes in place"
+}
+copy_freesound_notes "$dir/dshop-light-up-piano/Hardware/logic-board/piano" tedagame-piano "a-7 b7 c8"
+copy_freesound_notes "$dir/2PacAndBiggie/color2sound/electric-guitar-power-chords" axgrinder-guitar ""
 echo "sources ready in $dir"
