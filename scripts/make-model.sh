@@ -82,18 +82,14 @@ train_once() {
 
 echo "== 1. corpora"
 seed=1
-for family in "${render_order[@]}"; do
+for family in "${render_order[@]}" "${real_test_families[@]}"; do
     seed=$((seed + 1))
+    corpus=$work/corpus/$family
+    [[ " ${real_test_families[*]} " == *" $family "* ]] && corpus=$work/test/$family
     # A take that fails is reported and left out (status 2); the rest of the corpus stands.
     "$timbre" synth --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 \
-        -o "$work/corpus/$family" > /dev/null || [ $? -eq 2 ]
-    prepare_once "$work/corpus/$family/IRMAS-TrainingData" "$work/features/$family.h5"
-done
-for family in "${real_test_families[@]}"; do
-    seed=$((seed + 1))
-    "$timbre" synth --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 \
-        -o "$work/test/$family" > /dev/null || [ $? -eq 2 ]
-    prepare_once "$work/test/$family/IRMAS-TrainingData" "$work/features/$family.h5"
+        -o "$corpus" > /dev/null || [ $? -eq 2 ]
+    prepare_once "$corpus/IRMAS-TrainingData" "$work/features/$family.h5"
 done
 "$timbre" synth --families "$test_family" --sources "$sources" --split held-out --seed 77 --takes-per-class 0 \
     --songs 24 --song-seconds 30 -o "$work/test/$test_family-songs" > /dev/null || [ $? -eq 2 ]

@@ -37,8 +37,8 @@ public struct StyleDonor: Equatable, Sendable {
 /// Chooses style donors: clips of the same class from another feature file.
 public struct StyleDonorPicker: Sendable {
     public let recipe: SourceStyleMixing
-    /// Single-label clips of the training pool, by class and then by file.
-    let clipsByClassAndFile: [[Int: [Int]]]
+    /// Single-label clips of the training pool, by class and then by file (in file order).
+    let clipsByClassAndFile: [[(file: Int, clips: [Int])]]
     /// The class of every clip of the collection (−1 when not single-label).
     let labels: [Int32]
     /// The file (sound source) of every clip of the collection.
@@ -48,7 +48,7 @@ public struct StyleDonorPicker: Sendable {
         var byClass = [[Int: [Int]]](repeating: [:], count: classCount)
         for clip in pool { byClass[clip.label][fileIndex[clip.index], default: []].append(clip.index) }
         self.recipe = recipe
-        clipsByClassAndFile = byClass
+        clipsByClassAndFile = byClass.map { files in files.sorted { $0.key < $1.key }.map { (file: $0.key, clips: $0.value) } }
         self.labels = labels
         self.fileIndex = fileIndex
     }
@@ -65,16 +65,17 @@ public struct StyleDonorPicker: Sendable {
             let clip = example.components[k].clip
             let label = Int(labels[clip])
             guard label >= 0 else { continue }
-            let others = clipsByClassAndFile[label].filter { $0.key != fileIndex[clip] }.sorted { $0.key < $1.key }.map(\.value)
-            guard !others.isEmpty, rng.chance(recipe.probability) else { continue }
+            let files = clipsByClassAndFile[label], own = fileIndex[clip]
+            let candidates = files.reduce(0) { $0 + ($1.file == own ? 0 : $1.clips.count) }
+            guard candidates > 0, rng.chance(recipe.probability) else { continue }
             let share = Float(rng.beta(recipe.alpha, recipe.alpha))
-            var position = rng.integer(0...(others.reduce(0) { $0 + $1.count } - 1))
-            for clips in others {
-                if position < clips.count {
-                    example.components[k].style = StyleDonor(clip: clips[position], ownShare: share)
+            var position = rng.integer(0...(candidates - 1))
+            for entry in files where entry.file != own {
+                if position < entry.clips.count {
+                    example.components[k].style = StyleDonor(clip: entry.clips[position], ownShare: share)
                     break
                 }
-                position -= clips.count
+                position -= entry.clips.count
             }
         }
     }
