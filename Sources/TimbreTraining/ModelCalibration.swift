@@ -47,6 +47,54 @@ public enum ModelCalibration {
         return Outcome(calibration: calibration, clips: labelled.count, keptSoftmaxThresholds: raw.output == .softmax && hasThresholds)
     }
 
+    /// What `chooseThresholds` did: the thresholds before and after, and the micro F1 of
+    /// each over the clips.
+    public struct ThresholdChoice: Sendable {
+        public var before: [Double], after: [Double]
+        public var microF1Before: Double, microF1After: Double
+        public var clips: Int
+    }
+
+    /// Chooses the model's per-class decision thresholds for the highest micro F1 over the
+    /// labelled clips of `features` (`ThresholdSearch.forMicroF1`, starting from the
+    /// recorded ones), and records them with the files they were chosen on. Weights and
+    /// temperature stay, so rankings and probabilities do not change; only which classes
+    /// are reported does. Solo clips and song mixes given together keep a class from
+    /// firing on mixes without making it deaf on solo recordings.
+    public static func chooseThresholds(_ model: inout ModelFile, on features: [URL], batchSize: Int = 32) throws -> ThresholdChoice {
+        let clips = try ClipLibrary(urls: features)
+        try model.checkCompatible(with: clips.readers[0].metadata, source: features[0].path)
+        let labelled = (0..<clips.count).filter { !clips.classIndices(of: $0).isEmpty }
+        guard !labelled.isEmpty else { throw TrainingError("\(features[0].path): no labelled clips to choose thresholds on") }
+        openblas_set_num_threads(1)
+        let (logits, targets) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: labelled.map(Example.solo), batchSize: batchSize)
+        let probabilities = model.architecture.probabilities(logits).data
+        let truth = Trainer.classSets(targets)
+        let classes = targets.shape[1]
+        let summary = model.trainingSummary
+        let before = ThresholdSearch.recordedPerClass(in: summary).flatMap { $0.count == classes ? $0 : nil }
+            ?? [Double](repeating: ThresholdSearch.recorded(in: summary) ?? 0.5, count: classes)
+        let after = ThresholdSearch.forMicroF1(probabilities: probabilities, truth: truth, classes: classes, start: before)
+        let choice = ThresholdChoice(
+            before: before, after: after,
+            microF1Before: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: before),
+            microF1After: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: after),
+            clips: labelled.count)
+        model.trainingSummary = replacingThresholds(in: summary, with: after, chosenOn: features.map(\.lastPathComponent), choice: choice)
+        return choice
+    }
+
+    /// The summary with `thresholds` as its per-class thresholds and a record of where
+    /// they were chosen.
+    static func replacingThresholds(in summary: String, with thresholds: [Double], chosenOn files: [String], choice: ThresholdChoice) -> String {
+        var object = ((try? JSONSerialization.jsonObject(with: Data(summary.utf8))) as? [String: Any]) ?? [:]
+        object["class_thresholds"] = thresholds
+        object["thresholds_chosen_on"] = ["files": files, "clips": choice.clips,
+                                          "micro_f1_before": choice.microF1Before, "micro_f1_after": choice.microF1After] as [String: Any]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return summary }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// The summary with `calibration` in place of the one training recorded.
     static func replacingCalibration(in summary: String, with calibration: Calibration) -> String {
         guard var object = (try? JSONSerialization.jsonObject(with: Data(summary.utf8))) as? [String: Any],

@@ -7,7 +7,7 @@ import TimbreTraining
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Make a model's probabilities honest: fit a temperature on labelled features.",
+        abstract: "Make a model's probabilities honest (a temperature), or choose its tag thresholds, on labelled features.",
         discussion: """
             Temperature scaling: one number divides the network's logits so that, over the \
             clips given, a class reported with probability p is right about a fraction p of \
@@ -17,9 +17,16 @@ struct CalibrateCommand: ParsableCommand {
             temperature (a sigmoid model's thresholds are moved to keep its decisions). \
             `timbre train` already does this on its validation clips.
 
+            With --thresholds it leaves the probabilities alone and chooses one decision \
+            threshold per class instead, together, for the highest micro F1 over the clips \
+            given (the most probable class is always reported). Give it solo clips and song \
+            mixes together, of sources the model did not train on: thresholds chosen on solo \
+            clips alone are too low for full mixes, where every class scores higher.
+
             Examples:
               timbre calibrate --model model.h5 held-out.h5 -o calibrated.h5
               timbre calibrate held-out.h5 -o calibrated.h5        (the bundled model)
+              timbre calibrate --model model.h5 --thresholds held-out-songs.h5 -o tuned.h5
             """
     )
 
@@ -31,7 +38,11 @@ struct CalibrateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model file to write.")
     var output: String
 
+    @Flag(help: "Choose per-class tag thresholds for the highest micro F1 instead of fitting a temperature.")
+    var thresholds = false
+
     func run() throws {
+        if thresholds { return try chooseThresholds() }
         let outcome = try reportingErrors { () -> ModelCalibration.Outcome in
             try OutputPath.checkFile(URL(fileURLWithPath: output))
             try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features)
@@ -47,5 +58,20 @@ struct CalibrateCommand: ParsableCommand {
         }
         print(String(format: "wrote %@: temperature %.3f fitted on %d clips; expected calibration error %.3f → %.3f",
                      output, c.temperature, outcome.clips, c.eceBefore, c.eceAfter))
+    }
+
+    private func chooseThresholds() throws {
+        let (choice, codes) = try reportingErrors { () -> (ModelCalibration.ThresholdChoice, [String]) in
+            try OutputPath.checkFile(URL(fileURLWithPath: output))
+            try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features)
+            try FileProbe.check(features, as: .features)
+            var file = try model.load()
+            let choice = try ModelCalibration.chooseThresholds(&file, on: features.map { URL(fileURLWithPath: $0) })
+            try file.write(to: URL(fileURLWithPath: output), slices: try file.makeModel().parameters.slices)
+            return (choice, file.features.classCodes)
+        }
+        let moved = zip(codes, zip(choice.before, choice.after)).map { String(format: "%@ %.2f→%.2f", $0, $1.0, $1.1) }
+        print(String(format: "wrote %@: thresholds chosen on %d clips; micro F1 %.4f → %.4f", output, choice.clips, choice.microF1Before, choice.microF1After))
+        print("thresholds: " + moved.joined(separator: ", "))
     }
 }

@@ -401,13 +401,13 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
 
     /// An output that is one of the inputs (under any name) is refused before it is read,
     /// so the input survives.
-    @Test(arguments: ["train", "merge", "calibrate"])
-    func anOutputThatIsAlsoAnInputIsRefused(command: String) throws {
+    @Test(arguments: [["train"], ["merge"], ["calibrate"], ["calibrate", "--thresholds"]])
+    func anOutputThatIsAlsoAnInputIsRefused(command: [String]) throws {
         let folder = scratchFolder("cli")
         let input = folder.appendingPathComponent("features.h5"), linked = folder.appendingPathComponent("same.h5")
         try Data("stands for a feature file".utf8).write(to: input)
         try FileManager.default.createSymbolicLink(at: linked, withDestinationURL: input)
-        let arguments = [command, input.path, "-o", linked.path]
+        let arguments = command + [input.path, "-o", linked.path]
         let result = try TimbreProcess.run(arguments)
         #expect(result.status == 1)
         #expect(result.stderr == "timbre: \(linked.path): is also an input (\(input.path)); write to another file\n")
@@ -699,6 +699,14 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         let fromAudio = try TimbreProcess.run(["evaluate", "--model", model, data.path])
         #expect(fromAudio.status == 0)
         #expect(fromAudio.stdout.contains("24 clips  top-1 error"))
+
+        // Thresholds chosen on the clips: the weights stay, the choice is recorded.
+        let tuned = work.appendingPathComponent("tuned.h5").path
+        let choose = try TimbreProcess.run(["calibrate", "--model", model, "--thresholds", features, "-o", tuned])
+        #expect(choose.status == 0, "\(choose.stderr)")
+        #expect(choose.stdout.contains("thresholds chosen on 24 clips; micro F1"), "\(choose.stdout)")
+        #expect(choose.stdout.contains("thresholds: cel "), "\(choose.stdout)")
+        #expect(try ModelFile.read(from: URL(fileURLWithPath: tuned)).weights == ModelFile.read(from: URL(fileURLWithPath: model)).weights)
     }
 
     /// `timbre synth`'s output holds IRMAS-TrainingData/ and MedleyDB/ side by side: both
