@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre --separator M SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
@@ -60,6 +60,7 @@ def micro_f1(pairs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--timbre", required=True)
+    parser.add_argument("--model", help="classifier model (default: the bundled one)")
     parser.add_argument("--separator", help="separator model (default: the bundled one)")
     parser.add_argument("--gate-db", type=float, default=-50.0)
     parser.add_argument("--stem-threshold", type=float)
@@ -68,8 +69,9 @@ def main():
     args = parser.parse_args()
     songs = sorted(s for s in args.songs if os.path.isdir(s))
     mixes = [os.path.join(s, f"{os.path.basename(s)}_MIX.wav") for s in songs]
-    plain = predictions(args.timbre, mixes, [])
-    separated = predictions(args.timbre, mixes, ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
+    model = ["--model", args.model] if args.model else []
+    plain = predictions(args.timbre, mixes, model)
+    separated = predictions(args.timbre, mixes, model + ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
                             + (["--stem-threshold", str(args.stem_threshold)] if args.stem_threshold is not None else [])
                             + ([f"--stem-gate-db={args.stem_gate_db}"] if args.stem_gate_db is not None else []))
     pairs_plain, pairs_separated = [], []
