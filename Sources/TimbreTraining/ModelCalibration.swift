@@ -18,13 +18,7 @@ public enum ModelCalibration {
     /// had), records it in `model`, and maps the recorded decision thresholds of a sigmoid
     /// model so that they pick the same classes: t′ = σ(logit(t) / T).
     public static func calibrate(_ model: inout ModelFile, on features: [URL], batchSize: Int = 32) throws -> Outcome {
-        let clips = try ClipLibrary(urls: features)
-        try model.checkCompatible(with: clips.readers[0].metadata, source: features[0].path)
-        let labelled = (0..<clips.count).filter { !clips.classIndices(of: $0).isEmpty }
-        guard !labelled.isEmpty else { throw TrainingError("\(features[0].path): no labelled clips to calibrate on") }
-        openblas_set_num_threads(1)
-        let network = try model.makeModel()
-        let (logits, targets) = try BatchReader(clips: clips).logits(of: network, for: labelled.map(Example.solo), batchSize: batchSize)
+        let (logits, targets, count) = try labelledLogits(of: model, on: features, purpose: "calibrate on", batchSize: batchSize)
         let truth = Trainer.classSets(targets)
         let classes = targets.shape[1]
         var raw = model.architecture
@@ -44,7 +38,7 @@ public enum ModelCalibration {
         model.trainingSummary = replacingCalibration(in: model.trainingSummary, with: calibration)
         model.architecture = calibrated
         let hasThresholds = ThresholdSearch.recorded(in: model.trainingSummary) != nil || ThresholdSearch.recordedPerClass(in: model.trainingSummary) != nil
-        return Outcome(calibration: calibration, clips: labelled.count, keptSoftmaxThresholds: raw.output == .softmax && hasThresholds)
+        return Outcome(calibration: calibration, clips: count, keptSoftmaxThresholds: raw.output == .softmax && hasThresholds)
     }
 
     /// What `chooseThresholds` did: the thresholds before and after, and the micro F1 of
@@ -59,15 +53,11 @@ public enum ModelCalibration {
     /// labelled clips of `features` (`ThresholdSearch.forMicroF1`, starting from the
     /// recorded ones), and records them with the files they were chosen on. Weights and
     /// temperature stay, so rankings and probabilities do not change; only which classes
-    /// are reported does. Solo clips and song mixes given together keep a class from
-    /// firing on mixes without making it deaf on solo recordings.
+    /// are reported does. Micro F1 counts every tag alike, so the classes that fill most
+    /// true tags (drums and bass in songs) are favoured; solo clips given beside the mixes
+    /// keep those from falling so low that they fire on every solo recording.
     public static func chooseThresholds(_ model: inout ModelFile, on features: [URL], batchSize: Int = 32) throws -> ThresholdChoice {
-        let clips = try ClipLibrary(urls: features)
-        try model.checkCompatible(with: clips.readers[0].metadata, source: features[0].path)
-        let labelled = (0..<clips.count).filter { !clips.classIndices(of: $0).isEmpty }
-        guard !labelled.isEmpty else { throw TrainingError("\(features[0].path): no labelled clips to choose thresholds on") }
-        openblas_set_num_threads(1)
-        let (logits, targets) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: labelled.map(Example.solo), batchSize: batchSize)
+        let (logits, targets, count) = try labelledLogits(of: model, on: features, purpose: "choose thresholds on", batchSize: batchSize)
         let probabilities = model.architecture.probabilities(logits).data
         let truth = Trainer.classSets(targets)
         let classes = targets.shape[1]
@@ -79,7 +69,7 @@ public enum ModelCalibration {
             before: before, after: after,
             microF1Before: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: before),
             microF1After: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: after),
-            clips: labelled.count)
+            clips: count)
         model.trainingSummary = replacingThresholds(in: summary, with: after, chosenOn: features.map(\.lastPathComponent), choice: choice)
         return choice
     }
@@ -93,6 +83,18 @@ public enum ModelCalibration {
                                           "micro_f1_before": choice.microF1Before, "micro_f1_after": choice.microF1After] as [String: Any]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return summary }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The model's logits and the targets of every labelled clip of `features`, and how
+    /// many there are.
+    private static func labelledLogits(of model: ModelFile, on features: [URL], purpose: String, batchSize: Int) throws -> (Tensor, Tensor, Int) {
+        let clips = try ClipLibrary(urls: features)
+        try model.checkCompatible(with: clips.readers[0].metadata, source: features[0].path)
+        let labelled = (0..<clips.count).filter { !clips.classIndices(of: $0).isEmpty }
+        guard !labelled.isEmpty else { throw TrainingError("\(features[0].path): no labelled clips to \(purpose)") }
+        openblas_set_num_threads(1)
+        let (logits, targets) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: labelled.map(Example.solo), batchSize: batchSize)
+        return (logits, targets, labelled.count)
     }
 
     /// The summary with `calibration` in place of the one training recorded.

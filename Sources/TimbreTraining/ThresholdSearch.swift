@@ -66,6 +66,7 @@ public enum ThresholdSearch {
         let atCandidates = (0..<classes).map { c in candidates.map { counts(c, $0) } }
         var thresholds = start
         var current = (0..<classes).map { counts($0, start[$0]) }
+        // Every move raises the pooled F1, so the sweeps end; the bound only caps the work.
         for _ in 0..<50 {
             var moved = false
             for c in 0..<classes {

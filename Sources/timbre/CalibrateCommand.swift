@@ -19,9 +19,10 @@ struct CalibrateCommand: ParsableCommand {
 
             With --thresholds it leaves the probabilities alone and chooses one decision \
             threshold per class instead, together, for the highest micro F1 over the clips \
-            given (the most probable class is always reported). Give it solo clips and song \
-            mixes together, of sources the model did not train on: thresholds chosen on solo \
-            clips alone are too low for full mixes, where every class scores higher.
+            given (the most probable class is always reported). Give it labelled clips of \
+            the material it will tag, from sources the model did not train on, solo clips and \
+            song mixes together. Micro F1 favours the classes that fill most true tags: on \
+            band mixes it can raise the others until they are seldom named.
 
             Examples:
               timbre calibrate --model model.h5 held-out.h5 -o calibrated.h5
@@ -44,10 +45,7 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         if thresholds { return try chooseThresholds() }
         let outcome = try reportingErrors { () -> ModelCalibration.Outcome in
-            try OutputPath.checkFile(URL(fileURLWithPath: output))
-            try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features)
-            try FileProbe.check(features, as: .features)
-            var file = try model.load()
+            var file = try checkedModel()
             let outcome = try ModelCalibration.calibrate(&file, on: features.map { URL(fileURLWithPath: $0) })
             try file.write(to: URL(fileURLWithPath: output), slices: try file.makeModel().parameters.slices)
             return outcome
@@ -62,10 +60,7 @@ struct CalibrateCommand: ParsableCommand {
 
     private func chooseThresholds() throws {
         let (choice, codes) = try reportingErrors { () -> (ModelCalibration.ThresholdChoice, [String]) in
-            try OutputPath.checkFile(URL(fileURLWithPath: output))
-            try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features)
-            try FileProbe.check(features, as: .features)
-            var file = try model.load()
+            var file = try checkedModel()
             let choice = try ModelCalibration.chooseThresholds(&file, on: features.map { URL(fileURLWithPath: $0) })
             try file.write(to: URL(fileURLWithPath: output), slices: try file.makeModel().parameters.slices)
             return (choice, file.features.classCodes)
@@ -73,5 +68,13 @@ struct CalibrateCommand: ParsableCommand {
         let moved = zip(codes, zip(choice.before, choice.after)).map { String(format: "%@ %.2f→%.2f", $0, $1.0, $1.1) }
         print(String(format: "wrote %@: thresholds chosen on %d clips; micro F1 %.4f → %.4f", output, choice.clips, choice.microF1Before, choice.microF1After))
         print("thresholds: " + moved.joined(separator: ", "))
+    }
+
+    /// The model, once the output and the feature files have passed their checks.
+    private func checkedModel() throws -> ModelFile {
+        try OutputPath.checkFile(URL(fileURLWithPath: output))
+        try OutputPath.checkNotAnInput(URL(fileURLWithPath: output), inputs: features)
+        try FileProbe.check(features, as: .features)
+        return try model.load()
     }
 }
