@@ -52,6 +52,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Lower the learning rate along a half cosine, from `learningRate` in the first epoch
     /// towards zero after the last (`epochs`), instead of keeping it constant.
     public var cosineDecay = false
+    /// Also train on the clips that carry several labels (song mixes, whose labels come
+    /// from their stems), each once per epoch as it is, with every labelled class as a
+    /// target. Sigmoid output only; without it those clips only validate.
+    public var multiLabelClips = false
 
     public init() {}
 
@@ -62,7 +66,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay, multiLabelClips
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -90,6 +94,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         calibrates = try c.decodeIfPresent(Bool.self, forKey: .calibrates) ?? true
         averageFrom = try c.decodeIfPresent(Int.self, forKey: .averageFrom)
         cosineDecay = try c.decodeIfPresent(Bool.self, forKey: .cosineDecay) ?? false
+        multiLabelClips = try c.decodeIfPresent(Bool.self, forKey: .multiLabelClips) ?? false
     }
 
     /// Whether validation also scores clips with several classes and mixtures of
@@ -255,9 +260,15 @@ public final class Trainer: @unchecked Sendable {
             split = DataSplit.byGroup(labels: library.label, groups: library.groups, fraction: options.validationFraction, seed: options.seed)
             validationBatches = batches
         }
+        guard !options.multiLabelClips || options.output == .sigmoid else {
+            throw TrainingError("training on clips with several labels needs the sigmoid output (--output-layer sigmoid)")
+        }
+        let multiLabel = options.multiLabelClips ? split.training.filter { library.label[$0] < 0 && !library.classIndices(of: $0).isEmpty } : []
         split.training = split.training.filter { library.label[$0] >= 0 }
         guard !split.training.isEmpty else { throw TrainingError("\(featureURLs[0].path): no single-label clips to train on") }
         let pool = split.training.map { (index: $0, label: Int(library.label[$0])) }
+        // Counted among the training clips; the sampler and the mixtures use the single-label ones.
+        split.training += multiLabel
         let sampler = BalancedSampler(clips: pool, classCount: classCount)
         let planner = MixPlanner(recipe: options.mixing, pool: pool, classCount: classCount, rmsDB: (0..<library.count).map(library.rmsDB(of:)))
         let donors = options.styleMixing.map {
@@ -306,7 +317,7 @@ public final class Trainer: @unchecked Sendable {
         /// Whether the steps of `epoch` (0-based) join the weight average.
         func averages(_ epoch: Int) -> Bool { options.averageFrom.map { epoch + 1 >= $0 } ?? false }
         epochs: for epoch in state.nextEpoch..<max(state.nextEpoch, options.epochs) where !stoppedEarly {
-            let order = sampler.order(epoch: epoch, seed: options.seed)
+            let order = Self.shuffledIn(multiLabel, to: sampler.order(epoch: epoch, seed: options.seed), epoch: epoch, seed: options.seed)
             optimizer.learningRate = options.learningRate(epoch: epoch)
             let started = Date()
             var lossSum = 0.0, correct = 0, seen = 0
@@ -319,7 +330,8 @@ public final class Trainer: @unchecked Sendable {
                 let positions = TrainingGroup.share(of: whole)
                 let examples = positions.map { position -> Example in
                     var rng = SeededGenerator(seed: options.seed, stream: UInt64(epoch) << 40 | UInt64(position))
-                    var example = planner.example(around: order[position], label: Int(library.label[order[position]]), rng: &rng)
+                    let clip = order[position], label = Int(library.label[clip])
+                    var example = label < 0 ? Example.solo(clip) : planner.example(around: clip, label: label, rng: &rng)
                     donors?.assignDonors(to: &example, rng: &rng)
                     return example
                 }
@@ -458,6 +470,14 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Items whose most probable class is one of their target classes.
+    /// The epoch's order with `extra` clips (those with several labels) shuffled in; the
+    /// order as it was when there are none, so runs without them are unchanged.
+    static func shuffledIn(_ extra: [Int], to order: [Int], epoch: Int, seed: UInt64) -> [Int] {
+        guard !extra.isEmpty else { return order }
+        var generator = SeededGenerator(seed: seed, stream: UInt64(epoch) &+ 0x3A17_1ABE)
+        return (order + extra).shuffled(using: &generator)
+    }
+
     static func topClassCorrect(_ probabilities: Tensor, _ targets: Tensor) -> Int {
         let classes = probabilities.shape[1]
         var correct = 0

@@ -100,6 +100,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Lower the learning rate along a half cosine from --learning-rate towards zero over --epochs.")
     var cosineDecay = false
 
+    @Flag(help: "Also train on the clips with several labels (song mixes prepared from multitracks), as they are, with every labelled class as a target (sigmoid output).")
+    var multiLabelClips = false
+
     @Flag(help: "Do not fit a temperature on the validation clips (temperature scaling); report the network's raw probabilities.")
     var noCalibrate = false
 
@@ -159,6 +162,7 @@ struct TrainCommand: ParsableCommand {
         options.keepsLastEpoch = lastEpoch
         options.averageFrom = averageFrom
         options.cosineDecay = cosineDecay
+        options.multiLabelClips = multiLabelClips
         options.calibrates = !noCalibrate
         let trainer = Trainer(features: features.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output),
                               validation: validation.map { URL(fileURLWithPath: $0) }, options: options)
