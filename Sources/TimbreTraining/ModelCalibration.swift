@@ -61,16 +61,15 @@ public enum ModelCalibration {
         let probabilities = model.architecture.probabilities(logits).data
         let truth = Trainer.classSets(targets)
         let classes = targets.shape[1]
-        let summary = model.trainingSummary
-        let before = ThresholdSearch.recordedPerClass(in: summary).flatMap { $0.count == classes ? $0 : nil }
-            ?? [Double](repeating: ThresholdSearch.recorded(in: summary) ?? 0.5, count: classes)
+        let recorded = model.decisionThresholds(override: nil)
+        let before = recorded.classThresholds ?? [Double](repeating: recorded.threshold, count: classes)
         let after = ThresholdSearch.forMicroF1(probabilities: probabilities, truth: truth, classes: classes, start: before)
         let choice = ThresholdChoice(
             before: before, after: after,
             microF1Before: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: before),
             microF1After: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: after),
             clips: count)
-        model.trainingSummary = replacingThresholds(in: summary, with: after, chosenOn: features.map(\.lastPathComponent), choice: choice)
+        model.trainingSummary = replacingThresholds(in: model.trainingSummary, with: after, chosenOn: features.map(\.lastPathComponent), choice: choice)
         return choice
     }
 

@@ -15,14 +15,8 @@ public enum ThresholdSearch {
     public static func best(probabilities: [Float], truth: [Set<Int>], classes: Int) -> Double {
         var best = (threshold: 0.5, f1: -1.0)
         for threshold in candidates {
-            var counts = Counts()
-            for (clip, labels) in truth.enumerated() {
-                let top = topClass(probabilities, clip: clip, classes: classes)
-                for c in 0..<classes {
-                    counts.add(chosen: c == top || Double(probabilities[clip * classes + c]) >= threshold, present: labels.contains(c))
-                }
-            }
-            if counts.f1 > best.f1 + 1e-12 { best = (threshold, counts.f1) }
+            let f1 = microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: [Double](repeating: threshold, count: classes))
+            if f1 > best.f1 + 1e-12 { best = (threshold, f1) }
         }
         return best.threshold
     }
@@ -35,11 +29,8 @@ public enum ThresholdSearch {
             guard truth.contains(where: { $0.contains(c) }) else { return 0.5 }
             var best = (threshold: 0.5, f1: -1.0)
             for threshold in candidates {
-                var counts = Counts()
-                for (clip, labels) in truth.enumerated() {
-                    counts.add(chosen: tops[clip] == c || Double(probabilities[clip * classes + c]) >= threshold, present: labels.contains(c))
-                }
-                if counts.f1 > best.f1 + 1e-12 { best = (threshold, counts.f1) }
+                let f1 = classCounts(c, at: threshold, probabilities, truth, tops, classes).f1
+                if f1 > best.f1 + 1e-12 { best = (threshold, f1) }
             }
             return best.threshold
         }
@@ -56,16 +47,9 @@ public enum ThresholdSearch {
     public static func forMicroF1(probabilities: [Float], truth: [Set<Int>], classes: Int, start: [Double]) -> [Double] {
         precondition(start.count == classes && probabilities.count == truth.count * classes, "one start per class, one row per clip")
         let tops = truth.indices.map { topClass(probabilities, clip: $0, classes: classes) }
-        func counts(_ c: Int, _ threshold: Double) -> Counts {
-            var counts = Counts()
-            for (clip, labels) in truth.enumerated() {
-                counts.add(chosen: tops[clip] == c || Double(probabilities[clip * classes + c]) >= threshold, present: labels.contains(c))
-            }
-            return counts
-        }
-        let atCandidates = (0..<classes).map { c in candidates.map { counts(c, $0) } }
+        let atCandidates = (0..<classes).map { c in candidates.map { classCounts(c, at: $0, probabilities, truth, tops, classes) } }
         var thresholds = start
-        var current = (0..<classes).map { counts($0, start[$0]) }
+        var current = (0..<classes).map { classCounts($0, at: start[$0], probabilities, truth, tops, classes) }
         // Every move raises the pooled F1, so the sweeps end; the bound only caps the work.
         for _ in 0..<50 {
             var moved = false
@@ -86,14 +70,17 @@ public enum ThresholdSearch {
 
     /// Micro F1 of the decisions at `thresholds` (the most probable class always chosen).
     public static func microF1(probabilities: [Float], truth: [Set<Int>], classes: Int, thresholds: [Double]) -> Double {
+        let tops = truth.indices.map { topClass(probabilities, clip: $0, classes: classes) }
+        return (0..<classes).reduce(Counts()) { $0 + classCounts($1, at: thresholds[$1], probabilities, truth, tops, classes) }.f1
+    }
+
+    /// Class `c`'s decisions over every clip at `threshold`, given each clip's top class.
+    private static func classCounts(_ c: Int, at threshold: Double, _ probabilities: [Float], _ truth: [Set<Int>], _ tops: [Int], _ classes: Int) -> Counts {
         var counts = Counts()
         for (clip, labels) in truth.enumerated() {
-            let top = topClass(probabilities, clip: clip, classes: classes)
-            for c in 0..<classes {
-                counts.add(chosen: c == top || Double(probabilities[clip * classes + c]) >= thresholds[c], present: labels.contains(c))
-            }
+            counts.add(chosen: tops[clip] == c || Double(probabilities[clip * classes + c]) >= threshold, present: labels.contains(c))
         }
-        return counts.f1
+        return counts
     }
 
     private struct Counts {

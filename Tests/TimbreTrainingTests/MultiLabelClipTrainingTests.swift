@@ -6,32 +6,9 @@ import TimbreStore
 import TimbreTestSupport
 @testable import TimbreTraining
 
-/// A feature file whose clips carry the given class sets: class 0 is a low band, class 1 a
-/// high band, class 2 vertical onsets, and a clip of several classes holds all of theirs.
+/// A feature file of the synthetic spectrograms with the given class sets, one recording per clip.
 private func featureFile(_ classSets: [[Int]], seed: UInt64, in folder: URL, name: String) throws -> URL {
-    let settings = smallSettings()
-    var metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "dru"], classNames: ["piano", "violin", "drums"], settings: settings, resampler: "test")
-    metadata.inputs = ["synthetic"]
-    let url = folder.appendingPathComponent(name)
-    let writer = try FeatureFileWriter(destination: url, metadata: metadata)
-    var generator = SeededGenerator(seed: seed)
-    for (clip, classes) in classSets.enumerated() {
-        let shift = Int(generator.next() % 3)
-        var mel = [Float](repeating: 0, count: 24 * 25)
-        for y in 0..<24 {
-            for x in 0..<25 {
-                var value = -60 + generator.nextUnit() * 15
-                if classes.contains(0), y == 3 + shift || y == 7 + shift { value += 30 }
-                if classes.contains(1), y == 15 + shift || y == 18 + shift { value += 30 }
-                if classes.contains(2), (x + shift) % 6 == 0 { value += 30 }
-                mel[y * 25 + x] = value
-            }
-        }
-        try writer.append(EncodedClip(melChunk: ChunkCodec.encode(mel), classIndices: classes, source: "clip\(clip).wav",
-                                      offset: 0, group: Int32(clip), rmsDB: -20))
-    }
-    try writer.commit()
-    return url
+    try syntheticFeatureFile(classSets: classSets, groups: Array(classSets.indices), seed: seed, in: folder, name: name)
 }
 
 @Suite(.serialized) struct MultiLabelClipTrainingTests {
@@ -44,7 +21,7 @@ private func featureFile(_ classSets: [[Int]], seed: UInt64, in folder: URL, nam
         let training = try featureFile(solo + Array(repeating: [0, 1], count: 30), seed: 3, in: folder, name: "train.h5")
         let test = try featureFile(Array(repeating: [0, 1], count: 20) + Array(repeating: [0], count: 20), seed: 4, in: folder, name: "test.h5")
         func violin(multiLabel: Bool) throws -> (withViolin: Float, pianoAlone: Float, clips: Int) {
-            var options = smallOptions(epochs: 30)
+            var options = smallOptions(epochs: 40)
             options.output = .sigmoid
             options.validationFraction = 0
             options.multiLabelClips = multiLabel

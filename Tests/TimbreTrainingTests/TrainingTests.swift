@@ -20,6 +20,13 @@ func smallSettings() -> FeatureSettings {
 /// A feature file of three classes of synthetic spectrograms (a low band, a high band,
 /// vertical onsets), three clips per recording; the clips in `poisoned` hold a NaN.
 func syntheticFeatureFile(clips: Int, seed: UInt64, in folder: URL, name: String = "features.h5", poisoned: Set<Int> = []) throws -> URL {
+    try syntheticFeatureFile(classSets: (0..<clips).map { [($0 / 3) % 3] }, groups: (0..<clips).map { $0 / 3 },
+                             seed: seed, in: folder, name: name, poisoned: poisoned)
+}
+
+/// The same spectrograms for clips of any class sets: a clip of several classes holds the
+/// pattern of each.
+func syntheticFeatureFile(classSets: [[Int]], groups: [Int], seed: UInt64, in folder: URL, name: String, poisoned: Set<Int> = []) throws -> URL {
     let settings = smallSettings()
     precondition(settings.framesPerClip == 25)
     var metadata = FeatureFileMetadata(classCodes: ["pia", "vio", "dru"], classNames: ["piano", "violin", "drums"], settings: settings, resampler: "test")
@@ -27,25 +34,22 @@ func syntheticFeatureFile(clips: Int, seed: UInt64, in folder: URL, name: String
     let url = folder.appendingPathComponent(name)
     let writer = try FeatureFileWriter(destination: url, metadata: metadata)
     var generator = SeededGenerator(seed: seed)
-    for clip in 0..<clips {
-        let label = (clip / 3) % 3
+    for (clip, classes) in classSets.enumerated() {
         let shift = Int(generator.next() % 3)
         let level: Float = 20 + generator.nextUnit() * 20
         var mel = [Float](repeating: 0, count: 24 * 25)
         for y in 0..<24 {
             for x in 0..<25 {
                 var value = -60 + generator.nextUnit() * 15
-                switch label {
-                case 0: if y == 3 + shift || y == 7 + shift { value += level }
-                case 1: if y == 15 + shift || y == 18 + shift { value += level }
-                default: if (x + shift) % 6 == 0 { value += level }
-                }
+                if classes.contains(0), y == 3 + shift || y == 7 + shift { value += level }
+                if classes.contains(1), y == 15 + shift || y == 18 + shift { value += level }
+                if classes.contains(2), (x + shift) % 6 == 0 { value += level }
                 mel[y * 25 + x] = value
             }
         }
         if poisoned.contains(clip) { mel[100] = .nan; mel[101] = .infinity }
-        try writer.append(EncodedClip(melChunk: ChunkCodec.encode(mel), classIndices: [label], source: "clip\(clip).wav",
-                                      offset: 0, group: Int32(clip / 3), rmsDB: -20))
+        try writer.append(EncodedClip(melChunk: ChunkCodec.encode(mel), classIndices: classes, source: "clip\(clip).wav",
+                                      offset: 0, group: Int32(groups[clip]), rmsDB: -20))
     }
     try writer.commit()
     return url
