@@ -46,6 +46,20 @@ public enum PreparationJob: Sendable, Equatable {
     }
 }
 
+/// Which clips a multitrack song gives. A mix clip is labelled by the stems sounding in it
+/// either way, so the stems are always read; `mixes` and `stems` only choose what is kept.
+public enum MultitrackClips: String, CaseIterable, Sendable {
+    /// The stems' single-label clips and the mix's multi-label clips.
+    case both
+    /// Only the mix clips: the polyphonic examples without the solo ones.
+    case mixes
+    /// Only the stem clips.
+    case stems
+
+    public var keepsMixes: Bool { self != .stems }
+    public var keepsStems: Bool { self != .mixes }
+}
+
 /// What an importer found under an input root.
 public struct ImportResult: Sendable {
     public var layout: DatasetLayout

@@ -33,13 +33,15 @@ public struct JobResult: Sendable, Equatable {
 public final class JobProcessor {
     public let settings: FeatureSettings
     public let quality: ResamplerQuality
+    public let multitrackClips: MultitrackClips
     private let extractor: LogMelExtractor
     private let encoder = ChunkEncoder()
     private var mel: [Float]
 
-    public init(settings: FeatureSettings, quality: ResamplerQuality) {
+    public init(settings: FeatureSettings, quality: ResamplerQuality, multitrackClips: MultitrackClips = .both) {
         self.settings = settings
         self.quality = quality
+        self.multitrackClips = multitrackClips
         extractor = LogMelExtractor(settings: settings)
         mel = [Float](repeating: 0, count: settings.nMels * settings.framesPerClip)
     }
@@ -98,10 +100,11 @@ public final class JobProcessor {
                 guard level.isFinite || level == -.infinity else { result.warnings.append(nonFinite(stem, clip)); continue }
                 guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }
                 if index < active.count { active[index].formUnion(stem.classIndices) }
+                guard multitrackClips.keepsStems else { continue }
                 result.clips.append(encode(clip, level: level, source: stem.relativePath, classes: stem.classIndices))
             }
         }
-        for (index, clip) in mixClips.enumerated() {
+        for (index, clip) in mixClips.enumerated() where multitrackClips.keepsMixes {
             let level = rmsLevel(clip)
             guard level.isFinite || level == -.infinity else { result.warnings.append(nonFinite(mix, clip)); continue }
             guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }

@@ -14,6 +14,8 @@ public struct PrepareOptions: Sendable {
     public var layout: DatasetLayout?
     public var settings = FeatureSettings()
     public var quality = ResamplerQuality.polyphase
+    /// Which clips multitrack songs give (MedleyDB layout); other layouts are unaffected.
+    public var multitrackClips = MultitrackClips.both
     /// Worker threads for decoding and features; defaults to the number of cores.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var taxonomy = Taxonomy.standard
@@ -88,6 +90,7 @@ public final class Preparer: @unchecked Sendable {
         var metadata = FeatureFileMetadata(
             classCodes: options.taxonomy.codes, classNames: options.taxonomy.names,
             settings: options.settings, resampler: options.quality.recordedName)
+        if options.multitrackClips != .both { metadata.multitrackClips = options.multitrackClips.rawValue }
         for input in options.inputs {
             let found = try DatasetImporter.importRoot(input, layout: options.layout, taxonomy: options.taxonomy)
             let prefix = options.inputs.count > 1 ? input.lastPathComponent + "/" : ""
@@ -147,13 +150,13 @@ public final class Preparer: @unchecked Sendable {
         // Every file allocates and frees buffers of a few hundred kilobytes; kept in the
         // heap, they are not mapped, faulted in and unmapped again for each file.
         MemoryPolicy.reuseLargeAllocations()
-        let settings = options.settings, quality = options.quality
+        let settings = options.settings, quality = options.quality, multitrackClips = options.multitrackClips
         let finishedWorkers = DispatchGroup()
         for _ in 0..<workerCount {
             finishedWorkers.enter()
             let jobsCopy = jobs
             Thread {
-                let processor = JobProcessor(settings: settings, quality: quality)
+                let processor = JobProcessor(settings: settings, quality: quality, multitrackClips: multitrackClips)
                 var batch = queue.take()
                 while !batch.isEmpty {
                     // Outcomes go back together, or every quarter second on long files.
@@ -247,7 +250,7 @@ public final class Preparer: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let settings = (try? encoder.encode(options.settings)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ","), metadata.shard ?? ""].joined(separator: "\n")
+        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ","), metadata.shard ?? "", metadata.multitrackClips ?? ""].joined(separator: "\n")
     }
 
     private static func describe(_ error: Error, job: PreparationJob) -> String {

@@ -24,6 +24,9 @@ public enum FeatureFileMerger {
             if other.settings.rmsThresholdDB != first.settings.rmsThresholdDB { differences.append("rms_threshold_db \(other.settings.rmsThresholdDB) (first: \(first.settings.rmsThresholdDB))") }
             if other.settings.clipHopSeconds != first.settings.clipHopSeconds { differences.append("clip_hop_seconds \(other.settings.clipHopSeconds) (first: \(first.settings.clipHopSeconds))") }
             if other.resampler != first.resampler { differences.append("resampler \"\(other.resampler)\" (first: \"\(first.resampler)\")") }
+            if other.multitrackClips != first.multitrackClips {
+                differences.append("multitrack_clips \"\(other.multitrackClips ?? "both")\" (first: \"\(first.multitrackClips ?? "both")\")")
+            }
             guard differences.isEmpty else {
                 throw FileError(path: reader.url.path, reason: "cannot be merged with \(firstURL.lastPathComponent): \(differences.joined(separator: ", "))")
             }

@@ -23,6 +23,9 @@ public struct FeatureFileMetadata: Equatable, Sendable {
     public var layouts: [String] = []
     /// "K/N" when the file holds one shard of its inputs (`prepare --shard`).
     public var shard: String?
+    /// "mixes" or "stems" when the multitrack songs gave only those clips
+    /// (`prepare --multitrack-clips`); nil when they gave both.
+    public var multitrackClips: String?
 
     public init(classCodes: [String], classNames: [String], settings: FeatureSettings, resampler: String) {
         self.classCodes = classCodes
@@ -44,6 +47,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         ]
         for (name, value) in attributes { try holder.setAttribute(name, value) }
         if let shard { try holder.setAttribute("shard", .string(shard)) }
+        if let multitrackClips { try holder.setAttribute("multitrack_clips", .string(multitrackClips)) }
     }
 
     /// Reads the metadata back; missing required attributes are an error naming them.
@@ -84,6 +88,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         metadata.inputs = try holder.attribute("inputs")?.stringsValue ?? []
         metadata.layouts = try holder.attribute("layouts")?.stringsValue ?? []
         metadata.shard = try holder.attribute("shard")?.stringValue
+        metadata.multitrackClips = try holder.attribute("multitrack_clips")?.stringValue
         return metadata
     }
 }

@@ -10,6 +10,7 @@ import TimbreTagging
 
 extension ResamplerQuality: ExpressibleByArgument {}
 extension SynthSplit: ExpressibleByArgument {}
+extension MultitrackClips: ExpressibleByArgument {}
 extension TagFormat: ExpressibleByArgument {}
 extension SeparatorTrainingOptions.Mode: ExpressibleByArgument {}
 

@@ -65,6 +65,9 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Resampler: Timbre's polyphase filter, or libsamplerate's src-best, src-medium or src-fastest.")
     var resampler = ResamplerQuality.polyphase
 
+    @Option(help: "Which clips multitrack songs (MedleyDB layout) give: the stems' and the mix's, only the mix's (multi-label clips for `train --multi-label-clips`), or only the stems'. Mix clips are labelled by the stems sounding in them either way.")
+    var multitrackClips = MultitrackClips.both
+
     @Option(help: "Prepare only shard K of N (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N): a recording's files always fall in the same shard; put the shards together with `timbre merge`.")
     var shard: String?
 
@@ -100,6 +103,7 @@ struct PrepareCommand: ParsableCommand {
         var options = PrepareOptions(inputs: inputs.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
         options.layout = layout.layout.layout
         options.quality = resampler
+        options.multitrackClips = multitrackClips
         options.workers = workers.count
         options.shard = shard.flatMap(Shard.init)
         options.settings = featureSettings

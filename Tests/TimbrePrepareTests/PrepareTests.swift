@@ -79,8 +79,9 @@ final class AudioTree {
         }
     }
 
-    @Test func mixClipsTakeTheLabelsOfTheStemsSoundingInThem() throws {
-        let tree = AudioTree()
+    /// One MedleyDB song of 6 s: bass throughout, a singer in the second 3 s, and a
+    /// synthesizer (no Timbre class).
+    func writeBandTune(in tree: AudioTree) throws {
         let song = "Audio/Band_Tune"
         tree.write("\(song)/Band_Tune_STEMS/Band_Tune_STEM_01.wav", seconds: 6, rate: 22_050, frequency: 110)
         tree.write("\(song)/Band_Tune_STEMS/Band_Tune_STEM_02.wav", seconds: 6, rate: 22_050, frequency: 440, silentSeconds: 3)
@@ -94,6 +95,11 @@ final class AudioTree {
               S02: {filename: Band_Tune_STEM_02.wav, instrument: female singer}
               S03: {filename: Band_Tune_STEM_03.wav, instrument: synthesizer}
             """.utf8).write(to: tree.url("\(song)/Band_Tune_METADATA.yaml"))
+    }
+
+    @Test func mixClipsTakeTheLabelsOfTheStemsSoundingInThem() throws {
+        let tree = AudioTree()
+        try writeBandTune(in: tree)
         let output = outputURL()
         let summary = try Preparer(options: PrepareOptions(inputs: [tree.root], output: output)).run()
         #expect(summary.failures.isEmpty)
@@ -107,6 +113,35 @@ final class AudioTree {
         #expect(rows.map(\.2) == [[bas], [bas], [voi], [bas], [voi, bas].sorted()])
         #expect(Set(reader.groups) == [0])
         #expect(reader.label == [Int32(bas), Int32(bas), Int32(voi), Int32(bas), -1])
+        #expect(reader.metadata.multitrackClips == nil)
+    }
+
+    @Test func aSongGivesOnlyItsMixClipsOrOnlyItsStemClipsWhenAsked() throws {
+        let tree = AudioTree()
+        try writeBandTune(in: tree)
+        let both = outputURL()
+        _ = try Preparer(options: PrepareOptions(inputs: [tree.root], output: both)).run()
+        let all = try FeatureFileReader(url: both)
+        func rows(_ reader: FeatureFileReader) throws -> [String] {
+            try (0..<reader.count).map { "\(reader.sources[$0]) \(reader.offsets[$0]) \(reader.classIndices(of: $0)) \(try reader.mel(at: $0).hashValue)" }
+        }
+        let allRows = try rows(all)
+        for choice in [MultitrackClips.mixes, .stems] {
+            var options = PrepareOptions(inputs: [tree.root], output: outputURL())
+            options.multitrackClips = choice
+            let summary = try Preparer(options: options).run()
+            let reader = try FeatureFileReader(url: options.output)
+            // The same clips with the same labels (a mix clip's from the stems it did not keep).
+            let expected = allRows.filter { $0.contains("_MIX.wav") == (choice == .mixes) }
+            #expect(try rows(reader) == expected, "\(choice)")
+            #expect(expected.count == (choice == .mixes ? 2 : 3))
+            #expect(summary.counts.clipsSilent == 1, "only the singer's silent clip counts as silent")
+            #expect(reader.metadata.multitrackClips == choice.rawValue)
+            // A file of mixes only is not a shard of a file of both.
+            let merged = outputURL()
+            let error = #expect(throws: FileError.self) { try FeatureFileMerger.merge([both, options.output], into: merged, copy: true) }
+            #expect(error?.reason.contains("multitrack_clips \"\(choice.rawValue)\" (first: \"both\")") == true)
+        }
     }
 
     @Test func clipsWithNonFiniteSamplesAreReportedAndLeftOut() throws {
