@@ -13,7 +13,7 @@ The songs are rendered from the Synthesis ToolKit's physical models by default, 
 family the bundled model never trained on (`make model` keeps it for testing), so neither
 tool has heard these instruments.
 
-Usage: bench_musicnn.py --timbre PATH --work DIR [--songs N] [--seconds S] [--families F]
+Usage: bench_musicnn.py --timbre PATH --work DIR [--model M] [--songs N] [--seconds S] [--families F]
 """
 import argparse
 import glob
@@ -122,7 +122,9 @@ def main():
     parser.add_argument("--songs", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--families", default="stk")
+    parser.add_argument("--model", help="timbre's classifier model (default: the bundled one)")
     args = parser.parse_args()
+    model = ["--model", args.model] if args.model else []
 
     corpus = os.path.join(args.work, "songs")
     subprocess.run([args.timbre, "synth", "-o", corpus, "--families", args.families, "--split", "held-out", "--seed", "2027",
@@ -133,8 +135,8 @@ def main():
     audio_seconds = sum(sf.info(m).duration for m in mixes)
     print(f"\n{len(mixes)} song mixes of {args.seconds:.0f} s ({args.families}, held-out split), 3-s windows, 2 cores")
 
-    timbre_scores, timbre_seconds = timbre_timelines(args.timbre, mixes, [])
-    separated_scores, separated_seconds = timbre_timelines(args.timbre, mixes, ["--separate"])
+    timbre_scores, timbre_seconds = timbre_timelines(args.timbre, mixes, model)
+    separated_scores, separated_seconds = timbre_timelines(args.timbre, mixes, model + ["--separate"])
 
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="2")
     start = time.perf_counter()
