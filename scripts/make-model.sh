@@ -16,6 +16,12 @@
 # The test family is the Synthesis ToolKit's physical models: they cover every class, and
 # cross-source folds measured that training on them makes real samples worse.
 #
+# SONGS=N adds the mix clips of N songs of 20 s to every training (`train
+# --multi-label-clips`): polyphonic context with each window labelled by the stems sounding
+# in it. They are rendered from the families that play whole songs, with training programs
+# only, and a fold's songs leave out its held-out families, so no fold hears them even
+# inside a mix. The default, 0, is the recipe of the bundled model.
+#
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
 # redo what was made from sources that changed since.
@@ -25,6 +31,7 @@ work=${WORK:-model-build}
 sources=${TIMBRE_SOURCES:-sources}
 takes=${TAKES:-40}
 epochs=${EPOCHS:-22}
+songs=${SONGS:-0}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
@@ -42,7 +49,10 @@ groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
         "mtg-sax mtg-trumpet mtg-cello mtg-violin exter-cello fretless-bass ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia"
         "solfege festival"
         "recordings")
-mkdir -p "$work/corpus" "$work/features" "$work/folds" "$work/test"
+# The families that play whole songs (those the separator trains on).
+song_families=(fluidr3 gmbank airfont hydrogen samssonor muldjord ixox-flute sullivan-epianos gtown solfege festival
+               mtg-sax philharmonia headroom-piano strat winer-cello)
+mkdir -p "$work/corpus" "$work/features" "$work/folds" "$work/test" "$work/songs"
 export OPENBLAS_NUM_THREADS=1
 
 # What a set of files holds, as one line: each file's path, size and modification time,
@@ -80,6 +90,19 @@ train_once() {
     touch "$model.done"
 }
 
+# The name of the songs for a training that leaves out the families in $1: "all" when
+# none of them plays in songs.
+songs_name() {
+    local name=all
+    for f in "${song_families[@]}"; do [[ " $1 " == *" $f "* ]] && name=${1// /+}; done
+    echo "$name"
+}
+# The song-mix feature file for a training that leaves out the families in $1; nothing
+# when SONGS is 0.
+song_mixes() { [ "$songs" -eq 0 ] || echo "$work/features/songs-$(songs_name "$1").h5"; }
+song_options=()
+[ "$songs" -gt 0 ] && song_options=(--multi-label-clips)
+
 echo "== 1. corpora"
 seed=1
 for family in "${render_order[@]}" "${real_test_families[@]}"; do
@@ -95,6 +118,16 @@ done
     --songs 24 --song-seconds 30 -o "$work/test/$test_family-songs" > /dev/null || [ $? -eq 2 ]
 prepare_once "$work/test/$test_family-songs/MedleyDB" "$work/features/$test_family-songs.h5"
 prepare_once "$sources/recordings" "$work/features/recordings.h5" --layout folders
+if [ "$songs" -gt 0 ]; then
+    for group in "" "${groups[@]}"; do
+        name=$(songs_name "$group")
+        kept=()
+        for f in "${song_families[@]}"; do [[ " $group " == *" $f "* ]] || kept+=("$f"); done
+        "$timbre" synth --families "$(IFS=,; echo "${kept[*]}")" --sources "$sources" --seed 21 --takes-per-class 0 \
+            --songs "$songs" --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/$name" > /dev/null || [ $? -eq 2 ]
+        prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips mixes
+    done
+fi
 
 files_of() { for f in $1; do echo "$work/features/$f.h5"; done; }
 
@@ -103,9 +136,10 @@ for group in "${groups[@]}"; do
     name=${group// /+}
     train=()
     for f in "${families[@]}" recordings; do [[ " $group " == *" $f "* ]] || train+=("$work/features/$f.h5"); done
+    train+=($(song_mixes "$group"))
     validation=()
     for f in $(files_of "$group"); do validation+=(--validation "$f"); done
-    train_once "$work/folds/$name.h5" "${train[@]}" "${validation[@]}" --epochs "$epochs" "${recipe[@]}"
+    train_once "$work/folds/$name.h5" "${train[@]}" "${validation[@]}" --epochs "$epochs" "${recipe[@]}" "${song_options[@]}"
 done
 
 echo "== 3. the bundled model"
@@ -115,7 +149,8 @@ python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confus
 thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --thresholds)
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
-train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" \
+all+=($(song_mixes ""))
+train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" "${song_options[@]}" \
     --class-thresholds "$thresholds"
 cp "$work/model.h5" Sources/TimbreModel/default-model.h5
 # The checksum record that the bundled-model loader verifies.
