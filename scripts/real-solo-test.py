@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Scores a classifier on real solo recordings it never trained on: the sms-tools sounds
-listed in datasets/real-solo-test.csv (CC BY 4.0, from freesound.org; get them with
-scripts/get-sources.sh). Each file's checksum is verified first. Prints every file's top
-class, then the top-1 error over files and over 3-s windows, and the recall per class.
+"""Scores a classifier on real solo recordings it never trained on, listed in
+datasets/real-solo-test.csv by library: the sms-tools sounds (CC BY 4.0, from
+freesound.org) and the DI guitar and bass phrases of nam-inputs (MIT); get them with
+scripts/get-sources.sh. Each file's checksum is verified first. Prints every file's top
+class, then the top-1 error over files and over 3-s windows, in all and per library, and
+the recall per class.
 
     python3 scripts/real-solo-test.py --timbre .build/release/timbre --sources DIR [--model M]
 """
@@ -27,10 +29,9 @@ def main():
 
     with open(os.path.join(HERE, "..", "datasets", "real-solo-test.csv")) as f:
         rows = list(csv.DictReader(f))
-    folder = os.path.join(args.sources, "sms-tools")
     paths = []
     for row in rows:
-        path = os.path.join(folder, row["file"])
+        path = os.path.join(args.sources, row["library"], row["file"])
         if not os.path.isfile(path):
             sys.exit(f"real-solo-test: {path}: missing (run scripts/get-sources.sh {args.sources})")
         with open(path, "rb") as f:
@@ -47,7 +48,8 @@ def main():
         sys.exit(f"real-solo-test: timbre tag failed: {out.stderr.strip()}")
     records = {json.loads(line)["path"]: json.loads(line) for line in out.stdout.splitlines()}
 
-    file_errors = window_errors = windows = 0
+    # Per library and in all ("" key): files, wrong files, windows, wrong windows.
+    counts = collections.defaultdict(lambda: [0, 0, 0, 0])
     hits, totals = collections.Counter(), collections.Counter()
     print(f"{'file':72}{'class':>6}{'top':>6}{'windows right':>15}")
     for row, path in zip(rows, paths):
@@ -59,14 +61,19 @@ def main():
         loud = [w for w in record.get("timeline", []) if not w["silent"] and w.get("scores")]
         for window in loud:
             right += max(window["scores"], key=window["scores"].get) == row["code"]
-        windows += len(loud)
-        window_errors += len(loud) - right
-        file_errors += top != row["code"]
+        for key in ("", row["library"]):
+            tally = counts[key]
+            tally[0] += 1
+            tally[1] += top != row["code"]
+            tally[2] += len(loud)
+            tally[3] += len(loud) - right
         totals[row["code"]] += 1
         hits[row["code"]] += top == row["code"]
         print(f"{row['file']:72}{row['code']:>6}{top:>6}{f'{right}/{len(loud)}':>15}")
-    print(f"\n{len(rows)} files, top-1 error {file_errors / len(rows):.1%}; "
-          f"{windows} windows, top-1 error {window_errors / max(1, windows):.1%}")
+    print()
+    for key, (files, wrong, windows, wrong_windows) in sorted(counts.items()):
+        print(f"{key or 'all':12}{files} files, top-1 error {wrong / files:.1%}; "
+              f"{windows} windows, top-1 error {wrong_windows / max(1, windows):.1%}")
     print("recall per class: " + ", ".join(f"{code} {hits[code]}/{totals[code]}" for code in sorted(totals)))
 
 
