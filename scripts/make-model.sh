@@ -90,13 +90,10 @@ train_once() {
     touch "$model.done"
 }
 
-# The name of the songs for a training that leaves out the families in $1: "all" when
-# none of them plays in songs.
-songs_name() {
-    local name=all
-    for f in "${song_families[@]}"; do [[ " $1 " == *" $f "* ]] && name=${1// /+}; done
-    echo "$name"
-}
+# The song families a training that leaves out the families in $1 keeps, one a line.
+songs_kept() { for f in "${song_families[@]}"; do [[ " $1 " == *" $f "* ]] || echo "$f"; done; }
+# The name of those songs: "all" when the training keeps every song family.
+songs_name() { [ "$(songs_kept "$1" | wc -l)" -eq "${#song_families[@]}" ] && echo all || echo "${1// /+}"; }
 # The song-mix feature file for a training that leaves out the families in $1; nothing
 # when SONGS is 0.
 song_mixes() { [ "$songs" -eq 0 ] || echo "$work/features/songs-$(songs_name "$1").h5"; }
@@ -119,11 +116,12 @@ done
 prepare_once "$work/test/$test_family-songs/MedleyDB" "$work/features/$test_family-songs.h5"
 prepare_once "$sources/recordings" "$work/features/recordings.h5" --layout folders
 if [ "$songs" -gt 0 ]; then
+    rendered=" "
     for group in "" "${groups[@]}"; do
         name=$(songs_name "$group")
-        kept=()
-        for f in "${song_families[@]}"; do [[ " $group " == *" $f "* ]] || kept+=("$f"); done
-        "$timbre" synth --families "$(IFS=,; echo "${kept[*]}")" --sources "$sources" --seed 21 --takes-per-class 0 \
+        [[ "$rendered" == *" $name "* ]] && continue
+        rendered+="$name "
+        "$timbre" synth --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 --takes-per-class 0 \
             --songs "$songs" --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/$name" > /dev/null || [ $? -eq 2 ]
         prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips mixes
     done

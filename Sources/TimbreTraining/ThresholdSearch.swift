@@ -13,9 +13,10 @@ public enum ThresholdSearch {
     ///   - probabilities: [clips × classes], row-major.
     ///   - truth: the classes present in each clip.
     public static func best(probabilities: [Float], truth: [Set<Int>], classes: Int) -> Double {
+        let tops = topClasses(probabilities, clips: truth.count, classes: classes)
         var best = (threshold: 0.5, f1: -1.0)
         for threshold in candidates {
-            let f1 = microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: [Double](repeating: threshold, count: classes))
+            let f1 = pooledCounts(at: [Double](repeating: threshold, count: classes), probabilities, truth, tops, classes).f1
             if f1 > best.f1 + 1e-12 { best = (threshold, f1) }
         }
         return best.threshold
@@ -24,7 +25,7 @@ public enum ThresholdSearch {
     /// A threshold per class, each maximising that class's F1 over `truth` (0.5 for a
     /// class validation never saw).
     public static func perClass(probabilities: [Float], truth: [Set<Int>], classes: Int) -> [Double] {
-        let tops = truth.indices.map { topClass(probabilities, clip: $0, classes: classes) }
+        let tops = topClasses(probabilities, clips: truth.count, classes: classes)
         return (0..<classes).map { c in
             guard truth.contains(where: { $0.contains(c) }) else { return 0.5 }
             var best = (threshold: 0.5, f1: -1.0)
@@ -46,7 +47,7 @@ public enum ThresholdSearch {
     ///   class keeps its start unless a candidate is strictly better.
     public static func forMicroF1(probabilities: [Float], truth: [Set<Int>], classes: Int, start: [Double]) -> [Double] {
         precondition(start.count == classes && probabilities.count == truth.count * classes, "one start per class, one row per clip")
-        let tops = truth.indices.map { topClass(probabilities, clip: $0, classes: classes) }
+        let tops = topClasses(probabilities, clips: truth.count, classes: classes)
         let atCandidates = (0..<classes).map { c in candidates.map { classCounts(c, at: $0, probabilities, truth, tops, classes) } }
         var thresholds = start
         var current = (0..<classes).map { classCounts($0, at: start[$0], probabilities, truth, tops, classes) }
@@ -70,8 +71,12 @@ public enum ThresholdSearch {
 
     /// Micro F1 of the decisions at `thresholds` (the most probable class always chosen).
     public static func microF1(probabilities: [Float], truth: [Set<Int>], classes: Int, thresholds: [Double]) -> Double {
-        let tops = truth.indices.map { topClass(probabilities, clip: $0, classes: classes) }
-        return (0..<classes).reduce(Counts()) { $0 + classCounts($1, at: thresholds[$1], probabilities, truth, tops, classes) }.f1
+        pooledCounts(at: thresholds, probabilities, truth, topClasses(probabilities, clips: truth.count, classes: classes), classes).f1
+    }
+
+    /// Every class's decisions at its threshold, pooled.
+    private static func pooledCounts(at thresholds: [Double], _ probabilities: [Float], _ truth: [Set<Int>], _ tops: [Int], _ classes: Int) -> Counts {
+        (0..<classes).reduce(Counts()) { $0 + classCounts($1, at: thresholds[$1], probabilities, truth, tops, classes) }
     }
 
     /// Class `c`'s decisions over every clip at `threshold`, given each clip's top class.
@@ -92,9 +97,12 @@ public enum ThresholdSearch {
         static func + (a: Counts, b: Counts) -> Counts { Counts(tp: a.tp + b.tp, fp: a.fp + b.fp, fn: a.fn + b.fn) }
     }
 
-    private static func topClass(_ probabilities: [Float], clip: Int, classes: Int) -> Int {
-        let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
-        return row.indices.max { row[$0] < row[$1] }! - clip * classes
+    /// Each clip's most probable class, which is always chosen.
+    private static func topClasses(_ probabilities: [Float], clips: Int, classes: Int) -> [Int] {
+        (0..<clips).map { clip in
+            let row = probabilities[(clip * classes)..<((clip + 1) * classes)]
+            return row.indices.max { row[$0] < row[$1] }! - clip * classes
+        }
     }
 
     /// The threshold recorded in a model's training summary, if any.
