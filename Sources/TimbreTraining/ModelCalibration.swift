@@ -47,38 +47,60 @@ public enum ModelCalibration {
         public var before: [Double], after: [Double]
         public var microF1Before: Double, microF1After: Double
         public var clips: Int
+        /// How many of the clips hold each class: a class no clip holds kept its threshold.
+        public var classCounts: [Int]
     }
 
-    /// Chooses the model's per-class decision thresholds for the highest micro F1 over the
-    /// labelled clips of `features` (`ThresholdSearch.forMicroF1`, starting from the
-    /// recorded ones), and records them with the files they were chosen on. Weights and
+    /// What the thresholds are chosen for.
+    public enum ThresholdObjective: String, Sendable {
+        /// Together, for the highest micro F1 over every clip (`ThresholdSearch.forMicroF1`).
+        case microF1 = "micro_f1"
+        /// Each class for its own best F1, as `train` chooses them on its validation clips
+        /// (`ThresholdSearch.perClass`); a class no clip holds keeps its threshold.
+        case eachClass = "each_class_f1"
+    }
+
+    /// Chooses the model's per-class decision thresholds over the labelled clips of
+    /// `features` for `objective` (micro F1 by default, starting from the recorded ones),
+    /// and records them with the files they were chosen on. Weights and
     /// temperature stay, so rankings and probabilities do not change; only which classes
     /// are reported does. Micro F1 counts every tag alike, so the classes that fill most
     /// true tags (drums and bass in songs) are favoured; solo clips given beside the mixes
     /// keep those from falling so low that they fire on every solo recording.
-    public static func chooseThresholds(_ model: inout ModelFile, on features: [URL], batchSize: Int = 32) throws -> ThresholdChoice {
+    public static func chooseThresholds(_ model: inout ModelFile, on features: [URL], objective: ThresholdObjective = .microF1,
+                                        batchSize: Int = 32) throws -> ThresholdChoice {
         let (logits, targets, count) = try labelledLogits(of: model, on: features, purpose: "choose thresholds on", batchSize: batchSize)
         let probabilities = model.architecture.probabilities(logits).data
         let truth = Trainer.classSets(targets)
         let classes = targets.shape[1]
+        let classCounts = (0..<classes).map { c in truth.filter { $0.contains(c) }.count }
         let recorded = model.decisionThresholds(override: nil)
         let before = recorded.classThresholds ?? [Double](repeating: recorded.threshold, count: classes)
-        let after = ThresholdSearch.forMicroF1(probabilities: probabilities, truth: truth, classes: classes, start: before)
+        let after: [Double]
+        switch objective {
+        case .microF1:
+            after = ThresholdSearch.forMicroF1(probabilities: probabilities, truth: truth, classes: classes, start: before)
+        case .eachClass:
+            let own = ThresholdSearch.perClass(probabilities: probabilities, truth: truth, classes: classes)
+            after = (0..<classes).map { classCounts[$0] > 0 ? own[$0] : before[$0] }
+        }
         let choice = ThresholdChoice(
             before: before, after: after,
             microF1Before: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: before),
             microF1After: ThresholdSearch.microF1(probabilities: probabilities, truth: truth, classes: classes, thresholds: after),
-            clips: count)
-        model.trainingSummary = replacingThresholds(in: model.trainingSummary, with: after, chosenOn: features.map(\.lastPathComponent), choice: choice)
+            clips: count, classCounts: classCounts)
+        model.trainingSummary = replacingThresholds(in: model.trainingSummary, with: after, chosenOn: features.map(\.lastPathComponent),
+                                                    objective: objective, choice: choice)
         return choice
     }
 
     /// The summary with `thresholds` as its per-class thresholds and a record of where
     /// they were chosen.
-    static func replacingThresholds(in summary: String, with thresholds: [Double], chosenOn files: [String], choice: ThresholdChoice) -> String {
+    static func replacingThresholds(in summary: String, with thresholds: [Double], chosenOn files: [String],
+                                    objective: ThresholdObjective, choice: ThresholdChoice) -> String {
         var object = ((try? JSONSerialization.jsonObject(with: Data(summary.utf8))) as? [String: Any]) ?? [:]
         object["class_thresholds"] = thresholds
-        object["thresholds_chosen_on"] = ["files": files, "clips": choice.clips,
+        object["thresholds_chosen_on"] = ["files": files, "clips": choice.clips, "class_counts": choice.classCounts, "objective": objective.rawValue,
                                           "micro_f1_before": choice.microF1Before, "micro_f1_after": choice.microF1After] as [String: Any]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return summary }
         return String(decoding: data, as: UTF8.self)

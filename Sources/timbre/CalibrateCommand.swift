@@ -22,12 +22,16 @@ struct CalibrateCommand: ParsableCommand {
             given (the most probable class is always reported). Give it labelled clips of \
             the material it will tag, from sources the model did not train on, solo clips and \
             song mixes together. Micro F1 favours the classes that fill most true tags: on \
-            band mixes it can raise the others until they are seldom named.
+            band mixes it can raise the others until they are seldom named. With --per-class \
+            each class gets the threshold of its own best F1 instead, as `train` chooses them \
+            on its validation clips; a class no clip holds keeps its threshold. The model's \
+            training summary records the files, the clips holding each class and the choice.
 
             Examples:
               timbre calibrate --model model.h5 held-out.h5 -o calibrated.h5
               timbre calibrate held-out.h5 -o calibrated.h5        (the bundled model)
               timbre calibrate --model model.h5 --thresholds held-out-songs.h5 -o tuned.h5
+              timbre calibrate --model model.h5 --thresholds --per-class held-out.h5 held-out-songs.h5 -o tuned.h5
             """
     )
 
@@ -41,6 +45,13 @@ struct CalibrateCommand: ParsableCommand {
 
     @Flag(help: "Choose per-class tag thresholds for the highest micro F1 instead of fitting a temperature.")
     var thresholds = false
+
+    @Flag(help: "With --thresholds: each class at its own best F1, not all together for micro F1.")
+    var perClass = false
+
+    func validate() throws {
+        if perClass && !thresholds { throw ValidationError("--per-class chooses thresholds; give --thresholds too") }
+    }
 
     func run() throws {
         if thresholds { return try chooseThresholds() }
@@ -61,7 +72,8 @@ struct CalibrateCommand: ParsableCommand {
     private func chooseThresholds() throws {
         let (choice, codes) = try reportingErrors { () -> (ModelCalibration.ThresholdChoice, [String]) in
             var file = try checkedModel()
-            let choice = try ModelCalibration.chooseThresholds(&file, on: features.map { URL(fileURLWithPath: $0) })
+            let choice = try ModelCalibration.chooseThresholds(&file, on: features.map { URL(fileURLWithPath: $0) },
+                                                               objective: perClass ? .eachClass : .microF1)
             try file.write(to: URL(fileURLWithPath: output), slices: try file.makeModel().parameters.slices)
             return (choice, file.features.classCodes)
         }

@@ -94,4 +94,34 @@ import TimbreTestSupport
         let record = try #require(summary["thresholds_chosen_on"] as? [String: Any])
         #expect(record["files"] as? [String] == ["held.h5"] && record["clips"] as? Int == 48)
     }
+
+    /// With the per-class objective each class held by a clip gets the threshold of its
+    /// own best F1 on the model's scores (what `train` picks on validation clips), a class
+    /// no clip holds keeps the model's, and the record says how many clips held each class.
+    @Test func eachClassTakesItsOwnBestAndAnUnheldClassKeepsItsThreshold() throws {
+        let folder = scratchFolder("training")
+        let training = try syntheticFeatureFile(clips: 96, seed: 5, in: folder, name: "train.h5")
+        // Solo piano, solo violin and the two together: no drums anywhere.
+        let sets: [[Int]] = (0..<36).map { [[0], [1], [0, 1]][$0 % 3] }
+        let held = try syntheticFeatureFile(classSets: sets, groups: Array(0..<36), seed: 7, in: folder, name: "mixes.h5")
+        var options = smallOptions(epochs: 3)
+        options.output = .sigmoid
+        let output = folder.appendingPathComponent("model.h5")
+        _ = try Trainer(features: [training], output: output, options: options).run(resume: false)
+        let original = try ModelFile.read(from: output)
+        var model = original
+        let choice = try ModelCalibration.chooseThresholds(&model, on: [held], objective: .eachClass)
+
+        let clips = try ClipLibrary(urls: [held])
+        let (logits, targets) = try BatchReader(clips: clips).logits(of: try original.makeModel(), for: (0..<clips.count).map(Example.solo), batchSize: 8)
+        let own = ThresholdSearch.perClass(probabilities: original.architecture.probabilities(logits).data, truth: Trainer.classSets(targets), classes: 3)
+        let before = try #require(original.decisionThresholds(override: nil).classThresholds)
+        #expect(choice.classCounts == [24, 24, 0])
+        #expect(choice.after == [own[0], own[1], before[2]], "\(choice.after) against \(own), \(before)")
+        #expect(model.decisionThresholds(override: nil).classThresholds == choice.after)
+        #expect(model.weights == original.weights)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(model.trainingSummary.utf8)) as? [String: Any])
+        let record = try #require(summary["thresholds_chosen_on"] as? [String: Any])
+        #expect(record["class_counts"] as? [Int] == [24, 24, 0] && record["objective"] as? String == "each_class_f1")
+    }
 }
