@@ -71,9 +71,10 @@ demo: build
 	@bash scripts/demo.sh $(BUILD_RELEASE)
 
 # Reproduces the bundled model and installs it as the package resource: fetches the sound
-# sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family, runs the
-# cross-source folds, trains on every family but the test family and scores it there (about
-# 3 hours on 2 cores once the sources are in place: nine trainings of 15–25 minutes).
+# sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family and the
+# songs, runs the cross-source folds, trains on every family but the test family and scores
+# it there (about 4 hours on 2 cores once the sources are in place: nine trainings of 15–30
+# minutes; the songs take about 60 GB of disk). SONGS=0 leaves the songs out.
 TIMBRE_SOURCES ?= sources
 model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k \

@@ -8,7 +8,15 @@ recall per class of every held-out group, and their means) as Markdown, or with
 clips contained the class (each fold chose them on sounds it never trained on).
 
     cross-source-report.py --timbre T --fold NAME MODEL FEATURES... [--fold ...] [--thresholds]
-                           [--confusion DIR]
+                           [--songs NAME SONGS...] [--confusion DIR]
+
+--songs NAME SONGS... gives fold NAME song mixes of its held-out families (feature files of
+multi-label mix clips). With any --songs, --thresholds chooses every fold's thresholds
+again, each class at its own best F1 over the fold's held-out solo clips and its songs
+(`timbre calibrate --thresholds --per-class`), instead of taking the ones its training
+chose on the solo clips alone: a model that learned songs, where drums and bass nearly
+always play, needs its thresholds chosen on songs too. Song files never enter the
+cross-source table.
 
 --confusion DIR also writes the confusion matrix pooled over every fold's held-out clips
 (each clip predicted by the model that never heard its source) as confusion.csv and
@@ -73,15 +81,29 @@ def write_confusion(folder, codes, pooled):
         f.write("\n".join(parts) + "\n")
 
 
-def thresholds(timbre, models):
+def chosen_thresholds(timbre, model, features):
+    """(class codes, thresholds, clips holding each class) of `model`: as its training chose
+    them on its validation clips, or, given `features`, chosen again on those per class."""
+    with tempfile.TemporaryDirectory() as folder:
+        if features:
+            tuned = os.path.join(folder, "tuned.h5")
+            subprocess.run([timbre, "calibrate", "--model", model, "--thresholds", "--per-class", *features, "-o", tuned],
+                           check=True, stdout=subprocess.DEVNULL)
+            model = tuned
+        info = json.loads(subprocess.run([timbre, "info", "--json", model], check=True, capture_output=True, text=True).stdout)
+    summary = info["training_summary"]
+    seen = summary["thresholds_chosen_on"]["class_counts"] if features else summary.get("validation_class_counts") or []
+    return info["class_codes"], summary.get("class_thresholds") or [], seen
+
+
+def thresholds(timbre, folds):
+    """Each class's threshold averaged over the folds whose clips held it; `folds` is a list
+    of (model, feature files to choose on, or none to take the recorded choice)."""
     sums, counts = {}, {}
     codes = None
-    for model in models:
-        info = json.loads(subprocess.run([timbre, "info", "--json", model], check=True, capture_output=True, text=True).stdout)
-        codes = info["class_codes"]
-        summary = info["training_summary"]
-        seen = summary.get("validation_class_counts") or []
-        for code, value, n in zip(codes, summary.get("class_thresholds") or [], seen):
+    for model, features in folds:
+        codes, chosen, seen = chosen_thresholds(timbre, model, features)
+        for code, value, n in zip(codes, chosen, seen):
             if n > 0:
                 sums[code] = sums.get(code, 0) + value
                 counts[code] = counts.get(code, 0) + 1
@@ -93,10 +115,16 @@ def main():
     parser.add_argument("--timbre", default=".build/release/timbre")
     parser.add_argument("--fold", nargs="+", action="append", required=True, metavar="NAME MODEL FEATURES")
     parser.add_argument("--thresholds", action="store_true")
+    parser.add_argument("--songs", nargs="+", action="append", default=[], metavar="NAME SONGS")
     parser.add_argument("--confusion", metavar="DIR")
     args = parser.parse_args()
+    songs = {name: files for name, *files in args.songs}
+    unknown = set(songs) - {fold[0] for fold in args.fold}
+    if unknown:
+        parser.error(f"--songs names no fold: {', '.join(sorted(unknown))}")
     if args.thresholds:
-        print(thresholds(args.timbre, [fold[1] for fold in args.fold]))
+        print(thresholds(args.timbre, [(model, features + songs.get(name, []) if songs else [])
+                                       for name, model, *features in args.fold]))
         return
     rows, recalls, pooled, all_codes = [], {}, {}, None
     for name, model, *features in args.fold:

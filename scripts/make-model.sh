@@ -10,6 +10,8 @@
 #    table); per-class thresholds are chosen on the held-out group's clips and mixtures.
 # 3. Trains the bundled model on every family but the test family with the fold recipe,
 #    records the thresholds averaged over the folds that held each class out, and installs it.
+#    With songs, each fold's thresholds are chosen again per class on its held-out solo
+#    clips and on songs played by its held-out families alone.
 # 4. Scores the bundled model on the test family, which no step above has heard (its solo
 #    clips and song mixes rendered from it), and on real recordings kept for testing.
 #
@@ -20,7 +22,8 @@
 # --multi-label-clips`): polyphonic context with each window labelled by the stems sounding
 # in it. They are rendered from the families that play whole songs, with training programs
 # only, and a fold's songs leave out its held-out families, so no fold hears them even
-# inside a mix. The default, 0, is the recipe of the bundled model.
+# inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
+# mixtures of them only.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -31,7 +34,7 @@ work=${WORK:-model-build}
 sources=${TIMBRE_SOURCES:-sources}
 takes=${TAKES:-40}
 epochs=${EPOCHS:-22}
-songs=${SONGS:-0}
+songs=${SONGS:-200}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
@@ -52,6 +55,12 @@ groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
 # The families that play whole songs (those the separator trains on).
 song_families=(fluidr3 gmbank airfont hydrogen samssonor muldjord ixox-flute sullivan-epianos gtown solfege festival
                mtg-sax philharmonia headroom-piano strat winer-cello)
+# Song families of one instrument (drum kits, singers): songs of them alone are solo
+# clips, which a fold's thresholds see already.
+single_instrument_families=(hydrogen samssonor muldjord solfege festival)
+# Songs a fold's thresholds are chosen on besides its held-out solo clips: this many songs
+# of 20 s played by the held-out families alone.
+heldout_songs=40
 mkdir -p "$work/corpus" "$work/features" "$work/folds" "$work/test" "$work/songs"
 export OPENBLAS_NUM_THREADS=1
 
@@ -94,6 +103,13 @@ train_once() {
 songs_kept() { for f in "${song_families[@]}"; do [[ " $1 " == *" $f "* ]] || echo "$f"; done; }
 # The name of those songs: "all" when the training keeps every song family.
 songs_name() { [ "$(songs_kept "$1" | wc -l)" -eq "${#song_families[@]}" ] && echo all || echo "${1// /+}"; }
+# The song families among the families in $1 that play more than one instrument.
+songs_held() {
+    for f in "${song_families[@]}"; do
+        [[ " $1 " == *" $f "* && " ${single_instrument_families[*]} " != *" $f "* ]] && echo "$f"
+    done
+    return 0
+}
 # The song-mix feature file for a training that leaves out the families in $1; nothing
 # when SONGS is 0.
 song_mixes() { [ "$songs" -eq 0 ] || echo "$work/features/songs-$(songs_name "$1").h5"; }
@@ -125,6 +141,15 @@ if [ "$songs" -gt 0 ]; then
             --songs "$songs" --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/$name" > /dev/null || [ $? -eq 2 ]
         prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips mixes
     done
+    for group in "${groups[@]}"; do
+        held=$(songs_held "$group" | paste -sd,)
+        [ -n "$held" ] || continue
+        name=${group// /+}
+        "$timbre" synth --families "$held" --sources "$sources" --seed 31 --takes-per-class 0 --songs "$heldout_songs" \
+            --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/heldout-$name" > /dev/null || [ $? -eq 2 ]
+        prepare_once "$work/songs/heldout-$name/MedleyDB" "$work/features/heldout-songs-$name.h5" --layout medleydb \
+            --multitrack-clips mixes
+    done
 fi
 
 files_of() { for f in $1; do echo "$work/features/$f.h5"; done; }
@@ -142,9 +167,14 @@ done
 
 echo "== 3. the bundled model"
 folds=()
-for group in "${groups[@]}"; do folds+=(--fold "${group// /+}" "$work/folds/${group// /+}.h5" $(files_of "$group")); done
+heldout=()
+for group in "${groups[@]}"; do
+    name=${group// /+}
+    folds+=(--fold "$name" "$work/folds/$name.h5" $(files_of "$group"))
+    [ "$songs" -gt 0 ] && [ -n "$(songs_held "$group")" ] && heldout+=(--songs "$name" "$work/features/heldout-songs-$name.h5")
+done
 python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
-thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --thresholds)
+thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" "${heldout[@]}" --thresholds)
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
 all+=($(song_mixes ""))
