@@ -86,7 +86,8 @@ public struct ModelFile {
         return model
     }
 
-    /// Writes atomically: a hidden file beside `url` renamed into place when complete.
+    /// Writes atomically: a hidden file beside `url` renamed into place when complete, and
+    /// removed if writing fails, so `url` is either the old file or the whole new one.
     public func write(to url: URL, slices: [ParameterStore.Slice]) throws {
         let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
         FileSystemName.remove(partial.path)
@@ -104,6 +105,10 @@ public struct ModelFile {
             }
             try checkpoint?.write(to: file)
             try file.flush()
+        } catch {
+            // A write that failed (a full disk, a missing weight) leaves nothing behind.
+            FileSystemName.remove(partial.path)
+            throw error
         }
         guard FileSystemName.rename(partial.path, to: url.path) else {
             throw FileError(path: url.path, reason: "cannot move the finished file into place (\(String(cString: strerror(errno))))")

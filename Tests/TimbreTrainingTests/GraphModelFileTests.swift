@@ -53,6 +53,22 @@ import TimbreTestSupport
         #expect(norms["encoder/block2/norm"]!.runningMean != [0, 0, 0, 0])
     }
 
+    /// A write that fails part-way leaves the file that was there as it was and no hidden
+    /// partial file beside it.
+    @Test func aFailedWriteLeavesTheOldFileAndNoPartialFile() throws {
+        let store = ParameterStore()
+        let (_, norms) = try Self.spec.build(store: store)
+        let folder = scratchFolder("graph-model-failed-write")
+        let url = folder.appendingPathComponent("separator.h5")
+        let good = GraphModelFile(graph: Self.spec, store: store, batchNorms: norms)
+        try good.write(to: url)
+        var broken = good
+        broken.weights["decoder/vocals/mask/kernel"] = nil
+        #expect(throws: FileError.self) { try broken.write(to: url) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["separator.h5"])
+        #expect(try GraphModelFile.read(from: url).weights == good.weights)
+    }
+
     /// Writes a file with the given graph JSON and no weights, or with the weights of `spec`.
     func craft(_ url: URL, version: Int = 2, graph json: String, weightsOf spec: GraphSpec? = nil, damage: String? = nil) throws {
         let file = try HDF5File(creating: url)
