@@ -111,6 +111,25 @@ public enum FileSystemName {
         }
     }
 
+    /// Runs `write` on a hidden file beside `url`, then renames it into place, so `url` is
+    /// either the file that was there or the whole new one: a write that fails (a full disk,
+    /// a missing value) removes the hidden file and leaves `url` as it was.
+    public static func replace(_ url: URL, writing write: (URL) throws -> Void) throws {
+        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        remove(partial.path)
+        do {
+            try write(partial)
+        } catch {
+            remove(partial.path)
+            throw error
+        }
+        guard rename(partial.path, to: url.path) else {
+            let reason = String(cString: strerror(errno))
+            remove(partial.path)
+            throw FileError(path: url.path, reason: "cannot move the finished file into place (\(reason))")
+        }
+    }
+
     /// Removes the file `path` if it exists.
     public static func remove(_ path: String) {
         _ = withPath(path) { unlink($0) }

@@ -61,14 +61,11 @@ public struct GraphModelFile {
         }
     }
 
-    /// Writes atomically: a hidden file beside `url` renamed into place when complete, and
-    /// removed if writing fails, so `url` is either the old file or the whole new one.
+    /// Writes atomically (`FileSystemName.replace`): `url` is the old file or the whole new one.
     public func write(to url: URL) throws {
-        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        FileSystemName.remove(partial.path)
         let store = ParameterStore()
         _ = try graph.build(store: store)
-        do {
+        try FileSystemName.replace(url) { partial in
             let file = try HDF5File(creating: partial)
             try file.setAttribute("model_format_version", .int(Self.formatVersion))
             try file.setAttribute("graph", .string(String(decoding: try JSONEncoder().encode(graph), as: UTF8.self)))
@@ -86,13 +83,6 @@ public struct GraphModelFile {
             }
             try checkpoint?.write(to: file)
             try file.flush()
-        } catch {
-            // A write that failed (a full disk, a missing weight) leaves nothing behind.
-            FileSystemName.remove(partial.path)
-            throw error
-        }
-        guard FileSystemName.rename(partial.path, to: url.path) else {
-            throw FileError(path: url.path, reason: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
         }
     }
 

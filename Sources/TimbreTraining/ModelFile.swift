@@ -86,12 +86,9 @@ public struct ModelFile {
         return model
     }
 
-    /// Writes atomically: a hidden file beside `url` renamed into place when complete, and
-    /// removed if writing fails, so `url` is either the old file or the whole new one.
+    /// Writes atomically (`FileSystemName.replace`): `url` is the old file or the whole new one.
     public func write(to url: URL, slices: [ParameterStore.Slice]) throws {
-        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        FileSystemName.remove(partial.path)
-        do {
+        try FileSystemName.replace(url) { partial in
             let file = try HDF5File(creating: partial)
             try features.write(to: file)
             try file.setAttribute("architecture", .string(String(decoding: try JSONEncoder().encode(architecture), as: UTF8.self)))
@@ -105,13 +102,6 @@ public struct ModelFile {
             }
             try checkpoint?.write(to: file)
             try file.flush()
-        } catch {
-            // A write that failed (a full disk, a missing weight) leaves nothing behind.
-            FileSystemName.remove(partial.path)
-            throw error
-        }
-        guard FileSystemName.rename(partial.path, to: url.path) else {
-            throw FileError(path: url.path, reason: "cannot move the finished file into place (\(String(cString: strerror(errno))))")
         }
     }
 
