@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
@@ -42,6 +42,9 @@ def truth(song, window, gate_db):
 
 def predictions(timbre, mixes, extra):
     out = subprocess.run([timbre, "tag", "--format", "jsonl", "--timeline"] + extra + mixes, capture_output=True, text=True)
+    # Status 2: some files failed and the rest were tagged; anything else tagged nothing.
+    if out.returncode not in (0, 2):
+        sys.exit(f"timbre tag {' '.join(extra)} failed: {out.stderr.strip()}")
     result = {}
     for line in out.stdout.splitlines():
         record = json.loads(line)
@@ -62,6 +65,7 @@ def main():
     parser.add_argument("--timbre", required=True)
     parser.add_argument("--model", help="classifier model (default: the bundled one)")
     parser.add_argument("--separator", help="separator model (default: the bundled one)")
+    parser.add_argument("--stem-model", help="classifier for the stems (default: as tag --separate chooses)")
     parser.add_argument("--gate-db", type=float, default=-50.0)
     parser.add_argument("--stem-threshold", type=float)
     parser.add_argument("--stem-gate-db", type=float)
@@ -72,6 +76,7 @@ def main():
     model = ["--model", args.model] if args.model else []
     plain = predictions(args.timbre, mixes, model)
     separated = predictions(args.timbre, mixes, model + ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
+                            + (["--stem-model", args.stem_model] if args.stem_model else [])
                             + (["--stem-threshold", str(args.stem_threshold)] if args.stem_threshold is not None else [])
                             + ([f"--stem-gate-db={args.stem_gate_db}"] if args.stem_gate_db is not None else []))
     pairs_plain, pairs_separated = [], []

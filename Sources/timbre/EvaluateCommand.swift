@@ -49,6 +49,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Separator model for --separate (default: the bundled separator).")
     var separatorModel: String?
 
+    @Option(help: "With --separate: the classifier for the stems, as in tag --separate (default: the classifier of --model).")
+    var stemModel: String?
+
     @Option(help: "With --separate: the least probability at which a stem's class is reported, as in tag --separate.")
     var stemThreshold = 0.5
 
@@ -58,6 +61,7 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         try requireOption(threshold, "--threshold", in: 0...1)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
+        if stemModel != nil, !separate { throw ValidationError("--stem-model needs --separate") }
         try requireOption(stemGateDB, "--stem-gate-db", in: -200...0)
     }
 
@@ -113,11 +117,8 @@ struct EvaluateCommand: ParsableCommand {
         guard !mixClips.isEmpty else { throw TrainingError("\(data): --separate found no labelled clips of MedleyDB mixes (*_MIX.wav)") }
         let classes = report.classCodes.count
         let (threshold, classThresholds) = modelFile.decisionThresholds(override: self.threshold)
-        var options = TagOptions()
-        (options.threshold, options.classThresholds) = (threshold, classThresholds)
-        let features = modelFile.features
-        let tagger = Tagger(model: try modelFile.makeModel(), settings: features.settings, classCodes: features.classCodes, classNames: features.classNames,
-                            options: SeparatedTagging.stemOptions(from: options, stemThreshold: stemThreshold))
+        let stemClassifier = try SeparatedTagging.loadStemClassifier(stemModel, classifier: modelFile)
+        let tagger = try SeparatedTagging.stemTagger(stemClassifier, options: TagOptions(), threshold: self.threshold, stemThreshold: stemThreshold)
         let separator = BlockSeparator(model: try SeparatedTagging.loadSeparator(separatorModel), blockSeconds: 60)
         var windows: [String: [WindowTags]] = [:]
         for source in Set(mixClips.map(\.source)).sorted() {

@@ -3,6 +3,7 @@ import TimbreCore
 import TimbreModel
 import TimbreSeparation
 import TimbreTagging
+import TimbreTraining
 
 /// `tag --separate` and `evaluate --separate`: a file is split into stems by the separator,
 /// each stem is tagged on its own, and the stems' tags are merged (`StemTagMerger`). What
@@ -18,6 +19,32 @@ enum SeparatedTagging {
         stemOptions.reportsTopClass = false
         stemOptions.thresholdFloor = stemThreshold
         return stemOptions
+    }
+
+    /// The classifier for the stems: the one at `path` (read safely first, `FileProbe`), else
+    /// `classifier`. Its tags are merged with the classifier's by class, so it must name the
+    /// same classes.
+    static func loadStemClassifier(_ path: String?, classifier: ModelFile) throws -> ModelFile {
+        guard let path else { return classifier }
+        try FileProbe.check(path, as: .model)
+        let stemClassifier = try ModelFile.read(from: URL(fileURLWithPath: path))
+        guard stemClassifier.features.classCodes == classifier.features.classCodes else {
+            throw FileError(path: path, reason: "names the classes \(stemClassifier.features.classCodes.joined(separator: ",")), not the classifier's \(classifier.features.classCodes.joined(separator: ","))")
+        }
+        return stemClassifier
+    }
+
+    /// A tagger for the stems with the stem classifier's own thresholds (or `threshold` for
+    /// every class), the rest of `options`, and `stemOptions`' floor.
+    static func stemTagger(_ stemClassifier: ModelFile, options: TagOptions, threshold: Double?, stemThreshold: Double,
+                           rmsThresholdDB: Double? = nil) throws -> Tagger {
+        var options = options
+        (options.threshold, options.classThresholds) = stemClassifier.decisionThresholds(override: threshold)
+        let features = stemClassifier.features
+        var settings = features.settings
+        if let rmsThresholdDB { settings.rmsThresholdDB = rmsThresholdDB }
+        return Tagger(model: try stemClassifier.makeModel(), settings: settings, classCodes: features.classCodes, classNames: features.classNames,
+                      options: stemOptions(from: options, stemThreshold: stemThreshold))
     }
 
     /// The separator at `path` (read safely first, `FileProbe`), or the bundled one.

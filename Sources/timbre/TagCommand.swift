@@ -68,6 +68,9 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Separator model for --separate (default: the bundled separator).")
     var separatorModel: String?
 
+    @Option(help: "With --separate: the classifier for the stems (default: the classifier of --model); make stem-model trains one on separated stems.")
+    var stemModel: String?
+
     @Option(help: "With --separate: a stem's window this many dB under the mix's is what other stems leaked into it, and gives no tag.")
     var stemGateDB = SeparatedTagging.defaultGateDB
 
@@ -82,6 +85,7 @@ struct TagCommand: ParsableCommand {
         // A window every 0.1 s already looks at each moment 30 times.
         try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
+        if stemModel != nil, !separate { throw ValidationError("--stem-model needs --separate") }
         try requireOption(stemGateDB, "--stem-gate-db", in: -200...0)
         try requireOption(rmsThresholdDB, "--rms-threshold-db", in: -200...0)
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
@@ -131,8 +135,10 @@ struct TagCommand: ParsableCommand {
         if separate {
             let separatorFile = try reportingErrors { try SeparatedTagging.loadSeparator(separatorModel) }
             let separator = BlockSeparator(model: separatorFile, blockSeconds: 60)
-            let stemOptions = SeparatedTagging.stemOptions(from: options, stemThreshold: stemThreshold)
-            let stemTagger = Tagger(model: network, settings: settings, classCodes: features.classCodes, classNames: features.classNames, options: stemOptions)
+            let stemTagger = try reportingErrors {
+                let stemClassifier = try SeparatedTagging.loadStemClassifier(stemModel, classifier: modelFile)
+                return try SeparatedTagging.stemTagger(stemClassifier, options: options, threshold: threshold, stemThreshold: stemThreshold, rmsThresholdDB: rmsThresholdDB)
+            }
             tagFiles = { files, result in
                 for file in files { result(SeparatedTagging.tag(file, separator: separator, tagger: stemTagger, gateDB: stemGateDB)) }
             }

@@ -9,6 +9,7 @@ import TimbreSynth
 import TimbreModel
 import TimbreTagging
 import TimbreTestSupport
+import TimbreTraining
 
 /// A folder with the cases `timbre tag` must tell apart: a long piano phrase, a file
 /// shorter than a window, a silent file, a corrupt file, and a text file to ignore.
@@ -255,6 +256,44 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         let open = try jsonLines(try TimbreProcess.run(["tag", "--separate", "--format", "jsonl", "--stem-gate-db=-200", phrase]).stdout)
         let openTags = (open["piano phrase.wav"]?["tags"] as? [[String: Any]]) ?? []
         #expect(!openTags.isEmpty, "no window is gated: \(open)")
+    }
+
+    /// `--stem-model` gives the stems their own classifier (here the bundled network with
+    /// its output layer's weights and biases halved); without it they take the classifier of `--model`.
+    /// One that names other classes than the classifier (the bundled model with its class
+    /// codes reversed) is refused in one line naming it.
+    @Test func stemModelTagsTheStemsAndMustNameTheClassifiersClasses() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let phrase = root.appendingPathComponent("session/piano phrase.wav").path
+        let bundled = try BundledModel.load()
+        var softer = bundled
+        for slice in try softer.makeModel().parameters.slices.suffix(2) {
+            for index in slice.offset..<(slice.offset + slice.count) { softer.weights[index] *= 0.5 }
+        }
+        let softerPath = root.appendingPathComponent("softer.h5")
+        try softer.write(to: softerPath, slices: try softer.makeModel().parameters.slices)
+        func mergedScores(_ options: [String]) throws -> [Double] {
+            let result = try TimbreProcess.run(["tag", "--separate", "--format", "jsonl", "--all-scores"] + options + [phrase])
+            #expect(result.status == 0, "\(result.stderr)")
+            let scores = try #require(try jsonLines(result.stdout)["piano phrase.wav"]?["scores"] as? [String: Double])
+            return scores.keys.sorted().map { scores[$0]! }
+        }
+        let byBundled = try mergedScores([])
+        let byStemModel = try mergedScores(["--stem-model", softerPath.path])
+        let byModel = try mergedScores(["--model", softerPath.path])
+        #expect(zip(byBundled, byStemModel).contains { abs($0 - $1) > 1e-3 }, "\(byBundled) \(byStemModel)")
+        #expect(zip(byModel, byStemModel).allSatisfy { abs($0 - $1) < 1e-9 }, "\(byModel) \(byStemModel)")
+
+        var reversed = bundled
+        reversed.features.classCodes.reverse()
+        let reversedPath = root.appendingPathComponent("reversed.h5")
+        try reversed.write(to: reversedPath, slices: try reversed.makeModel().parameters.slices)
+        let refused = try TimbreProcess.run(["tag", "--separate", "--stem-model", reversedPath.path, phrase])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("timbre: \(reversedPath.path): names the classes bas,dru,voi,"), "\(refused.stderr)")
+        let alone = try TimbreProcess.run(["tag", "--stem-model", softerPath.path, phrase])
+        #expect(alone.status != 0 && alone.stderr.contains("--stem-model needs --separate"), "\(alone.stderr)")
     }
 
     @Test func separateWritesStemsThatAddUpToTheMix() throws {
