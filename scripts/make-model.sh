@@ -175,6 +175,8 @@ for group in "${groups[@]}"; do
 done
 python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
 thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" "${heldout[@]}" --thresholds)
+# Kept for the stem classifier (make stem-model), which trains with the same thresholds.
+echo "$thresholds" > "$work/thresholds.txt"
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
 all+=($(song_mixes ""))
