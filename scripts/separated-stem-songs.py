@@ -5,11 +5,12 @@ STEMS/<song>_MIX/<group>.wav, writes OUT/<song>-<group>/: the separated stem as 
 mix, and the song's true stems of that group (labels/separation-groups.csv) as its stems.
 `timbre prepare --multitrack-clips mixes` then labels each clip of a separated stem with
 the instruments of its group that really sound there, and with none where the stem only
-holds what the other groups leaked into it. Files are hard links, so nothing is copied.
+holds what the other groups leaked into it. Files are hard links (copies across file
+systems).
 
     python3 scripts/separated-stem-songs.py SONGS STEMS OUT
 """
-import csv, os, sys
+import csv, os, shutil, sys
 
 import yaml
 
@@ -23,8 +24,12 @@ def instrument_groups():
 
 
 def link(source, target):
-    if not os.path.exists(target):
+    if os.path.exists(target):
+        return
+    try:
         os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def main():
