@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--per-class] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
@@ -53,6 +53,16 @@ def predictions(timbre, mixes, extra):
     return result
 
 
+def per_class(pairs):
+    """Right, false and missed windows of each class, as `code right/false/missed`."""
+    counts = {}
+    for true, predicted in pairs:
+        for code in true | predicted:
+            right, false, missed = counts.get(code, (0, 0, 0))
+            counts[code] = (right + (code in true and code in predicted), false + (code not in true), missed + (code not in predicted))
+    return " ".join(f"{code} {r}/{f}/{m}" for code, (r, f, m) in sorted(counts.items()))
+
+
 def micro_f1(pairs):
     tp = sum(len(t & p) for t, p in pairs)
     fp = sum(len(p - t) for t, p in pairs)
@@ -66,6 +76,7 @@ def main():
     parser.add_argument("--model", help="classifier model (default: the bundled one)")
     parser.add_argument("--separator", help="separator model (default: the bundled one)")
     parser.add_argument("--stem-model", help="classifier for the stems (default: as tag --separate chooses)")
+    parser.add_argument("--per-class", action="store_true", help="also print each class's right/false/missed windows")
     parser.add_argument("--gate-db", type=float, default=-50.0)
     parser.add_argument("--stem-threshold", type=float)
     parser.add_argument("--stem-gate-db", type=float)
@@ -93,6 +104,8 @@ def main():
     print(f"{'timbre tag':24}{f1:9.3f}{tp:6d}{fp:6d}{fn:6d}")
     print(f"{'timbre tag --separate':24}{g1:9.3f}{tq:6d}{fq:6d}{fo:6d}")
     print(f"gain {g1 - f1:+.3f}")
+    if args.per_class:
+        print(f"per class, right/false/missed windows:\n  timbre tag             {per_class(pairs_plain)}\n  timbre tag --separate  {per_class(pairs_separated)}")
 
 
 if __name__ == "__main__":
