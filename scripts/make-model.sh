@@ -175,11 +175,12 @@ for group in "${groups[@]}"; do
 done
 python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
 thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" "${heldout[@]}" --thresholds)
-# Kept for the stem classifier (make stem-model), which trains with the same thresholds.
-echo "$thresholds" > "$work/thresholds.txt"
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
 all+=($(song_mixes ""))
+# Kept for the stem classifier (make stem-model), which trains on the same files with the same thresholds.
+echo "$thresholds" > "$work/thresholds.txt"
+printf '%s\n' "${all[@]}" > "$work/training-files.txt"
 train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" "${song_options[@]}" \
     --class-thresholds "$thresholds"
 cp "$work/model.h5" Sources/TimbreModel/default-model.h5

@@ -29,17 +29,14 @@ separator_work=${SEPARATOR_WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
 epochs=${EPOCHS:-22}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch --multi-label-clips)
-# make-model.sh's training families (all but its test family) and the separator's song families.
-families=(fluidr3 gmbank airfont hydrogen muldjord samssonor mtg-sax ixox-flute winer-cello headroom-piano
-          sullivan-epianos gtown strat solfege philharmonia festival mtg-trumpet mtg-cello exter-cello fretless-bass
-          mtg-violin recordings)
+# The separator's song families (make-separator-model.sh).
 song_families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$work"
-for f in "${families[@]}" songs-all; do
-    [ -f "$model_work/features/$f.h5" ] || { echo "make-stem-model: $model_work/features/$f.h5 is missing; run make model first" >&2; exit 1; }
+for f in thresholds.txt training-files.txt; do
+    [ -f "$model_work/$f" ] || { echo "make-stem-model: $model_work/$f is missing; run make model first" >&2; exit 1; }
 done
-[ -f "$model_work/thresholds.txt" ] || { echo "make-stem-model: $model_work/thresholds.txt is missing; run make model first" >&2; exit 1; }
+mapfile -t train < "$model_work/training-files.txt"
 
 echo "== 1. songs, separated"
 # Status 2: a take that fails is reported and left out; the rest stands.
@@ -53,8 +50,6 @@ python3 scripts/separated-stem-songs.py "$work/songs/MedleyDB" "$work/separated"
 [ -f "$work/stems.h5" ] || { "$timbre" prepare "$work/stem-songs" --layout medleydb --multitrack-clips mixes -o "$work/stems.h5" | tail -1 || [ $? -eq 2 ]; }
 
 echo "== 3. the stem classifier ($epochs epochs)"
-train=()
-for f in "${families[@]}" songs-all; do train+=("$model_work/features/$f.h5"); done
 [ -f "$work/model.done" ] || {
     "$timbre" train "${train[@]}" "$work/stems.h5" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" \
         --class-thresholds "$(cat "$model_work/thresholds.txt")" -o "$work/model.h5" --resume

@@ -2,6 +2,7 @@ import Foundation
 import TimbreCore
 import TimbreModel
 import TimbreSeparation
+import TimbreNN
 import TimbreTagging
 import TimbreTraining
 
@@ -35,15 +36,16 @@ enum SeparatedTagging {
     }
 
     /// A tagger for the stems with the stem classifier's own thresholds (or `threshold` for
-    /// every class), the rest of `options`, and `stemOptions`' floor.
-    static func stemTagger(_ stemClassifier: ModelFile, options: TagOptions, threshold: Double?, stemThreshold: Double,
+    /// every class), the rest of `options`, and `stemOptions`' floor; `network` is the stem
+    /// classifier's network when the caller has built it already.
+    static func stemTagger(_ stemClassifier: ModelFile, network: Sequential? = nil, options: TagOptions, threshold: Double?, stemThreshold: Double,
                            rmsThresholdDB: Double? = nil) throws -> Tagger {
         var options = options
         (options.threshold, options.classThresholds) = stemClassifier.decisionThresholds(override: threshold)
         let features = stemClassifier.features
         var settings = features.settings
         if let rmsThresholdDB { settings.rmsThresholdDB = rmsThresholdDB }
-        return Tagger(model: try stemClassifier.makeModel(), settings: settings, classCodes: features.classCodes, classNames: features.classNames,
+        return Tagger(model: try network ?? stemClassifier.makeModel(), settings: settings, classCodes: features.classCodes, classNames: features.classNames,
                       options: stemOptions(from: options, stemThreshold: stemThreshold))
     }
 

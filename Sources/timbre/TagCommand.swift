@@ -137,7 +137,7 @@ struct TagCommand: ParsableCommand {
             let separator = BlockSeparator(model: separatorFile, blockSeconds: 60)
             let stemTagger = try reportingErrors {
                 let stemClassifier = try SeparatedTagging.loadStemClassifier(stemModel, classifier: modelFile)
-                return try SeparatedTagging.stemTagger(stemClassifier, options: options, threshold: threshold, stemThreshold: stemThreshold, rmsThresholdDB: rmsThresholdDB)
+                return try SeparatedTagging.stemTagger(stemClassifier, network: stemModel == nil ? network : nil, options: options, threshold: threshold, stemThreshold: stemThreshold, rmsThresholdDB: rmsThresholdDB)
             }
             tagFiles = { files, result in
                 for file in files { result(SeparatedTagging.tag(file, separator: separator, tagger: stemTagger, gateDB: stemGateDB)) }
