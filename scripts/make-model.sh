@@ -23,7 +23,7 @@
 # in it. They are rendered from the families that play whole songs, with training programs
 # only, and a fold's songs leave out its held-out families, so no fold hears them even
 # inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
-# mixtures of them only.
+# mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -35,6 +35,9 @@ sources=${TIMBRE_SOURCES:-sources}
 takes=${TAKES:-40}
 epochs=${EPOCHS:-22}
 songs=${SONGS:-200}
+# Which clips of the songs train (`prepare --multitrack-clips`): "mixes", each window of
+# the mix labelled by the stems sounding in it, or "both", the stems' own clips as well.
+song_clips=${SONG_CLIPS:-mixes}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
@@ -69,12 +72,14 @@ export OPENBLAS_NUM_THREADS=1
 listing_of() { (cd "$1" && find -L . -type f -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1); }
 
 # Prepares folder $1 into feature file $2 (more prepare options after them) unless $2 was
-# prepared from the same files, as recorded beside it: a source that gains or loses files
-# since (new recordings, a re-rendered corpus) is prepared again.
+# prepared from the same files with the same options, as recorded beside it: a source that
+# gains or loses files since (new recordings, a re-rendered corpus), or a change of options,
+# prepares it again.
 prepare_once() {
     local folder=$1 out=$2 listing
     shift 2
     listing=$(listing_of "$folder")
+    [ $# -eq 0 ] || listing+=" $*"
     [ -f "$out" ] && [ "$(cat "$out.sources" 2>/dev/null)" = "$listing" ] && return
     rm -f "$out" "$out.sources"
     # Status 2: some files could not be read and are left out; the rest stands.
@@ -139,7 +144,7 @@ if [ "$songs" -gt 0 ]; then
         rendered+="$name "
         "$timbre" synth --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 --takes-per-class 0 \
             --songs "$songs" --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/$name" > /dev/null || [ $? -eq 2 ]
-        prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips mixes
+        prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips "$song_clips"
     done
     for group in "${groups[@]}"; do
         held=$(songs_held "$group" | paste -sd,)
