@@ -21,19 +21,25 @@ public struct EvaluationReport: Sendable {
     public var separation: SeparationComparison?
 
     public struct SeparationComparison: Sendable {
+        /// Which stems were tagged: the separator's, or the songs' own summed into its
+        /// targets (`--oracle-stems`, the most separation could give this classifier).
+        public enum Stems: String, Sendable { case separated, oracle }
+
         public var songs: Int
+        public var stems: Stems
         public var without: MultiLabelMetrics
         public var with: MultiLabelMetrics
 
-        public init(songs: Int, without: MultiLabelMetrics, with: MultiLabelMetrics) {
+        public init(songs: Int, stems: Stems = .separated, without: MultiLabelMetrics, with: MultiLabelMetrics) {
             self.songs = songs
+            self.stems = stems
             self.without = without
             self.with = with
         }
 
         var json: [String: Any] {
             func metrics(_ m: MultiLabelMetrics) -> [String: Any] { ["micro_f1": m.microF1, "macro_f1": m.macroF1, "lrap": m.labelRankingAveragePrecision] }
-            return ["songs": songs, "clips": without.clips, "without": metrics(without), "with": metrics(with)]
+            return ["songs": songs, "stems": stems.rawValue, "clips": without.clips, "without": metrics(without), "with": metrics(with)]
         }
     }
 
@@ -172,7 +178,8 @@ public struct EvaluationReport: Sendable {
         if let separation {
             lines.append("")
             lines.append("mix clips of \(separation.songs) songs (\(separation.without.clips) clips)   micro F1  macro F1     LRAP")
-            for (label, m) in [("  as tagged", separation.without), ("  tagged after separation", separation.with)] {
+            let after = separation.stems == .oracle ? "  tagged from the songs' own stems" : "  tagged after separation"
+            for (label, m) in [("  as tagged", separation.without), (after, separation.with)] {
                 lines.append(label.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.4f  %8.4f  %7.4f", m.microF1, m.macroF1, m.labelRankingAveragePrecision))
             }
         }

@@ -58,10 +58,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --separate: a stem's window this many dB under the mix's is what other stems leaked into it, and gives no tag.")
     var stemGateDB = SeparatedTagging.defaultGateDB
 
+    @Flag(help: "With --separate: tag each song's own stems, summed into the separator's four targets (labels/separation-groups.csv), instead of separating its mix: what a perfect separator would give this classifier.")
+    var oracleStems = false
+
     func validate() throws {
         try requireOption(threshold, "--threshold", in: 0...1)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
         if stemModel != nil, !separate { throw ValidationError("--stem-model needs --separate") }
+        if oracleStems, !separate { throw ValidationError("--oracle-stems needs --separate") }
+        if oracleStems, separatorModel != nil { throw ValidationError("--oracle-stems uses the songs' own stems, not --separator-model") }
         try requireOption(stemGateDB, "--stem-gate-db", in: -200...0)
     }
 
@@ -119,11 +124,22 @@ struct EvaluateCommand: ParsableCommand {
         let (threshold, classThresholds) = modelFile.decisionThresholds(override: self.threshold)
         let stemClassifier = try SeparatedTagging.loadStemClassifier(stemModel, classifier: modelFile)
         let tagger = try SeparatedTagging.stemTagger(stemClassifier, options: TagOptions(), threshold: self.threshold, stemThreshold: stemThreshold)
-        let separator = BlockSeparator(model: try SeparatedTagging.loadSeparator(separatorModel), blockSeconds: 60)
+        let separator = oracleStems ? nil : BlockSeparator(model: try SeparatedTagging.loadSeparator(separatorModel), blockSeconds: 60)
         var windows: [String: [WindowTags]] = [:]
         for source in Set(mixClips.map(\.source)).sorted() {
-            Terminal.printError("separating \(source)")
-            switch SeparatedTagging.tag((url: root.appendingPathComponent(source), path: source), separator: separator, tagger: tagger, gateDB: stemGateDB) {
+            let file = (url: root.appendingPathComponent(source), path: source)
+            let tagged: Result<FileTags, FileError>
+            if let separator {
+                Terminal.printError("separating \(source)")
+                tagged = SeparatedTagging.tag(file, separator: separator, tagger: tagger, gateDB: stemGateDB)
+            } else {
+                Terminal.printError("grouping the stems of \(source)")
+                tagged = SeparatedTagging.tag(file, tagger: tagger, gateDB: stemGateDB) { folder in
+                    try MultitrackLibrary.writeGroupedStems(try Self.song(of: file.url), to: folder, mixture: false)
+                    return SeparationStem.allCases
+                }
+            }
+            switch tagged {
             case .success(let tags): windows[source] = tags.timeline
             case .failure(let error): throw error
             }
@@ -138,9 +154,18 @@ struct EvaluateCommand: ParsableCommand {
         }
         let truth = mixClips.map { Set($0.truth) }
         return EvaluationReport.SeparationComparison(
-            songs: windows.count,
+            songs: windows.count, stems: oracleStems ? .oracle : .separated,
             without: MultiLabelMetrics(probabilities: plain, truth: truth, classes: classes, threshold: threshold, classThresholds: classThresholds),
             with: MultiLabelMetrics(scores: scores, decisions: decisions, truth: truth, classes: classes, threshold: threshold, classThresholds: classThresholds))
+    }
+
+    /// The MedleyDB song whose mix is `mix` (`<Song>/<Song>_MIX.*`).
+    private static func song(of mix: URL) throws -> MultitrackLibrary.Entry {
+        let folder = mix.deletingLastPathComponent()
+        guard let song = try MultitrackLibrary.find(folder).first(where: { $0.layout == .medleyDB && $0.folder == folder }) else {
+            throw FileError(path: mix.path, reason: "--oracle-stems needs the mix in its song's folder, beside <Song>_METADATA.yaml")
+        }
+        return song
     }
 
     /// The model (path, CRC-32 and size), data, layouts, threshold, version and date behind

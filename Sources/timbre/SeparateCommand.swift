@@ -170,34 +170,7 @@ struct GroupStemsCommand: ParsableCommand {
         var failures = 0
         for entry in entries {
             do {
-                var groups: [SeparationStem: [[Float]]] = [:]
-                var rate = 0, channels = 0, length = 0
-                for file in try MultitrackLibrary.sourceFiles(entry) {
-                    let audio = try MultichannelAudio(contentsOf: file.url)
-                    if rate == 0 { (rate, channels, length) = (audio.sampleRate, audio.channelCount, audio.frameCount) }
-                    guard audio.sampleRate == rate, audio.channelCount == channels else { throw FileError(path: file.url.path, reason: "rate or channels differ from the song's other stems") }
-                    length = max(length, audio.frameCount)
-                    var sum = groups[file.stem] ?? []
-                    for c in 0..<channels {
-                        if sum.count <= c { sum.append([]) }
-                        if sum[c].count < audio.frameCount { sum[c] += [Float](repeating: 0, count: audio.frameCount - sum[c].count) }
-                        for i in 0..<audio.frameCount { sum[c][i] += audio.channels[c][i] }
-                    }
-                    groups[file.stem] = sum
-                }
-                guard rate > 0 else { throw FileError(path: entry.folder.path, reason: "no stems that belong to a separation target") }
-                let folder = URL(fileURLWithPath: output).appendingPathComponent(entry.name)
-                try FileSystemName.makeFolders(folder.path)
-                var mixture = [[Float]](repeating: [Float](repeating: 0, count: length), count: channels)
-                for stem in SeparationStem.allCases {
-                    let padded = (0..<channels).map { c -> [Float] in
-                        let values = groups[stem].map { $0[c] } ?? []
-                        return values + [Float](repeating: 0, count: length - values.count)
-                    }
-                    for c in 0..<channels { for i in 0..<length { mixture[c][i] += padded[c][i] } }
-                    try MultichannelAudio(channels: padded, sampleRate: rate).write(to: folder.appendingPathComponent("\(stem.rawValue).wav"), format: .wavFloat)
-                }
-                try MultichannelAudio(channels: mixture, sampleRate: rate).write(to: folder.appendingPathComponent("mixture.wav"), format: .wavFloat)
+                try MultitrackLibrary.writeGroupedStems(entry, to: URL(fileURLWithPath: output).appendingPathComponent(entry.name))
             } catch {
                 Terminal.printError("timbre: " + ErrorDescription.line(error))
                 failures += 1

@@ -66,21 +66,33 @@ enum SeparatedTagging {
     /// Separates `file` into a temporary folder, tags every stem, silences the windows where
     /// a stem is more than `gateDB` under the mix, and merges the tags.
     static func tag(_ file: (url: URL, path: String), separator: BlockSeparator, tagger: Tagger, gateDB: Double = defaultGateDB) -> Result<FileTags, FileError> {
+        tag(file, tagger: tagger, gateDB: gateDB) { folder in
+            var output = BlockSeparator.Output(folder: folder, stems: separator.model.settings.stems)
+            output.format = .wavFloat
+            try separator.separate(file.url, into: output)
+            return output.stems
+        }
+    }
+
+    /// Tags the stems `writeStems` puts into a temporary folder (`<stem>.wav`, returning
+    /// which) as `tag --separate` tags separated ones: `evaluate --oracle-stems` gives it a
+    /// song's own stems.
+    static func tag(_ file: (url: URL, path: String), tagger: Tagger, gateDB: Double, writeStems: (URL) throws -> [SeparationStem]) -> Result<FileTags, FileError> {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-stems-\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var output = BlockSeparator.Output(folder: folder, stems: separator.model.settings.stems)
-        output.format = .wavFloat
+        let written: [SeparationStem]
         do {
-            try separator.separate(file.url, into: output)
+            written = try writeStems(folder)
         } catch let error as FileError {
-            return .failure(FileError(path: file.path, reason: error.reason))
+            // A song's own stem that cannot be read is named; the separator's errors are the input's.
+            return .failure(FileError(path: file.path, reason: error.path == file.url.path ? error.reason : "\(error.path): \(error.reason)"))
         } catch {
             return .failure(FileError(path: file.path, reason: ErrorDescription.line(error)))
         }
         var stems: [(stem: String, tags: FileTags)] = []
         var failure: FileError?
         var mixLevels: [Double]?
-        let stemFiles = output.stems.map { (url: folder.appendingPathComponent("\($0.rawValue).wav"), path: $0.rawValue) }
+        let stemFiles = written.map { (url: folder.appendingPathComponent("\($0.rawValue).wav"), path: $0.rawValue) }
         tagger.tag(stemFiles) { outcome in
             do {
                 let tags = try outcome.get()

@@ -784,6 +784,28 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(abs((without["micro_f1"] ?? -1) - (multi["micro_f1"] as? Double ?? -2)) < 1e-9)
         #expect(abs((without["lrap"] ?? -1) - (multi["lrap"] as? Double ?? -2)) < 1e-9)
         for value in with.values { #expect((0...1).contains(value)) }
+        #expect(separation["stems"] as? String == "separated")
+        // The songs' own stems instead of the separator's: the same mix clips, tagged from
+        // the true stems, and a stem that cannot be read is named.
+        let oracleReport = scratchFolder("cli").appendingPathComponent("oracle")
+        let oracle = try TimbreProcess.run(["evaluate", root.appendingPathComponent("MedleyDB").path, "--separate", "--oracle-stems", "--report", oracleReport.path])
+        #expect(oracle.status == 0, "\(oracle.stderr)")
+        #expect(oracle.stdout.contains("tagged from the songs' own stems"), "\(oracle.stdout)")
+        let oracleMetrics = try JSONSerialization.jsonObject(with: Data(contentsOf: oracleReport.appendingPathComponent("metrics.json"))) as! [String: Any]
+        let oracleSeparation = try #require(oracleMetrics["separation"] as? [String: Any])
+        #expect(oracleSeparation["stems"] as? String == "oracle")
+        #expect(oracleSeparation["clips"] as? Int == separation["clips"] as? Int)
+        let stem = try #require(FileManager.default.enumerator(at: root.appendingPathComponent("MedleyDB"), includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.first { $0.lastPathComponent.contains("_STEM_") })
+        // Readable, so the song stays in the evaluation, but not addable to its other stems.
+        try AudioFileWriter.write([Float](repeating: 0.1, count: 22_050), sampleRate: 22_050, to: stem)
+        let broken = try TimbreProcess.run(["evaluate", root.appendingPathComponent("MedleyDB").path, "--separate", "--oracle-stems"])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains(stem.lastPathComponent), "\(broken.stderr)")
+        for options in [["--oracle-stems"], ["--separate", "--oracle-stems", "--separator-model", "x.h5"]] {
+            let refused = try TimbreProcess.run(["evaluate", root.appendingPathComponent("MedleyDB").path] + options)
+            #expect(refused.status != 0 && refused.stderr.contains("--oracle-stems"), "\(options): \(refused.stderr)")
+        }
         // A feature file cannot be separated.
         let refused = try TimbreProcess.run(["evaluate", report.appendingPathComponent("metrics.json").path, "--separate"])
         #expect(refused.status == 1)

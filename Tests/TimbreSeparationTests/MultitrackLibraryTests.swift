@@ -51,6 +51,47 @@ import TimbreTestSupport
         #expect(musdb.sources.map(\.stem) == SeparationStem.allCases, "the mixture is not a source")
     }
 
+    /// `group-stems` and `evaluate --oracle-stems` write each target as the sum of its
+    /// sources, silence for a target no source plays, and the mixture as their sum; a source
+    /// at another rate is refused by name.
+    @Test func groupedStemsAreEachTargetsSumAndAddUpToTheMixture() throws {
+        let root = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeMedleyDBSong(root, name: "Band_Song", stems: [
+            ("Band_Song_STEM_01.wav", "female singer"), ("Band_Song_STEM_02.wav", "kick drum"),
+            ("Band_Song_STEM_03.wav", "clean electric guitar"), ("Band_Song_STEM_04.wav", "piano"), ("Band_Song_STEM_05.wav", "snare drum"),
+        ])
+        let song = try #require(try MultitrackLibrary.find(root).first)
+        let out = root.appendingPathComponent("grouped")
+        try MultitrackLibrary.writeGroupedStems(song, to: out)
+        func read(_ name: String) throws -> [Float] { try MultichannelAudio(contentsOf: out.appendingPathComponent("\(name).wav")).channels[0] }
+        func source(_ number: Int) throws -> [Float] {
+            try MultichannelAudio(contentsOf: root.appendingPathComponent("Band_Song/Band_Song_STEMS/Band_Song_STEM_0\(number).wav")).channels[0]
+        }
+        let expected: [String: [Float]] = [
+            "vocals": try source(1), "drums": zip(try source(2), try source(5)).map { $0 + $1 },
+            "bass": [Float](repeating: 0, count: 44_100), "other": zip(try source(3), try source(4)).map { $0 + $1 },
+        ]
+        var sum = [Float](repeating: 0, count: 44_100)
+        for (name, want) in expected {
+            let got = try read(name)
+            #expect(got.count == want.count, "\(name)")
+            let error = zip(got, want).map { abs($0 - $1) }.max() ?? 1
+            #expect(error < 1e-6, "\(name): largest difference \(error)")
+            for i in got.indices { sum[i] += got[i] }
+        }
+        let mixture = try read("mixture")
+        #expect(zip(mixture, sum).map { abs($0 - $1) }.max() ?? 1 < 1e-6)
+        // A source at 22,050 Hz among sources at 44,100 Hz.
+        try AudioFileWriter.write(tone(110, rate: 22_050), sampleRate: 22_050, to: root.appendingPathComponent("Band_Song/Band_Song_STEMS/Band_Song_STEM_04.wav"))
+        #expect {
+            try MultitrackLibrary.writeGroupedStems(song, to: root.appendingPathComponent("again"))
+        } throws: { error in
+            let error = error as? FileError
+            return error?.path.hasSuffix("Band_Song_STEM_04.wav") == true && error?.reason.contains("rate or channels differ") == true
+        }
+    }
+
     @Test func metadataThatPointsOutsideTheSongIsRefused() throws {
         let root = scratchFolder("separation")
         defer { try? FileManager.default.removeItem(at: root) }
