@@ -9,7 +9,8 @@ extension MultitrackLibrary {
     /// targets add up to the mixture exactly. These are the stems a perfect separator would
     /// give, for scoring separators and what tagging after separation can reach.
     /// - Throws: `FileError` naming a source that cannot be read or whose rate or channels
-    ///   differ from the song's first source.
+    ///   differ from the song's first source, or the song when none of its sources belongs
+    ///   to a target.
     public static func writeGroupedStems(_ entry: Entry, to folder: URL, mixture: Bool = true, groups: StemGroups = .standard) throws {
         var sums: [SeparationStem: [[Float]]] = [:]
         var rate = 0, channels = 0, length = 0

@@ -90,6 +90,15 @@ import TimbreTestSupport
             let error = error as? FileError
             return error?.path.hasSuffix("Band_Song_STEM_04.wav") == true && error?.reason.contains("rate or channels differ") == true
         }
+        // A song none of whose sources belongs to a target (a main-system recording only) is named, and nothing is written.
+        try writeMedleyDBSong(root, name: "Noise_Song", stems: [("Noise_Song_STEM_01.wav", "Main System")])
+        let noise = try #require(try MultitrackLibrary.find(root).first { $0.name == "Noise_Song" })
+        #expect {
+            try MultitrackLibrary.writeGroupedStems(noise, to: root.appendingPathComponent("noise"))
+        } throws: { error in
+            (error as? FileError)?.path == noise.folder.path && (error as? FileError)?.reason.contains("no stems") == true
+        }
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("noise").path))
     }
 
     @Test func metadataThatPointsOutsideTheSongIsRefused() throws {
