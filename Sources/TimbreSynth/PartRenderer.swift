@@ -1,8 +1,8 @@
 import Foundation
 import TimbreCore
 
-/// Turns plans into audio. Holds the SoundFonts, SFZ instruments, note sets and drum kits
-/// it has used (loaded on first use), so make one per worker thread.
+/// Turns plans into audio. Holds the SoundFonts, SFZ instruments, note sets, drum kits and
+/// lists of recordings it has used (loaded on first use), so make one per worker thread.
 public final class PartRenderer {
     public let sampleRate: Int
     /// Where downloaded libraries live.
@@ -11,6 +11,7 @@ public final class PartRenderer {
     private var soundFonts: [String: SoundFontSynth] = [:]
     private var samplers: [String: SfzInstrument] = [:]
     private var kits: [String: HydrogenDrumKit] = [:]
+    private var recordings: [String: RecordedPhrases] = [:]
 
     public init(sources: URL, responses: ImpulseResponses? = nil, sampleRate: Int = 44_100) {
         self.sources = sources
@@ -44,6 +45,9 @@ public final class PartRenderer {
             signal = try StkRenderer.render(performance, instrument: patch.preset, sampleRate: sampleRate, rng: &rng)
         case .festival:
             signal = try FestivalRenderer.render(performance, voice: patch.preset, sampleRate: sampleRate, rng: &rng)
+        case .recording:
+            signal = try phrases(patch).render(seconds: seconds, sampleRate: sampleRate, rng: &rng)
+            RecordedPhrases.silence(bars: Set(restingBars), secondsPerBar: context.secondsPerBar, in: &signal)
         case .sfz, .notes:
             let sampler = try self.sampler(patch)
             if instrument.idiom == .drums {
@@ -57,6 +61,14 @@ public final class PartRenderer {
         }
         part.chain.apply(to: &signal, rng: &rng, responses: responses)
         return signal
+    }
+
+    private func phrases(_ patch: Patch) throws -> RecordedPhrases {
+        let key = patch.location + "\u{1}" + patch.preset
+        if let phrases = recordings[key] { return phrases }
+        let phrases = try RecordedPhrases(folder: patch.url(sources: sources), root: patch.root(sources: sources), filter: patch.preset)
+        recordings[key] = phrases
+        return phrases
     }
 
     private func soundFont(_ patch: Patch) throws -> SoundFontSynth {

@@ -3,8 +3,8 @@ import TimbreCore
 import TimbreLabels
 
 /// One playable instrument of one sound source: a SoundFont preset, an SFZ instrument
-/// (optionally some of its microphones), a Hydrogen drum kit, or a folder of single-note
-/// recordings.
+/// (optionally some of its microphones), a Hydrogen drum kit, a folder of single-note
+/// recordings, a physical model, a Festival voice, or a folder of real solo recordings.
 public struct Patch: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         /// A SoundFont 2 preset, `bank:program` (bank 128: drum kits).
@@ -21,6 +21,10 @@ public struct Patch: Sendable, Hashable, CustomStringConvertible {
         case stk
         /// A Festival diphone voice (`preset`: "kal_diphone"...) singing words on the notes.
         case festival
+        /// A folder of real solo recordings (sung songs, played passages), one level of
+        /// subfolders included; `preset` keeps only file names containing it. A part plays
+        /// a stretch of one of them instead of its composed notes.
+        case recording
     }
 
     /// The independent sound source the patch belongs to (one recording origin), the unit

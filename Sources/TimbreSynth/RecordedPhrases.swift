@@ -1,0 +1,115 @@
+import Foundation
+import TimbreAudio
+import TimbreCore
+
+/// A folder of real solo recordings of one class (sung songs, played passages) played as a
+/// part: a stretch of one recording instead of composed notes. A real performance brings
+/// what no sampler has (phrasing, breaths, a singer's words and vibrato); the part's
+/// recording chain still varies its level, room and effects.
+public struct RecordedPhrases {
+    static let extensions: Set<String> = ["wav", "flac", "mp3", "ogg", "aif", "aiff"]
+    /// A stretch this much quieter than its recording's whole (in RMS) is mostly silence.
+    static let quietRatio: Float = 0.25
+
+    /// The recordings, in name order.
+    public let files: [URL]
+
+    /// The audio files in `folder` and its subfolders (one level down) whose names contain
+    /// `filter` (all when empty). Nothing that leads outside `root` is taken, through `..`
+    /// or a symbolic link.
+    /// - Throws: `FileError` naming the folder when it holds no such recording.
+    public init(folder: URL, root: URL, filter: String = "") throws {
+        var files: [URL] = []
+        func visit(_ relative: String, depth: Int) {
+            let base = relative.isEmpty ? folder : folder.appendingPathComponent(relative)
+            for name in FileSystemName.entries(of: base.path).sorted() where !name.hasPrefix(".") {
+                let path = relative.isEmpty ? name : relative + "/" + name
+                guard let url = ConfinedPath.resolve(path, from: folder, inside: root) else { continue }
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
+                if isFolder.boolValue {
+                    if depth > 0 { visit(path, depth: depth - 1) }
+                } else if Self.extensions.contains((name as NSString).pathExtension.lowercased()), filter.isEmpty || name.contains(filter) {
+                    files.append(url)
+                }
+            }
+        }
+        visit("", depth: 1)
+        guard !files.isEmpty else {
+            throw FileError(path: folder.path, reason: "no recordings\(filter.isEmpty ? "" : " named with \"\(filter)\"")")
+        }
+        self.files = files
+    }
+
+    /// `seconds` of one recording chosen by `rng` at `sampleRate`, from a place where it
+    /// is not mostly silent; a recording shorter than that is followed by others. Mono
+    /// recordings play on both sides.
+    public func render(seconds: Double, sampleRate: Int, rng: inout SeededGenerator) throws -> StereoSignal {
+        var signal = StereoSignal(frames: Int(seconds * Double(sampleRate)), sampleRate: sampleRate)
+        var filled = 0
+        while filled < signal.frames {
+            let (left, right) = try Self.read(rng.pick(files), sampleRate: sampleRate)
+            let count = min(signal.frames - filled, left.count)
+            let start = Self.start(of: count, in: left, rng: &rng)
+            for i in 0..<count {
+                signal.left[filled + i] = left[start + i]
+                signal.right[filled + i] = right[start + i]
+            }
+            filled += count
+        }
+        return signal
+    }
+
+    /// Silences the bars in `bars` (a part resting there), fading over 10 ms at each edge
+    /// so that the cuts do not click.
+    public static func silence(bars: Set<Int>, secondsPerBar: Double, in signal: inout StereoSignal) {
+        let fade = max(1, signal.sampleRate / 100)
+        for bar in bars.sorted() {
+            let start = Int(Double(bar) * secondsPerBar * Double(signal.sampleRate))
+            let end = min(signal.frames, Int(Double(bar + 1) * secondsPerBar * Double(signal.sampleRate)))
+            guard start < end else { continue }
+            for i in max(0, start - fade)..<min(signal.frames, end + fade) {
+                // 0 inside the bar, rising linearly to 1 over `fade` frames on either side.
+                let distance = i < start ? start - i : (i >= end ? i - end + 1 : 0)
+                let gain = Float(min(distance, fade)) / Float(fade)
+                signal.left[i] *= gain
+                signal.right[i] *= gain
+            }
+        }
+    }
+
+    /// Where a stretch of `count` frames starts in `samples`: a random place whose RMS is
+    /// at least `quietRatio` of the whole recording's; when eight draws find none, the
+    /// loudest place on a grid of a quarter stretch.
+    static func start(of count: Int, in samples: [Float], rng: inout SeededGenerator) -> Int {
+        let last = samples.count - count
+        guard last > 0 else { return 0 }
+        func rms(_ range: Range<Int>) -> Float {
+            guard !range.isEmpty else { return 0 }
+            var sum: Float = 0
+            for i in range { sum += samples[i] * samples[i] }
+            return (sum / Float(range.count)).squareRoot()
+        }
+        let enough = quietRatio * rms(0..<samples.count)
+        for _ in 0..<8 {
+            let start = rng.integer(0...last)
+            if rms(start..<start + count) >= enough { return start }
+        }
+        let grid = Array(stride(from: 0, through: last, by: max(1, count / 4)))
+        return grid.max { rms($0..<$0 + count) < rms($1..<$1 + count) } ?? 0
+    }
+
+    /// A recording's first two channels (the first twice when mono) at `sampleRate`.
+    static func read(_ url: URL, sampleRate: Int) throws -> (left: [Float], right: [Float]) {
+        let audio = try MultichannelAudio(contentsOf: url)
+        guard audio.frameCount > 0 else { throw FileError(path: url.path, reason: "holds no audio") }
+        var sides = [audio.channels[0], audio.channels[min(1, audio.channelCount - 1)]]
+        if audio.sampleRate != sampleRate {
+            for side in sides.indices {
+                let converter = try Resampler(from: audio.sampleRate, to: sampleRate, quality: .best)
+                sides[side] = try converter.process(sides[side]) + converter.finish()
+            }
+        }
+        return (sides[0], sides[1])
+    }
+}

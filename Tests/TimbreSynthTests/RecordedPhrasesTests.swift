@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import TimbreAudio
+import TimbreCore
+@testable import TimbreSynth
+import TimbreTestSupport
+
+struct RecordedPhrasesTests {
+    /// A library folder with songs/<take>/<take>_song.wav and _speech.wav recordings whose
+    /// every sample is distinct: recording `index` counts up from `index` in steps of 1e-6,
+    /// so a stretch of output names the recording and the place it came from.
+    private struct Library {
+        let root: URL
+        var songs: URL { root.appendingPathComponent("songs") }
+
+        init(takes: Int, seconds: Double, rate: Int = 8_000) throws {
+            root = scratchPath("phrases")
+            for index in 0..<takes {
+                let folder = root.appendingPathComponent("songs/take\(index)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let samples = (0..<Int(seconds * Double(rate))).map { Float(index + 1) * 0.1 + Float($0) * 1e-6 }
+                try AudioFileWriter.write(samples, sampleRate: rate, to: folder.appendingPathComponent("take\(index)_song.wav"), format: .wavFloat)
+                try AudioFileWriter.write(samples.map { -$0 }, sampleRate: rate, to: folder.appendingPathComponent("take\(index)_speech.wav"), format: .wavFloat)
+            }
+        }
+
+        /// The recording and frame a sample was read from.
+        func origin(of sample: Float) -> (take: Int, frame: Int) {
+            let take = Int((Double(sample) / 0.1).rounded(.down)) - 1
+            return (take, Int(((Double(sample) - Double(take + 1) * 0.1) / 1e-6).rounded()))
+        }
+    }
+
+    @Test func recordingsAreFoundOneFolderDownByNameAndNeverOutsideTheRoot() throws {
+        let library = try Library(takes: 2, seconds: 0.1)
+        defer { try? FileManager.default.removeItem(at: library.root) }
+        // A link to a recording outside the library is not taken.
+        let outside = scratchPath("phrases-outside")
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try AudioFileWriter.write([Float](repeating: 0.5, count: 800), sampleRate: 8_000, to: outside.appendingPathComponent("secret_song.wav"))
+        try FileManager.default.createSymbolicLink(at: library.songs.appendingPathComponent("take0/secret_song.wav"), withDestinationURL: outside.appendingPathComponent("secret_song.wav"))
+
+        let songs = try RecordedPhrases(folder: library.songs, root: library.root, filter: "_song")
+        #expect(songs.files.map(\.lastPathComponent) == ["take0_song.wav", "take1_song.wav"])
+        #expect(try RecordedPhrases(folder: library.songs, root: library.root).files.count == 4)
+        #expect {
+            try RecordedPhrases(folder: library.songs, root: library.root, filter: "_choir")
+        } throws: { error in
+            (error as? FileError)?.path == library.songs.path && (error as? FileError)?.reason.contains("_choir") == true
+        }
+    }
+
+    @Test func aStretchIsOneRecordingUnchangedAndShortRecordingsFollowEachOther() throws {
+        let library = try Library(takes: 3, seconds: 0.5)
+        defer { try? FileManager.default.removeItem(at: library.root) }
+        let phrases = try RecordedPhrases(folder: library.songs, root: library.root, filter: "_song")
+        for seed in 1...6 as ClosedRange<UInt64> {
+            var rng = SeededGenerator(seed: seed)
+            // 0.3 s of 0.5-s recordings: one contiguous stretch of one of them, sample for sample.
+            let short = try phrases.render(seconds: 0.3, sampleRate: 8_000, rng: &rng)
+            #expect(short.frames == 2_400 && short.left == short.right)
+            let (take, frame) = library.origin(of: short.left[0])
+            #expect((0..<3).contains(take) && frame + 2_400 <= 4_000)
+            let expected = (0..<2_400).map { Float(take + 1) * 0.1 + Float(frame + $0) * 1e-6 }
+            #expect(zip(short.left, expected).allSatisfy { abs($0 - $1) < 1e-7 }, "seed \(seed)")
+        }
+        // 1.2 s of them: whole recordings one after another with no gap, then part of a third.
+        var rng = SeededGenerator(seed: 9)
+        let long = try phrases.render(seconds: 1.2, sampleRate: 8_000, rng: &rng)
+        #expect(long.frames == 9_600 && long.left.allSatisfy { $0 > 0.09 })
+        #expect(library.origin(of: long.left[0]).frame == 0 && library.origin(of: long.left[3_999]).frame == 3_999)
+        #expect(library.origin(of: long.left[4_000]).frame == 0 && library.origin(of: long.left[7_999]).frame == 3_999)
+        #expect(library.origin(of: long.left[9_599]).frame == library.origin(of: long.left[8_000]).frame + 1_599)
+    }
+
+    @Test func aStretchAvoidsTheSilenceOfItsRecording() {
+        // 9,000 frames of silence, then 1,000 of sound: every stretch of 500 holds sound.
+        let samples = [Float](repeating: 0, count: 9_000) + [Float](repeating: 0.5, count: 1_000)
+        for seed in 1...40 as ClosedRange<UInt64> {
+            var rng = SeededGenerator(seed: seed)
+            let start = RecordedPhrases.start(of: 500, in: samples, rng: &rng)
+            #expect(start + 500 > 9_000 && start + 500 <= 10_000, "seed \(seed): \(start)")
+        }
+        var rng = SeededGenerator(seed: 1)
+        #expect(RecordedPhrases.start(of: 20_000, in: samples, rng: &rng) == 0)
+    }
+
+    @Test func restingBarsAreSilentWithShortFades() {
+        var signal = StereoSignal(frames: 8_000, sampleRate: 8_000)
+        signal.left = [Float](repeating: 1, count: 8_000)
+        signal.right = [Float](repeating: -1, count: 8_000)
+        // Bars of 0.25 s (2,000 frames): bar 1 rests; fades of 80 frames on either side.
+        RecordedPhrases.silence(bars: [1], secondsPerBar: 0.25, in: &signal)
+        #expect(signal.left[2_000..<4_000].allSatisfy { $0 == 0 } && signal.right[2_000..<4_000].allSatisfy { $0 == 0 })
+        #expect(signal.left[..<1_920].allSatisfy { $0 == 1 } && signal.left[4_080...].allSatisfy { $0 == 1 })
+        #expect(abs(signal.left[1_960] - 0.5) < 0.02 && abs(signal.right[4_039] + 0.5) < 0.02)
+    }
+
+    @Test func aRecordingPatchPlaysItsRecordingsThroughThePartsChain() throws {
+        let library = try Library(takes: 2, seconds: 1)
+        defer { try? FileManager.default.removeItem(at: library.root) }
+        let patch = Patch(family: "singer", code: "voi", kind: .recording, location: "lib/songs", preset: "_song", heldOutOnly: false)
+        // The catalogue names libraries relative to the sources folder.
+        let sources = library.root.deletingLastPathComponent().appendingPathComponent("sources-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: sources, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: sources) }
+        try FileManager.default.createSymbolicLink(at: sources.appendingPathComponent("lib"), withDestinationURL: library.root)
+        let part = PartPlan(code: "voi", patch: patch, detuneCents: 0, vibrato: 0, drumPiece: nil, chain: .levelOnly(-20), renderSeed: 5)
+        let context = MusicalContext(tempo: 120, beatsPerBar: 4, tonic: 0, scale: MusicalContext.major, progression: [0], swing: 0)
+        let played = try PartRenderer(sources: sources, sampleRate: 8_000).render(part, context: context, seconds: 0.5)
+        // A stretch of one song (no speech) at the chain's level: -20 dBFS RMS.
+        #expect(played.frames == 4_000 && played.left.allSatisfy { $0 > 0 })
+        #expect(abs(20 * log10(Double(played.rms)) + 20) < 0.1)
+        // Scaled, not changed: the step between samples gives the gain, and the gain the
+        // recording and place the stretch came from.
+        let gain = Double(played.left[3_999] - played.left[0]) / (3_999 * 1e-6)
+        let (take, frame) = library.origin(of: Float(Double(played.left[0]) / gain))
+        #expect((0..<2).contains(take) && frame + 4_000 <= 8_000)
+        let expected = (0..<4_000).map { gain * (Double(take + 1) * 0.1 + Double(frame + $0) * 1e-6) }
+        #expect(zip(played.left, expected).allSatisfy { abs(Double($0) - $1) < 1e-5 })
+    }
+}
