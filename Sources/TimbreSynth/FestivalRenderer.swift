@@ -19,8 +19,9 @@ public enum FestivalRenderer {
                         "low", "mine", "yeah", "me", "now", "gone", "rise", "fall", "sing", "we", "my", "so", "true", "la"]
 
     /// Renders `performance` with the Festival voice `voice` ("kal_diphone"...), as a
-    /// stereo signal of exactly `performance.seconds`.
-    public static func render(_ performance: Performance, voice: String, sampleRate: Int, rng: inout SeededGenerator) throws -> StereoSignal {
+    /// stereo signal of exactly `performance.seconds`. `program` is Festival's `text2wave`.
+    public static func render(_ performance: Performance, voice: String, sampleRate: Int, rng: inout SeededGenerator,
+                              program: String = program) throws -> StereoSignal {
         // The name becomes Scheme code: letters, digits and underscores only.
         guard !voice.isEmpty, voice.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw FileError(path: voice, reason: "not a Festival voice name")
@@ -32,19 +33,23 @@ public enum FestivalRenderer {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let score = folder.appendingPathComponent("song.xml"), output = folder.appendingPathComponent("out.wav")
-        // Festival crashes on some word and pitch sequences; other words usually do.
+        // Festival crashes on some word and pitch sequences, or ends well but writes a file
+        // that is not audio; other words usually work.
+        var sung: (samples: [Float], rate: Int)?
         var status: Int32 = -1
-        for _ in 0..<4 where status != 0 {
+        for _ in 0..<4 where sung == nil {
+            try? FileManager.default.removeItem(at: output)
             try song(performance, highest: highestFrequency(voice), rng: &rng).write(to: score, atomically: true, encoding: .utf8)
             status = try ExternalProgram.run(program, ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path])
+            guard status == 0, let reader = try? AudioFileReader(url: output), let samples = try? reader.readAllMono() else { continue }
+            sung = (samples, reader.info.sampleRate)
         }
-        guard status == 0, FileManager.default.fileExists(atPath: output.path) else {
-            throw FileError(path: program, reason: "Festival could not sing with voice \(voice) (status \(status))")
+        guard let sung else {
+            throw FileError(path: program, reason: "Festival could not sing with voice \(voice) (\(status == 0 ? "its output is not audio" : "status \(status)"))")
         }
-        let reader = try AudioFileReader(url: output)
-        var mono = try reader.readAllMono()
-        if reader.info.sampleRate != sampleRate {
-            let converter = try Resampler(from: reader.info.sampleRate, to: sampleRate, quality: .best)
+        var mono = sung.samples
+        if sung.rate != sampleRate {
+            let converter = try Resampler(from: sung.rate, to: sampleRate, quality: .best)
             mono = try converter.process(mono) + converter.finish()
         }
         var signal = StereoSignal(frames: Int(performance.seconds * Double(sampleRate)), sampleRate: sampleRate)

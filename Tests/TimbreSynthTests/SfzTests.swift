@@ -369,6 +369,44 @@ struct FestivalRendererTests {
         #expect(lower.contains("FREQ=\"220.00\"") && lower.contains("FREQ=\"110.00\"") && !lower.contains("440.00"))
     }
 
+    @Test func anOutputThatIsNotAudioIsSungAgainWithOtherWords() throws {
+        let folder = scratchPath("festival")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tone = (0..<22_050).map { Float(0.3 * sin(2 * Double.pi * 220 * Double($0) / 44_100)) }
+        try AudioFileWriter.write(tone, sampleRate: 44_100, to: folder.appendingPathComponent("sung.wav"), format: .wavFloat)
+        /// A stand-in for text2wave that ends well every time but writes audio only from its
+        /// `works`-th call on (never when 0); the score it sang is kept per call.
+        func fake(works: Int) throws -> String {
+            let script = folder.appendingPathComponent("text2wave-\(works)")
+            let calls = folder.appendingPathComponent("calls-\(works)")
+            try """
+            #!/bin/sh
+            for last; do :; done
+            echo call >> '\(calls.path)'
+            n=$(wc -l < '\(calls.path)')
+            cp "$5" '\(folder.path)'/score-\(works)-$n.xml
+            if [ \(works) -gt 0 ] && [ "$n" -ge \(works) ]; then cp '\(folder.path)/sung.wav' "$last"; else echo 'not audio' > "$last"; fi
+            """.write(to: script, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+            return script.path
+        }
+        let performance = Performance(notes: (0..<6).map { Note(start: Double($0) * 0.3, duration: 0.25, key: 57, velocity: 100) }, seconds: 2)
+        var rng = SeededGenerator(seed: 4)
+        let signal = try FestivalRenderer.render(performance, voice: "kal_diphone", sampleRate: 44_100, rng: &rng, program: try fake(works: 2))
+        #expect(signal.frames == 88_200 && Array(signal.left[..<22_050]) == tone && signal.left[22_050...].allSatisfy { $0 == 0 })
+        // The second try sang other words.
+        let first = try String(contentsOf: folder.appendingPathComponent("score-2-1.xml"), encoding: .utf8)
+        let second = try String(contentsOf: folder.appendingPathComponent("score-2-2.xml"), encoding: .utf8)
+        #expect(first != second)
+        #expect {
+            try FestivalRenderer.render(performance, voice: "kal_diphone", sampleRate: 44_100, rng: &rng, program: try fake(works: 0))
+        } throws: { error in
+            (error as? FileError)?.reason.contains("not audio") == true
+        }
+        #expect(try String(contentsOf: folder.appendingPathComponent("calls-0"), encoding: .utf8).split(separator: "\n").count == 4)
+    }
+
     @Test func aDiphoneVoiceSingsTheNote() throws {
         var rng = SeededGenerator(seed: 4)
         let performance = Performance(notes: [Note(start: 0.2, duration: 1.2, key: 57, velocity: 100)], seconds: 2)
