@@ -27,7 +27,7 @@
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
-# redo what was made from sources that changed since.
+# redo what was made from sources or with arguments that changed since.
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-model-build}
@@ -87,6 +87,18 @@ prepare_once() {
     echo "$listing" > "$out.sources"
 }
 
+# Renders corpus $1 with `timbre synth` and the rest of the arguments, first removing what
+# an earlier recipe rendered there with other arguments (as recorded beside it; a corpus
+# without a record is kept). A take that fails is reported and left out (status 2); the
+# rest of the corpus stands.
+render_once() {
+    local corpus=$1
+    shift
+    [ -f "$corpus.args" ] && [ "$(cat "$corpus.args")" != "$*" ] && rm -rf "$corpus"
+    echo "$*" > "$corpus.args"
+    "$timbre" synth "$@" -o "$corpus" > /dev/null || [ $? -eq 2 ]
+}
+
 # Trains model $1 with the rest of the arguments unless it was finished ($1.done) on the
 # same feature files and arguments (their hash in $1.inputs). A training that was finished
 # or interrupted on other inputs starts again instead of resuming. A $1.done without
@@ -127,13 +139,11 @@ for family in "${render_order[@]}" "${real_test_families[@]}"; do
     seed=$((seed + 1))
     corpus=$work/corpus/$family
     [[ " ${real_test_families[*]} " == *" $family "* ]] && corpus=$work/test/$family
-    # A take that fails is reported and left out (status 2); the rest of the corpus stands.
-    "$timbre" synth --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 \
-        -o "$corpus" > /dev/null || [ $? -eq 2 ]
+    render_once "$corpus" --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0
     prepare_once "$corpus/IRMAS-TrainingData" "$work/features/$family.h5"
 done
-"$timbre" synth --families "$test_family" --sources "$sources" --split held-out --seed 77 --takes-per-class 0 \
-    --songs 24 --song-seconds 30 -o "$work/test/$test_family-songs" > /dev/null || [ $? -eq 2 ]
+render_once "$work/test/$test_family-songs" --families "$test_family" --sources "$sources" --split held-out --seed 77 \
+    --takes-per-class 0 --songs 24 --song-seconds 30
 prepare_once "$work/test/$test_family-songs/MedleyDB" "$work/features/$test_family-songs.h5"
 prepare_once "$sources/recordings" "$work/features/recordings.h5" --layout folders
 if [ "$songs" -gt 0 ]; then
@@ -142,16 +152,16 @@ if [ "$songs" -gt 0 ]; then
         name=$(songs_name "$group")
         [[ "$rendered" == *" $name "* ]] && continue
         rendered+="$name "
-        "$timbre" synth --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 --takes-per-class 0 \
-            --songs "$songs" --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/$name" > /dev/null || [ $? -eq 2 ]
+        render_once "$work/songs/$name" --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 \
+            --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6
         prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips "$song_clips"
     done
     for group in "${groups[@]}"; do
         held=$(songs_held "$group" | paste -sd,)
         [ -n "$held" ] || continue
         name=${group// /+}
-        "$timbre" synth --families "$held" --sources "$sources" --seed 31 --takes-per-class 0 --songs "$heldout_songs" \
-            --song-seconds 20 --song-voice-share 0.6 -o "$work/songs/heldout-$name" > /dev/null || [ $? -eq 2 ]
+        render_once "$work/songs/heldout-$name" --families "$held" --sources "$sources" --seed 31 --takes-per-class 0 \
+            --songs "$heldout_songs" --song-seconds 20 --song-voice-share 0.6
         prepare_once "$work/songs/heldout-$name/MedleyDB" "$work/features/heldout-songs-$name.h5" --layout medleydb \
             --multitrack-clips mixes
     done

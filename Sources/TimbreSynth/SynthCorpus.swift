@@ -284,9 +284,47 @@ public final class SynthCorpus {
         public var seconds = 0.0
     }
 
+    /// What decides how each item sounds, one setting a line: a rerun into the same folder
+    /// must agree, or the files already there would be of another corpus. The song count,
+    /// workers and folders are not in it (more songs add to a corpus; they plan alone).
+    public var settings: String {
+        let patches = planner.catalogue.patches.map { "\($0.family) \($0.code) \($0.kind.rawValue) \($0.location) \($0.preset)" }
+        return ([
+            "split \(options.split.rawValue)", "seed \(options.seed)", "takes-per-class \(options.takesPerClass)", "excerpts \(options.excerpts)",
+            "excerpt-seconds \(options.excerptSeconds)", "song-seconds \(options.songSeconds)",
+            "song-voice-share \(options.songVoiceShare.map { "\($0)" } ?? "default")", "augment \(options.augment)",
+            "classes \(planner.classes.joined(separator: ","))", "families \(options.families.joined(separator: ","))",
+            "impulse-responses \(options.impulseResponses == nil ? "no" : "yes")", "sample-rate \(options.sampleRate)",
+        ] + patches.map { "patch \($0)" }).joined(separator: "\n") + "\n"
+    }
+
+    /// Where `settings` is kept beside the corpus.
+    public var settingsURL: URL { options.output.appendingPathComponent("synth-settings.txt") }
+
+    /// Refuses a folder rendered with other settings (naming the first that differs), and
+    /// records the settings of a folder that has none yet.
+    func claimOutputFolder() throws {
+        let wanted = settings
+        if let recorded = try? String(contentsOf: settingsURL, encoding: .utf8) {
+            guard recorded != wanted else { return }
+            let old = recorded.split(separator: "\n").map(String.init), new = wanted.split(separator: "\n").map(String.init)
+            let change: String
+            if let pair = zip(old, new).first(where: { $0 != $1 }) {
+                change = "\(pair.1), not \(pair.0)"
+            } else {
+                change = old.count < new.count ? "\(new[old.count]) added" : "\(old[new.count]) gone"
+            }
+            throw FileError(path: options.output.path, reason: "was rendered with other settings (\(change)); render into another folder or remove it")
+        }
+        try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
+        try wanted.write(to: settingsURL, atomically: true, encoding: .utf8)
+    }
+
     /// Renders every unfinished item on `options.workers` threads and writes the manifest.
     /// `progress(done, total)` is called from worker threads, one call at a time.
+    /// - Throws: `FileError` when the output folder holds a corpus rendered with other settings.
     public func run(progress: @escaping (Int, Int) -> Void = { _, _ in }, shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> Summary {
+        try claimOutputFolder()
         let all = items
         let pending = all.filter { !isDone($0) }
         let state = RunState(summary: Summary(skipped: all.count - pending.count))

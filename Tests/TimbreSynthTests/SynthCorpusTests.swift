@@ -76,7 +76,8 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
         let (_, rootB) = try renderSmallCorpus(seed: 9)
         defer { try? FileManager.default.removeItem(at: rootA); try? FileManager.default.removeItem(at: rootB) }
         let files = AudioFileFinder.allFiles(under: rootA).map { AudioFileFinder.relativePath(of: $0, to: rootA) }
-        #expect(files.count == 5 * 2 * 2 + 6 + 1)
+        // Takes, the song's files, the manifest and the settings.
+        #expect(files.count == 5 * 2 * 2 + 6 + 2)
         for file in files {
             #expect(FileManager.default.contents(atPath: rootA.appendingPathComponent(file).path) == FileManager.default.contents(atPath: rootB.appendingPathComponent(file).path), "\(file) differs")
         }
@@ -87,6 +88,27 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
         let summary = try first.run()
         #expect(summary.rendered == 1 && summary.skipped == first.items.count - 1)
         #expect(FileManager.default.contents(atPath: removed.path) == original)
+
+        // More songs add to the corpus; other settings are refused by name, and nothing is
+        // rendered or recorded for them.
+        var more = first.options
+        more.songs = 2
+        let added = try SynthCorpus(options: more).run()
+        #expect(added.rendered == 1 && added.skipped == first.items.count)
+        let settings = try String(contentsOf: first.settingsURL, encoding: .utf8)
+        for (change, named) in [({ (o: inout SynthOptions) in o.seed = 10 }, "seed 10, not seed 9"),
+                                ({ (o: inout SynthOptions) in o.families = ["fluidr3"] }, "families fluidr3, not families fluidr3,hydrogen"),
+                                ({ (o: inout SynthOptions) in o.takesPerClass = 3 }, "takes-per-class 3, not takes-per-class 2")] {
+            var other = first.options
+            change(&other)
+            #expect {
+                try SynthCorpus(options: other).run()
+            } throws: { error in
+                (error as? FileError)?.path == rootA.path && (error as? FileError)?.reason.contains("other settings (\(named))") == true
+            }
+        }
+        #expect(try String(contentsOf: first.settingsURL, encoding: .utf8) == settings)
+        #expect(AudioFileFinder.allFiles(under: rootA).count == files.count + 6)
     }
 
     @Test func heldOutSplitUsesOtherNumbersAndHeldOutSources() throws {
