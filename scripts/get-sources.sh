@@ -2,7 +2,7 @@
 # Assembles the sound sources `timbre synth` plays beyond Debian's packages, as listed in
 # datasets/sources.csv: each sample library at its pinned commit under DIR/<name>, the
 # measured impulse responses under DIR/impulse-responses, and the real recordings (guitar
-# tracks, solo violin, solo singing) under DIR/recordings/<class>. Needs git and internet access to
+# tracks, solo violin) under DIR/recordings/<class>. Needs git and internet access to
 # github.com, or TIMBRE_MIRROR pointing at local bare copies
 # (TIMBRE_MIRROR/<owner>+<name>/repo). Re-running skips libraries already in place at the
 # right commit.
@@ -94,17 +94,6 @@ if [ -d "$violin" ]; then
             echo "bach-violin: $take is missing" >&2
         fi
     done
-fi
-# Real solo singing: the PJS corpus's short a cappella songs (CC BY-SA 4.0, like all the
-# corpus's data), not its read speech nor the repository's other folders, which state no
-# licence.
-pjs=$dir/PJS/PJS/pjs/00-svs-world/downloads/PJS_corpus_ver1.1
-if [ -f "$pjs/README.md" ]; then
-    mkdir -p "$dir/recordings/voice"
-    for song in "$pjs"/pjs*/pjs*_song.wav; do
-        [ -f "$song" ] && ln -sfn "$song" "$dir/recordings/voice/$(basename "$song")"
-    done
-    echo "PJS: $(ls "$dir/recordings/voice" | wc -l) songs in place"
 fi
 # The MTG cello notes under the names the Freesound pack gives them: the app that ships them
 # dropped the sharps from its file names ("cello-c-2" became "cello-c2"). They are copied

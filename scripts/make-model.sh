@@ -24,6 +24,7 @@
 # only, and a fold's songs leave out its held-out families, so no fold hears them even
 # inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
 # mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well.
+# REAL_SINGER=1 adds the family of a real singer (below).
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -38,6 +39,11 @@ songs=${SONGS:-200}
 # Which clips of the songs train (`prepare --multitrack-clips`): "mixes", each window of
 # the mix labelled by the stems sounding in it, or "both", the stems' own clips as well.
 song_clips=${SONG_CLIPS:-mixes}
+# REAL_SINGER=1 adds the PJS corpus's real singer (family pjs): trained on as takes, singing
+# in the songs, and held out with the real recordings. Its seed comes after every other
+# family's, so the rest of the corpus stays as it was.
+added_families=()
+[ "${REAL_SINGER:-0}" = 1 ] && added_families=(pjs)
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
@@ -49,18 +55,19 @@ render_order=(fluidr3 gmbank airfont hydrogen muldjord samssonor mtg-sax ixox-fl
 # bundled model is scored on them and no step trains on them.
 real_test_families=(tedagame-piano axgrinder-guitar)
 families=()
-for family in "${render_order[@]}"; do [ "$family" = "$test_family" ] || families+=("$family"); done
+for family in "${render_order[@]}" "${added_families[@]}"; do [ "$family" = "$test_family" ] || families+=("$family"); done
 # Held out together: sources that share an origin or a role.
 groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
         "mtg-sax mtg-trumpet mtg-cello mtg-violin exter-cello fretless-bass ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia"
         "solfege festival"
         "recordings")
+[ ${#added_families[@]} -eq 0 ] || groups[${#groups[@]}-1]+=" ${added_families[*]}"
 # The families that play whole songs (those the separator trains on).
 song_families=(fluidr3 gmbank airfont hydrogen samssonor muldjord ixox-flute sullivan-epianos gtown solfege festival
-               mtg-sax philharmonia headroom-piano strat winer-cello)
+               mtg-sax philharmonia headroom-piano strat winer-cello "${added_families[@]}")
 # Song families of one instrument (drum kits, singers): songs of them alone are solo
 # clips, which a fold's thresholds see already.
-single_instrument_families=(hydrogen samssonor muldjord solfege festival)
+single_instrument_families=(hydrogen samssonor muldjord solfege festival "${added_families[@]}")
 # Songs a fold's thresholds are chosen on besides its held-out solo clips: this many songs
 # of 20 s played by the held-out families alone.
 heldout_songs=40
@@ -135,7 +142,7 @@ song_options=()
 
 echo "== 1. corpora"
 seed=1
-for family in "${render_order[@]}" "${real_test_families[@]}"; do
+for family in "${render_order[@]}" "${real_test_families[@]}" "${added_families[@]}"; do
     seed=$((seed + 1))
     corpus=$work/corpus/$family
     [[ " ${real_test_families[*]} " == *" $family "* ]] && corpus=$work/test/$family
