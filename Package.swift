@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "TimbreEvaluation", dependencies: ["TimbreCore", "TimbreTraining", "TimbreNN", "TimbreStore", "TimbreAudio", "TimbreDSP", "COpenBLAS"]),
         .target(name: "TimbreTraining", dependencies: ["TimbreCore", "TimbreNN", "TimbreStore", "TimbreHDF5", "COpenBLAS"] + (withMPI ? ["TimbreMPI"] : []),
                 swiftSettings: (withMPI ? [.define("TIMBRE_MPI")] : [])),
-        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "CFluidSynth"]),
+        .target(name: "TimbreSynth", dependencies: ["TimbreCore", "TimbreAudio", "TimbreDSP", "TimbreLabels", "TimbreDatasets", "CFluidSynth"]),
         .target(name: "TimbreModel", dependencies: ["TimbreTraining", "TimbreSeparation", "TimbreCore", "CZlib"], exclude: ["model-card"],
                 resources: [.copy("default-model.h5"), .copy("default-model.h5.crc32"), .copy("default-separator.h5"), .copy("default-separator.h5.crc32")]),
         .target(

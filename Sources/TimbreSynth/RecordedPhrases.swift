@@ -1,44 +1,30 @@
 import Foundation
 import TimbreAudio
 import TimbreCore
+import TimbreDatasets
 
 /// A folder of real solo recordings of one class (sung songs, played passages) played as a
 /// part: a stretch of one recording instead of composed notes. A real performance brings
 /// what no sampler has (phrasing, breaths, a singer's words and vibrato); the part's
 /// recording chain still varies its level, room and effects.
 public struct RecordedPhrases {
-    static let extensions: Set<String> = ["wav", "flac", "mp3", "ogg", "aif", "aiff"]
     /// A stretch this much quieter than its recording's whole (in RMS) is mostly silence.
     static let quietRatio: Float = 0.25
 
     /// The recordings, in name order.
     public let files: [URL]
 
-    /// The audio files in `folder` and its subfolders (one level down) whose names contain
-    /// `filter` (all when empty). Nothing that leads outside `root` is taken, through `..`
-    /// or a symbolic link.
+    /// The audio files under `folder` whose names contain `filter` (all when empty).
+    /// Nothing that leads outside `root` is taken, through `..` or a symbolic link.
     /// - Throws: `FileError` naming the folder when it holds no such recording.
     public init(folder: URL, root: URL, filter: String = "") throws {
-        var files: [URL] = []
-        func visit(_ relative: String, depth: Int) {
-            let base = relative.isEmpty ? folder : folder.appendingPathComponent(relative)
-            for name in FileSystemName.entries(of: base.path).sorted() where !name.hasPrefix(".") {
-                let path = relative.isEmpty ? name : relative + "/" + name
-                guard let url = ConfinedPath.resolve(path, from: folder, inside: root) else { continue }
-                var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
-                if isFolder.boolValue {
-                    if depth > 0 { visit(path, depth: depth - 1) }
-                } else if Self.extensions.contains((name as NSString).pathExtension.lowercased()), filter.isEmpty || name.contains(filter) {
-                    files.append(url)
-                }
-            }
+        files = AudioFileFinder.allFiles(under: folder).filter { file in
+            AudioFileFinder.isAudio(file) && (filter.isEmpty || file.lastPathComponent.contains(filter))
+                && ConfinedPath.resolve(AudioFileFinder.relativePath(of: file, to: folder), from: folder, inside: root) != nil
         }
-        visit("", depth: 1)
         guard !files.isEmpty else {
             throw FileError(path: folder.path, reason: "no recordings\(filter.isEmpty ? "" : " named with \"\(filter)\"")")
         }
-        self.files = files
     }
 
     /// `seconds` of one recording chosen by `rng` at `sampleRate`, from a place where it
@@ -103,13 +89,12 @@ public struct RecordedPhrases {
     static func read(_ url: URL, sampleRate: Int) throws -> (left: [Float], right: [Float]) {
         let audio = try MultichannelAudio(contentsOf: url)
         guard audio.frameCount > 0 else { throw FileError(path: url.path, reason: "holds no audio") }
-        var sides = [audio.channels[0], audio.channels[min(1, audio.channelCount - 1)]]
-        if audio.sampleRate != sampleRate {
-            for side in sides.indices {
-                let converter = try Resampler(from: audio.sampleRate, to: sampleRate, quality: .best)
-                sides[side] = try converter.process(sides[side]) + converter.finish()
-            }
+        func converted(_ samples: [Float]) throws -> [Float] {
+            guard audio.sampleRate != sampleRate else { return samples }
+            let converter = try Resampler(from: audio.sampleRate, to: sampleRate, quality: .best)
+            return try converter.process(samples) + converter.finish()
         }
-        return (sides[0], sides[1])
+        let left = try converted(audio.channels[0])
+        return (left, audio.channelCount > 1 ? try converted(audio.channels[1]) : left)
     }
 }

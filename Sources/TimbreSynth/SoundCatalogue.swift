@@ -21,9 +21,9 @@ public struct Patch: Sendable, Hashable, CustomStringConvertible {
         case stk
         /// A Festival diphone voice (`preset`: "kal_diphone"...) singing words on the notes.
         case festival
-        /// A folder of real solo recordings (sung songs, played passages), one level of
-        /// subfolders included; `preset` keeps only file names containing it. A part plays
-        /// a stretch of one of them instead of its composed notes.
+        /// A folder of real solo recordings (sung songs, played passages), subfolders
+        /// included; `preset` keeps only file names containing it. A part plays a stretch
+        /// of one of them instead of its composed notes.
         case recording
     }
 

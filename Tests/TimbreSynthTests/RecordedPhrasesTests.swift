@@ -31,7 +31,7 @@ struct RecordedPhrasesTests {
         }
     }
 
-    @Test func recordingsAreFoundOneFolderDownByNameAndNeverOutsideTheRoot() throws {
+    @Test func recordingsAreFoundInSubfoldersByNameAndNeverOutsideTheRoot() throws {
         let library = try Library(takes: 2, seconds: 0.1)
         defer { try? FileManager.default.removeItem(at: library.root) }
         // A link to a recording outside the library is not taken.
