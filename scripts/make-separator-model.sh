@@ -18,7 +18,9 @@
 #    network led the floor there and trailed it on unseen programs.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
-# Rendering and training resume when the script is run again.
+# Rendering and training resume when the script is run again; a song set rendered with
+# other arguments (other families, say) is rendered again, and a song that fails to render
+# is reported and left out.
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-separator-build}
@@ -27,13 +29,14 @@ epochs=${EPOCHS:-120}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 mkdir -p "$work"
 
-"$timbre" synth -o "$work/train" --takes-per-class 0 --songs 1000 --song-seconds 20 --song-voice-share 0.6 \
+. "$(dirname "$0")/resumable-steps.sh"
+render_once "$work/train" --takes-per-class 0 --songs 1000 --song-seconds 20 --song-voice-share 0.6 \
     --families "$families" --sources "$sources"
-"$timbre" synth -o "$work/test" --split held-out --seed 7 --takes-per-class 0 --songs 30 --song-seconds 30 \
+render_once "$work/test" --split held-out --seed 7 --takes-per-class 0 --songs 30 --song-seconds 30 \
     --song-voice-share 0.6 --families "$families" --sources "$sources"
-"$timbre" synth -o "$work/validation" --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 --song-voice-share 0.6 \
+render_once "$work/validation" --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 --song-voice-share 0.6 \
     --families "$families" --sources "$sources"
-"$timbre" synth -o "$work/validation-heldout" --split held-out --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 \
+render_once "$work/validation-heldout" --split held-out --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 \
     --song-voice-share 0.6 --families "$families" --sources "$sources"
 "$timbre" group-stems "$work/test/MedleyDB" -o "$work/test-musdb"
 "$timbre" group-stems "$work/validation-heldout/MedleyDB" -o "$work/validation-heldout-musdb"

@@ -33,15 +33,15 @@ recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mi
 song_families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$work"
+. "$(dirname "$0")/resumable-steps.sh"
 for f in thresholds.txt training-files.txt; do
     [ -f "$model_work/$f" ] || { echo "make-stem-model: $model_work/$f is missing; run make model first" >&2; exit 1; }
 done
 mapfile -t train < "$model_work/training-files.txt"
 
 echo "== 1. songs, separated"
-# Status 2: a take that fails is reported and left out; the rest stands.
-"$timbre" synth -o "$work/songs" --seed 41 --takes-per-class 0 --songs 300 --song-seconds 20 --song-voice-share 0.6 \
-    --families "$song_families" --sources "$sources" > /dev/null || [ $? -eq 2 ]
+render_once "$work/songs" --seed 41 --takes-per-class 0 --songs 300 --song-seconds 20 --song-voice-share 0.6 \
+    --families "$song_families" --sources "$sources"
 "$timbre" separate "$work"/songs/MedleyDB/*/*_MIX.wav -o "$work/separated" --format float > "$work/separate.log" || [ $? -eq 2 ]
 tail -1 "$work/separate.log"
 

@@ -1,0 +1,35 @@
+# The steps the model recipes share, each of which does nothing when its output is already
+# there and was made from the same inputs with the same arguments, so that a recipe run
+# again resumes instead of starting over. Sourced by scripts/make-*.sh, which set $timbre.
+
+# What a set of files holds, as one line: each file's path, size and modification time,
+# sorted, hashed.
+listing_of() { (cd "$1" && find -L . -type f -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1); }
+
+# Prepares folder $1 into feature file $2 (more prepare options after them) unless $2 was
+# prepared from the same files with the same options, as recorded beside it: a source that
+# gains or loses files since (new recordings, a re-rendered corpus), or a change of options,
+# prepares it again.
+prepare_once() {
+    local folder=$1 out=$2 listing
+    shift 2
+    listing=$(listing_of "$folder")
+    [ $# -eq 0 ] || listing+=" $*"
+    [ -f "$out" ] && [ "$(cat "$out.sources" 2>/dev/null)" = "$listing" ] && return
+    rm -f "$out" "$out.sources"
+    # Status 2: some files could not be read and are left out; the rest stands.
+    "$timbre" prepare "$folder" "$@" -o "$out" | tail -1 || [ $? -eq 2 ]
+    echo "$listing" > "$out.sources"
+}
+
+# Renders corpus $1 with `timbre synth` and the rest of the arguments, first removing what
+# an earlier recipe rendered there with other arguments (as recorded beside it; a corpus
+# without a record is kept). A take that fails is reported and left out (status 2); the
+# rest of the corpus stands.
+render_once() {
+    local corpus=$1
+    shift
+    [ -f "$corpus.args" ] && [ "$(cat "$corpus.args")" != "$*" ] && rm -rf "$corpus"
+    echo "$*" > "$corpus.args"
+    "$timbre" synth "$@" -o "$corpus" > /dev/null || [ $? -eq 2 ]
+}
