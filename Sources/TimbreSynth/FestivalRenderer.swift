@@ -29,6 +29,9 @@ public enum FestivalRenderer {
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw FileError(path: program, reason: "Festival is not installed (Debian package festival)")
         }
+        var signal = StereoSignal(frames: Int(performance.seconds * Double(sampleRate)), sampleRate: sampleRate)
+        // Festival writes an empty file for a score without notes, whatever the words.
+        guard hasSingableNote(performance) else { return signal }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-festival-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -52,13 +55,21 @@ public enum FestivalRenderer {
             let converter = try Resampler(from: sung.rate, to: sampleRate, quality: .best)
             mono = try converter.process(mono) + converter.finish()
         }
-        var signal = StereoSignal(frames: Int(performance.seconds * Double(sampleRate)), sampleRate: sampleRate)
         for i in 0..<min(signal.frames, mono.count) {
             signal.left[i] = mono[i]
             signal.right[i] = mono[i]
         }
         return signal
     }
+
+    /// Whether `song` sings any note of `performance`: one that starts inside it and lasts
+    /// longer than 50 ms there. (Until a note is sung none overlaps an earlier one.)
+    static func hasSingableNote(_ performance: Performance) -> Bool {
+        performance.notes.contains { $0.start >= 0 && $0.start < performance.seconds && min($0.duration, performance.seconds - $0.start) > minimumNoteSeconds }
+    }
+
+    /// Notes this short or shorter are left out of the song, too short for a sung word.
+    static let minimumNoteSeconds = 0.05
 
     /// The highest pitch a voice's diphones resynthesise (Festival crashes on much higher
     /// ones): about a man's and a woman's singing range.
@@ -79,7 +90,7 @@ public enum FestivalRenderer {
         var time = 0.0
         for note in performance.notes.sorted(by: { $0.start < $1.start }) where note.start >= time && note.start < performance.seconds {
             let length = min(note.duration, performance.seconds - note.start)
-            guard length > 0.05 else { continue }
+            guard length > minimumNoteSeconds else { continue }
             if note.start - time > 0.02 { lines.append(String(format: "<REST BEATS=\"%.3f\"></REST>", note.start - time)) }
             let frequency = 440 * pow(2, (Double(note.key) - 69) / 12 - octaves)
             lines.append(String(format: "<PITCH FREQ=\"%.2f\"><DURATION BEATS=\"%.3f\">%@</DURATION></PITCH>", frequency, length, rng.pick(words)))

@@ -407,6 +407,27 @@ struct FestivalRendererTests {
         #expect(try String(contentsOf: folder.appendingPathComponent("calls-0"), encoding: .utf8).split(separator: "\n").count == 4)
     }
 
+    @Test func aPartWithNothingToSingIsSilenceAndFestivalIsNotAsked() throws {
+        // Festival writes an empty file for a score without notes; a program that fails
+        // every call stands in, so asking it at all would throw.
+        let failing = scratchPath("festival-failing")
+        try "#!/bin/sh\nexit 1\n".write(to: failing, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: failing.path)
+        defer { try? FileManager.default.removeItem(at: failing) }
+        var rng = SeededGenerator(seed: 5)
+        // Notes of 50 ms, and a note that starts after the end.
+        let nothing = Performance(notes: [Note(start: 0.2, duration: 0.05, key: 57, velocity: 100), Note(start: 1.98, duration: 1, key: 60, velocity: 100),
+                                          Note(start: 2.5, duration: 1, key: 60, velocity: 100)], seconds: 2)
+        #expect(!FestivalRenderer.hasSingableNote(nothing))
+        let silence = try FestivalRenderer.render(nothing, voice: "kal_diphone", sampleRate: 22_050, rng: &rng, program: failing.path)
+        #expect(silence.frames == 44_100 && silence.left.allSatisfy { $0 == 0 } && silence.right.allSatisfy { $0 == 0 })
+        // One note just long enough is sung, so the failing program is asked.
+        let one = Performance(notes: nothing.notes + [Note(start: 1.9, duration: 0.06, key: 57, velocity: 100)], seconds: 2)
+        #expect(FestivalRenderer.hasSingableNote(one))
+        #expect(FestivalRenderer.song(one, rng: &rng).contains("<PITCH"))
+        #expect(throws: FileError.self) { try FestivalRenderer.render(one, voice: "kal_diphone", sampleRate: 22_050, rng: &rng, program: failing.path) }
+    }
+
     @Test func aDiphoneVoiceSingsTheNote() throws {
         var rng = SeededGenerator(seed: 4)
         let performance = Performance(notes: [Note(start: 0.2, duration: 1.2, key: 57, velocity: 100)], seconds: 2)
