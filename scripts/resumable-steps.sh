@@ -24,12 +24,19 @@ prepare_once() {
 
 # Renders corpus $1 with `timbre synth` and the rest of the arguments, first removing what
 # an earlier recipe rendered there with other arguments (as recorded beside it; a corpus
-# without a record is kept). A take that fails is reported and left out (status 2); the
-# rest of the corpus stands.
+# without a record is kept) or with other settings than these arguments give today (a
+# family's sound sources changed in labels/sound-sources.csv, say). A take that fails is
+# reported and left out (status 2); the rest of the corpus stands.
 render_once() {
-    local corpus=$1
+    local corpus=$1 settings
     shift
     [ -f "$corpus.args" ] && [ "$(cat "$corpus.args")" != "$*" ] && rm -rf "$corpus"
+    if [ -f "$corpus/synth-settings.txt" ]; then
+        # An assignment of its own, so that a synth that fails stops the recipe (set -e)
+        # instead of comparing as different and removing the corpus.
+        settings=$("$timbre" synth "$@" -o "$corpus" --print-settings)
+        [ "$settings" = "$(cat "$corpus/synth-settings.txt")" ] || rm -rf "$corpus"
+    fi
     echo "$*" > "$corpus.args"
     "$timbre" synth "$@" -o "$corpus" > /dev/null || [ $? -eq 2 ]
 }

@@ -69,6 +69,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Folder of measured impulse responses: rooms/ and cabinets/ (default: SOURCES/impulse-responses when present).")
     var impulseResponses: String?
 
+    @Flag(help: "Print the settings this corpus would have, as DIR/synth-settings.txt records them, and render nothing (for scripts that keep a corpus only while its settings stay the same).")
+    var printSettings = false
+
     @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
@@ -111,6 +114,10 @@ struct SynthCommand: ParsableCommand {
         options.workers = workers.count
 
         let corpus = try reportingErrors { try SynthCorpus(options: options) }
+        if printSettings {
+            print(corpus.settings, terminator: "")
+            return
+        }
         let stop = StopFlag()
         let interrupts = InterruptHandler { stop.set() }
         let bar = ProgressBar(total: corpus.items.count, unit: "takes")

@@ -709,6 +709,26 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(try ModelFile.read(from: URL(fileURLWithPath: tuned)).weights == ModelFile.read(from: URL(fileURLWithPath: model)).weights)
     }
 
+    /// `synth --print-settings` prints what a render records in synth-settings.txt, and
+    /// renders nothing: recipes compare the two to know whether a corpus is still theirs.
+    @Test func synthPrintsTheSettingsItWouldRecord() throws {
+        let root = scratchFolder("cli")
+        let arguments = ["synth", "-o", root.path, "--takes-per-class", "1", "--excerpts", "1", "--songs", "0", "--classes", "pia", "--seed", "3"]
+        let rendered = try TimbreProcess.run(arguments)
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        let recorded = try String(contentsOf: root.appendingPathComponent("synth-settings.txt"), encoding: .utf8)
+        #expect(recorded.contains("seed 3\n") && recorded.contains("patch fluidr3 pia sf2 "), "\(recorded)")
+        let same = try TimbreProcess.run(arguments + ["--print-settings"])
+        #expect(same.status == 0 && same.stdout == recorded, "\(same.stdout)")
+        // Another seed: other settings, and neither the corpus nor a new folder is touched.
+        let fresh = scratchFolder("cli").appendingPathComponent("never")
+        let other = try TimbreProcess.run(["synth", "-o", fresh.path, "--takes-per-class", "1", "--excerpts", "1", "--songs", "0", "--classes", "pia",
+                                           "--seed", "4", "--print-settings"])
+        #expect(other.status == 0 && other.stdout.contains("seed 4\n") && other.stdout != recorded, "\(other.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: fresh.path))
+        #expect(try String(contentsOf: root.appendingPathComponent("synth-settings.txt"), encoding: .utf8) == recorded)
+    }
+
     /// `timbre synth`'s output holds IRMAS-TrainingData/ and MedleyDB/ side by side: both
     /// are read, and an .m4a file among them is named, not skipped silently.
     @Test func aFolderOfTwoLayoutsGivesTheClipsOfBoth() throws {
