@@ -17,6 +17,10 @@
 #    training's programs and favour a network that learned them: trained for 117 epochs, the
 #    network led the floor there and trailed it on unseen programs.
 #
+# REAL_SINGER=1 adds the PJS corpus's real singer (family pjs) to the songs' singers. A fifth
+# of the singer's recordings is kept for the held-out songs (`synth --recording-hold-out`),
+# so no test song sings a recording training heard.
+#
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Rendering and training resume when the script is run again; a song set rendered with
 # other arguments (other families, say) is rendered again, and a song that fails to render
@@ -27,23 +31,35 @@ work=${WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
 epochs=${EPOCHS:-120}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
+singer=()
+if [ "${REAL_SINGER:-0}" = 1 ]; then
+    families+=,pjs
+    singer=(--recording-hold-out 0.2)
+fi
 mkdir -p "$work"
 
 . "$(dirname "$0")/resumable-steps.sh"
 render_once "$work/train" --takes-per-class 0 --songs 1000 --song-seconds 20 --song-voice-share 0.6 \
-    --families "$families" --sources "$sources"
+    --families "$families" --sources "$sources" "${singer[@]}"
 render_once "$work/test" --split held-out --seed 7 --takes-per-class 0 --songs 30 --song-seconds 30 \
-    --song-voice-share 0.6 --families "$families" --sources "$sources"
+    --song-voice-share 0.6 --families "$families" --sources "$sources" "${singer[@]}"
 render_once "$work/validation" --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 --song-voice-share 0.6 \
-    --families "$families" --sources "$sources"
+    --families "$families" --sources "$sources" "${singer[@]}"
 render_once "$work/validation-heldout" --split held-out --seed 3 --takes-per-class 0 --songs 30 --song-seconds 20 \
-    --song-voice-share 0.6 --families "$families" --sources "$sources"
+    --song-voice-share 0.6 --families "$families" --sources "$sources" "${singer[@]}"
 "$timbre" group-stems "$work/test/MedleyDB" -o "$work/test-musdb"
 "$timbre" group-stems "$work/validation-heldout/MedleyDB" -o "$work/validation-heldout-musdb"
 "$timbre" group-stems "$work/validation/MedleyDB" -o "$work/validation-musdb"
 
 "$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/floor.h5" --arch floor
 networks=(chandna tcn)
+# Networks trained or half-trained on other songs (another recipe's families) start again;
+# a work folder without this record is kept as it is.
+songs=$(cat "$work/train/synth-settings.txt" "$work/validation/synth-settings.txt" | sha256sum | cut -d' ' -f1)
+if [ -f "$work/networks.songs" ] && [ "$(cat "$work/networks.songs")" != "$songs" ]; then
+    for network in "${networks[@]}"; do rm -f "$work/$network.h5" "$work/$network.checkpoint.h5"; done
+fi
+echo "$songs" > "$work/networks.songs"
 for network in "${networks[@]}"; do
     resume=()
     [ -f "$work/$network.checkpoint.h5" ] && resume=(--resume)

@@ -8,14 +8,17 @@ public final class PartRenderer {
     /// Where downloaded libraries live.
     public let sources: URL
     public let responses: ImpulseResponses?
+    /// The recordings of `recording` patches kept for the held-out split, if any.
+    public let recordingsHeldOut: RecordedPhrases.HeldOutShare?
     private var soundFonts: [String: SoundFontSynth] = [:]
     private var samplers: [String: SfzInstrument] = [:]
     private var kits: [String: HydrogenDrumKit] = [:]
     private var recordings: [String: RecordedPhrases] = [:]
 
-    public init(sources: URL, responses: ImpulseResponses? = nil, sampleRate: Int = 44_100) {
+    public init(sources: URL, responses: ImpulseResponses? = nil, sampleRate: Int = 44_100, recordingsHeldOut: RecordedPhrases.HeldOutShare? = nil) {
         self.sources = sources
         self.responses = responses
+        self.recordingsHeldOut = recordingsHeldOut
         self.sampleRate = sampleRate
     }
 
@@ -66,7 +69,8 @@ public final class PartRenderer {
     private func phrases(_ patch: Patch) throws -> RecordedPhrases {
         let key = patch.location + "\u{1}" + patch.preset
         if let phrases = recordings[key] { return phrases }
-        let phrases = try RecordedPhrases(folder: patch.url(sources: sources), root: patch.root(sources: sources), filter: patch.preset)
+        let phrases = try RecordedPhrases(folder: patch.url(sources: sources), root: patch.root(sources: sources), filter: patch.preset,
+                                             heldOut: recordingsHeldOut)
         recordings[key] = phrases
         return phrases
     }

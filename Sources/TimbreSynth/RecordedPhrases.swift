@@ -14,16 +14,42 @@ public struct RecordedPhrases {
     /// The recordings, in name order.
     public let files: [URL]
 
-    /// The audio files under `folder` whose names contain `filter` (all when empty).
-    /// Nothing that leads outside `root` is taken, through `..` or a symbolic link.
+    /// Which recordings of a folder a split plays when some are kept for the held-out split:
+    /// `share` of them, chosen by a stable hash of each file's path in the folder, play
+    /// there only, and the training split never plays them. So the held-out songs of a
+    /// corpus of real recordings (one singer's songs, say) are recordings training never
+    /// heard, as its programs and drum kits are.
+    public struct HeldOutShare: Equatable, Sendable {
+        public var share: Double
+        public var split: SynthSplit
+
+        public init(share: Double, split: SynthSplit) {
+            self.share = share
+            self.split = split
+        }
+
+        /// Whether the file at `relativePath` in its folder is played by `split`.
+        func plays(_ relativePath: String) -> Bool {
+            let heldOut = Double(FNV1a.hash(relativePath) % 1_000_000) / 1_000_000 < share
+            return heldOut == (split == .heldOut)
+        }
+    }
+
+    /// The audio files under `folder` whose names contain `filter` (all when empty), and of
+    /// them those `heldOut` gives its split (all when nil). Nothing that leads outside
+    /// `root` is taken, through `..` or a symbolic link.
     /// - Throws: `FileError` naming the folder when it holds no such recording.
-    public init(folder: URL, root: URL, filter: String = "") throws {
+    public init(folder: URL, root: URL, filter: String = "", heldOut: HeldOutShare? = nil) throws {
         files = AudioFileFinder.allFiles(under: folder).filter { file in
-            AudioFileFinder.isAudio(file) && (filter.isEmpty || file.lastPathComponent.contains(filter))
-                && ConfinedPath.resolve(AudioFileFinder.relativePath(of: file, to: folder), from: folder, inside: root) != nil
+            let relative = AudioFileFinder.relativePath(of: file, to: folder)
+            return AudioFileFinder.isAudio(file) && (filter.isEmpty || file.lastPathComponent.contains(filter))
+                && ConfinedPath.resolve(relative, from: folder, inside: root) != nil
+                && heldOut?.plays(relative) != false
         }
         guard !files.isEmpty else {
-            throw FileError(path: folder.path, reason: "no recordings\(filter.isEmpty ? "" : " named with \"\(filter)\"")")
+            let named = filter.isEmpty ? "" : " named with \"\(filter)\""
+            let share = heldOut.map { " in the \($0.split.rawValue) split's share" } ?? ""
+            throw FileError(path: folder.path, reason: "no recordings\(named)\(share)")
         }
     }
 

@@ -28,6 +28,14 @@ public struct SynthOptions: Sendable {
     public var impulseResponses: URL?
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var sampleRate = 44_100
+    /// Share of each folder of real recordings that only the held-out split plays (0: every
+    /// recording plays in both splits).
+    public var recordingHoldOut = 0.0
+
+    /// How `recording` patches choose their files in this split; nil when all play.
+    public var recordingsHeldOut: RecordedPhrases.HeldOutShare? {
+        recordingHoldOut > 0 ? RecordedPhrases.HeldOutShare(share: recordingHoldOut, split: split) : nil
+    }
 
     /// What Debian's packages installed by `make deps` provide.
     public static let defaultFamilies = ["fluidr3", "hydrogen"]
@@ -295,7 +303,8 @@ public final class SynthCorpus {
             "song-voice-share \(options.songVoiceShare.map { "\($0)" } ?? "default")", "augment \(options.augment)",
             "classes \(planner.classes.joined(separator: ","))", "families \(options.families.joined(separator: ","))",
             "impulse-responses \(options.impulseResponses == nil ? "no" : "yes")", "sample-rate \(options.sampleRate)",
-        ] + patches.map { "patch \($0)" }).joined(separator: "\n") + "\n"
+        ] + (options.recordingHoldOut > 0 ? ["recording-hold-out \(options.recordingHoldOut)"] : [])
+            + patches.map { "patch \($0)" }).joined(separator: "\n") + "\n"
     }
 
     /// Where `settings` is kept beside the corpus.
@@ -332,7 +341,8 @@ public final class SynthCorpus {
         let started = Date()
         // One renderer per worker; each loads the sources it plays on first use.
         let responses = options.impulseResponses.map { ImpulseResponses(folder: $0, sampleRate: options.sampleRate) }
-        let renderers = (0..<workers).map { _ in PartRenderer(sources: options.sources, responses: responses, sampleRate: options.sampleRate) }
+        let renderers = (0..<workers).map { _ in PartRenderer(sources: options.sources, responses: responses, sampleRate: options.sampleRate,
+                                                         recordingsHeldOut: options.recordingsHeldOut) }
         let corpus = UncheckedBox(self), report = UncheckedBox(progress), shared = UncheckedBox(renderers)
         let next = IndexDispenser(count: pending.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in

@@ -69,6 +69,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Folder of measured impulse responses: rooms/ and cabinets/ (default: SOURCES/impulse-responses when present).")
     var impulseResponses: String?
 
+    @Option(help: "Share of each folder of real recordings (kind recording) kept for the held-out split: training never plays them, the held-out split plays only them (default 0: all play in both).")
+    var recordingHoldOut = 0.0
+
     @Flag(help: "Print the settings this corpus would have, as DIR/synth-settings.txt records them, and render nothing (for scripts that keep a corpus only while its settings stay the same).")
     var printSettings = false
 
@@ -84,6 +87,7 @@ struct SynthCommand: ParsableCommand {
             throw ValidationError("unknown class code '\(bad)'; use \(InstrumentSources.all.map(\.code).joined(separator: ","))")
         }
         if let songVoiceShare, !(0...1).contains(songVoiceShare) { throw ValidationError("--song-voice-share must be between 0 and 1") }
+        if !(0..<1).contains(recordingHoldOut) { throw ValidationError("--recording-hold-out must be at least 0 and below 1") }
     }
 
     func run() throws {
@@ -97,6 +101,7 @@ struct SynthCommand: ParsableCommand {
         options.songSeconds = songSeconds
         options.songVoiceShare = songVoiceShare
         options.augment = !noAugmentation
+        options.recordingHoldOut = recordingHoldOut
         if let codes = classes?.split(separator: ",").map(String.init) {
             options.classes = InstrumentSources.all.map(\.code).filter(codes.contains)
         }

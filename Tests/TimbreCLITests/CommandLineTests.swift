@@ -726,6 +726,10 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
                                            "--seed", "4", "--print-settings"])
         #expect(other.status == 0 && other.stdout.contains("seed 4\n") && other.stdout != recorded, "\(other.stdout)")
         #expect(!FileManager.default.fileExists(atPath: fresh.path))
+        // Holding recordings out is a setting only when asked for, so corpora made before it stay theirs.
+        #expect(!recorded.contains("recording-hold-out"))
+        let holdOut = try TimbreProcess.run(arguments + ["--recording-hold-out", "0.2", "--print-settings"])
+        #expect(holdOut.stdout.contains("\nrecording-hold-out 0.2\n"), "\(holdOut.stdout)")
         #expect(try String(contentsOf: root.appendingPathComponent("synth-settings.txt"), encoding: .utf8) == recorded)
     }
 

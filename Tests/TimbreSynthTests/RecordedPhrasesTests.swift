@@ -51,6 +51,32 @@ struct RecordedPhrasesTests {
         }
     }
 
+    @Test func aHeldOutShareSplitsTheRecordingsBetweenTheSplits() throws {
+        let library = try Library(takes: 40, seconds: 0.01)
+        defer { try? FileManager.default.removeItem(at: library.root) }
+        func names(_ share: Double?, _ split: SynthSplit) throws -> Set<String> {
+            let heldOut = share.map { RecordedPhrases.HeldOutShare(share: $0, split: split) }
+            return Set(try RecordedPhrases(folder: library.songs, root: library.root, filter: "_song", heldOut: heldOut).files.map(\.lastPathComponent))
+        }
+        let all = try names(nil, .train)
+        #expect(all.count == 40)
+        // A quarter, give or take what a hash of 40 names gives: the two sides never meet
+        // and together are every recording; a hash of the path, so the same every time.
+        let training = try names(0.25, .train), heldOut = try names(0.25, .heldOut)
+        #expect((5...15).contains(heldOut.count), "\(heldOut.count)")
+        #expect(training.isDisjoint(with: heldOut) && training.union(heldOut) == all)
+        #expect(try names(0.25, .heldOut) == heldOut)
+        // A larger share holds out what a smaller one did, and more.
+        #expect(try names(0.5, .heldOut).isSuperset(of: heldOut))
+        #expect(try names(0, .train) == all)
+        // A share that leaves a split nothing is named.
+        #expect {
+            try RecordedPhrases(folder: library.songs, root: library.root, filter: "_song", heldOut: .init(share: 0, split: .heldOut))
+        } throws: { error in
+            (error as? FileError)?.reason.contains("held-out split's share") == true
+        }
+    }
+
     @Test func aStretchIsOneRecordingUnchangedAndShortRecordingsFollowEachOther() throws {
         let library = try Library(takes: 3, seconds: 0.5)
         defer { try? FileManager.default.removeItem(at: library.root) }
