@@ -53,11 +53,14 @@ render_once "$work/validation-heldout" --split held-out --seed 3 --takes-per-cla
 
 "$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/floor.h5" --arch floor
 networks=(chandna tcn)
-# Networks trained or half-trained on other songs (another recipe's families) start again;
-# a work folder without this record is kept as it is.
-songs=$(cat "$work/train/synth-settings.txt" "$work/validation/synth-settings.txt" | sha256sum | cut -d' ' -f1)
+# When any song set was rendered again (another recipe's families or counts), the networks
+# trained or half-trained on the old songs and every separation of them start again; a
+# work folder without this record is kept as it is.
+songs=$(for split in train validation validation-heldout test; do cat "$work/$split.args" "$work/$split/synth-settings.txt"; done \
+    | sha256sum | cut -d' ' -f1)
 if [ -f "$work/networks.songs" ] && [ "$(cat "$work/networks.songs")" != "$songs" ]; then
     for network in "${networks[@]}"; do rm -f "$work/$network.h5" "$work/$network.checkpoint.h5"; done
+    rm -rf "$work"/estimates-*
 fi
 echo "$songs" > "$work/networks.songs"
 for network in "${networks[@]}"; do
@@ -70,8 +73,13 @@ done
 mean_sdr() { awk '$1 ~ /^(bass|drums|other|vocals)$/ { sum += $3; n++ } END { printf "%.3f", sum / n }' "$1"; }
 declare -A validation
 for model in floor "${networks[@]}"; do
+    # separate skips a song already separated, so separations by an earlier state of the
+    # model (before a resumed training, say) are removed first.
+    weights=$(sha256sum "$work/$model.h5" | cut -d' ' -f1)
     for split in validation validation-heldout test; do
+        [ "$(cat "$work/estimates-$split-$model.weights" 2>/dev/null)" = "$weights" ] || rm -rf "$work/estimates-$split-$model"
         "$timbre" separate "$work"/$split-musdb/*/mixture.wav -o "$work/estimates-$split-$model" --model "$work/$model.h5" --format float
+        echo "$weights" > "$work/estimates-$split-$model.weights"
         "$timbre" evaluate-separation "$work/estimates-$split-$model" "$work/$split-musdb" --report "$work/report-$split-$model" | tee "$work/table-$split-$model.txt"
     done
     validation[$model]=$(mean_sdr "$work/table-validation-heldout-$model.txt")

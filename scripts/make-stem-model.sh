@@ -29,7 +29,7 @@ separator_work=${SEPARATOR_WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
 epochs=${EPOCHS:-22}
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch --multi-label-clips)
-# The separator's song families (make-separator-model.sh).
+# The separator's song families (make-separator-model.sh without REAL_SINGER).
 song_families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$work"
@@ -42,6 +42,13 @@ mapfile -t train < "$model_work/training-files.txt"
 echo "== 1. songs, separated"
 render_once "$work/songs" --seed 41 --takes-per-class 0 --songs 300 --song-seconds 20 --song-voice-share 0.6 \
     --families "$song_families" --sources "$sources"
+# What was made from other songs (their separations, the stem songs, their clips and the
+# model) is made again; a work folder without this record is kept as it is.
+songs=$(listing_of "$work/songs/MedleyDB")
+if [ -f "$work/songs.listing" ] && [ "$(cat "$work/songs.listing")" != "$songs" ]; then
+    rm -rf "$work/separated" "$work/stem-songs" "$work/stems.h5" "$work/model.h5" "$work/model.checkpoint.h5" "$work/model.done"
+fi
+echo "$songs" > "$work/songs.listing"
 "$timbre" separate "$work"/songs/MedleyDB/*/*_MIX.wav -o "$work/separated" --format float > "$work/separate.log" || [ $? -eq 2 ]
 tail -1 "$work/separate.log"
 
