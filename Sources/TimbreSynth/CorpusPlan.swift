@@ -131,6 +131,9 @@ public struct CorpusPlanner: Sendable {
             if !["dru", "bas"].contains(code) {
                 if rng.chance(0.5) { rests += Array(0..<min(bars, rng.integer(1...2) * 2)) }
                 for phrase in stride(from: 4, to: bars, by: 4) where rng.chance(0.25) { rests += Array(phrase..<min(bars, phrase + 4)) }
+                // A part that would rest in every bar (a short, slow song) plays its last
+                // phrase: a stem is never silence under an instrument's name.
+                if Set(rests).count >= bars { rests.removeAll { $0 >= (bars - 1) / 4 * 4 } }
             }
             resting.append(rests)
         }
