@@ -84,6 +84,14 @@ public final class SynthCorpus {
         if let missing = selected.missing(sources: options.sources).first {
             throw FileError(path: missing.path, reason: "sound family \(missing.family) is not installed (see datasets/sources.md)")
         }
+        // A share of recordings held out that leaves this split none of a folder's is an
+        // error once, before anything renders, not one per take and song.
+        if let heldOut = options.recordingsHeldOut {
+            for patch in selected.patches where patch.kind == .recording {
+                _ = try RecordedPhrases(folder: patch.url(sources: options.sources), root: patch.root(sources: options.sources),
+                                        filter: patch.preset, heldOut: heldOut)
+            }
+        }
         var planner = CorpusPlanner(seed: options.seed, split: options.split, augment: options.augment, classes: options.classes, catalogue: selected)
         planner.songVoiceShare = options.songVoiceShare
         self.planner = planner

@@ -147,4 +147,46 @@ struct RecordedPhrasesTests {
         let expected = (0..<4_000).map { gain * (Double(take + 1) * 0.1 + Double(frame + $0) * 1e-6) }
         #expect(zip(played.left, expected).allSatisfy { abs(Double($0) - $1) < 1e-5 })
     }
+
+    /// With a share held out, each split plays only its recordings, and a share that leaves
+    /// a split none is refused when the corpus is set up. The known answer: of take0_song
+    /// and take1_song, the FNV-1a hash of "take1/take1_song.wav" falls at 0.075 of its
+    /// range and of "take0/take0_song.wav" at 0.33, so a share of 0.2 holds out take1 alone.
+    @Test func eachSplitPlaysItsOwnRecordingsAndASplitLeftWithoutAnyIsRefused() throws {
+        let library = try Library(takes: 2, seconds: 1)
+        defer { try? FileManager.default.removeItem(at: library.root) }
+        let patch = Patch(family: "singer", code: "voi", kind: .recording, location: "lib/songs", preset: "_song", heldOutOnly: false)
+        let sources = library.root.deletingLastPathComponent().appendingPathComponent("sources-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: sources, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: sources) }
+        try FileManager.default.createSymbolicLink(at: sources.appendingPathComponent("lib"), withDestinationURL: library.root)
+        let context = MusicalContext(tempo: 120, beatsPerBar: 4, tonic: 0, scale: MusicalContext.major, progression: [0], swing: 0)
+        for (split, take) in [(SynthSplit.train, 0), (.heldOut, 1)] {
+            let renderer = PartRenderer(sources: sources, sampleRate: 8_000, recordingsHeldOut: .init(share: 0.2, split: split))
+            for seed in 1...8 as ClosedRange<UInt64> {
+                let part = PartPlan(code: "voi", patch: patch, detuneCents: 0, vibrato: 0, drumPiece: nil, chain: .levelOnly(-20), renderSeed: seed)
+                let played = try renderer.render(part, context: context, seconds: 0.25)
+                // The chain only scales: the first sample over the step between samples
+                // names the recording.
+                let gain = Double(played.left[1_999] - played.left[0]) / (1_999 * 1e-6)
+                #expect(library.origin(of: Float(Double(played.left[0]) / gain)).take == take, "\(split) seed \(seed)")
+            }
+        }
+        func corpus(_ share: Double, _ split: SynthSplit) throws -> SynthCorpus {
+            var options = SynthOptions(output: scratchFolder("synth"), catalogue: SoundCatalogue(patches: [patch]))
+            options.families = ["singer"]
+            options.classes = ["voi"]
+            options.sources = sources
+            options.split = split
+            options.recordingHoldOut = share
+            return try SynthCorpus(options: options)
+        }
+        _ = try corpus(0.2, .train)
+        _ = try corpus(0.2, .heldOut)
+        #expect {
+            try corpus(0.05, .heldOut)
+        } throws: { error in
+            (error as? FileError)?.reason.contains("held-out split's share") == true
+        }
+    }
 }
