@@ -31,7 +31,8 @@ public enum FestivalRenderer {
         }
         var signal = StereoSignal(frames: Int(performance.seconds * Double(sampleRate)), sampleRate: sampleRate)
         // Festival writes an empty file for a score without notes, whatever the words.
-        guard hasSingableNote(performance) else { return signal }
+        let highest = highestFrequency(voice)
+        guard var markup = song(performance, highest: highest, rng: &rng) else { return signal }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-festival-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -40,9 +41,10 @@ public enum FestivalRenderer {
         // that is not audio; other words usually work.
         var sung: (samples: [Float], rate: Int)?
         var status: Int32 = -1
-        for _ in 0..<4 where sung == nil {
+        for attempt in 0..<4 where sung == nil {
+            if attempt > 0 { markup = song(performance, highest: highest, rng: &rng) ?? markup }
             try? FileManager.default.removeItem(at: output)
-            try song(performance, highest: highestFrequency(voice), rng: &rng).write(to: score, atomically: true, encoding: .utf8)
+            try markup.write(to: score, atomically: true, encoding: .utf8)
             status = try ExternalProgram.run(program, ["-mode", "singing", "-eval", "(voice_\(voice))", score.path, "-o", output.path])
             guard status == 0, let reader = try? AudioFileReader(url: output), let samples = try? reader.readAllMono() else { continue }
             sung = (samples, reader.info.sampleRate)
@@ -62,12 +64,6 @@ public enum FestivalRenderer {
         return signal
     }
 
-    /// Whether `song` sings any note of `performance`: one that starts inside it and lasts
-    /// longer than 50 ms there. (Until a note is sung none overlaps an earlier one.)
-    static func hasSingableNote(_ performance: Performance) -> Bool {
-        performance.notes.contains { $0.start >= 0 && $0.start < performance.seconds && min($0.duration, performance.seconds - $0.start) > minimumNoteSeconds }
-    }
-
     /// Notes this short or shorter are left out of the song, too short for a sung word.
     static let minimumNoteSeconds = 0.05
 
@@ -79,15 +75,16 @@ public enum FestivalRenderer {
 
     /// Festival's singing markup for a melody: rests for the gaps, then each note as a word
     /// at its frequency (FREQ in Hz, so no octave convention is involved) and length. A
-    /// melody reaching above `highest` is sung whole octaves lower, as a singer would.
-    static func song(_ performance: Performance, highest: Double = 10_000, rng: inout SeededGenerator) -> String {
+    /// melody reaching above `highest` is sung whole octaves lower, as a singer would. Nil
+    /// when no note is long enough to sing.
+    static func song(_ performance: Performance, highest: Double = 10_000, rng: inout SeededGenerator) -> String? {
         let top = performance.notes.map { 440 * pow(2, (Double($0.key) - 69) / 12) }.max() ?? 0
         var octaves = 0.0
         while top / pow(2, octaves) > highest && octaves < 3 { octaves += 1 }
         var lines = ["<?xml version=\"1.0\"?>",
                      "<!DOCTYPE SINGING PUBLIC \"-//SINGING//DTD SINGING mark up//EN\" \"Singing.v0_1.dtd\" []>",
                      "<SINGING BPM=\"60\">"]
-        var time = 0.0
+        var time = 0.0, sung = 0
         for note in performance.notes.sorted(by: { $0.start < $1.start }) where note.start >= time && note.start < performance.seconds {
             let length = min(note.duration, performance.seconds - note.start)
             guard length > minimumNoteSeconds else { continue }
@@ -95,7 +92,9 @@ public enum FestivalRenderer {
             let frequency = 440 * pow(2, (Double(note.key) - 69) / 12 - octaves)
             lines.append(String(format: "<PITCH FREQ=\"%.2f\"><DURATION BEATS=\"%.3f\">%@</DURATION></PITCH>", frequency, length, rng.pick(words)))
             time = note.start + length
+            sung += 1
         }
+        guard sung > 0 else { return nil }
         lines.append("</SINGING>")
         return lines.joined(separator: "\n") + "\n"
     }

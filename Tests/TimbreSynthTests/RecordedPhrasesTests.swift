@@ -24,6 +24,19 @@ struct RecordedPhrasesTests {
             }
         }
 
+        /// A recording patch of the library's songs, as the catalogue would name it.
+        static let songsPatch = Patch(family: "singer", code: "voi", kind: .recording, location: "lib/songs", preset: "_song", heldOutOnly: false)
+        static let context = MusicalContext(tempo: 120, beatsPerBar: 4, tonic: 0, scale: MusicalContext.major, progression: [0], swing: 0)
+
+        /// A new sources folder whose `lib` links to the library: the catalogue names
+        /// libraries relative to the sources folder. The caller removes it.
+        func linkedAsSources() throws -> URL {
+            let sources = root.deletingLastPathComponent().appendingPathComponent("sources-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: sources, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(at: sources.appendingPathComponent("lib"), withDestinationURL: root)
+            return sources
+        }
+
         /// The recording and frame a sample was read from.
         func origin(of sample: Float) -> (take: Int, frame: Int) {
             let take = Int((Double(sample) / 0.1).rounded(.down)) - 1
@@ -127,15 +140,10 @@ struct RecordedPhrasesTests {
     @Test func aRecordingPatchPlaysItsRecordingsThroughThePartsChain() throws {
         let library = try Library(takes: 2, seconds: 1)
         defer { try? FileManager.default.removeItem(at: library.root) }
-        let patch = Patch(family: "singer", code: "voi", kind: .recording, location: "lib/songs", preset: "_song", heldOutOnly: false)
-        // The catalogue names libraries relative to the sources folder.
-        let sources = library.root.deletingLastPathComponent().appendingPathComponent("sources-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: sources, withIntermediateDirectories: true)
+        let sources = try library.linkedAsSources()
         defer { try? FileManager.default.removeItem(at: sources) }
-        try FileManager.default.createSymbolicLink(at: sources.appendingPathComponent("lib"), withDestinationURL: library.root)
-        let part = PartPlan(code: "voi", patch: patch, detuneCents: 0, vibrato: 0, drumPiece: nil, chain: .levelOnly(-20), renderSeed: 5)
-        let context = MusicalContext(tempo: 120, beatsPerBar: 4, tonic: 0, scale: MusicalContext.major, progression: [0], swing: 0)
-        let played = try PartRenderer(sources: sources, sampleRate: 8_000).render(part, context: context, seconds: 0.5)
+        let part = PartPlan(code: "voi", patch: Library.songsPatch, detuneCents: 0, vibrato: 0, drumPiece: nil, chain: .levelOnly(-20), renderSeed: 5)
+        let played = try PartRenderer(sources: sources, sampleRate: 8_000).render(part, context: Library.context, seconds: 0.5)
         // A stretch of one song (no speech) at the chain's level: -20 dBFS RMS.
         #expect(played.frames == 4_000 && played.left.allSatisfy { $0 > 0 })
         #expect(abs(20 * log10(Double(played.rms)) + 20) < 0.1)
@@ -155,17 +163,14 @@ struct RecordedPhrasesTests {
     @Test func eachSplitPlaysItsOwnRecordingsAndASplitLeftWithoutAnyIsRefused() throws {
         let library = try Library(takes: 2, seconds: 1)
         defer { try? FileManager.default.removeItem(at: library.root) }
-        let patch = Patch(family: "singer", code: "voi", kind: .recording, location: "lib/songs", preset: "_song", heldOutOnly: false)
-        let sources = library.root.deletingLastPathComponent().appendingPathComponent("sources-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: sources, withIntermediateDirectories: true)
+        let patch = Library.songsPatch
+        let sources = try library.linkedAsSources()
         defer { try? FileManager.default.removeItem(at: sources) }
-        try FileManager.default.createSymbolicLink(at: sources.appendingPathComponent("lib"), withDestinationURL: library.root)
-        let context = MusicalContext(tempo: 120, beatsPerBar: 4, tonic: 0, scale: MusicalContext.major, progression: [0], swing: 0)
         for (split, take) in [(SynthSplit.train, 0), (.heldOut, 1)] {
             let renderer = PartRenderer(sources: sources, sampleRate: 8_000, recordingsHeldOut: .init(share: 0.2, split: split))
             for seed in 1...8 as ClosedRange<UInt64> {
                 let part = PartPlan(code: "voi", patch: patch, detuneCents: 0, vibrato: 0, drumPiece: nil, chain: .levelOnly(-20), renderSeed: seed)
-                let played = try renderer.render(part, context: context, seconds: 0.25)
+                let played = try renderer.render(part, context: Library.context, seconds: 0.25)
                 // The chain only scales: the first sample over the step between samples
                 // names the recording.
                 let gain = Double(played.left[1_999] - played.left[0]) / (1_999 * 1e-6)
