@@ -28,7 +28,8 @@
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
-# redo what was made from sources or with arguments that changed since.
+# redo what was made from sources or with arguments that changed since. A set of songs is
+# removed once prepared (KEEP_SONGS=1 keeps it).
 set -euo pipefail
 timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-model-build}
@@ -129,18 +130,17 @@ if [ "$songs" -gt 0 ]; then
         name=$(songs_name "$group")
         [[ "$rendered" == *" $name "* ]] && continue
         rendered+="$name "
-        render_once "$work/songs/$name" --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 \
+        songs_once "$work/songs/$name" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips "$song_clips" -- \
+            --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 \
             --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6
-        prepare_once "$work/songs/$name/MedleyDB" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips "$song_clips"
     done
     for group in "${groups[@]}"; do
         held=$(songs_held "$group" | paste -sd,)
         [ -n "$held" ] || continue
         name=${group// /+}
-        render_once "$work/songs/heldout-$name" --families "$held" --sources "$sources" --seed 31 --takes-per-class 0 \
+        songs_once "$work/songs/heldout-$name" "$work/features/heldout-songs-$name.h5" --layout medleydb \
+            --multitrack-clips mixes -- --families "$held" --sources "$sources" --seed 31 --takes-per-class 0 \
             --songs "$heldout_songs" --song-seconds 20 --song-voice-share 0.6
-        prepare_once "$work/songs/heldout-$name/MedleyDB" "$work/features/heldout-songs-$name.h5" --layout medleydb \
-            --multitrack-clips mixes
     done
 fi
 

@@ -40,3 +40,25 @@ render_once() {
     echo "$*" > "$corpus.args"
     "$timbre" synth "$@" -o "$corpus" > /dev/null || [ $? -eq 2 ]
 }
+
+# Renders song set $1 (the `timbre synth` arguments after --) and prepares its songs into
+# feature file $2 (the prepare options before --), then removes the rendered audio: the
+# songs take gigabytes and render again in minutes, so only the feature file stays, with
+# the record of what made it ($2.songs: the synth arguments, the settings synth records
+# for them and the prepare options). Run again with the same record, it does nothing.
+# KEEP_SONGS=1 keeps the audio. A feature file prepared by an earlier recipe, which kept
+# its songs, is kept when prepare_once finds it up to date.
+songs_once() {
+    local corpus=$1 out=$2 prepare=() made
+    shift 2
+    while [ "$1" != -- ]; do prepare+=("$1"); shift; done
+    shift
+    # An assignment of its own, so that a synth that fails stops the recipe (set -e).
+    made=$(printf 'synth %s\nprepare %s\n' "$*" "${prepare[*]}"; "$timbre" synth "$@" -o "$corpus" --print-settings)
+    [ -f "$out" ] && [ "$(cat "$out.songs" 2>/dev/null)" = "$made" ] && return
+    rm -f "$out.songs"
+    render_once "$corpus" "$@"
+    prepare_once "$corpus/MedleyDB" "$out" "${prepare[@]}"
+    echo "$made" > "$out.songs"
+    [ "${KEEP_SONGS:-0}" = 1 ] || rm -rf "$corpus" "$corpus.args"
+}
