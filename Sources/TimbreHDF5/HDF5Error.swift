@@ -26,6 +26,18 @@ enum HDF5Library {
         H5Eset_auto2(0, nil, nil)
         return true
     }()
+
+    /// How every file is opened and created: without HDF5's file locks. Timbre writes each
+    /// file under a hidden name and renames it into place, so no reader meets a file being
+    /// written, and the locks only made opening fail: where the file system has no locks
+    /// (NFS, say), or while a child process started meanwhile (Festival, a test's `timbre`)
+    /// still held a descriptor it inherited from the writer.
+    static let fileAccess: hid_t = {
+        _ = initialised
+        let list = H5Pcreate(timbre_H5P_FILE_ACCESS())
+        H5Pset_file_locking(list, false, true)
+        return list
+    }()
 }
 
 /// Checks an HDF5 return code (negative means failure).

@@ -15,7 +15,7 @@ public final class HDF5File: HDF5AttributeHolder {
     public init(creating url: URL) throws {
         _ = HDF5Library.initialised
         path = url.path
-        id = try check(FileSystemName.withPath(url.path) { H5Fcreate($0, timbre_H5F_ACC_TRUNC(), timbre_H5P_DEFAULT(), timbre_H5P_DEFAULT()) },
+        id = try check(FileSystemName.withPath(url.path) { H5Fcreate($0, timbre_H5F_ACC_TRUNC(), timbre_H5P_DEFAULT(), HDF5Library.fileAccess) },
                        url.path, "cannot create HDF5 file")
     }
 
@@ -35,7 +35,7 @@ public final class HDF5File: HDF5AttributeHolder {
             throw FileError(path: url.path, reason: "not an HDF5 file")
         }
         let flags = mode == .readOnly ? timbre_H5F_ACC_RDONLY() : timbre_H5F_ACC_RDWR()
-        id = try check(FileSystemName.withPath(url.path) { H5Fopen($0, flags, timbre_H5P_DEFAULT()) }, url.path, "cannot open HDF5 file")
+        id = try check(FileSystemName.withPath(url.path) { H5Fopen($0, flags, HDF5Library.fileAccess) }, url.path, "cannot open HDF5 file")
     }
 
     deinit { H5Fclose(id) }

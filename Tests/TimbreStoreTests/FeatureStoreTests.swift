@@ -76,6 +76,21 @@ private func pseudoRandomMel(seed: Int, count: Int) -> [Float] {
         #expect(try file.attribute("missing") == nil)
     }
 
+    /// A lock someone else holds on the file (a child process that inherited a writer's
+    /// descriptor, standing here as a second open description) does not stop Timbre
+    /// reading it or writing it again.
+    @Test func aFileLockedElsewhereStillOpens() throws {
+        let url = temporaryFile("locked.h5")
+        do { try HDF5File(creating: url).setAttribute("i", .int(7)) }
+        let holder = open(url.path, O_RDWR)
+        defer { close(holder) }
+        #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
+        #expect(try HDF5File(opening: url).attribute("i") == .int(7))
+        #expect(try HDF5File(opening: url, mode: .readWrite).attribute("i") == .int(7))
+        do { try HDF5File(creating: url).setAttribute("i", .int(8)) }
+        #expect(try HDF5File(opening: url).attribute("i") == .int(8))
+    }
+
     @Test func openingANonHDF5FileFailsClearly() throws {
         let url = temporaryFile("fake.h5")
         try Data("not hdf5".utf8).write(to: url)
