@@ -50,6 +50,11 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     /// learning rate is multiplied by the factor and training goes on, at most `drops`
     /// times, before the run stops. nil: the run stops at once.
     public var plateau: PlateauDrops?
+    /// A trained separator to go on training (fine-tuning) instead of fresh weights: its
+    /// weights, batch-norm statistics and input standardisation are the start, so new songs
+    /// (another singer, one's own multitracks) adapt it without the hours of a new network.
+    /// Its architecture and options must be these. nil: a fresh network.
+    public var startFrom: String?
 
     public struct PlateauDrops: Codable, Equatable, Sendable {
         public var drops: Int
@@ -159,6 +164,19 @@ public final class SeparatorTrainer: @unchecked Sendable {
         return architecture!.spec(settings: settings, options: architectureOptions)
     }
 
+    /// The separator at `path` as the start of training, when it is the network these
+    /// options make; its input standardisation stays, since its weights were learned on it.
+    func startingModel(_ path: String) throws -> SeparatorModel {
+        let start = try SeparatorModel.read(from: URL(fileURLWithPath: path))
+        guard !start.isFloor, start.settings.architecture == options.architecture else {
+            throw FileError(path: path, reason: "is a \(start.isFloor ? "floor" : start.settings.architecture) separator, not the \(options.architecture) network to train")
+        }
+        guard start.spec == spec(start.settings) else {
+            throw FileError(path: path, reason: "is a \(options.architecture) network of other sizes or options than these (its --frame-units, --blocks, --mode and the like)")
+        }
+        return start
+    }
+
     var normalisation: MaskNormalisation { architecture == .multitask ? .perStem : .acrossStems }
     var loss: SeparationLoss { options.loss ?? architecture?.ownLoss ?? .l1 }
 
@@ -192,10 +210,14 @@ public final class SeparatorTrainer: @unchecked Sendable {
             state = saved
             state.options = options
         } else {
-            let settings = try initialSettings()
-            model = try SeparatorModel(settings: settings, spec: spec(settings))
-            var generator = SeededGenerator(seed: options.seed)
-            model.graph.initializeParameters(using: &generator)
+            if let path = options.startFrom {
+                model = try startingModel(path)
+            } else {
+                let settings = try initialSettings()
+                model = try SeparatorModel(settings: settings, spec: spec(settings))
+                var generator = SeededGenerator(seed: options.seed)
+                model.graph.initializeParameters(using: &generator)
+            }
             optimizer = Adam(parameterCount: model.store.count, learningRate: options.learningRate)
             state = SeparatorTrainerState(options: options)
         }

@@ -104,8 +104,12 @@ struct TrainSeparatorCommand: ParsableCommand {
     @Flag(help: "Continue from the checkpoint beside MODEL.")
     var resume = false
 
+    @Option(name: .customLong("start-from"), help: ArgumentHelp("Go on training this separator (fine-tuning) instead of a fresh network: its weights and input standardisation are the start; it must be a network of --arch and its options.", valueName: "separator.h5"))
+    var startFrom: String?
+
     func validate() throws {
         if mode != .simultaneous, arch != .multitask { throw ValidationError("--mode applies to --arch multitask") }
+        if startFrom != nil, arch == .floor { throw ValidationError("--start-from needs a network; the floor is learned afresh") }
         try requireOption(epochs, "--epochs", in: 1...100_000)
         try requireOption(batchesPerEpoch, "--batches-per-epoch", in: 1...1_000_000)
         try requireOption(batchSize, "--batch-size", in: 1...4096)
@@ -127,7 +131,10 @@ struct TrainSeparatorCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors { try OutputPath.checkFile(URL(fileURLWithPath: output)) }
+        try reportingErrors {
+            try OutputPath.checkFile(URL(fileURLWithPath: output))
+            if let startFrom { try FileProbe.check(startFrom, as: .separator) }
+        }
         let settings = arch.architecture?.defaultSettings(stems: SeparationStem.allCases)
             ?? SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
         var entries = try reportingErrors { try songs.flatMap { try MultitrackLibrary.find(URL(fileURLWithPath: $0)) } }
@@ -178,6 +185,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.blocks = blocks
         options.loss = loss.map { $0 == .l1 ? .l1 : .chandna }
         options.plateau = plateauDrops > 0 ? .init(drops: plateauDrops, factor: plateauFactor) : nil
+        options.startFrom = startFrom
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
         let interrupts = InterruptHandler { trainer.cancel() }
         let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")

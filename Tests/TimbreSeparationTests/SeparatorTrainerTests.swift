@@ -88,6 +88,42 @@ import TimbreTestSupport
         #expect(again.count == stopped.count)
     }
 
+    /// `startFrom` goes on from a trained separator: at a vanishing learning rate the result
+    /// is that separator, input standardisation included, although the songs are others;
+    /// a separator of another family or size is refused.
+    @Test func trainingStartsFromAGivenSeparator() throws {
+        let folder = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = trainer(options(), syntheticSongs(count: 4, seconds: 2), writing: "first.h5", in: folder)
+        try first.run(resume: false)
+        let start = try SeparatorModel.read(from: first.outputURL)
+
+        let otherSongs = syntheticSongs(count: 4, seconds: 2, seed: 9)
+        var fineTuning = options()
+        (fineTuning.startFrom, fineTuning.learningRate, fineTuning.epochs) = (first.outputURL.path, 1e-12, 1)
+        let tuned = trainer(fineTuning, otherSongs, writing: "tuned.h5", in: folder)
+        try tuned.run(resume: false)
+        let result = try SeparatorModel.read(from: tuned.outputURL)
+        #expect(result.settings.inputMean == start.settings.inputMean && result.settings.inputScale == start.settings.inputScale)
+        let change = zip(result.store.valueArray, start.store.valueArray).map { abs($0 - $1) }.max()!
+        #expect(change < 1e-6, "largest weight change \(change)")
+
+        var fresh = fineTuning
+        fresh.startFrom = nil
+        let afresh = trainer(fresh, otherSongs, writing: "fresh.h5", in: folder)
+        try afresh.run(resume: false)
+        let freshModel = try SeparatorModel.read(from: afresh.outputURL)
+        #expect(freshModel.settings.inputMean != start.settings.inputMean)
+        #expect(zip(freshModel.store.valueArray, start.store.valueArray).map { abs($0 - $1) }.max()! > 1e-4)
+
+        var otherFamily = fineTuning
+        otherFamily.architecture = "tcn"
+        #expect(throws: FileError.self) { try trainer(otherFamily, otherSongs, writing: "tcn.h5", in: folder).run(resume: false) }
+        var otherSize = fineTuning
+        otherSize.bottleneck = 64
+        #expect(throws: FileError.self) { try trainer(otherSize, otherSongs, writing: "small.h5", in: folder).run(resume: false) }
+    }
+
     /// Reduce on plateau counts patience from the best epoch or the last drop, whichever is
     /// later, drops the rate as often as allowed, and only then stops.
     @Test func plateauDropsTheLearningRateBeforeStopping() {
