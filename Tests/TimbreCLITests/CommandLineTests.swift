@@ -457,6 +457,26 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(result.stderr.hasPrefix("Error: \(message)"), "\(result.stderr)")
     }
 
+    /// The separator to start from is read safely before any song is: a classifier or a
+    /// file that is not a model is one line naming it, and the floor has nothing to start from.
+    @Test func aSeparatorToStartFromIsCheckedFirst() throws {
+        let folder = scratchFolder("cli")
+        let notAModel = folder.appendingPathComponent("notes.h5")
+        try Data("not hdf5".utf8).write(to: notAModel)
+        let output = folder.appendingPathComponent("s.h5").path
+        let bad = try TimbreProcess.run(["train-separator", "/nonexistent/songs", "-o", output, "--arch", "tcn", "--start-from", notAModel.path])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("timbre: \(notAModel.path): ") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        let classifier = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/TimbreModel/default-model.h5").path
+        let wrongKind = try TimbreProcess.run(["train-separator", "/nonexistent/songs", "-o", output, "--arch", "tcn", "--start-from", classifier])
+        #expect(wrongKind.status == 1)
+        #expect(wrongKind.stderr.hasPrefix("timbre: \(classifier): ") && wrongKind.stderr.split(separator: "\n").count == 1, "\(wrongKind.stderr)")
+        let floor = try TimbreProcess.run(["train-separator", "songs", "-o", output, "--arch", "floor", "--start-from", classifier])
+        #expect(floor.status == 1)
+        #expect(floor.stderr.hasPrefix("Error: --start-from needs a network"), "\(floor.stderr)")
+    }
+
     @Test func controlCharactersInNamesReachTheTerminalEscaped() throws {
         let data = scratchFolder("cli")
         let folder = data.appendingPathComponent("flute")
