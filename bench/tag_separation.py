@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--per-class] SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--per-class] [--union] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
@@ -77,6 +77,7 @@ def main():
     parser.add_argument("--separator", help="separator model (default: the bundled one)")
     parser.add_argument("--stem-model", help="classifier for the stems (default: as tag --separate chooses)")
     parser.add_argument("--per-class", action="store_true", help="also print each class's right/false/missed windows")
+    parser.add_argument("--union", action="store_true", help="also score each window's tags of the mix and of the stems together")
     parser.add_argument("--gate-db", type=float, default=-50.0)
     parser.add_argument("--stem-threshold", type=float)
     parser.add_argument("--stem-gate-db", type=float)
@@ -104,6 +105,9 @@ def main():
     print(f"{'timbre tag':24}{f1:9.3f}{tp:6d}{fp:6d}{fn:6d}")
     print(f"{'timbre tag --separate':24}{g1:9.3f}{tq:6d}{fq:6d}{fo:6d}")
     print(f"gain {g1 - f1:+.3f}")
+    if args.union:
+        u1, tu, fu, nu = micro_f1([(true, p | q) for (true, p), (_, q) in zip(pairs_plain, pairs_separated)])
+        print(f"{'union of the two':24}{u1:9.3f}{tu:6d}{fu:6d}{nu:6d}")
     if args.per_class:
         print(f"per class, right/false/missed windows:\n  timbre tag             {per_class(pairs_plain)}\n  timbre tag --separate  {per_class(pairs_separated)}")
 
