@@ -46,19 +46,21 @@ render_once() {
 # songs take gigabytes and render again in minutes, so only the feature file stays, with
 # the record of what made it ($2.songs: the synth arguments, the settings synth records
 # for them and the prepare options). Run again with the same record, it does nothing.
-# KEEP_SONGS=1 keeps the audio. A feature file prepared by an earlier recipe, which kept
-# its songs, is kept when prepare_once finds it up to date.
+# KEEP_SONGS=1 keeps the audio (a later run without it removes it). A feature file prepared
+# by an earlier recipe, which kept its songs, is kept when prepare_once finds it up to date.
 songs_once() {
     local corpus=$1 out=$2 prepare=() made
     shift 2
-    while [ "$1" != -- ]; do prepare+=("$1"); shift; done
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do prepare+=("$1"); shift; done
+    [ $# -gt 0 ] || { echo "songs_once: no -- before the synth arguments" >&2; return 1; }
     shift
     # An assignment of its own, so that a synth that fails stops the recipe (set -e).
     made=$(printf 'synth %s\nprepare %s\n' "$*" "${prepare[*]}"; "$timbre" synth "$@" -o "$corpus" --print-settings)
-    [ -f "$out" ] && [ "$(cat "$out.songs" 2>/dev/null)" = "$made" ] && return
-    rm -f "$out.songs"
-    render_once "$corpus" "$@"
-    prepare_once "$corpus/MedleyDB" "$out" "${prepare[@]}"
-    echo "$made" > "$out.songs"
+    if [ ! -f "$out" ] || [ "$(cat "$out.songs" 2>/dev/null)" != "$made" ]; then
+        rm -f "$out.songs"
+        render_once "$corpus" "$@"
+        prepare_once "$corpus/MedleyDB" "$out" "${prepare[@]}"
+        echo "$made" > "$out.songs"
+    fi
     [ "${KEEP_SONGS:-0}" = 1 ] || rm -rf "$corpus" "$corpus.args"
 }

@@ -32,10 +32,14 @@ enum HDF5Library {
     /// written, and the locks only made opening fail: where the file system has no locks
     /// (NFS, say), or while a child process started meanwhile (Festival, a test's `timbre`)
     /// still held a descriptor it inherited from the writer.
+    /// Should the library refuse either call, files open with its defaults, locks included.
     static let fileAccess: hid_t = {
         _ = initialised
         let list = H5Pcreate(timbre_H5P_FILE_ACCESS())
-        H5Pset_file_locking(list, false, true)
+        guard list >= 0, H5Pset_file_locking(list, false, true) >= 0 else {
+            H5Eclear2(0)
+            return timbre_H5P_DEFAULT()
+        }
         return list
     }()
 }

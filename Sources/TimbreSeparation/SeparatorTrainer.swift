@@ -52,8 +52,9 @@ public struct SeparatorTrainingOptions: Codable, Equatable, Sendable {
     public var plateau: PlateauDrops?
     /// A trained separator to go on training (fine-tuning) instead of fresh weights: its
     /// weights, batch-norm statistics and input standardisation are the start, so new songs
-    /// (another singer, one's own multitracks) adapt it without the hours of a new network.
-    /// Its architecture and options must be these. nil: a fresh network.
+    /// (another singer, one's own multitracks) train it further. It is scored before the
+    /// first epoch and stays the model unless an epoch validates better. Its architecture
+    /// and options must be these. nil: a fresh network.
     public var startFrom: String?
 
     public struct PlateauDrops: Codable, Equatable, Sendable {
@@ -101,7 +102,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
     public let training: [Multitrack]
     public let validation: [Multitrack]
     public let outputURL: URL
-    public var checkpointURL: URL { outputURL.deletingPathExtension().appendingPathExtension("checkpoint.h5") }
+    public var checkpointURL: URL { Self.checkpointURL(for: outputURL) }
+    /// Where the checkpoint of a run writing `output` goes.
+    public static func checkpointURL(for output: URL) -> URL { output.deletingPathExtension().appendingPathExtension("checkpoint.h5") }
     private let lock = NSLock()
     private var cancelled = false
 
@@ -123,7 +126,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         var settings = architecture.defaultSettings(stems: SeparationStem.allCases)
         settings.mode = architecture == .multitask ? options.mode.rawValue : ""
         let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
-        guard !sampler.usableSongs.isEmpty else { throw FileError(path: "training songs", reason: "no song is long enough for one chunk") }
+        try Self.requireUsableSongs(sampler)
         let frames = SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength)
         var sum = [Double](repeating: 0, count: settings.bins), squares = sum, count = 0.0
         for index in 0..<128 {
@@ -144,6 +147,10 @@ public final class SeparatorTrainer: @unchecked Sendable {
         return settings
     }
 
+    static func requireUsableSongs(_ sampler: MixtureSampler) throws {
+        guard !sampler.usableSongs.isEmpty else { throw FileError(path: "training songs", reason: "no song is long enough for one chunk") }
+    }
+
     /// The least deviation a bin's log magnitude is standardised by (natural log, about 4 dB).
     /// Training songs resampled to the model's rate are silent above the resampler's cutoff,
     /// so the top bins hardly vary; divided by their own deviation (down to 0.03), the
@@ -151,7 +158,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
     /// swamped the network. With this floor such a bin moves the input by a few units.
     static let smallestInputDeviation = 0.5
 
-    func spec(_ settings: SeparatorSettings) -> GraphSpec {
+    func spec(_ settings: SeparatorSettings) -> GraphSpec { Self.spec(settings, options: options) }
+
+    static func spec(_ settings: SeparatorSettings, options: SeparatorTrainingOptions) -> GraphSpec {
         var architectureOptions = SeparatorArchitecture.Options()
         architectureOptions.attention = options.attention
         architectureOptions.chunk = options.chunk
@@ -161,17 +170,21 @@ public final class SeparatorTrainer: @unchecked Sendable {
         architectureOptions.frameUnits = options.frameUnits
         architectureOptions.blocks = options.blocks
         architectureOptions.sharedEncoder = options.mode != .independent
-        return architecture!.spec(settings: settings, options: architectureOptions)
+        return SeparatorArchitecture(rawValue: options.architecture)!.spec(settings: settings, options: architectureOptions)
     }
 
-    /// The separator at `path` as the start of training, when it is the network these
-    /// options make; its input standardisation stays, since its weights were learned on it.
-    func startingModel(_ path: String) throws -> SeparatorModel {
+    /// The separator at `path` as the start of training, when it is the network `options`
+    /// make; its input standardisation stays, since its weights were learned on it.
+    /// `train-separator` calls it before reading any song, to refuse a wrong file at once.
+    public static func startingModel(_ path: String, options: SeparatorTrainingOptions) throws -> SeparatorModel {
+        guard SeparatorArchitecture(rawValue: options.architecture) != nil else {
+            throw FileError(path: "--arch", reason: "unknown architecture '\(options.architecture)'")
+        }
         let start = try SeparatorModel.read(from: URL(fileURLWithPath: path))
         guard !start.isFloor, start.settings.architecture == options.architecture else {
             throw FileError(path: path, reason: "is a \(start.isFloor ? "floor" : start.settings.architecture) separator, not the \(options.architecture) network to train")
         }
-        guard start.spec == spec(start.settings) else {
+        guard start.spec == spec(start.settings, options: options) else {
             throw FileError(path: path, reason: "is a \(options.architecture) network of other sizes or options than these (its --frame-units, --blocks, --mode and the like)")
         }
         return start
@@ -182,8 +195,10 @@ public final class SeparatorTrainer: @unchecked Sendable {
 
     /// Trains, resuming from the checkpoint when asked and one exists.
     @discardableResult
+    /// - Parameter startScored: the validation loss of the separator of `startFrom`, once,
+    ///   before the first epoch of a fine-tuning run.
     public func run(resume: Bool, epochDone: (SeparatorEpoch, Bool) -> Void = { _, _ in },
-                    batchDone: (Int, Int) -> Void = { _, _ in }) throws -> [SeparatorEpoch] {
+                    batchDone: (Int, Int) -> Void = { _, _ in }, startScored: (Double) -> Void = { _ in }) throws -> [SeparatorEpoch] {
         // The layers spread a batch's items over the cores themselves.
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
@@ -211,7 +226,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
             state.options = options
         } else {
             if let path = options.startFrom {
-                model = try startingModel(path)
+                model = try Self.startingModel(path, options: options)
             } else {
                 let settings = try initialSettings()
                 model = try SeparatorModel(settings: settings, spec: spec(settings))
@@ -233,6 +248,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
         try TrainingGroup.checkSameStart(epoch: state.nextEpoch, checkpoint: checkpointURL)
         let settings = model.settings
         let sampler = MixtureSampler(songs: training, settings: settings, policy: options.sampling)
+        try Self.requireUsableSongs(sampler)
         // Validation scores the task itself: the songs' sources as recorded, no equaliser or repitching.
         var validationPolicy = options.sampling
         validationPolicy.equalisation = 0
@@ -242,6 +258,14 @@ public final class SeparatorTrainer: @unchecked Sendable {
         let analysers = (0..<Self.workers).map { _ in SpectralFrames(fftSize: settings.fftSize, hopLength: settings.hopLength) }
         let validationExamples = (0..<options.validationExamples).map { validationSampler.example(seed: options.seed ^ 0xFA11, index: $0, frames: frames) }
         let stems = settings.stems
+        // A fine-tuning run scores the separator it starts from first, and writes it as the
+        // model: an epoch replaces it only by validating better.
+        if options.startFrom != nil, state.nextEpoch == 0, state.bestEpoch == -1 {
+            state.bestLoss = evaluate(model, validationExamples)
+            state.bestEpoch = 0
+            if TrainingGroup.isLeader { try model.write(to: outputURL, trainingSummary: summary(state)) }
+            startScored(state.bestLoss)
+        }
 
         while state.nextEpoch < options.epochs {
             switch Self.plateauAction(state) {
@@ -322,6 +346,8 @@ public final class SeparatorTrainer: @unchecked Sendable {
         var extended = saved
         extended.epochs = options.epochs
         extended.plateau = options.plateau
+        // The checkpoint holds every weight; where the start came from no longer matters.
+        extended.startFrom = options.startFrom
         return extended == options
     }
 

@@ -131,9 +131,11 @@ struct TrainSeparatorCommand: ParsableCommand {
     }
 
     func run() throws {
+        let options = trainingOptions()
+        let outputURL = URL(fileURLWithPath: output)
         try reportingErrors {
-            try OutputPath.checkFile(URL(fileURLWithPath: output))
-            if let startFrom { try FileProbe.check(startFrom, as: .separator) }
+            try OutputPath.checkFile(outputURL)
+            if let startFrom { try checkStart(startFrom, options: options, output: outputURL) }
         }
         let settings = arch.architecture?.defaultSettings(stems: SeparationStem.allCases)
             ?? SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
@@ -152,7 +154,6 @@ struct TrainSeparatorCommand: ParsableCommand {
         let (validationSongs, validationFailures) = load(held, sampleRate: settings.sampleRate)
         guard !training.isEmpty else { throw ExitCode.failure }
         print("training on \(training.count) songs, validating on \(validationSongs.count)")
-        let outputURL = URL(fileURLWithPath: output)
 
         if arch == .floor {
             var floorSettings = SeparatorSettings(architecture: "floor")
@@ -163,6 +164,44 @@ struct TrainSeparatorCommand: ParsableCommand {
             return
         }
 
+        let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
+        let interrupts = InterruptHandler { trainer.cancel() }
+        let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
+        var epochNumber = 1
+        // Under mpirun every rank trains; only rank 0 reports and writes.
+        let reports = TrainingGroup.isLeader
+        defer { TrainingGroup.finish() }
+        // A rank that fails alone takes the whole group down instead of leaving it waiting.
+        var failed = true
+        defer { if failed { TrainingGroup.abortIfShared() } }
+        let history = try reportingErrors {
+            try trainer.run(resume: resume, epochDone: { record, improved in
+                guard reports else { return }
+                bar.clear()
+                let rate = record.learningRate.map { $0 != learningRate ? String(format: ", learning rate %.2g", $0) : "" } ?? ""
+                print(String(format: "epoch %3d  train loss %.5f  validation loss %.5f%@  %.0f s, %.1f examples/s%@", record.epoch, record.trainingLoss,
+                             record.validationLoss, improved ? " *" : "  ", record.seconds, record.examplesPerSecond, rate))
+                fflush(nil)
+                epochNumber = record.epoch + 1
+            }, batchDone: { done, total in
+                guard reports else { return }
+                bar.update(done: done, detail: "epoch \(epochNumber)", rate: (done, "batches"))
+            }, startScored: { loss in
+                guard reports else { return }
+                print(String(format: "start      validation loss %.5f  (the separator started from: the model until an epoch does better)", loss))
+            })
+        }
+        failed = false
+        bar.clear()
+        withExtendedLifetime(interrupts) {}
+        if history.count < epochs, let last = history.last, last.epoch < epochs, FileManager.default.fileExists(atPath: trainer.checkpointURL.path) {
+            print("stopped after epoch \(last.epoch); the best model is in \(output)")
+        }
+        if trainingFailures + validationFailures > 0 { throw ExitCode(2) }
+    }
+
+    /// The training options these flags give.
+    func trainingOptions() -> SeparatorTrainingOptions {
         var options = SeparatorTrainingOptions()
         options.architecture = arch.rawValue
         options.mode = mode
@@ -186,37 +225,19 @@ struct TrainSeparatorCommand: ParsableCommand {
         options.loss = loss.map { $0 == .l1 ? .l1 : .chandna }
         options.plateau = plateauDrops > 0 ? .init(drops: plateauDrops, factor: plateauFactor) : nil
         options.startFrom = startFrom
-        let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
-        let interrupts = InterruptHandler { trainer.cancel() }
-        let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
-        var epochNumber = 1
-        // Under mpirun every rank trains; only rank 0 reports and writes.
-        let reports = TrainingGroup.isLeader
-        defer { TrainingGroup.finish() }
-        // A rank that fails alone takes the whole group down instead of leaving it waiting.
-        var failed = true
-        defer { if failed { TrainingGroup.abortIfShared() } }
-        let history = try reportingErrors {
-            try trainer.run(resume: resume, epochDone: { record, improved in
-                guard reports else { return }
-                bar.clear()
-                let rate = record.learningRate.map { $0 != learningRate ? String(format: ", learning rate %.2g", $0) : "" } ?? ""
-                print(String(format: "epoch %3d  train loss %.5f  validation loss %.5f%@  %.0f s, %.1f examples/s%@", record.epoch, record.trainingLoss,
-                             record.validationLoss, improved ? " *" : "  ", record.seconds, record.examplesPerSecond, rate))
-                fflush(nil)
-                epochNumber = record.epoch + 1
-            }, batchDone: { done, total in
-                guard reports else { return }
-                bar.update(done: done, detail: "epoch \(epochNumber)", rate: (done, "batches"))
-            })
+        return options
+    }
+
+    /// Refuses, before any song is read, a separator to start from that is the output, is
+    /// not a separator or is not the network these options make. A run resumed from its
+    /// checkpoint needs it no longer.
+    func checkStart(_ path: String, options: SeparatorTrainingOptions, output: URL) throws {
+        guard URL(fileURLWithPath: path).standardizedFileURL != output.standardizedFileURL else {
+            throw FileError(path: path, reason: "is also the output; training would overwrite the separator it starts from")
         }
-        failed = false
-        bar.clear()
-        withExtendedLifetime(interrupts) {}
-        if history.count < epochs, let last = history.last, last.epoch < epochs, FileManager.default.fileExists(atPath: trainer.checkpointURL.path) {
-            print("stopped after epoch \(last.epoch); the best model is in \(output)")
-        }
-        if trainingFailures + validationFailures > 0 { throw ExitCode(2) }
+        if resume, FileSystemName.status(of: SeparatorTrainer.checkpointURL(for: output).path).exists { return }
+        try FileProbe.check(path, as: .separator)
+        _ = try SeparatorTrainer.startingModel(path, options: options)
     }
 
     /// Reads songs on every core; a song that cannot be read is reported and left out.

@@ -49,7 +49,7 @@ import TimbreTestSupport
         #expect(!fm.fileExists(atPath: corpus.path), "the rendered songs are removed")
         let record = try String(contentsOf: features.appendingPathExtension("songs"), encoding: .utf8)
         #expect(record.hasPrefix("synth --takes-per-class 0 --songs 1 --song-seconds 6 --seed 9\nprepare --layout medleydb --multitrack-clips mixes\n"), "\(record)")
-        #expect(record.contains("seed 9\n"), "the settings synth records: \(record)")
+        #expect(record.contains("\nseed 9\n"), "the settings synth records: \(record)")
         let made = try Self.modified(features), listing = try String(contentsOf: features.appendingPathExtension("sources"), encoding: .utf8)
 
         try songsOnce(seed: 9)
@@ -61,6 +61,10 @@ import TimbreTestSupport
         #expect(try String(contentsOf: features.appendingPathExtension("sources"), encoding: .utf8) != listing)
         #expect(try String(contentsOf: features.appendingPathExtension("songs"), encoding: .utf8).contains("--seed 10\n"))
         #expect(fm.fileExists(atPath: corpus.appendingPathComponent("MedleyDB").path), "KEEP_SONGS=1 keeps them")
+        let remade = try Self.modified(features)
+        try songsOnce(seed: 10)
+        #expect(try Self.modified(features) == remade && !fm.fileExists(atPath: corpus.path), "a run without KEEP_SONGS removes them")
+        #expect(try Self.bash("songs_once songs songs.h5 --layout medleydb", in: folder).stderr == "songs_once: no -- before the synth arguments\n")
 
         // Songs kept and prepared the earlier way, without the record: the features stand.
         let earlier = try Self.bash("render_once songs --takes-per-class 0 --songs 1 --song-seconds 6 --seed 11; "

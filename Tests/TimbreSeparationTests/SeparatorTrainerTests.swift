@@ -116,6 +116,21 @@ import TimbreTestSupport
         #expect(freshModel.settings.inputMean != start.settings.inputMean)
         #expect(zip(freshModel.store.valueArray, start.store.valueArray).map { abs($0 - $1) }.max()! > 1e-4)
 
+        // Resumed, the checkpoint holds the weights: the start may be named otherwise.
+        var longer = fineTuning
+        (longer.epochs, longer.startFrom) = (2, folder.appendingPathComponent("x/../first.h5").path)
+        #expect(try trainer(longer, otherSongs, writing: "tuned.h5", in: folder).run(resume: true).count == 2)
+
+        // The start is scored and written as the model before any epoch, so an epoch
+        // replaces it only by validating better (here, none runs).
+        var scoredOnly = fineTuning
+        scoredOnly.epochs = 0
+        var scored: [Double] = []
+        let unchanged = trainer(scoredOnly, otherSongs, writing: "unchanged.h5", in: folder)
+        #expect(try unchanged.run(resume: false, startScored: { scored.append($0) }).isEmpty)
+        #expect(scored.count == 1 && scored[0] > 0)
+        #expect(try GraphModelFile.read(from: unchanged.outputURL).weights == GraphModelFile.read(from: first.outputURL).weights)
+
         var otherFamily = fineTuning
         otherFamily.architecture = "tcn"
         #expect(throws: FileError.self) { try trainer(otherFamily, otherSongs, writing: "tcn.h5", in: folder).run(resume: false) }
