@@ -194,9 +194,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
     var loss: SeparationLoss { options.loss ?? architecture?.ownLoss ?? .l1 }
 
     /// Trains, resuming from the checkpoint when asked and one exists.
-    @discardableResult
     /// - Parameter startScored: the validation loss of the separator of `startFrom`, once,
     ///   before the first epoch of a fine-tuning run.
+    @discardableResult
     public func run(resume: Bool, epochDone: (SeparatorEpoch, Bool) -> Void = { _, _ in },
                     batchDone: (Int, Int) -> Void = { _, _ in }, startScored: (Double) -> Void = { _ in }) throws -> [SeparatorEpoch] {
         // The layers spread a batch's items over the cores themselves.

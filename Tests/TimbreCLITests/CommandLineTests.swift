@@ -22,11 +22,13 @@ struct TimbreProcess {
         let stderr: String
     }
 
-    /// Starts `timbre ARGUMENTS` with `environment` added to this process's.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    /// Starts `timbre ARGUMENTS` (or `program`'s) with `environment` added to this
+    /// process's, in `folder` when one is given.
+    static func start(_ arguments: [String], environment: [String: String] = [:], program: URL = executable, in folder: URL? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program
         process.arguments = arguments
+        process.currentDirectoryURL = folder
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -52,8 +54,8 @@ struct TimbreProcess {
         return (mpirun.terminationStatus, log)
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let (process, out, err) = try start(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:], program: URL = executable, in folder: URL? = nil) throws -> Output {
+        let (process, out, err) = try start(arguments, environment: environment, program: program, in: folder)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

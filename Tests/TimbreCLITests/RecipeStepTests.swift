@@ -11,19 +11,8 @@ import TimbreTestSupport
 
     /// Runs `COMMANDS` in bash with the steps loaded, in `folder`.
     static func bash(_ commands: String, in folder: URL, environment: [String: String] = [:]) throws -> TimbreProcess.Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "set -euo pipefail; timbre='\(TimbreProcess.executable.path)'; . '\(steps.path)'; \(commands)"]
-        process.currentDirectoryURL = folder
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return TimbreProcess.Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                                    stderr: String(decoding: stderr, as: UTF8.self))
+        try TimbreProcess.run(["-c", "set -euo pipefail; timbre='\(TimbreProcess.executable.path)'; . '\(steps.path)'; \(commands)"],
+                              environment: environment, program: URL(fileURLWithPath: "/bin/bash"), in: folder)
     }
 
     static func modified(_ url: URL) throws -> Date {
