@@ -7,8 +7,14 @@ songs, and prints, per report and singer family, the number of songs and the med
 them of each song's vocals SDR (the median over its 1-s windows, as evaluate-separation
 reports it). A song without a voice part, or whose vocals were not scored, is left out.
 
-    scripts/vocals-by-singer.py SONGS/synth-manifest.csv REPORT [REPORT ...]
+With --sung-db DB, each song's windows are split by the level of its true vocals there
+(windows.csv's reference_db): the windows at or above DB dBFS, where the singer sings, and
+the ones below, which hold what a recording keeps between phrases (its noise floor). Each
+song then gets one median per part, and each singer one median over its songs per part.
+
+    scripts/vocals-by-singer.py [--sung-db DB] SONGS/synth-manifest.csv REPORT [REPORT ...]
 """
+import argparse
 import csv
 import math
 import statistics
@@ -26,30 +32,41 @@ def singer_of_song(manifest):
     return singers
 
 
-def vocals_by_song(report):
-    """Song -> median vocals SDR over its finite windows."""
+def vocals_by_song(report, sung_db=None):
+    """(song, part) -> median vocals SDR over the part's finite windows; the part is "all",
+    or "sung" and "between" when split at sung_db."""
     windows = defaultdict(list)
     with open(f"{report}/windows.csv", newline="") as file:
         for row in csv.DictReader(file):
             sdr = float(row["SDR"])
-            if row["stem"] == "vocals" and row["estimate"] == "estimate" and math.isfinite(sdr):
-                windows[row["track"]].append(sdr)
-    return {song: statistics.median(values) for song, values in windows.items()}
+            if row["stem"] != "vocals" or row["estimate"] != "estimate" or not math.isfinite(sdr):
+                continue
+            if sung_db is None:
+                part = "all"
+            elif "reference_db" not in row:
+                sys.exit(f"{report}/windows.csv: no reference_db column (written by an older timbre)")
+            else:
+                part = "sung" if float(row["reference_db"]) >= sung_db else "between"
+            windows[(row["track"], part)].append(sdr)
+    return {key: statistics.median(values) for key, values in windows.items()}
 
 
-def main(arguments):
-    if len(arguments) < 2:
-        sys.exit(__doc__.strip().splitlines()[-1].strip())
-    singers = singer_of_song(arguments[0])
-    for report in arguments[1:]:
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--sung-db", type=float, help="split each song's windows at this vocals level (dBFS)")
+    parser.add_argument("manifest")
+    parser.add_argument("reports", nargs="+")
+    arguments = parser.parse_args()
+    singers = singer_of_song(arguments.manifest)
+    for report in arguments.reports:
         by_singer = defaultdict(list)
-        for song, sdr in vocals_by_song(report).items():
+        for (song, part), sdr in vocals_by_song(report, arguments.sung_db).items():
             if song in singers:
-                by_singer[singers[song]].append(sdr)
-        cells = [f"{singer} {statistics.median(values):.2f} dB ({len(values)} songs)"
-                 for singer, values in sorted(by_singer.items())]
+                by_singer[(singers[song], part)].append(sdr)
+        cells = [f"{singer}{'' if part == 'all' else ' ' + part} {statistics.median(values):.2f} dB ({len(values)} songs)"
+                 for (singer, part), values in sorted(by_singer.items())]
         print(f"{report}: " + ", ".join(cells))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

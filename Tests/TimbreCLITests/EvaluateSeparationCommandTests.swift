@@ -70,6 +70,12 @@ import TimbreTestSupport
         let rows = try String(contentsOf: report.appendingPathComponent("windows.csv"), encoding: .utf8).split(separator: "\n")
         // 3 one-second windows × 2 stems × (estimate, mixture, oracle IRM), and the header.
         #expect(rows.count == 1 + 3 * 2 * 3)
+        // Every row gives its reference's level: the white stem is uniform on ±0.3, a mean
+        // power of 0.3² / 3 (−15.23 dB), in the estimate's rows and the baselines' alike.
+        #expect(rows[0].hasSuffix(",reference_db"))
+        let vocalsLevels = rows.dropFirst().map { $0.split(separator: ",") }.filter { $0[1] == "vocals" }.map { Double($0[9])! }
+        #expect(vocalsLevels.count == 9)
+        #expect(vocalsLevels.allSatisfy { abs($0 - 10 * log10(0.09 / 3)) < 0.1 }, "\(vocalsLevels)")
     }
 
     @Test func aSilentEstimateAndAnImpossibleHopAreOneLineErrors() throws {

@@ -142,6 +142,20 @@ import Testing
         #expect(BSSEval.windows(length: 20_000, window: 8_000, hop: 4_000).count == 4)
     }
 
+    /// Mean power over a window's samples and channels: 0.5 is −6.02 dB, a stereo window
+    /// with one silent channel loses 3.01 dB, a silent window is −inf; the last, partial
+    /// stretch of samples gets no window, as in the scores.
+    @Test func referenceLevelsAreEachWindowsMeanPower() {
+        let mono: [[Double]] = [[Double](repeating: 0.5, count: 4) + [Double](repeating: -0.05, count: 4) + [0, 0, 0, 0] + [1, 1]]
+        let stereo: [[Double]] = [[Double](repeating: 1, count: 14), [Double](repeating: 0, count: 14)]
+        let levels = SeparationEvaluation.referenceLevels([mono, stereo], window: 4, hop: 4)
+        #expect(levels.map(\.count) == [3, 3])
+        #expect(abs(levels[0][0] + 6.0206) < 1e-4)
+        #expect(abs(levels[0][1] + 26.0206) < 1e-4)
+        #expect(levels[0][2] == -.infinity)
+        #expect(levels[1].allSatisfy { abs($0 + 3.0103) < 1e-4 })
+    }
+
     @Test func mediansSkipNaNWindows() {
         #expect(SeparationEvaluation.median([3, .nan, 1, 2]) == 2)
         #expect(SeparationEvaluation.median([4, 1, .nan, 2, 3]) == 2.5)

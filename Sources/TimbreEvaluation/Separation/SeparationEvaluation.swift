@@ -20,6 +20,8 @@ public struct SeparationEvaluation {
         /// Per stem, the scores of every window.
         public var windows: [String: BSSEval.Scores]
         public var baselines: [String: [String: BSSEval.Scores]]
+        /// Per stem, the reference's level in every window (see `referenceLevels`).
+        public var referenceLevels: [String: [Double]] = [:]
     }
 
     public var tracks: [TrackResult] = []
@@ -44,12 +46,28 @@ public struct SeparationEvaluation {
             return Dictionary(uniqueKeysWithValues: zip(track.stems, scores))
         }
         var result = TrackResult(track: track.name, sampleRate: track.sampleRate, hop: hop, windows: try score(track.estimates), baselines: [:])
+        let levels = Self.referenceLevels(track.references, window: window, hop: hop)
+        result.referenceLevels = Dictionary(uniqueKeysWithValues: zip(track.stems, levels))
         if baselines {
             let mixture = Self.mixture(of: track.references)
             result.baselines["mixture"] = try score(track.references.map { _ in mixture })
             result.baselines["oracle IRM"] = try score(OracleRatioMask.estimates(references: track.references))
         }
         tracks.append(result)
+    }
+
+    /// Each reference's level in every scoring window: its mean power over the window's
+    /// samples and channels in dB (full scale 1), −inf where it is silent. A stem's score
+    /// depends on it: a real recording's noise between phrases is a reference too, and its
+    /// windows score far below the sung or played ones.
+    /// - Returns: [source][window], windows as `BSSEval.windows` frames them.
+    static func referenceLevels(_ references: [[[Double]]], window: Int, hop: Int) -> [[Double]] {
+        references.map { channels in
+            BSSEval.windows(length: channels[0].count, window: window, hop: hop).map { range in
+                let energy = channels.reduce(0.0) { sum, channel in channel[range].reduce(sum) { $0 + $1 * $1 } }
+                return 10 * log10(energy / Double(range.count * channels.count))
+            }
+        }
     }
 
     static func mixture(of references: [[[Double]]]) -> [[Double]] {
@@ -116,7 +134,8 @@ public struct SeparationEvaluation {
     /// metrics.json ({"tracks": {TRACK: {STEM: {SDR, SIR, SAR, ISR}}}, "median": {STEM: {...}},
     /// "baselines": {NAME: {"median": ...}}; a metric with no scored window is null, an
     /// infinite ratio, such as SIR with nothing to interfere, the string "inf") and
-    /// windows.csv (track, stem, estimate or baseline, window, start, the four metrics).
+    /// windows.csv (track, stem, estimate or baseline, window, start, the four metrics, the
+    /// reference's level in dB).
     public func write(to folder: URL) throws {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -143,7 +162,7 @@ public struct SeparationEvaluation {
         }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try write(data, to: folder.appendingPathComponent("metrics.json"))
-        var csv = "track,stem,estimate,window,start_s,SDR,SIR,SAR,ISR\n"
+        var csv = "track,stem,estimate,window,start_s,SDR,SIR,SAR,ISR,reference_db\n"
         func field(_ text: String) -> String {
             text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
@@ -152,10 +171,11 @@ public struct SeparationEvaluation {
             let sets = [("estimate", track.windows)] + Self.baselineNames.compactMap { name in track.baselines[name].map { (name, $0) } }
             for (estimate, scores) in sets {
                 for stem in scores.keys.sorted() {
-                    let s = scores[stem]!
+                    let s = scores[stem]!, levels = track.referenceLevels[stem] ?? []
                     for w in 0..<s.sdr.count {
                         csv += [field(track.track), field(stem), estimate, String(w), String(format: "%.3f", Double(w * track.hop) / Double(track.sampleRate)),
-                                format(s.sdr[w]), format(s.sir[w]), format(s.sar[w]), format(s.isr[w])].joined(separator: ",") + "\n"
+                                format(s.sdr[w]), format(s.sir[w]), format(s.sar[w]), format(s.isr[w]),
+                                w < levels.count ? format(levels[w]) : "nan"].joined(separator: ",") + "\n"
                     }
                 }
             }
