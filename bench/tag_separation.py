@@ -105,8 +105,8 @@ def main():
     print(f"{'timbre tag':24}{f1:9.3f}{tp:6d}{fp:6d}{fn:6d}")
     print(f"{'timbre tag --separate':24}{g1:9.3f}{tq:6d}{fq:6d}{fo:6d}")
     print(f"gain {g1 - f1:+.3f}")
-    pairs_union = [(true, p | q) for (true, p), (_, q) in zip(pairs_plain, pairs_separated)]
     if args.union:
+        pairs_union = [(true, p | q) for (true, p), (_, q) in zip(pairs_plain, pairs_separated)]
         u1, tu, fu, nu = micro_f1(pairs_union)
         print(f"{'union of the two':24}{u1:9.3f}{tu:6d}{fu:6d}{nu:6d}")
     if args.per_class:
