@@ -62,11 +62,14 @@ public enum AudioFileWriter {
             sf_command(handle, Int32(SFC_SET_COMPRESSION_LEVEL), &level, Int32(MemoryLayout<Double>.size))
         }
         let frames = samples.count / channels
+        errno = 0
         let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) }
-        let closeStatus = sf_close(handle)
+        let writeError = errno
+        let closeStatus = sf_close(handle), closeError = errno
         guard written == frames, closeStatus == 0 else {
             FileSystemName.remove(partial.path)
-            throw FileError(path: url.path, reason: "short write (\(written) of \(frames) frames)")
+            let reason = written == frames ? "cannot close" : "short write (\(written) of \(frames) frames)"
+            throw FileError(path: url.path, reason: "\(reason): \(ErrorDescription.system(written == frames ? closeError : writeError))")
         }
         guard FileSystemName.rename(partial.path, to: url.path) else {
             FileSystemName.remove(partial.path)
@@ -114,8 +117,11 @@ public final class AudioFileStreamWriter {
         guard let handle else { throw FileError(path: url.path, reason: "already finished") }
         precondition(samples.count % channels == 0, "samples must hold whole frames")
         let count = samples.count / channels
+        errno = 0
         let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(count)) }
-        guard written == count else { throw FileError(path: url.path, reason: "short write (\(written) of \(count) frames)") }
+        guard written == count else {
+            throw FileError(path: url.path, reason: "short write (\(written) of \(count) frames): \(ErrorDescription.system(errno))")
+        }
         frames += count
     }
 
@@ -123,9 +129,11 @@ public final class AudioFileStreamWriter {
     public func finish() throws {
         guard let handle else { return }
         self.handle = nil
+        errno = 0
         guard sf_close(handle) == 0 else {
+            let closeError = errno
             FileSystemName.remove(partial.path)
-            throw FileError(path: url.path, reason: "cannot close")
+            throw FileError(path: url.path, reason: "cannot close: \(ErrorDescription.system(closeError))")
         }
         guard FileSystemName.rename(partial.path, to: url.path) else {
             FileSystemName.remove(partial.path)

@@ -755,6 +755,27 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(try String(contentsOf: root.appendingPathComponent("synth-settings.txt"), encoding: .utf8) == recorded)
     }
 
+    /// A take the system refuses to store (past a file-size limit of 8 KB, as on a full
+    /// disk) is reported with the system's reason and leaves no file behind; run again
+    /// without the limit, the corpus is rendered whole.
+    @Test func synthSaysWhyATakeCouldNotBeStoredAndRendersItOnTheNextRun() throws {
+        let root = scratchFolder("cli")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let arguments = ["synth", "-o", root.path, "--takes-per-class", "1", "--excerpts", "1", "--songs", "0", "--classes", "pia", "--seed", "3"]
+        func audioFiles() -> [String] {
+            (FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".wav") || $0.contains(".partial.") }
+        }
+        // The limit's signal is ignored, so the write fails with EFBIG instead of killing the process.
+        let limited = try TimbreProcess.run(["-c", #"trap '' XFSZ; ulimit -f 16; exec "$0" "$@""#, TimbreProcess.executable.path] + arguments,
+                                            program: URL(fileURLWithPath: "/bin/sh"))
+        #expect(limited.status == 2)
+        #expect(limited.stderr.contains(".wav: short write (") && limited.stderr.contains(" frames): the file would be larger than allowed\n"), "\(limited.stderr)")
+        #expect(audioFiles().isEmpty, "\(audioFiles())")
+        let again = try TimbreProcess.run(arguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(audioFiles().count == 1, "\(audioFiles())")
+    }
+
     /// `timbre synth`'s output holds IRMAS-TrainingData/ and MedleyDB/ side by side: both
     /// are read, and an .m4a file among them is named, not skipped silently.
     @Test func aFolderOfTwoLayoutsGivesTheClipsOfBoth() throws {

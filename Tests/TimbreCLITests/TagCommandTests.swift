@@ -328,4 +328,22 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(clash.status == 2)
         #expect(clash.stderr.contains("timbre: \(twin.path): its stems would go to \(folder.path), as those of \(input.path); separate it on its own"), "\(clash.stderr)")
     }
+
+    /// A stem the system refuses to store (here past a file-size limit of 8 KB, as a full
+    /// disk would) is one line saying why, and leaves no file, whole or partial, behind.
+    @Test func aStemThatCannotBeWrittenSaysWhyAndLeavesNothing() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let input = root.appendingPathComponent("session/piano phrase.wav")
+        let out = root.appendingPathComponent("stems")
+        // The limit's signal is ignored, so the write fails with EFBIG instead of killing the process.
+        let limited = try TimbreProcess.run(["-c", #"trap '' XFSZ; ulimit -f 16; exec "$0" separate "$1" -o "$2" --format float"#,
+                                             TimbreProcess.executable.path, input.path, out.path], program: URL(fileURLWithPath: "/bin/sh"))
+        #expect(limited.status == 2)
+        let folder = out.appendingPathComponent("piano phrase")
+        #expect(limited.stderr.hasPrefix("timbre: \(folder.path)/vocals.wav: short write ("), "\(limited.stderr)")
+        #expect(limited.stderr.contains(" frames): the file would be larger than allowed\n"), "\(limited.stderr)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        #expect(left.isEmpty, "\(left)")
+    }
 }
