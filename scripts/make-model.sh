@@ -24,7 +24,9 @@
 # only, and a fold's songs leave out its held-out families, so no fold hears them even
 # inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
 # mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well.
-# REAL_SINGER=1 adds the family of a real singer (below).
+# REAL_SINGER=1 adds the family of a real singer (below). FOLDS="NAME..." runs only the
+# folds named as in the cross-source table ("solfege+festival recordings"), reports them
+# and stops before the bundled model.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -77,6 +79,12 @@ export OPENBLAS_NUM_THREADS=1
 
 . "$(dirname "$0")/resumable-steps.sh"
 
+# FOLDS="NAME..." runs only those folds (and renders only their songs), then reports them
+# and stops: for measuring a recipe on the folds it should change first. The bundled
+# model is trained only when every fold runs.
+chosen=$(chosen_folds "${groups[@]}")
+mapfile -t groups <<< "$chosen"
+
 # Trains model $1 with the rest of the arguments unless it was finished ($1.done) on the
 # same feature files and arguments (their hash in $1.inputs). A training that was finished
 # or interrupted on other inputs starts again instead of resuming. A $1.done without
@@ -126,7 +134,10 @@ prepare_once "$work/test/$test_family-songs/MedleyDB" "$work/features/$test_fami
 prepare_once "$sources/recordings" "$work/features/recordings.h5" --layout folders
 if [ "$songs" -gt 0 ]; then
     rendered=" "
-    for group in "" "${groups[@]}"; do
+    # The songs of every family ("all") train only the bundled model.
+    training_sets=("")
+    [ -z "${FOLDS:-}" ] || training_sets=()
+    for group in "${training_sets[@]}" "${groups[@]}"; do
         name=$(songs_name "$group")
         [[ "$rendered" == *" $name "* ]] && continue
         rendered+="$name "
@@ -157,7 +168,6 @@ for group in "${groups[@]}"; do
     train_once "$work/folds/$name.h5" "${train[@]}" "${validation[@]}" --epochs "$epochs" "${recipe[@]}" "${song_options[@]}"
 done
 
-echo "== 3. the bundled model"
 folds=()
 heldout=()
 for group in "${groups[@]}"; do
@@ -165,6 +175,13 @@ for group in "${groups[@]}"; do
     folds+=(--fold "$name" "$work/folds/$name.h5" $(files_of "$group"))
     [ "$songs" -gt 0 ] && [ -n "$(songs_held "$group")" ] && heldout+=(--songs "$name" "$work/features/heldout-songs-$name.h5")
 done
+if [ -n "${FOLDS:-}" ]; then
+    report=$work/cross-source-${FOLDS// /,}
+    python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$report" | tee "$report.md"
+    echo "only the folds of FOLDS ran (report in $report.md); the bundled model needs every fold"
+    exit 0
+fi
+echo "== 3. the bundled model"
 python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
 thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" "${heldout[@]}" --thresholds)
 all=()

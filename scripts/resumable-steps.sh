@@ -64,3 +64,21 @@ songs_once() {
     fi
     [ "${KEEP_SONGS:-0}" = 1 ] || rm -rf "$corpus" "$corpus.args"
 }
+
+# The fold groups (arguments: every group, its families separated by spaces) that FOLDS
+# names, in FOLDS's order, one a line; every group when FOLDS is unset or empty. FOLDS
+# names folds as the cross-source table does, families joined by "+", separated by spaces
+# ("solfege+festival recordings"). A name that is no fold stops the recipe, listing the folds.
+chosen_folds() {
+    local name group found
+    if [ -z "${FOLDS:-}" ]; then printf '%s\n' "$@"; return; fi
+    for name in $FOLDS; do
+        found=
+        for group in "$@"; do [ "${group// /+}" = "$name" ] && found=$group; done
+        if [ -z "$found" ]; then
+            echo "FOLDS: there is no fold $name; the folds are: $(for group in "$@"; do echo "${group// /+}"; done | paste -sd' ')" >&2
+            return 1
+        fi
+        echo "$found"
+    done
+}

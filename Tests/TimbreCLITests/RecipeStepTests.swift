@@ -65,4 +65,19 @@ import TimbreTestSupport
         #expect(!fm.fileExists(atPath: corpus.path))
         #expect(fm.fileExists(atPath: features.appendingPathExtension("songs").path))
     }
+
+    /// `chosen_folds` gives the groups FOLDS names, in its order, every group without
+    /// FOLDS, and stops the recipe on a name that is no fold, listing the folds.
+    @Test func chosenFoldsFollowFoldsAndRefuseAnUnknownName() throws {
+        let folder = scratchFolder("recipe")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let groups = #"chosen_folds fluidr3 "solfege festival" "recordings pjs""#
+        let all = try Self.bash(groups, in: folder)
+        #expect(all.status == 0 && all.stdout == "fluidr3\nsolfege festival\nrecordings pjs\n", "\(all.stdout)\(all.stderr)")
+        let two = try Self.bash(groups, in: folder, environment: ["FOLDS": "recordings+pjs  solfege+festival"])
+        #expect(two.status == 0 && two.stdout == "recordings pjs\nsolfege festival\n", "\(two.stdout)\(two.stderr)")
+        let unknown = try Self.bash("chosen=$(\(groups)); echo reached", in: folder, environment: ["FOLDS": "fluidr3 solfege"])
+        #expect(unknown.status == 1 && !unknown.stdout.contains("reached"), "\(unknown.stdout)")
+        #expect(unknown.stderr == "FOLDS: there is no fold solfege; the folds are: fluidr3 solfege+festival recordings+pjs\n", "\(unknown.stderr)")
+    }
 }
