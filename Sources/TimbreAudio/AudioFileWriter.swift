@@ -68,8 +68,8 @@ public enum AudioFileWriter {
         let closeStatus = sf_close(handle), closeError = errno
         guard written == frames, closeStatus == 0 else {
             FileSystemName.remove(partial.path)
-            let reason = written == frames ? "cannot close" : "short write (\(written) of \(frames) frames)"
-            throw FileError(path: url.path, reason: "\(reason): \(ErrorDescription.system(written == frames ? closeError : writeError))")
+            let (what, code) = written == frames ? ("cannot close", closeError) : ("short write (\(written) of \(frames) frames)", writeError)
+            throw FileError(path: url.path, reason: "\(what): \(systemReason(code))")
         }
         guard FileSystemName.rename(partial.path, to: url.path) else {
             FileSystemName.remove(partial.path)
@@ -120,7 +120,7 @@ public final class AudioFileStreamWriter {
         errno = 0
         let written = samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(count)) }
         guard written == count else {
-            throw FileError(path: url.path, reason: "short write (\(written) of \(count) frames): \(ErrorDescription.system(errno))")
+            throw FileError(path: url.path, reason: "short write (\(written) of \(count) frames): \(systemReason(errno))")
         }
         frames += count
     }
@@ -133,11 +133,16 @@ public final class AudioFileStreamWriter {
         guard sf_close(handle) == 0 else {
             let closeError = errno
             FileSystemName.remove(partial.path)
-            throw FileError(path: url.path, reason: "cannot close: \(ErrorDescription.system(closeError))")
+            throw FileError(path: url.path, reason: "cannot close: \(systemReason(closeError))")
         }
         guard FileSystemName.rename(partial.path, to: url.path) else {
             FileSystemName.remove(partial.path)
             throw FileError(path: url.path, reason: "cannot move into place (\(String(cString: strerror(errno))))")
         }
     }
+}
+
+/// A failed system call's reason in the words the rest of the program's errors use.
+private func systemReason(_ code: Int32) -> String {
+    code == 0 ? "unknown error" : String(cString: strerror(code)).lowercased()
 }

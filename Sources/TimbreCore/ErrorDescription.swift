@@ -19,20 +19,6 @@ public enum ErrorDescription {
         }
     }
 
-    /// What a failed system call's `errno` means, in the same words as `line`'s: a full
-    /// disk reads "no space left on the device" wherever it is met.
-    public static func system(_ code: Int32) -> String {
-        switch code {
-        case ENOSPC, EDQUOT: return "no space left on the device"
-        case EFBIG: return "the file would be larger than allowed"
-        case EROFS: return "the file system is read-only"
-        case EACCES, EPERM: return "permission denied"
-        case EIO: return "input/output error"
-        case 0: return "unknown error"
-        default: return String(cString: strerror(code)).lowercased()
-        }
-    }
-
     private static func reason(_ code: CocoaError.Code) -> String {
         switch code {
         case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or folder"

@@ -342,7 +342,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(limited.status == 2)
         let folder = out.appendingPathComponent("piano phrase")
         #expect(limited.stderr.hasPrefix("timbre: \(folder.path)/vocals.wav: short write ("), "\(limited.stderr)")
-        #expect(limited.stderr.contains(" frames): the file would be larger than allowed\n"), "\(limited.stderr)")
+        #expect(limited.stderr.contains(" frames): file too large\n"), "\(limited.stderr)")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         #expect(left.isEmpty, "\(left)")
     }
