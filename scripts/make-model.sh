@@ -23,7 +23,8 @@
 # in it. They are rendered from the families that play whole songs, with training programs
 # only, and a fold's songs leave out its held-out families, so no fold hears them even
 # inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
-# mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well.
+# mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well;
+# SONG_CLIPS=voi (class codes) on those of the stems of these classes only.
 # REAL_SINGER=1 adds the family of a real singer (below). FOLDS="NAME..." runs only the
 # folds named as in the cross-source table ("solfege+festival recordings"), reports them
 # and stops before the bundled model.
@@ -40,8 +41,13 @@ takes=${TAKES:-40}
 epochs=${EPOCHS:-22}
 songs=${SONGS:-200}
 # Which clips of the songs train (`prepare --multitrack-clips`): "mixes", each window of
-# the mix labelled by the stems sounding in it, or "both", the stems' own clips as well.
+# the mix labelled by the stems sounding in it, "both", the stems' own clips as well, or
+# class codes ("voi"), the mix clips and the clips of those classes' stems.
 song_clips=${SONG_CLIPS:-mixes}
+case "$song_clips" in
+    mixes|both) song_clip_options=(--multitrack-clips "$song_clips") ;;
+    *) song_clip_options=(--multitrack-clips both --stem-clip-classes "$song_clips") ;;
+esac
 # REAL_SINGER=1 adds the PJS corpus's real singer (family pjs): trained on as takes, singing
 # in the songs, and held out with the real recordings. Its seed comes after every other
 # family's, so the rest of the corpus stays as it was.
@@ -141,7 +147,7 @@ if [ "$songs" -gt 0 ]; then
         name=$(songs_name "$group")
         [[ "$rendered" == *" $name "* ]] && continue
         rendered+="$name "
-        songs_once "$work/songs/$name" "$work/features/songs-$name.h5" --layout medleydb --multitrack-clips "$song_clips" -- \
+        songs_once "$work/songs/$name" "$work/features/songs-$name.h5" --layout medleydb "${song_clip_options[@]}" -- \
             --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 \
             --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6
     done

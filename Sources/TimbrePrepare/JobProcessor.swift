@@ -34,14 +34,17 @@ public final class JobProcessor {
     public let settings: FeatureSettings
     public let quality: ResamplerQuality
     public let multitrackClips: MultitrackClips
+    /// Class indices whose stems give stem clips; nil: every stem's.
+    public let stemClipClasses: Set<Int>?
     private let extractor: LogMelExtractor
     private let encoder = ChunkEncoder()
     private var mel: [Float]
 
-    public init(settings: FeatureSettings, quality: ResamplerQuality, multitrackClips: MultitrackClips = .both) {
+    public init(settings: FeatureSettings, quality: ResamplerQuality, multitrackClips: MultitrackClips = .both, stemClipClasses: Set<Int>? = nil) {
         self.settings = settings
         self.quality = quality
         self.multitrackClips = multitrackClips
+        self.stemClipClasses = stemClipClasses
         extractor = LogMelExtractor(settings: settings)
         mel = [Float](repeating: 0, count: settings.nMels * settings.framesPerClip)
     }
@@ -83,7 +86,7 @@ public final class JobProcessor {
     }
 
     /// Stem clips carry their stem's classes; a mix clip carries the classes of the stems
-    /// whose aligned clip passes the RMS gate.
+    /// whose aligned clip passes the RMS gate (every stem's, whichever stem clips are kept).
     private func processMultitrack(mix: LabelledAudio, stems: [LabelledAudio]) throws -> JobResult {
         var result = JobResult()
         let (mixSamples, mixStamp) = try decode(mix)
@@ -92,6 +95,7 @@ public final class JobProcessor {
         result.seconds = Double(mixSamples.count) / Double(settings.sampleRate)
         var active = [Set<Int>](repeating: [], count: mixClips.count)
         for stem in stems {
+            let keepsClips = multitrackClips.keepsStems && stemClipClasses.map { !$0.isDisjoint(with: stem.classIndices) } != false
             let (samples, stamp) = try decode(stem)
             result.stamps.append(stamp)
             let clips = ClipSlicer.clips(of: samples, clipLength: settings.clipSamples, hop: settings.clipHopSamples, minLastClip: settings.minLastClipSamples)
@@ -100,7 +104,7 @@ public final class JobProcessor {
                 guard level.isFinite || level == -.infinity else { result.warnings.append(nonFinite(stem, clip)); continue }
                 guard level >= settings.rmsThresholdDB else { result.silentClips += 1; continue }
                 if index < active.count { active[index].formUnion(stem.classIndices) }
-                guard multitrackClips.keepsStems else { continue }
+                guard keepsClips else { continue }
                 result.clips.append(encode(clip, level: level, source: stem.relativePath, classes: stem.classIndices))
             }
         }

@@ -16,6 +16,9 @@ public struct PrepareOptions: Sendable {
     public var quality = ResamplerQuality.polyphase
     /// Which clips multitrack songs give (MedleyDB layout); other layouts are unaffected.
     public var multitrackClips = MultitrackClips.both
+    /// When set, a song's stem clips are kept only for stems of these class codes (say
+    /// "voi": the sung parts on their own, the other parts only inside the mixes).
+    public var stemClipClasses: [String]?
     /// Worker threads for decoding and features; defaults to the number of cores.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var taxonomy = Taxonomy.standard
@@ -91,6 +94,16 @@ public final class Preparer: @unchecked Sendable {
             classCodes: options.taxonomy.codes, classNames: options.taxonomy.names,
             settings: options.settings, resampler: options.quality.recordedName)
         if options.multitrackClips != .both { metadata.multitrackClips = options.multitrackClips.rawValue }
+        var stemClipIndices: Set<Int>?
+        if let codes = options.stemClipClasses {
+            let unknown = codes.filter { options.taxonomy.index(of: $0) == nil }
+            guard unknown.isEmpty, !codes.isEmpty else {
+                let named = codes.isEmpty ? "none given" : unknown.joined(separator: ",") + " not in the taxonomy"
+                throw FileError(path: options.output.path, reason: "stem clip classes: \(named) (the codes are \(options.taxonomy.codes.joined(separator: ",")))")
+            }
+            stemClipIndices = Set(codes.compactMap(options.taxonomy.index(of:)))
+            metadata.stemClipClasses = codes
+        }
         for input in options.inputs {
             let found = try DatasetImporter.importRoot(input, layout: options.layout, taxonomy: options.taxonomy)
             let prefix = options.inputs.count > 1 ? input.lastPathComponent + "/" : ""
@@ -151,12 +164,13 @@ public final class Preparer: @unchecked Sendable {
         // heap, they are not mapped, faulted in and unmapped again for each file.
         MemoryPolicy.reuseLargeAllocations()
         let settings = options.settings, quality = options.quality, multitrackClips = options.multitrackClips
+        let keptStemClasses = stemClipIndices
         let finishedWorkers = DispatchGroup()
         for _ in 0..<workerCount {
             finishedWorkers.enter()
             let jobsCopy = jobs
             Thread {
-                let processor = JobProcessor(settings: settings, quality: quality, multitrackClips: multitrackClips)
+                let processor = JobProcessor(settings: settings, quality: quality, multitrackClips: multitrackClips, stemClipClasses: keptStemClasses)
                 var batch = queue.take()
                 while !batch.isEmpty {
                     // Outcomes go back together, or every quarter second on long files.
@@ -250,7 +264,7 @@ public final class Preparer: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let settings = (try? encoder.encode(options.settings)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ","), metadata.shard ?? "", metadata.multitrackClips ?? ""].joined(separator: "\n")
+        return [settings, metadata.resampler, metadata.classCodes.joined(separator: ","), metadata.inputs.joined(separator: "|"), metadata.layouts.joined(separator: ","), metadata.shard ?? "", metadata.multitrackClips ?? "", metadata.stemClipClasses?.joined(separator: ",") ?? ""].joined(separator: "\n")
     }
 
     private static func describe(_ error: Error, job: PreparationJob) -> String {

@@ -27,6 +27,10 @@ public enum FeatureFileMerger {
             if other.multitrackClips != first.multitrackClips {
                 differences.append("multitrack_clips \"\(other.multitrackClips ?? "both")\" (first: \"\(first.multitrackClips ?? "both")\")")
             }
+            if other.stemClipClasses != first.stemClipClasses {
+                func shown(_ codes: [String]?) -> String { codes?.joined(separator: ",") ?? "every class" }
+                differences.append("stem_clip_classes \"\(shown(other.stemClipClasses))\" (first: \"\(shown(first.stemClipClasses))\")")
+            }
             guard differences.isEmpty else {
                 throw FileError(path: reader.url.path, reason: "cannot be merged with \(firstURL.lastPathComponent): \(differences.joined(separator: ", "))")
             }

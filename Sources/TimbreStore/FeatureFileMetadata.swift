@@ -26,6 +26,9 @@ public struct FeatureFileMetadata: Equatable, Sendable {
     /// "mixes" or "stems" when the multitrack songs gave only those clips
     /// (`prepare --multitrack-clips`); nil when they gave both.
     public var multitrackClips: String?
+    /// The class codes whose stems gave stem clips (`prepare --stem-clip-classes`); nil
+    /// when every stem did.
+    public var stemClipClasses: [String]?
 
     public init(classCodes: [String], classNames: [String], settings: FeatureSettings, resampler: String) {
         self.classCodes = classCodes
@@ -48,6 +51,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         for (name, value) in attributes { try holder.setAttribute(name, value) }
         if let shard { try holder.setAttribute("shard", .string(shard)) }
         if let multitrackClips { try holder.setAttribute("multitrack_clips", .string(multitrackClips)) }
+        if let stemClipClasses { try holder.setAttribute("stem_clip_classes", .strings(stemClipClasses)) }
     }
 
     /// Reads the metadata back; missing required attributes are an error naming them.
@@ -89,6 +93,7 @@ public struct FeatureFileMetadata: Equatable, Sendable {
         metadata.layouts = try holder.attribute("layouts")?.stringsValue ?? []
         metadata.shard = try holder.attribute("shard")?.stringValue
         metadata.multitrackClips = try holder.attribute("multitrack_clips")?.stringValue
+        metadata.stemClipClasses = try holder.attribute("stem_clip_classes")?.stringsValue
         return metadata
     }
 }

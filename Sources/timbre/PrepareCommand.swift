@@ -68,6 +68,9 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Which clips multitrack songs (MedleyDB layout) give: the stems' and the mix's, only the mix's (multi-label clips for `train --multi-label-clips`), or only the stems'. Mix clips are labelled by the stems sounding in them either way.")
     var multitrackClips = MultitrackClips.both
 
+    @Option(help: ArgumentHelp("Keep the stem clips of multitrack songs only for stems of these classes (comma-separated codes, e.g. voi); mix clips and their labels are unaffected.", valueName: "codes"))
+    var stemClipClasses: String?
+
     @Option(help: "Prepare only shard K of N (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N): a recording's files always fall in the same shard; put the shards together with `timbre merge`.")
     var shard: String?
 
@@ -79,7 +82,20 @@ struct PrepareCommand: ParsableCommand {
             let name = problem.prefix { $0 != " " }
             throw ValidationError("--" + name.replacingOccurrences(of: "_", with: "-") + problem.dropFirst(name.count))
         }
+        if let codes = stemClipCodes {
+            let known = Taxonomy.standard.codes
+            let unknown = codes.filter { !known.contains($0) }
+            if codes.isEmpty || !unknown.isEmpty {
+                throw ValidationError("--stem-clip-classes: unknown class code \(unknown.isEmpty ? "(none given)" : unknown.joined(separator: ",")); the codes are \(known.joined(separator: ","))")
+            }
+            if multitrackClips == .mixes { throw ValidationError("--stem-clip-classes chooses stem clips, and --multitrack-clips mixes keeps none") }
+        }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
+    }
+
+    /// --stem-clip-classes as a list of codes.
+    var stemClipCodes: [String]? {
+        stemClipClasses.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
     }
 
     /// The feature settings the options describe.
@@ -104,6 +120,7 @@ struct PrepareCommand: ParsableCommand {
         options.layout = layout.layout.layout
         options.quality = resampler
         options.multitrackClips = multitrackClips
+        options.stemClipClasses = stemClipCodes
         options.workers = workers.count
         options.shard = shard.flatMap(Shard.init)
         options.settings = featureSettings

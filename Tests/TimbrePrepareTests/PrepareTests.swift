@@ -144,6 +144,34 @@ final class AudioTree {
         }
     }
 
+    @Test func stemClipsCanBeKeptForChosenClassesOnly() throws {
+        let tree = AudioTree()
+        try writeBandTune(in: tree)
+        let both = outputURL()
+        _ = try Preparer(options: PrepareOptions(inputs: [tree.root], output: both)).run()
+        let all = try FeatureFileReader(url: both)
+        func rows(_ reader: FeatureFileReader) throws -> [String] {
+            try (0..<reader.count).map { "\(reader.sources[$0]) \(reader.offsets[$0]) \(reader.classIndices(of: $0)) \(try reader.mel(at: $0).hashValue)" }
+        }
+        var options = PrepareOptions(inputs: [tree.root], output: outputURL())
+        options.stemClipClasses = ["voi"]
+        _ = try Preparer(options: options).run()
+        let reader = try FeatureFileReader(url: options.output)
+        // The bass stem's two clips go; the singer's clip and both mix clips, labelled with
+        // the bass as before, stay.
+        #expect(try rows(reader) == rows(all).filter { !$0.contains("STEM_01") })
+        #expect(reader.count == 3)
+        #expect(reader.metadata.stemClipClasses == ["voi"])
+        let error = #expect(throws: FileError.self) { try FeatureFileMerger.merge([both, options.output], into: outputURL(), copy: true) }
+        #expect(error?.reason.contains("stem_clip_classes \"voi\" (first: \"every class\")") == true)
+
+        options.output = outputURL()
+        options.stemClipClasses = ["voi", "kazoo"]
+        let unknown = #expect(throws: FileError.self) { try Preparer(options: options).run() }
+        #expect(unknown?.reason.hasPrefix("stem clip classes: kazoo not in the taxonomy") == true)
+        #expect(!FileManager.default.fileExists(atPath: options.output.path))
+    }
+
     @Test func clipsWithNonFiniteSamplesAreReportedAndLeftOut() throws {
         let tree = AudioTree()
         var samples = (0..<(9 * 22_050)).map { Float(0.3 * sin(Double($0) * 0.05)) }
