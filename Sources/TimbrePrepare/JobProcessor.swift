@@ -95,7 +95,7 @@ public final class JobProcessor {
         result.seconds = Double(mixSamples.count) / Double(settings.sampleRate)
         var active = [Set<Int>](repeating: [], count: mixClips.count)
         for stem in stems {
-            let keepsClips = multitrackClips.keepsStems && stemClipClasses.map { !$0.isDisjoint(with: stem.classIndices) } != false
+            let keepsClips = multitrackClips.keepsStems && givesStemClips(stem)
             let (samples, stamp) = try decode(stem)
             result.stamps.append(stamp)
             let clips = ClipSlicer.clips(of: samples, clipLength: settings.clipSamples, hop: settings.clipHopSamples, minLastClip: settings.minLastClipSamples)
@@ -115,6 +115,12 @@ public final class JobProcessor {
             result.clips.append(encode(clip, level: level, source: mix.relativePath, classes: active[index].sorted()))
         }
         return result
+    }
+
+    /// Whether a stem's own clips are kept: every stem's unless classes were chosen.
+    private func givesStemClips(_ stem: LabelledAudio) -> Bool {
+        guard let stemClipClasses else { return true }
+        return !stemClipClasses.isDisjoint(with: stem.classIndices)
     }
 
     private func decode(_ audio: LabelledAudio) throws -> (samples: [Float], stamp: FileStamp) {
