@@ -116,16 +116,22 @@ final class AudioTree {
         #expect(reader.metadata.multitrackClips == nil)
     }
 
+    /// Every clip of a file, one line each: source, offset, classes and the mel's hash.
+    func rows(_ reader: FeatureFileReader) throws -> [String] {
+        try (0..<reader.count).map { "\(reader.sources[$0]) \(reader.offsets[$0]) \(reader.classIndices(of: $0)) \(try reader.mel(at: $0).hashValue)" }
+    }
+
+    /// The band tune prepared with every clip, the file the choices below are compared to.
+    func bandTuneWithEveryClip(in tree: AudioTree) throws -> (url: URL, rows: [String]) {
+        try writeBandTune(in: tree)
+        let url = outputURL()
+        _ = try Preparer(options: PrepareOptions(inputs: [tree.root], output: url)).run()
+        return (url, try rows(FeatureFileReader(url: url)))
+    }
+
     @Test func aSongGivesOnlyItsMixClipsOrOnlyItsStemClipsWhenAsked() throws {
         let tree = AudioTree()
-        try writeBandTune(in: tree)
-        let both = outputURL()
-        _ = try Preparer(options: PrepareOptions(inputs: [tree.root], output: both)).run()
-        let all = try FeatureFileReader(url: both)
-        func rows(_ reader: FeatureFileReader) throws -> [String] {
-            try (0..<reader.count).map { "\(reader.sources[$0]) \(reader.offsets[$0]) \(reader.classIndices(of: $0)) \(try reader.mel(at: $0).hashValue)" }
-        }
-        let allRows = try rows(all)
+        let (both, allRows) = try bandTuneWithEveryClip(in: tree)
         for choice in [MultitrackClips.mixes, .stems] {
             var options = PrepareOptions(inputs: [tree.root], output: outputURL())
             options.multitrackClips = choice
@@ -146,20 +152,14 @@ final class AudioTree {
 
     @Test func stemClipsCanBeKeptForChosenClassesOnly() throws {
         let tree = AudioTree()
-        try writeBandTune(in: tree)
-        let both = outputURL()
-        _ = try Preparer(options: PrepareOptions(inputs: [tree.root], output: both)).run()
-        let all = try FeatureFileReader(url: both)
-        func rows(_ reader: FeatureFileReader) throws -> [String] {
-            try (0..<reader.count).map { "\(reader.sources[$0]) \(reader.offsets[$0]) \(reader.classIndices(of: $0)) \(try reader.mel(at: $0).hashValue)" }
-        }
+        let (both, allRows) = try bandTuneWithEveryClip(in: tree)
         var options = PrepareOptions(inputs: [tree.root], output: outputURL())
         options.stemClipClasses = ["voi"]
         _ = try Preparer(options: options).run()
         let reader = try FeatureFileReader(url: options.output)
         // The bass stem's two clips go; the singer's clip and both mix clips, labelled with
         // the bass as before, stay.
-        #expect(try rows(reader) == rows(all).filter { !$0.contains("STEM_01") })
+        #expect(try rows(reader) == allRows.filter { !$0.contains("STEM_01") })
         #expect(reader.count == 3)
         #expect(reader.metadata.stemClipClasses == ["voi"])
         let error = #expect(throws: FileError.self) { try FeatureFileMerger.merge([both, options.output], into: outputURL(), copy: true) }
