@@ -80,10 +80,12 @@ public struct MixPlanner: Sendable {
     }
 
     /// `count` mixtures drawn once from the pool with a fixed seed: the same validation
-    /// mixtures every epoch, so validation losses stay comparable.
+    /// mixtures every epoch, so validation losses stay comparable. None when fewer than two
+    /// classes have clips: a pool of one instrument has no mixtures, and copies of its solo
+    /// clips would count twice in the validation's top-1.
     public func fixedMixtures(count: Int, seed: UInt64) -> [Example] {
+        guard clipsByClass.filter({ !$0.isEmpty }).count >= 2 else { return [] }
         let pool = clipsByClass.enumerated().flatMap { label, clips in clips.map { (clip: $0, label: label) } }
-        guard !pool.isEmpty else { return [] }
         let always = MixPlanner(recipe: recipe.always, clipsByClass: clipsByClass, rmsDB: rmsDB)
         var rng = SeededGenerator(seed: seed, stream: 0x4D49_58)
         return (0..<count).map { _ in

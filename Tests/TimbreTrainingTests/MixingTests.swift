@@ -88,6 +88,8 @@ import TimbreTestSupport
         #expect(none.example(around: 5, label: 1, rng: &rng) == .solo(5))
         #expect(planner.fixedMixtures(count: 10, seed: 3) == planner.fixedMixtures(count: 10, seed: 3))
         #expect(planner.fixedMixtures(count: 10, seed: 3).allSatisfy { $0.isMix })
+        let oneClass = MixPlanner(recipe: recipe, pool: pool.filter { $0.label == 2 }, classCount: 4, rmsDB: rms)
+        #expect(oneClass.fixedMixtures(count: 10, seed: 3).isEmpty, "one instrument alone has no mixtures")
     }
 }
 
@@ -156,6 +158,30 @@ import TimbreTestSupport
         try writer.commit()
         let error = #expect(throws: Error.self) { try ClipLibrary(urls: [a, other]) }
         #expect("\(error!)".contains("n_mels 20"))
+    }
+
+    /// A held-out file of one instrument (a cross-source fold of drum kits or singers)
+    /// validates on its own clips once each, so the epoch's top-1 is the model's on them.
+    @Test func aValidationFileOfOneClassScoresEachClipOnce() throws {
+        let folder = scratchFolder("training")
+        let training = try syntheticFeatureFile(clips: 48, seed: 7, in: folder, name: "train.h5")
+        let validation = try syntheticFeatureFile(classSets: Array(repeating: [1], count: 20), groups: Array(0..<20), seed: 8,
+                                                  in: folder, name: "violins.h5")
+        var options = smallOptions(epochs: 2)
+        options.output = .sigmoid
+        options.mixing.fraction = 0.25
+        options.keepsLastEpoch = true
+        let output = folder.appendingPathComponent("model.h5")
+        let result = try Trainer(features: [training], output: output, validation: [validation], options: options).run(resume: false)
+        #expect(result.validationClips == 20)
+
+        let clips = try ClipLibrary(urls: [validation])
+        let (logits, _) = try BatchReader(clips: clips).logits(of: try ModelFile.read(from: output).makeModel(), for: Array(0..<20), batchSize: 16)
+        let correct = (0..<20).filter { item in
+            let row = logits.data[(item * 3)..<((item + 1) * 3)]
+            return row.indices.max { row[$0] < row[$1] } == item * 3 + 1
+        }.count
+        #expect(result.history.last?.validationAccuracy == Double(correct) / 20)
     }
 
     @Test func aSigmoidModelTrainedOnMixturesNamesEveryClassOfAMixture() throws {
