@@ -18,6 +18,12 @@ chose on the solo clips alone: a model that learned songs, where drums and bass 
 always play, needs its thresholds chosen on songs too. Song files never enter the
 cross-source table.
 
+Beside each fold's top-1 error (its model's last epoch) the table gives the mean and range
+of the held-out top-1 error over the second half of its epochs, from the training history
+(the fold validates on its held-out group after every epoch). A fold's last epoch can land
+far from its neighbours; the mean of the late epochs is the steadier figure for comparing
+recipes.
+
 --confusion DIR also writes the confusion matrix pooled over every fold's held-out clips
 (each clip predicted by the model that never heard its source) as confusion.csv and
 confusion.svg.
@@ -79,6 +85,18 @@ def write_confusion(folder, codes, pooled):
     parts.append("</svg>")
     with open(os.path.join(folder, "confusion.svg"), "w") as f:
         f.write("\n".join(parts) + "\n")
+
+
+def late_epochs_error(timbre, model):
+    """(mean, lowest, highest) held-out top-1 error over the second half of the epochs in
+    `model`'s training history, or None when it records no validation."""
+    info = json.loads(subprocess.run([timbre, "info", "--json", model], check=True, capture_output=True, text=True).stdout)
+    history = info.get("training_summary", {}).get("history") or []
+    errors = [1 - e["validationAccuracy"] for e in history
+              if e.get("validationAccuracy") is not None and e["epoch"] > len(history) // 2]
+    if not errors:
+        return None
+    return sum(errors) / len(errors), min(errors), max(errors)
 
 
 def chosen_thresholds(timbre, model, features):
@@ -143,13 +161,16 @@ def main():
                 per_class[code] = c.get(code, 0) / n
                 recalls.setdefault(code, []).append((name, per_class[code]))
         weakest = min(per_class.items(), key=lambda kv: kv[1]) if per_class else ("-", 0)
-        rows.append((name, " ".join(sorted(per_class)), total, 1 - correct / max(total, 1), weakest))
-    print("| held-out sources | classes | clips | top-1 error | lowest recall |")
-    print("| --- | --- | ---: | ---: | --- |")
-    for name, classes, total, error, weakest in rows:
-        print(f"| {name.replace('+', ', ')} | {classes} | {total} | {100 * error:.1f}% | {weakest[0]} {100 * weakest[1]:.0f}% |")
+        rows.append((name, " ".join(sorted(per_class)), total, 1 - correct / max(total, 1), weakest, late_epochs_error(args.timbre, model)))
+    print("| held-out sources | classes | clips | top-1 error | lowest recall | second half of the epochs: mean (range) |")
+    print("| --- | --- | ---: | ---: | --- | ---: |")
+    for name, classes, total, error, weakest, late in rows:
+        spread = f"{100 * late[0]:.1f}% ({100 * late[1]:.0f}–{100 * late[2]:.0f})" if late else "–"
+        print(f"| {name.replace('+', ', ')} | {classes} | {total} | {100 * error:.1f}% | {weakest[0]} {100 * weakest[1]:.0f}% | {spread} |")
     mean = sum(r[3] for r in rows) / len(rows)
-    print(f"| **mean** | | {sum(r[2] for r in rows)} | **{100 * mean:.1f}%** | |")
+    lates = [r[5][0] for r in rows if r[5]]
+    late_mean = f"**{100 * sum(lates) / len(lates):.1f}%**" if len(lates) == len(rows) else "–"
+    print(f"| **mean** | | {sum(r[2] for r in rows)} | **{100 * mean:.1f}%** | | {late_mean} |")
     if args.confusion and all_codes:
         write_confusion(args.confusion, all_codes, pooled)
     print()
