@@ -121,6 +121,10 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var clipsPerSecond: Double
     /// Adam's learning rate during the epoch (absent in models trained before it was kept).
     public var learningRate: Double?
+    /// Each class's recall on the validation's solo clips of that class, nil for a class
+    /// they lack (absent in models trained before it was kept): a held-out source's
+    /// classes can be followed from epoch to epoch, not only at the last.
+    public var validationRecall: [Double?]?
 }
 
 /// Progress within an epoch, for a progress bar.
@@ -377,11 +381,12 @@ public final class Trainer: @unchecked Sendable {
             if average.count > 0 { model.parameters.setValues(average.values) }
             defer { if average.count > 0 { model.parameters.setValues(trained) } }
             if !validation.isEmpty {
-                let (loss, accuracy) = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
-                guard loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: nil, best: state.bestEpoch) }
-                record.validationLoss = loss
-                record.validationAccuracy = accuracy
-                improved = loss < state.bestValidationLoss || options.keepsLastEpoch
+                let scored = try Self.evaluate(model, validationBatches, validation, batchSize: options.batchSize)
+                guard scored.loss.isFinite else { throw nonFiniteLoss(epoch: epoch, batch: nil, best: state.bestEpoch) }
+                record.validationLoss = scored.loss
+                record.validationAccuracy = scored.accuracy
+                record.validationRecall = scored.recall
+                improved = scored.loss < state.bestValidationLoss || options.keepsLastEpoch
             } else {
                 improved = true
             }
@@ -453,20 +458,23 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Mean loss over `examples` with dropout off, and the top-1 accuracy of its solo
-    /// single-label examples.
-    static func evaluate(_ model: Sequential, _ batches: BatchReader, _ examples: [Example], batchSize: Int) throws -> (Double, Double) {
+    /// single-label examples, overall and per class (nil for a class with none).
+    static func evaluate(_ model: Sequential, _ batches: BatchReader, _ examples: [Example], batchSize: Int) throws
+        -> (loss: Double, accuracy: Double, recall: [Double?]) {
         let (logits, targets) = try batches.logits(of: model, for: examples, batchSize: batchSize)
         let result = model.architecture.output.loss(logits: logits, targets: targets)
         let classes = targets.shape[1]
-        var correct = 0, counted = 0
+        var correct = [Int](repeating: 0, count: classes), counted = [Int](repeating: 0, count: classes)
         for (item, example) in examples.enumerated() where !example.isMix {
             let row = targets.data[(item * classes)..<((item + 1) * classes)]
-            guard row.reduce(0, +) == 1 else { continue }
-            counted += 1
+            guard row.reduce(0, +) == 1, let truth = row.firstIndex(of: 1) else { continue }
+            counted[truth - item * classes] += 1
             let scores = result.probabilities.data[(item * classes)..<((item + 1) * classes)]
-            if let best = scores.indices.max(by: { scores[$0] < scores[$1] }), row[best] == 1 { correct += 1 }
+            if let best = scores.indices.max(by: { scores[$0] < scores[$1] }), best == truth { correct[truth - item * classes] += 1 }
         }
-        return (result.loss, counted == 0 ? 0 : Double(correct) / Double(counted))
+        let total = counted.reduce(0, +)
+        let recall = (0..<classes).map { counted[$0] == 0 ? nil : Double(correct[$0]) / Double(counted[$0]) }
+        return (result.loss, total == 0 ? 0 : Double(correct.reduce(0, +)) / Double(total), recall)
     }
 
     /// Items whose most probable class is one of their target classes.

@@ -175,13 +175,44 @@ import TimbreTestSupport
         let result = try Trainer(features: [training], output: output, validation: [validation], options: options).run(resume: false)
         #expect(result.validationClips == 20)
 
-        let clips = try ClipLibrary(urls: [validation])
-        let (logits, _) = try BatchReader(clips: clips).logits(of: try ModelFile.read(from: output).makeModel(), for: Array(0..<20), batchSize: 16)
-        let correct = (0..<20).filter { item in
-            let row = logits.data[(item * 3)..<((item + 1) * 3)]
-            return row.indices.max { row[$0] < row[$1] } == item * 3 + 1
-        }.count
-        #expect(result.history.last?.validationAccuracy == Double(correct) / 20)
+        let recall = try recallPerClass(of: ModelFile.read(from: output), on: validation)
+        #expect(recall[0] == nil && recall[2] == nil)
+        #expect(result.history.last?.validationAccuracy == recall[1])
+        #expect(result.history.last?.validationRecall == recall)
+    }
+
+    /// Each epoch keeps the validation's recall of every class: here a class the training
+    /// never plays is never named, while the two it plays are.
+    @Test func eachEpochKeepsTheValidationsRecallOfEveryClass() throws {
+        let folder = scratchFolder("training")
+        let training = try syntheticFeatureFile(classSets: (0..<48).map { [($0 / 3) % 2] }, groups: (0..<48).map { $0 / 3 }, seed: 9,
+                                                in: folder, name: "two.h5")
+        let validation = try syntheticFeatureFile(clips: 24, seed: 10, in: folder, name: "three.h5")
+        var options = smallOptions(epochs: 20)
+        options.output = .sigmoid
+        options.keepsLastEpoch = true
+        let output = folder.appendingPathComponent("model.h5")
+        let result = try Trainer(features: [training], output: output, validation: [validation], options: options).run(resume: false)
+        let recall = try recallPerClass(of: ModelFile.read(from: output), on: validation)
+        #expect(recall[2] == 0 && (recall[0] ?? 0) > 0.5 && (recall[1] ?? 0) > 0.5)
+        #expect(result.history.last?.validationRecall == recall)
+        #expect(result.history.count == 20 && result.history.allSatisfy { $0.validationRecall?.count == 3 })
+    }
+
+    /// Each class's share of its clips in `features` that `model` ranks first, nil for a
+    /// class without clips.
+    private func recallPerClass(of model: ModelFile, on features: URL) throws -> [Double?] {
+        let clips = try ClipLibrary(urls: [features])
+        let (logits, _) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: Array(0..<clips.count), batchSize: 16)
+        let classes = clips.classCount
+        var correct = [Int](repeating: 0, count: classes), counted = correct
+        for item in 0..<clips.count {
+            let truth = Int(clips.label[item])
+            let row = logits.data[(item * classes)..<((item + 1) * classes)]
+            counted[truth] += 1
+            if row.indices.max(by: { row[$0] < row[$1] }) == item * classes + truth { correct[truth] += 1 }
+        }
+        return (0..<classes).map { counted[$0] == 0 ? nil : Double(correct[$0]) / Double(counted[$0]) }
     }
 
     @Test func aSigmoidModelTrainedOnMixturesNamesEveryClassOfAMixture() throws {
@@ -198,6 +229,10 @@ import TimbreTestSupport
         #expect((result.history.last?.validationAccuracy ?? 0) >= 0.9)
 
         let model = try ModelFile.read(from: output)
+        // Kept with every epoch: the validation's recall of each class, here the saved (best) epoch's.
+        let recall = try recallPerClass(of: model, on: validation)
+        #expect(recall.allSatisfy { $0 != nil })
+        #expect(result.history.first { $0.epoch == result.bestEpoch }?.validationRecall == recall)
         #expect(model.architecture.output == .sigmoid)
         let (_, perClass) = model.decisionThresholds(override: nil)
         let thresholds = try #require(perClass)
