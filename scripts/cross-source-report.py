@@ -87,16 +87,23 @@ def write_confusion(folder, codes, pooled):
         f.write("\n".join(parts) + "\n")
 
 
-def late_epochs_error(timbre, model):
-    """(mean, lowest, highest) held-out top-1 error over the second half of the epochs in
-    `model`'s training history, or None when it records no validation."""
+def late_epochs(timbre, model):
+    """The held-out figures of the second half of the epochs in `model`'s training history:
+    (mean, lowest, highest) top-1 error, or None when it records no validation, and each
+    class's mean recall {code: recall} where the history records recall."""
     info = json.loads(subprocess.run([timbre, "info", "--json", model], check=True, capture_output=True, text=True).stdout)
     history = info.get("training_summary", {}).get("history") or []
-    errors = [1 - e["validationAccuracy"] for e in history
-              if e.get("validationAccuracy") is not None and e["epoch"] > len(history) // 2]
-    if not errors:
-        return None
-    return sum(errors) / len(errors), min(errors), max(errors)
+    late = [e for e in history if e.get("validationAccuracy") is not None and e["epoch"] > len(history) // 2]
+    if not late:
+        return None, {}
+    errors = [1 - e["validationAccuracy"] for e in late]
+    recalls = {}
+    if all(e.get("validationRecall") for e in late):
+        for k, code in enumerate(info["class_codes"]):
+            values = [e["validationRecall"][k] for e in late if e["validationRecall"][k] is not None]
+            if values:
+                recalls[code] = sum(values) / len(values)
+    return (sum(errors) / len(errors), min(errors), max(errors)), recalls
 
 
 def chosen_thresholds(timbre, model, features):
@@ -161,7 +168,11 @@ def main():
                 per_class[code] = c.get(code, 0) / n
                 recalls.setdefault(code, []).append((name, per_class[code]))
         weakest = min(per_class.items(), key=lambda kv: kv[1]) if per_class else ("-", 0)
-        rows.append((name, " ".join(sorted(per_class)), total, 1 - correct / max(total, 1), weakest, late_epochs_error(args.timbre, model)))
+        late, late_recalls = late_epochs(args.timbre, model)
+        for code, values in recalls.items():
+            if values[-1][0] == name and code in late_recalls:
+                values[-1] = (name, values[-1][1], late_recalls[code])
+        rows.append((name, " ".join(sorted(per_class)), total, 1 - correct / max(total, 1), weakest, late))
     print("| held-out sources | classes | clips | top-1 error | lowest recall | second half of the epochs: mean (range) |")
     print("| --- | --- | ---: | ---: | --- | ---: |")
     for name, classes, total, error, weakest, late in rows:
@@ -174,14 +185,17 @@ def main():
     if args.confusion and all_codes:
         write_confusion(args.confusion, all_codes, pooled)
     print()
-    print("Recall of each class on the held-out groups that contain it:")
+    print("Recall of each class on the held-out groups that contain it (in brackets, its mean over")
+    print("the second half of the epochs, where the fold's training history records it):")
     print()
     print("| class | recall per held-out group | mean |")
     print("| --- | --- | ---: |")
     for code in sorted(recalls):
         values = recalls[code]
-        print(f"| {code} | " + ", ".join(f"{n.replace('+', ', ')} {100 * r:.0f}%" for n, r in values)
-              + f" | {100 * sum(r for _, r in values) / len(values):.0f}% |")
+        print(f"| {code} | " + ", ".join(f"{v[0].replace('+', ', ')} {100 * v[1]:.0f}%" + (f" [{100 * v[2]:.0f}%]" if len(v) > 2 else "")
+                                         for v in values)
+              + f" | {100 * sum(v[1] for v in values) / len(values):.0f}%"
+              + (f" [{100 * sum(v[2] for v in values) / len(values):.0f}%]" if all(len(v) > 2 for v in values) else "") + " |")
 
 
 if __name__ == "__main__":
