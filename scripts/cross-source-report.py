@@ -22,7 +22,8 @@ Beside each fold's top-1 error (its model's last epoch) the table gives the mean
 of the held-out top-1 error over the second half of its epochs, from the training history
 (the fold validates on its held-out group after every epoch). A fold's last epoch can land
 far from its neighbours; the mean of the late epochs is the steadier figure for comparing
-recipes.
+recipes. It covers everything the fold's training validated on (its whole held-out group),
+so a fold scored as several rows, one per feature file, gives each row the same figure.
 
 --confusion DIR also writes the confusion matrix pooled over every fold's held-out clips
 (each clip predicted by the model that never heard its source) as confusion.csv and
