@@ -18,7 +18,8 @@ chose on the solo clips alone: a model that learned songs, where drums and bass 
 always play, needs its thresholds chosen on songs too. Song files never enter the
 cross-source table.
 
-Beside each fold's top-1 error (its model's last epoch) the table gives the mean and range
+Beside each fold's top-1 error (its saved model's epoch: the last, as `make model` trains
+folds with --last-epoch) the table gives the mean and range
 of the held-out top-1 error over the second half of its epochs, from the training history
 (the fold validates on its held-out group after every epoch). A fold's last epoch can land
 far from its neighbours; the mean of the late epochs is the steadier figure for comparing
@@ -170,9 +171,9 @@ def main():
                 recalls.setdefault(code, []).append((name, per_class[code]))
         weakest = min(per_class.items(), key=lambda kv: kv[1]) if per_class else ("-", 0)
         late, late_recalls = late_epochs(args.timbre, model)
-        for code, values in recalls.items():
-            if values[-1][0] == name and code in late_recalls:
-                values[-1] = (name, values[-1][1], late_recalls[code])
+        for code in per_class:
+            if code in late_recalls:
+                recalls[code][-1] = (name, per_class[code], late_recalls[code])
         rows.append((name, " ".join(sorted(per_class)), total, 1 - correct / max(total, 1), weakest, late))
     print("| held-out sources | classes | clips | top-1 error | lowest recall | second half of the epochs: mean (range) |")
     print("| --- | --- | ---: | ---: | --- | ---: |")

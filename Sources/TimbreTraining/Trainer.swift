@@ -443,7 +443,7 @@ public final class Trainer: @unchecked Sendable {
 
     /// What validation scores: every single-label clip of `indices`; when the recipe
     /// validates mixtures, also its clips with several classes and as many fixed mixtures
-    /// of its single-label clips as there are such clips.
+    /// of its single-label clips as there are such clips (none when they are all of one class).
     private func validationExamples(_ indices: [Int], batches: BatchReader) -> [Example] {
         let clips = batches.clips
         let single = indices.filter { clips.label[$0] >= 0 }

@@ -204,11 +204,13 @@ import TimbreTestSupport
     private func recallPerClass(of model: ModelFile, on features: URL) throws -> [Double?] {
         let clips = try ClipLibrary(urls: [features])
         let (logits, _) = try BatchReader(clips: clips).logits(of: try model.makeModel(), for: Array(0..<clips.count), batchSize: 16)
+        // Ranked by the uncalibrated probabilities, as validation ranks them (ties included).
+        let probabilities = model.architecture.output.probabilities(logits)
         let classes = clips.classCount
         var correct = [Int](repeating: 0, count: classes), counted = correct
         for item in 0..<clips.count {
             let truth = Int(clips.label[item])
-            let row = logits.data[(item * classes)..<((item + 1) * classes)]
+            let row = probabilities.data[(item * classes)..<((item + 1) * classes)]
             counted[truth] += 1
             if row.indices.max(by: { row[$0] < row[$1] }) == item * classes + truth { correct[truth] += 1 }
         }
