@@ -25,7 +25,9 @@
 # inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
 # mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well;
 # SONG_CLIPS=voi (class codes) on those of the stems of these classes only.
-# REAL_SINGER=1 adds the family of a real singer (below). FOLDS="NAME..." runs only the
+# REAL_SINGER=1 adds the family of a real singer (below); RECORDING_REPITCH=N plays each of
+# its parts, in takes and training songs, up to N semitones faster or slower (`synth
+# --recording-repitch`), so that one singer sounds like several. FOLDS="NAME..." runs only the
 # folds named as in the cross-source table ("solfege+festival recordings"), reports them
 # and stops before the bundled model.
 #
@@ -53,6 +55,10 @@ esac
 # family's, so the rest of the corpus stays as it was.
 added_families=()
 [ "${REAL_SINGER:-0}" = 1 ] && added_families=(pjs)
+# The families whose parts are real recordings, and how their training takes and songs play them.
+recorded_families=(pjs)
+repitch_options=()
+[ "${RECORDING_REPITCH:-0}" = 0 ] || repitch_options=(--recording-repitch "$RECORDING_REPITCH")
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
@@ -131,7 +137,9 @@ for family in "${render_order[@]}" "${real_test_families[@]}" "${added_families[
     seed=$((seed + 1))
     corpus=$work/corpus/$family
     [[ " ${real_test_families[*]} " == *" $family "* ]] && corpus=$work/test/$family
-    render_once "$corpus" --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0
+    played=()
+    [[ " ${recorded_families[*]} " == *" $family "* ]] && played=("${repitch_options[@]}")
+    render_once "$corpus" --families "$family" --sources "$sources" --seed "$seed" --takes-per-class "$takes" --songs 0 "${played[@]}"
     prepare_once "$corpus/IRMAS-TrainingData" "$work/features/$family.h5"
 done
 render_once "$work/test/$test_family-songs" --families "$test_family" --sources "$sources" --split held-out --seed 77 \
@@ -149,7 +157,7 @@ if [ "$songs" -gt 0 ]; then
         rendered+="$name "
         songs_once "$work/songs/$name" "$work/features/songs-$name.h5" --layout medleydb "${song_clip_options[@]}" -- \
             --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 \
-            --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6
+            --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6 "${repitch_options[@]}"
     done
     for group in "${groups[@]}"; do
         held=$(songs_held "$group" | paste -sd,)

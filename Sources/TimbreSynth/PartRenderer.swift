@@ -10,15 +10,20 @@ public final class PartRenderer {
     public let responses: ImpulseResponses?
     /// The recordings of `recording` patches kept for the held-out split, if any.
     public let recordingsHeldOut: RecordedPhrases.HeldOutShare?
+    /// Each `recording` part plays its recording faster or slower by up to this many
+    /// semitones, drawn per part (0: as recorded).
+    public let recordingRepitch: Double
     private var soundFonts: [String: SoundFontSynth] = [:]
     private var samplers: [String: SfzInstrument] = [:]
     private var kits: [String: HydrogenDrumKit] = [:]
     private var recordings: [String: RecordedPhrases] = [:]
 
-    public init(sources: URL, responses: ImpulseResponses? = nil, sampleRate: Int = 44_100, recordingsHeldOut: RecordedPhrases.HeldOutShare? = nil) {
+    public init(sources: URL, responses: ImpulseResponses? = nil, sampleRate: Int = 44_100, recordingsHeldOut: RecordedPhrases.HeldOutShare? = nil,
+                recordingRepitch: Double = 0) {
         self.sources = sources
         self.responses = responses
         self.recordingsHeldOut = recordingsHeldOut
+        self.recordingRepitch = recordingRepitch
         self.sampleRate = sampleRate
     }
 
@@ -49,7 +54,9 @@ public final class PartRenderer {
         case .festival:
             signal = try FestivalRenderer.render(performance, voice: patch.preset, sampleRate: sampleRate, rng: &rng)
         case .recording:
-            signal = try phrases(patch).render(seconds: seconds, sampleRate: sampleRate, rng: &rng)
+            // Drawn only when asked for, so the parts of a corpus without it stay as they were.
+            let rate = recordingRepitch > 0 ? pow(2, rng.uniform(-recordingRepitch, recordingRepitch) / 12) : 1
+            signal = try phrases(patch).render(seconds: seconds, sampleRate: sampleRate, playbackRate: rate, rng: &rng)
             RecordedPhrases.silence(bars: Set(restingBars), secondsPerBar: context.secondsPerBar, in: &signal)
         case .sfz, .notes:
             let sampler = try self.sampler(patch)

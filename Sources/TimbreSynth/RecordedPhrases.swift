@@ -55,12 +55,16 @@ public struct RecordedPhrases {
 
     /// `seconds` of one recording chosen by `rng` at `sampleRate`, from a place where it
     /// is not mostly silent; a recording shorter than that is followed by others. Mono
-    /// recordings play on both sides.
-    public func render(seconds: Double, sampleRate: Int, rng: inout SeededGenerator) throws -> StereoSignal {
+    /// recordings play on both sides. At a `playbackRate` other than 1 the recordings play
+    /// that much faster, pitch and formants raised by the same ratio, as a tape played
+    /// fast: one singer then sounds like singers of other voice types.
+    public func render(seconds: Double, sampleRate: Int, playbackRate: Double = 1, rng: inout SeededGenerator) throws -> StereoSignal {
         var signal = StereoSignal(frames: Int(seconds * Double(sampleRate)), sampleRate: sampleRate)
+        // Read at the rate whose samples, played at `sampleRate`, are `playbackRate` times faster.
+        let readingRate = max(1, Int((Double(sampleRate) / playbackRate).rounded()))
         var filled = 0
         while filled < signal.frames {
-            let (left, right) = try Self.read(rng.pick(files), sampleRate: sampleRate)
+            let (left, right) = try Self.read(rng.pick(files), sampleRate: readingRate)
             let count = min(signal.frames - filled, left.count)
             let start = Self.start(of: count, in: left, rng: &rng)
             for i in 0..<count {

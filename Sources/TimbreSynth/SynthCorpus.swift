@@ -31,6 +31,9 @@ public struct SynthOptions: Sendable {
     /// Share of each folder of real recordings that only the held-out split plays (0: every
     /// recording plays in both splits).
     public var recordingHoldOut = 0.0
+    /// Each part that plays a real recording plays it up to this many semitones faster or
+    /// slower, pitch and formants together (0: as recorded).
+    public var recordingRepitch = 0.0
 
     /// How `recording` patches choose their files in this split; nil when all play.
     public var recordingsHeldOut: RecordedPhrases.HeldOutShare? {
@@ -312,6 +315,7 @@ public final class SynthCorpus {
             "classes \(planner.classes.joined(separator: ","))", "families \(options.families.joined(separator: ","))",
             "impulse-responses \(options.impulseResponses == nil ? "no" : "yes")", "sample-rate \(options.sampleRate)",
         ] + (options.recordingHoldOut > 0 ? ["recording-hold-out \(options.recordingHoldOut)"] : [])
+            + (options.recordingRepitch > 0 ? ["recording-repitch \(options.recordingRepitch)"] : [])
             + patches.map { "patch \($0)" }).joined(separator: "\n") + "\n"
     }
 
@@ -350,7 +354,7 @@ public final class SynthCorpus {
         // One renderer per worker; each loads the sources it plays on first use.
         let responses = options.impulseResponses.map { ImpulseResponses(folder: $0, sampleRate: options.sampleRate) }
         let renderers = (0..<workers).map { _ in PartRenderer(sources: options.sources, responses: responses, sampleRate: options.sampleRate,
-                                                         recordingsHeldOut: options.recordingsHeldOut) }
+                                                         recordingsHeldOut: options.recordingsHeldOut, recordingRepitch: options.recordingRepitch) }
         let corpus = UncheckedBox(self), report = UncheckedBox(progress), shared = UncheckedBox(renderers)
         let next = IndexDispenser(count: pending.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in

@@ -72,6 +72,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Share of each folder of real recordings (kind recording) kept for the held-out split: training never plays them, the held-out split plays only them (default 0: all play in both).")
     var recordingHoldOut = 0.0
 
+    @Option(help: "Play each part of a real recording up to this many semitones faster or slower, pitch and formants together, drawn per part (default 0: as recorded).")
+    var recordingRepitch = 0.0
+
     @Flag(help: "Print the settings this corpus would have, as DIR/synth-settings.txt records them, and render nothing (for scripts that keep a corpus only while its settings stay the same).")
     var printSettings = false
 
@@ -88,6 +91,7 @@ struct SynthCommand: ParsableCommand {
         }
         if let songVoiceShare, !(0...1).contains(songVoiceShare) { throw ValidationError("--song-voice-share must be between 0 and 1") }
         if !(0..<1).contains(recordingHoldOut) { throw ValidationError("--recording-hold-out must be at least 0 and below 1") }
+        try requireOption(recordingRepitch, "--recording-repitch", in: 0...12)
     }
 
     func run() throws {
@@ -102,6 +106,7 @@ struct SynthCommand: ParsableCommand {
         options.songVoiceShare = songVoiceShare
         options.augment = !noAugmentation
         options.recordingHoldOut = recordingHoldOut
+        options.recordingRepitch = recordingRepitch
         if let codes = classes?.split(separator: ",").map(String.init) {
             options.classes = InstrumentSources.all.map(\.code).filter(codes.contains)
         }

@@ -114,6 +114,29 @@ struct RecordedPhrasesTests {
         #expect(library.origin(of: long.left[9_599]).frame == library.origin(of: long.left[8_000]).frame + 1_599)
     }
 
+    /// A recording played faster sounds higher by the same ratio, and the stretch keeps its
+    /// length: a 440-Hz tone played a fifth up (7 semitones) is a 659-Hz tone.
+    @Test func aFasterPlaybackRaisesThePitchByItsRatioAndKeepsTheLength() throws {
+        let root = scratchPath("phrases-tone")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("tone")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tone = (0..<16_000).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 16_000)) }
+        try AudioFileWriter.write(tone, sampleRate: 16_000, to: folder.appendingPathComponent("tone_song.wav"), format: .wavFloat)
+        let phrases = try RecordedPhrases(folder: folder, root: root)
+        /// The tone's frequency from its upward zero crossings, first to last.
+        func frequency(_ samples: [Float], sampleRate: Int) -> Double {
+            let crossings = (1..<samples.count).filter { samples[$0 - 1] < 0 && samples[$0] >= 0 }
+            return Double(crossings.count - 1) * Double(sampleRate) / Double(crossings.last! - crossings.first!)
+        }
+        for (rate, expected) in [(1.0, 440.0), (pow(2, 7.0 / 12), 659.26), (pow(2, -5.0 / 12), 329.63)] {
+            var rng = SeededGenerator(seed: 3)
+            let signal = try phrases.render(seconds: 0.5, sampleRate: 22_050, playbackRate: rate, rng: &rng)
+            #expect(signal.frames == 11_025)
+            #expect(abs(frequency(signal.left, sampleRate: 22_050) - expected) < 1, "rate \(rate)")
+        }
+    }
+
     @Test func aStretchAvoidsTheSilenceOfItsRecording() {
         // 9,000 frames of silence, then 1,000 of sound: every stretch of 500 holds sound.
         let samples = [Float](repeating: 0, count: 9_000) + [Float](repeating: 0.5, count: 1_000)

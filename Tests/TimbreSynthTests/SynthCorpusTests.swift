@@ -107,6 +107,14 @@ private func renderSmallCorpus(split: SynthSplit = .train, seed: UInt64 = 3) thr
                 (error as? FileError)?.path == rootA.path && (error as? FileError)?.reason.contains("other settings (\(named))") == true
             }
         }
+        // Recordings played at other speeds are another corpus too.
+        var repitched = first.options
+        repitched.recordingRepitch = 4
+        #expect {
+            try SynthCorpus(options: repitched).run()
+        } throws: { error in
+            (error as? FileError)?.reason.contains("other settings (recording-repitch 4.0") == true
+        }
         #expect(try String(contentsOf: first.settingsURL, encoding: .utf8) == settings)
         #expect(AudioFileFinder.allFiles(under: rootA).count == files.count + 6)
     }
