@@ -27,7 +27,8 @@
 # SONG_CLIPS=voi (class codes) on those of the stems of these classes only.
 # REAL_SINGER=1 adds the family of a real singer (below); RECORDING_REPITCH=N plays each of
 # its parts, in takes and training songs, up to N semitones faster or slower (`synth
-# --recording-repitch`), so that one singer sounds like several. FOLDS="NAME..." runs only the
+# --recording-repitch`), so that one singer sounds like several (the fold that holds the
+# singer out then validates on those takes too). FOLDS="NAME..." runs only the
 # folds named as in the cross-source table ("solfege+festival recordings"), reports them
 # and stops before the bundled model.
 #
@@ -155,9 +156,14 @@ if [ "$songs" -gt 0 ]; then
         name=$(songs_name "$group")
         [[ "$rendered" == *" $name "* ]] && continue
         rendered+="$name "
+        # Songs without a recorded family keep their arguments, so they are not rendered again.
+        played=()
+        for f in "${recorded_families[@]}"; do
+            [[ " $(songs_kept "$group" | paste -sd' ') " == *" $f "* ]] && played=("${repitch_options[@]}")
+        done
         songs_once "$work/songs/$name" "$work/features/songs-$name.h5" --layout medleydb "${song_clip_options[@]}" -- \
             --families "$(songs_kept "$group" | paste -sd,)" --sources "$sources" --seed 21 \
-            --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6 "${repitch_options[@]}"
+            --takes-per-class 0 --songs "$songs" --song-seconds 20 --song-voice-share 0.6 "${played[@]}"
     done
     for group in "${groups[@]}"; do
         held=$(songs_held "$group" | paste -sd,)

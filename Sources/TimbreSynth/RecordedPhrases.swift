@@ -56,7 +56,7 @@ public struct RecordedPhrases {
     /// `seconds` of one recording chosen by `rng` at `sampleRate`, from a place where it
     /// is not mostly silent; a recording shorter than that is followed by others. Mono
     /// recordings play on both sides. At a `playbackRate` other than 1 the recordings play
-    /// that much faster, pitch and formants raised by the same ratio, as a tape played
+    /// that much faster, pitch and formants moved by the same ratio, as a tape played
     /// fast: one singer then sounds like singers of other voice types.
     public func render(seconds: Double, sampleRate: Int, playbackRate: Double = 1, rng: inout SeededGenerator) throws -> StereoSignal {
         var signal = StereoSignal(frames: Int(seconds * Double(sampleRate)), sampleRate: sampleRate)

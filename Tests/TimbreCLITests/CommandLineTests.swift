@@ -752,6 +752,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(!recorded.contains("recording-hold-out"))
         let holdOut = try TimbreProcess.run(arguments + ["--recording-hold-out", "0.2", "--print-settings"])
         #expect(holdOut.stdout.contains("\nrecording-hold-out 0.2\n"), "\(holdOut.stdout)")
+        let repitch = try TimbreProcess.run(arguments + ["--recording-repitch", "3", "--print-settings"])
+        #expect(repitch.stdout.contains("\nrecording-repitch 3.0\n"), "\(repitch.stdout)")
         #expect(try String(contentsOf: root.appendingPathComponent("synth-settings.txt"), encoding: .utf8) == recorded)
     }
 

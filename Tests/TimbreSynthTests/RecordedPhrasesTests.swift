@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TimbreAudio
 import TimbreCore
+import TimbreDatasets
 @testable import TimbreSynth
 import TimbreTestSupport
 
@@ -132,9 +133,46 @@ struct RecordedPhrasesTests {
         for (rate, expected) in [(1.0, 440.0), (pow(2, 7.0 / 12), 659.26), (pow(2, -5.0 / 12), 329.63)] {
             var rng = SeededGenerator(seed: 3)
             let signal = try phrases.render(seconds: 0.5, sampleRate: 22_050, playbackRate: rate, rng: &rng)
-            #expect(signal.frames == 11_025)
             #expect(abs(frequency(signal.left, sampleRate: 22_050) - expected) < 1, "rate \(rate)")
+            // Sounding to the end: the tone's RMS (0.354) over the last tenth.
+            let tail = signal.left.suffix(1_100)
+            #expect(abs((tail.map { $0 * $0 }.reduce(0, +) / Float(tail.count)).squareRoot() - 0.354) < 0.02, "rate \(rate)")
         }
+    }
+
+    /// The option reaches every part a corpus renders: takes of a 440-Hz recording played
+    /// up to an octave faster or slower sound at other pitches, each within the octave, and
+    /// without the option at 440 Hz.
+    @Test func aCorpusPlaysItsRecordingsAtTheSpeedsItsOptionAllows() throws {
+        let sources = scratchPath("phrases-sources")
+        defer { try? FileManager.default.removeItem(at: sources) }
+        let folder = sources.appendingPathComponent("lib/songs")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tone = (0..<160_000).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 16_000)) }
+        try AudioFileWriter.write(tone, sampleRate: 16_000, to: folder.appendingPathComponent("tone_song.wav"), format: .wavFloat)
+        func pitches(repitch: Double) throws -> [Double] {
+            var options = SynthOptions(output: scratchFolder("synth"), catalogue: SoundCatalogue(patches: [Library.songsPatch]))
+            defer { try? FileManager.default.removeItem(at: options.output) }
+            options.families = ["singer"]
+            options.classes = ["voi"]
+            options.sources = sources
+            options.takesPerClass = 4
+            options.excerpts = 1
+            options.augment = false
+            options.recordingRepitch = repitch
+            _ = try SynthCorpus(options: options).run()
+            return try AudioFileFinder.allFiles(under: options.output.appendingPathComponent("IRMAS-TrainingData")).map { file in
+                let audio = try MultichannelAudio(contentsOf: file)
+                let samples = audio.channels[0]
+                let crossings = (1..<samples.count).filter { samples[$0 - 1] < 0 && samples[$0] >= 0 }
+                return Double(crossings.count - 1) * Double(audio.sampleRate) / Double(crossings.last! - crossings.first!)
+            }
+        }
+        let asRecorded = try pitches(repitch: 0)
+        #expect(asRecorded.count == 4 && asRecorded.allSatisfy { abs($0 - 440) < 1 }, "\(asRecorded)")
+        let repitched = try pitches(repitch: 12)
+        #expect(repitched.count == 4 && repitched.allSatisfy { (219...881).contains($0) }, "\(repitched)")
+        #expect(repitched.filter { abs($0 - 440) > 5 }.count >= 3, "\(repitched)")
     }
 
     @Test func aStretchAvoidsTheSilenceOfItsRecording() {
