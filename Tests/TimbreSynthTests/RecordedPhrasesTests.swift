@@ -115,25 +115,25 @@ struct RecordedPhrasesTests {
         #expect(library.origin(of: long.left[9_599]).frame == library.origin(of: long.left[8_000]).frame + 1_599)
     }
 
+    /// Writes `folder`/tone_song.wav: `seconds` of a 440-Hz tone at 16 kHz, RMS 0.354.
+    private static func writeTone(seconds: Double, into folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tone = (0..<Int(seconds * 16_000)).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 16_000)) }
+        try AudioFileWriter.write(tone, sampleRate: 16_000, to: folder.appendingPathComponent("tone_song.wav"), format: .wavFloat)
+    }
+
     /// A recording played faster sounds higher by the same ratio, and the stretch keeps its
     /// length: a 440-Hz tone played a fifth up (7 semitones) is a 659-Hz tone.
     @Test func aFasterPlaybackRaisesThePitchByItsRatioAndKeepsTheLength() throws {
         let root = scratchPath("phrases-tone")
         defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("tone")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let tone = (0..<16_000).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 16_000)) }
-        try AudioFileWriter.write(tone, sampleRate: 16_000, to: folder.appendingPathComponent("tone_song.wav"), format: .wavFloat)
+        try Self.writeTone(seconds: 1, into: folder)
         let phrases = try RecordedPhrases(folder: folder, root: root)
-        /// The tone's frequency from its upward zero crossings, first to last.
-        func frequency(_ samples: [Float], sampleRate: Int) -> Double {
-            let crossings = (1..<samples.count).filter { samples[$0 - 1] < 0 && samples[$0] >= 0 }
-            return Double(crossings.count - 1) * Double(sampleRate) / Double(crossings.last! - crossings.first!)
-        }
         for (rate, expected) in [(1.0, 440.0), (pow(2, 7.0 / 12), 659.26), (pow(2, -5.0 / 12), 329.63)] {
             var rng = SeededGenerator(seed: 3)
             let signal = try phrases.render(seconds: 0.5, sampleRate: 22_050, playbackRate: rate, rng: &rng)
-            #expect(abs(frequency(signal.left, sampleRate: 22_050) - expected) < 1, "rate \(rate)")
+            #expect(abs(frequency(signal.left[...], rate: 22_050) - expected) < 1, "rate \(rate)")
             // Sounding to the end: the tone's RMS (0.354) over the last tenth.
             let tail = signal.left.suffix(1_100)
             #expect(abs((tail.map { $0 * $0 }.reduce(0, +) / Float(tail.count)).squareRoot() - 0.354) < 0.02, "rate \(rate)")
@@ -146,10 +146,7 @@ struct RecordedPhrasesTests {
     @Test func aCorpusPlaysItsRecordingsAtTheSpeedsItsOptionAllows() throws {
         let sources = scratchPath("phrases-sources")
         defer { try? FileManager.default.removeItem(at: sources) }
-        let folder = sources.appendingPathComponent("lib/songs")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let tone = (0..<160_000).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 16_000)) }
-        try AudioFileWriter.write(tone, sampleRate: 16_000, to: folder.appendingPathComponent("tone_song.wav"), format: .wavFloat)
+        try Self.writeTone(seconds: 10, into: sources.appendingPathComponent("lib/songs"))
         func pitches(repitch: Double) throws -> [Double] {
             var options = SynthOptions(output: scratchFolder("synth"), catalogue: SoundCatalogue(patches: [Library.songsPatch]))
             defer { try? FileManager.default.removeItem(at: options.output) }
@@ -163,9 +160,7 @@ struct RecordedPhrasesTests {
             _ = try SynthCorpus(options: options).run()
             return try AudioFileFinder.allFiles(under: options.output.appendingPathComponent("IRMAS-TrainingData")).map { file in
                 let audio = try MultichannelAudio(contentsOf: file)
-                let samples = audio.channels[0]
-                let crossings = (1..<samples.count).filter { samples[$0 - 1] < 0 && samples[$0] >= 0 }
-                return Double(crossings.count - 1) * Double(audio.sampleRate) / Double(crossings.last! - crossings.first!)
+                return frequency(audio.channels[0][...], rate: Double(audio.sampleRate))
             }
         }
         let asRecorded = try pitches(repitch: 0)
