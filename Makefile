@@ -12,8 +12,13 @@ PYTHON ?= python3
 # Airfont 320 General MIDI SoundFonts, Hydrogen's drum kits, the Synthesis ToolKit's models and
 # Festival with one diphone voice (the other voices and the real recordings: `make model`).
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
-	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
+	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits \
 	csound-soundfont denemo-data stk festival festvox-kallpc16k libopenmpi-dev openmpi-bin
+
+# What the model targets' renders play besides: the real guitar recordings and Festival's
+# six other voices.
+MODEL_PACKAGES := fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k festvox-czech-dita \
+	festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
 
 # Data-parallel training over MPI (`mpirun -np R timbre train ...`) is built in; a plain
 # `swift build` without this variable needs no MPI.
@@ -77,8 +82,7 @@ demo: build
 # minutes; the songs take about 60 GB of disk). SONGS=0 leaves the songs out.
 TIMBRE_SOURCES ?= sources
 model: build
-	@$(MAKE) --no-print-directory deps APT_PACKAGES="fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k \
-		festvox-czech-dita festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv"
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-model.sh
 
@@ -90,6 +94,7 @@ model: build
 # convolutional network's 120 epochs; 35 GB of disk and 8 GB of memory for the 1,000
 # training songs).
 separator-model: build
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-separator-model.sh
 
@@ -100,6 +105,7 @@ separator-model: build
 # on 2 cores after `make model` and `make separator-model`, whose work folders it reads
 # from MODEL_WORK and SEPARATOR_WORK; 17 GB of disk).
 stem-model: build
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
 	@TIMBRE=$(BUILD_RELEASE) TIMBRE_SOURCES=$(TIMBRE_SOURCES) bash scripts/make-stem-model.sh
 
