@@ -73,8 +73,9 @@ real_test_families=(tedagame-piano axgrinder-guitar)
 families=()
 for family in "${render_order[@]}" "${added_families[@]}"; do [ "$family" = "$test_family" ] || families+=("$family"); done
 # Held out together: sources that share an origin or a role.
-groups=("fluidr3" "gmbank" "airfont" "hydrogen muldjord samssonor"
-        "mtg-sax mtg-trumpet mtg-cello mtg-violin exter-cello fretless-bass ixox-flute winer-cello headroom-piano sullivan-epianos gtown strat" "philharmonia"
+# Ethan Winer's cello notes are FluidR3's cello recordings, so they are held out with it.
+groups=("fluidr3 winer-cello" "gmbank" "airfont" "hydrogen muldjord samssonor"
+        "mtg-sax mtg-trumpet mtg-cello mtg-violin exter-cello fretless-bass ixox-flute headroom-piano sullivan-epianos gtown strat" "philharmonia"
         "solfege festival"
         "recordings")
 [ ${#added_families[@]} -eq 0 ] || groups[${#groups[@]}-1]+=" ${added_families[*]}"
