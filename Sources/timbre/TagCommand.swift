@@ -86,6 +86,8 @@ struct TagCommand: ParsableCommand {
         try requireOption(hopSeconds, "--hop-seconds", in: 0.1...600)
         try requireOption(stemThreshold, "--stem-threshold", in: 0...1)
         if stemModel != nil, !separate { throw ValidationError("--stem-model needs --separate") }
+        // The table and CSV give tags only; saying so beats ignoring the flag.
+        if allScores, format != .jsonl { throw ValidationError("--all-scores needs --format jsonl") }
         try requireOption(stemGateDB, "--stem-gate-db", in: -200...0)
         try requireOption(rmsThresholdDB, "--rms-threshold-db", in: -200...0)
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 0 ≤ K < N ≤ \(Shard.maxCount) (got \(shard))") }
