@@ -11,7 +11,7 @@ struct SynthCommand: ParsableCommand {
         discussion: """
             Plays composed phrases (melodies, chords, strums, bass lines, drum grooves) on recorded \
             instrument samples: by default the FluidR3 General MIDI SoundFont (fluid-soundfont-gm) \
-            and the drum kits of Hydrogen (hydrogen-drumkits, hydrogen-data); --families adds other \
+            and the drum kits of Hydrogen (hydrogen-drumkits); --families adds other \
             sound sources of labels/sound-sources.csv (SoundFonts, SFZ libraries, recorded notes; \
             datasets/sources.md says how to get them). Parts go through random recording chains \
             (amplifier, EQ, compression, echo, room, noise, level, a codec, a quieter second \
