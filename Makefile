@@ -10,13 +10,13 @@ PYTHON ?= python3
 # zlib, FluidSynth, Open MPI), pkg-config to find them, and the recorded instrument samples that
 # `timbre synth` plays from Debian (labels/sound-sources.csv): the FluidR3, sf_GMbank and
 # Airfont 320 General MIDI SoundFonts, Hydrogen's drum kits, the Synthesis ToolKit's models and
-# Festival with one diphone voice (the other voices and the real recordings: `make model`).
+# Festival with one diphone voice (the other voices and the real recordings: MODEL_PACKAGES).
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
 	libhdf5-dev zlib1g-dev libfluidsynth-dev fluid-soundfont-gm hydrogen-drumkits \
 	csound-soundfont denemo-data stk festival festvox-kallpc16k libopenmpi-dev openmpi-bin
 
-# What the model targets' renders play besides: the real guitar recordings and Festival's
-# six other voices.
+# What the model targets install besides: Festival's six other voices, which every model
+# recipe's songs sing with, and the real guitar recordings, which `make model` trains on.
 MODEL_PACKAGES := fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k festvox-czech-dita \
 	festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
 

@@ -154,7 +154,7 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         let badFormat = try TimbreProcess.run(["tag", "--format", "xml", "."])
         #expect(badFormat.status == 1)
         let scoresInATable = try TimbreProcess.run(["tag", "--all-scores", "."])
-        #expect(scoresInATable.status != 0 && scoresInATable.stderr.contains("--all-scores needs --format jsonl"), "\(scoresInATable.stderr)")
+        #expect(scoresInATable.status == 1 && scoresInATable.stderr.contains("--all-scores needs --format jsonl"), "\(scoresInATable.stderr)")
         let empty = scratchFolder("empty")
         defer { try? FileManager.default.removeItem(at: empty) }
         let nothing = try TimbreProcess.run(["tag", empty.path])
