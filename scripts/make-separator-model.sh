@@ -30,6 +30,9 @@ timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
 epochs=${EPOCHS:-120}
+# The temporal convolutional network's own cap (TCN_EPOCHS=60 trains the bundled one): its
+# epochs take about five times the Chandna network's.
+tcn_epochs=${TCN_EPOCHS:-$epochs}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 singer=()
 if [ "${REAL_SINGER:-0}" = 1 ]; then
@@ -66,8 +69,10 @@ echo "$songs" > "$work/networks.songs"
 for network in "${networks[@]}"; do
     resume=()
     [ -f "$work/$network.checkpoint.h5" ] && resume=(--resume)
+    cap=$epochs
+    [ "$network" = tcn ] && cap=$tcn_epochs
     "$timbre" train-separator "$work/train/MedleyDB" --validation "$work/validation/MedleyDB" -o "$work/$network.h5" --arch "$network" \
-        --epochs "$epochs" --batches-per-epoch 200 --batch-size 16 --patience 6 --plateau-drops 2 --seed 1 "${resume[@]}"
+        --epochs "$cap" --batches-per-epoch 200 --batch-size 16 --patience 6 --plateau-drops 2 --seed 1 "${resume[@]}"
 done
 
 mean_sdr() { awk '$1 ~ /^(bass|drums|other|vocals)$/ { sum += $3; n++ } END { printf "%.3f", sum / n }' "$1"; }
