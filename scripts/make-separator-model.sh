@@ -30,8 +30,8 @@ timbre=${TIMBRE:-.build/release/timbre}
 work=${WORK:-separator-build}
 sources=${TIMBRE_SOURCES:-sources}
 epochs=${EPOCHS:-120}
-# The temporal convolutional network's own cap (TCN_EPOCHS=60 trains the bundled one): its
-# epochs take about five times the Chandna network's.
+# The temporal convolutional network's own cap (TCN_EPOCHS=50 trains the bundled one): its
+# epochs take several times as long as the Chandna network's.
 tcn_epochs=${TCN_EPOCHS:-$epochs}
 families=fluidr3,gmbank,airfont,hydrogen,samssonor,muldjord,ixox-flute,sullivan-epianos,gtown,solfege,festival,mtg-sax,philharmonia,headroom-piano,strat,winer-cello
 singer=()
