@@ -90,9 +90,9 @@ model: build
 # held-out songs from the sound sources of datasets/sources.md, learns the per-frequency
 # floor, trains the Chandna network and the temporal convolutional network, scores all three
 # on the held-out songs and installs the one that does best on the held-out validation songs
-# (about 3 hours on 2 cores once the sources are in place, 75 to 160 minutes of it for the
-# temporal convolutional network's 120 epochs, by machine; 35 GB of disk and 8 GB of memory
-# for the 1,000 training songs). The bundled separator is `TCN_EPOCHS=50 make separator-model`.
+# (3 to 5 hours on 2 cores once the sources are in place, by machine: 75 to 185 minutes of
+# it for the temporal convolutional network's 120 epochs, of 35 to 92 s each; 35 GB of disk
+# and 8 GB of memory for the 1,000 training songs). The bundled separator is `TCN_EPOCHS=50 make separator-model`.
 separator-model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)
