@@ -23,14 +23,18 @@
 # in it. They are rendered from the families that play whole songs, with training programs
 # only, and a fold's songs leave out its held-out families, so no fold hears them even
 # inside a mix. The bundled model's recipe is 200; SONGS=0 trains on solo clips and
-# mixtures of them only. SONG_CLIPS=both trains on the clips of the songs' stems as well;
-# SONG_CLIPS=voi (class codes) on those of the stems of these classes only.
-# REAL_SINGER=1 adds the family of a real singer (below); RECORDING_REPITCH=N plays each of
-# its parts, in takes and training songs, up to N semitones faster or slower (`synth
-# --recording-repitch`), so that one singer sounds like several (the fold that holds the
-# singer out then validates on those takes too). FOLDS="NAME..." runs only the
-# folds named as in the cross-source table ("solfege+festival recordings"), reports them
-# and stops before the bundled model.
+# mixtures of them only. SONG_CLIPS names the classes whose song stems train as clips of
+# their own beside the mix clips: by default every class but violin, saxophone and trumpet
+# (the SoundFont ones pull real violin towards the winds); "both" takes every stem, "mixes"
+# none. REAL_SINGER=1 (the default) adds the family of a real singer (below);
+# RECORDING_REPITCH=N (4 by default) plays each of its parts, in takes and training songs,
+# up to N semitones faster or slower (`synth --recording-repitch`), so that one singer
+# sounds like several (the fold that holds the singer out then validates on those takes
+# too). FOLDS="NAME..." runs only the folds named as in the cross-source table
+# ("solfege+festival recordings"), reports them and stops before the bundled model.
+# NO_FOLDS=1 runs no fold: the bundled model alone, one training instead of nine, with
+# its thresholds chosen per class on a tenth of its own recordings held back from
+# training, so they are not cross-source (and no cross-source table is made).
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -46,7 +50,7 @@ songs=${SONGS:-200}
 # Which clips of the songs train (`prepare --multitrack-clips`): "mixes", each window of
 # the mix labelled by the stems sounding in it, "both", the stems' own clips as well, or
 # class codes ("voi"), the mix clips and the clips of those classes' stems.
-song_clips=${SONG_CLIPS:-mixes}
+song_clips=${SONG_CLIPS:-cel,cla,flu,gac,gel,org,pia,voi,dru,bas}
 case "$song_clips" in
     mixes|both) song_clip_options=(--multitrack-clips "$song_clips") ;;
     *) song_clip_options=(--multitrack-clips both --stem-clip-classes "$song_clips") ;;
@@ -55,11 +59,11 @@ esac
 # in the songs, and held out with the real recordings. Its seed comes after every other
 # family's, so the rest of the corpus stays as it was.
 added_families=()
-[ "${REAL_SINGER:-0}" = 1 ] && added_families=(pjs)
+[ "${REAL_SINGER:-1}" = 1 ] && added_families=(pjs)
 # The families whose parts are real recordings, and how their training takes and songs play them.
 recorded_families=(pjs)
 repitch_options=()
-[ "${RECORDING_REPITCH:-0}" = 0 ] || repitch_options=(--recording-repitch "$RECORDING_REPITCH")
+[ "${RECORDING_REPITCH:-4}" = 0 ] || repitch_options=(--recording-repitch "${RECORDING_REPITCH:-4}")
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
@@ -97,7 +101,8 @@ export OPENBLAS_NUM_THREADS=1
 # and stops: for measuring a recipe on the folds it should change first. The bundled
 # model is trained only when every fold runs.
 chosen=$(chosen_folds "${groups[@]}")
-mapfile -t groups <<< "$chosen"
+groups=()
+[ -z "$chosen" ] || mapfile -t groups <<< "$chosen"
 
 # Trains model $1 with the rest of the arguments unless it was finished ($1.done) on the
 # same feature files and arguments (their hash in $1.inputs). A training that was finished
@@ -203,21 +208,28 @@ if [ -n "${FOLDS:-}" ]; then
     exit 0
 fi
 echo "== 3. the bundled model"
-python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
-thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" "${heldout[@]}" --thresholds)
 all=()
 for f in "${families[@]}" recordings; do all+=("$work/features/$f.h5"); done
 all+=($(song_mixes ""))
-# Kept for the stem classifier (make stem-model), which trains on the same files with the same thresholds.
-echo "$thresholds" > "$work/thresholds.txt"
 printf '%s\n' "${all[@]}" > "$work/training-files.txt"
-train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" "${song_options[@]}" \
-    --class-thresholds "$thresholds"
+if [ ${#groups[@]} -eq 0 ]; then
+    echo "no folds (NO_FOLDS=1): thresholds chosen on a tenth of the training recordings, held back"
+    rm -f "$work/thresholds.txt"
+    train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0.1 "${recipe[@]}" "${song_options[@]}"
+else
+    python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"
+    thresholds=$(python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" "${heldout[@]}" --thresholds)
+    # Kept for the stem classifier (make stem-model), which trains on the same files with the same thresholds.
+    echo "$thresholds" > "$work/thresholds.txt"
+    train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0 "${recipe[@]}" "${song_options[@]}" \
+        --class-thresholds "$thresholds"
+fi
 cp "$work/model.h5" Sources/TimbreModel/default-model.h5
 # The checksum record that the bundled-model loader verifies.
 python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read(); print("%08x %d" % (zlib.crc32(d), len(d)))' \
     Sources/TimbreModel/default-model.h5 > Sources/TimbreModel/default-model.h5.crc32
-echo "installed Sources/TimbreModel/default-model.h5; cross-source table in $work/cross-source.md"
+echo "installed Sources/TimbreModel/default-model.h5"
+[ ${#groups[@]} -eq 0 ] || echo "cross-source table in $work/cross-source.md"
 
 echo "== 4. the bundled model on the unseen test family ($test_family)"
 {

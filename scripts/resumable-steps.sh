@@ -69,8 +69,13 @@ songs_once() {
 # names, in FOLDS's order, one a line; every group when FOLDS is unset or empty. FOLDS
 # names folds as the cross-source table does, families joined by "+", separated by spaces
 # ("solfege+festival recordings"). A name that is no fold stops the recipe, listing the folds.
+# NO_FOLDS=1 chooses none (nothing is printed), and then FOLDS must not name any.
 chosen_folds() {
     local name group found
+    if [ "${NO_FOLDS:-0}" = 1 ]; then
+        [ -z "${FOLDS:-}" ] || { echo "NO_FOLDS=1 runs no fold, so FOLDS cannot name any" >&2; return 1; }
+        return 0
+    fi
     if [ -z "${FOLDS:-}" ]; then printf '%s\n' "$@"; return; fi
     for name in $FOLDS; do
         found=

@@ -67,7 +67,8 @@ import TimbreTestSupport
     }
 
     /// `chosen_folds` gives the groups FOLDS names, in its order, every group without
-    /// FOLDS, and stops the recipe on a name that is no fold, listing the folds.
+    /// FOLDS and none with NO_FOLDS=1, and stops the recipe on a name that is no fold,
+    /// listing the folds, or on FOLDS given with NO_FOLDS=1.
     @Test func chosenFoldsFollowFoldsAndRefuseAnUnknownName() throws {
         let folder = scratchFolder("recipe")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -79,5 +80,9 @@ import TimbreTestSupport
         let unknown = try Self.bash("chosen=$(\(groups)); echo reached", in: folder, environment: ["FOLDS": "fluidr3 solfege"])
         #expect(unknown.status == 1 && !unknown.stdout.contains("reached"), "\(unknown.stdout)")
         #expect(unknown.stderr == "FOLDS: there is no fold solfege; the folds are: fluidr3 solfege+festival recordings+pjs\n", "\(unknown.stderr)")
+        let none = try Self.bash("chosen=$(\(groups)); echo \"[$chosen]\"", in: folder, environment: ["NO_FOLDS": "1"])
+        #expect(none.status == 0 && none.stdout == "[]\n", "\(none.stdout)\(none.stderr)")
+        let both = try Self.bash("chosen=$(\(groups)); echo reached", in: folder, environment: ["NO_FOLDS": "1", "FOLDS": "fluidr3"])
+        #expect(both.status == 1 && !both.stdout.contains("reached") && both.stderr.contains("NO_FOLDS=1 runs no fold"), "\(both.stdout)\(both.stderr)")
     }
 }
