@@ -75,11 +75,13 @@ library-check: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD_RELEASE)
 
-# Reproduces the bundled model and installs it as the package resource: fetches the sound
-# sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family and the
-# songs, runs the cross-source folds, trains on every family but the test family and scores
-# it there (about 4 hours on 2 cores once the sources are in place: nine trainings of 15–30
-# minutes; the songs take about 60 GB of disk). SONGS=0 leaves the songs out.
+# Trains a classifier like the bundled one and installs it as the package resource: fetches
+# the sound sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family
+# and the songs, runs the cross-source folds, trains on every family but the test family and
+# scores it there (on a 2-core machine where the bundled model's training took 90 minutes:
+# 20 minutes of corpora and songs, then nine trainings, about 12 hours; the songs take about
+# 60 GB of disk). The bundled model is `NO_FOLDS=1 make model`: no folds, one training
+# (about 1.5 hours there). SONGS=0 leaves the songs out.
 TIMBRE_SOURCES ?= sources
 model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
