@@ -81,7 +81,7 @@ demo: build
 # scores it there (on a 2-core machine where the bundled model's training took 90 minutes:
 # 20 minutes of corpora and songs, then nine trainings, about 12 hours; the songs take about
 # 60 GB of disk). The bundled model is `NO_FOLDS=1 make model`: no folds, one training
-# (about 1.5 hours there). SONGS=0 leaves the songs out.
+# (about 2 hours there). SONGS=0 leaves the songs out.
 TIMBRE_SOURCES ?= sources
 model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Reproduces the bundled model from many independent sound sources, choosing its recipe
-# by cross-source validation: no decision is taken on sounds of a source it trains on.
+# Trains the classifier from many independent sound sources, choosing its recipe by
+# cross-source validation: no decision is taken on sounds of a source it trains on
+# (NO_FOLDS=1, below, which made the bundled model, chooses its thresholds without folds).
 #
 # 1. Renders one solo corpus per sound family (labels/sound-sources.csv) and prepares each
 #    into its own feature file; the real recordings under SOURCES/recordings are prepared
@@ -33,8 +34,9 @@
 # too). FOLDS="NAME..." runs only the folds named as in the cross-source table
 # ("solfege+festival recordings"), reports them and stops before the bundled model.
 # NO_FOLDS=1 runs no fold: the bundled model alone, one training instead of nine, with
-# its thresholds chosen per class on a tenth of its own recordings held back from
-# training, so they are not cross-source (and no cross-source table is made).
+# its thresholds (and its temperature) chosen per class on a tenth of its own recordings
+# held back from training, so they are not cross-source; no cross-source table is made,
+# and make stem-model, which needs the folds' thresholds, does not run after it.
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -99,7 +101,7 @@ export OPENBLAS_NUM_THREADS=1
 
 # FOLDS="NAME..." runs only those folds (and renders only their songs), then reports them
 # and stops: for measuring a recipe on the folds it should change first. The bundled
-# model is trained only when every fold runs.
+# model is trained when every fold runs, or none (NO_FOLDS=1).
 chosen=$(chosen_folds "${groups[@]}")
 groups=()
 [ -z "$chosen" ] || mapfile -t groups <<< "$chosen"
@@ -183,7 +185,7 @@ fi
 
 files_of() { for f in $1; do echo "$work/features/$f.h5"; done; }
 
-echo "== 2. cross-source folds ($epochs epochs each)"
+[ ${#groups[@]} -eq 0 ] || echo "== 2. cross-source folds ($epochs epochs each)"
 for group in "${groups[@]}"; do
     name=${group// /+}
     train=()
@@ -214,7 +216,7 @@ all+=($(song_mixes ""))
 printf '%s\n' "${all[@]}" > "$work/training-files.txt"
 if [ ${#groups[@]} -eq 0 ]; then
     echo "no folds (NO_FOLDS=1): thresholds chosen on a tenth of the training recordings, held back"
-    rm -f "$work/thresholds.txt"
+    rm -rf "$work/thresholds.txt" "$work/cross-source" "$work/cross-source.md"
     train_once "$work/model.h5" "${all[@]}" --epochs "$epochs" --validation-fraction 0.1 "${recipe[@]}" "${song_options[@]}"
 else
     python3 scripts/cross-source-report.py --timbre "$timbre" "${folds[@]}" --confusion "$work/cross-source" | tee "$work/cross-source.md"

@@ -35,7 +35,7 @@ export OPENBLAS_NUM_THREADS=1
 mkdir -p "$work"
 . "$(dirname "$0")/resumable-steps.sh"
 for f in thresholds.txt training-files.txt; do
-    [ -f "$model_work/$f" ] || { echo "make-stem-model: $model_work/$f is missing; run make model first" >&2; exit 1; }
+    [ -f "$model_work/$f" ] || { echo "make-stem-model: $model_work/$f is missing; run make model first, without NO_FOLDS=1 (the stem classifier takes the folds' thresholds)" >&2; exit 1; }
 done
 mapfile -t train < "$model_work/training-files.txt"
 

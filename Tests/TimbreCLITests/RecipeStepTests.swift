@@ -73,11 +73,11 @@ import TimbreTestSupport
         let folder = scratchFolder("recipe")
         defer { try? FileManager.default.removeItem(at: folder) }
         let groups = #"chosen_folds fluidr3 "solfege festival" "recordings pjs""#
-        let all = try Self.bash(groups, in: folder)
+        let all = try Self.bash(groups, in: folder, environment: ["FOLDS": "", "NO_FOLDS": ""])
         #expect(all.status == 0 && all.stdout == "fluidr3\nsolfege festival\nrecordings pjs\n", "\(all.stdout)\(all.stderr)")
-        let two = try Self.bash(groups, in: folder, environment: ["FOLDS": "recordings+pjs  solfege+festival"])
+        let two = try Self.bash(groups, in: folder, environment: ["FOLDS": "recordings+pjs  solfege+festival", "NO_FOLDS": ""])
         #expect(two.status == 0 && two.stdout == "recordings pjs\nsolfege festival\n", "\(two.stdout)\(two.stderr)")
-        let unknown = try Self.bash("chosen=$(\(groups)); echo reached", in: folder, environment: ["FOLDS": "fluidr3 solfege"])
+        let unknown = try Self.bash("chosen=$(\(groups)); echo reached", in: folder, environment: ["FOLDS": "fluidr3 solfege", "NO_FOLDS": ""])
         #expect(unknown.status == 1 && !unknown.stdout.contains("reached"), "\(unknown.stdout)")
         #expect(unknown.stderr == "FOLDS: there is no fold solfege; the folds are: fluidr3 solfege+festival recordings+pjs\n", "\(unknown.stderr)")
         let none = try Self.bash("chosen=$(\(groups)); echo \"[$chosen]\"", in: folder, environment: ["NO_FOLDS": "1"])
