@@ -32,7 +32,7 @@
 # up to N semitones faster or slower (`synth --recording-repitch`), so that one singer
 # sounds like several (the fold that holds the singer out then validates on those takes
 # too). FOLDS="NAME..." runs only the folds named as in the cross-source table
-# ("solfege+festival recordings"), reports them and stops before the bundled model.
+# ("solfege+festival recordings+pjs"), reports them and stops before the bundled model.
 # NO_FOLDS=1 runs no fold: the bundled model alone, one training instead of nine, with
 # its thresholds (and its temperature) chosen per class on a tenth of its own recordings
 # held back from training, so they are not cross-source; no cross-source table is made,
@@ -64,8 +64,9 @@ added_families=()
 [ "${REAL_SINGER:-1}" = 1 ] && added_families=(pjs)
 # The families whose parts are real recordings, and how their training takes and songs play them.
 recorded_families=(pjs)
+recording_repitch=${RECORDING_REPITCH:-4}
 repitch_options=()
-[ "${RECORDING_REPITCH:-4}" = 0 ] || repitch_options=(--recording-repitch "${RECORDING_REPITCH:-4}")
+[ "$recording_repitch" = 0 ] || repitch_options=(--recording-repitch "$recording_repitch")
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
