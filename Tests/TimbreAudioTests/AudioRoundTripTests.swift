@@ -143,6 +143,14 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         #expect(error?.reason == "no such file")
     }
 
+    @Test func anEmptyFileIsNamedEmpty() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("saxophone_Fs3.mp3")
+        try Data().write(to: url)
+        let error = #expect(throws: FileError.self) { try AudioFileReader(url: url) }
+        #expect(error?.reason == "empty file (0 bytes)")
+    }
+
     @Test func aNamedPipeIsRefusedAtOnceInsteadOfBlocking() throws {
         let folder = TemporaryFolder()
         let url = folder.file("pipe.wav")
