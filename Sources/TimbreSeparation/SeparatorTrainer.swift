@@ -117,6 +117,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
 
     public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
     private var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    /// Whether the last `run` returned because of `cancel()`, before its epochs or early
+    /// stopping ended it: the caller reports an interruption, not a finished training.
+    public private(set) var interrupted = false
 
     public var architecture: SeparatorArchitecture? { SeparatorArchitecture(rawValue: options.architecture) }
 
@@ -199,6 +202,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
     @discardableResult
     public func run(resume: Bool, epochDone: (SeparatorEpoch, Bool) -> Void = { _, _ in },
                     batchDone: (Int, Int) -> Void = { _, _ in }, startScored: (Double) -> Void = { _ in }) throws -> [SeparatorEpoch] {
+        interrupted = false
         // The layers spread a batch's items over the cores themselves.
         openblas_set_num_threads(1)
         MemoryPolicy.reuseLargeAllocations()
@@ -280,7 +284,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
             var lossSum = 0.0, examples = 0
             for step in 0..<options.batchesPerEpoch {
                 // Alone, stop before the batch; in a group, the ranks agree after each step.
-                if TrainingGroup.size == 1, isCancelled { return state.history }
+                if TrainingGroup.size == 1, isCancelled { interrupted = true; return state.history }
                 let tasks: [Int?]
                 switch options.mode {
                 case .simultaneous, .independent: tasks = [nil]
@@ -303,7 +307,7 @@ public final class SeparatorTrainer: @unchecked Sendable {
                 optimizer.update(model.store)
                 if let from = options.averageFrom, epoch + 1 >= from { average.add(UnsafeBufferPointer(model.store.values)) }
                 batchDone(step + 1, options.batchesPerEpoch)
-                if TrainingGroup.size > 1, TrainingGroup.agree(weightedLoss: 0, stop: isCancelled).stop { return state.history }
+                if TrainingGroup.size > 1, TrainingGroup.agree(weightedLoss: 0, stop: isCancelled).stop { interrupted = true; return state.history }
             }
             if TrainingGroup.size > 1 {
                 let totals = TrainingGroup.sum([lossSum, Double(examples)])

@@ -165,7 +165,7 @@ struct TrainSeparatorCommand: ParsableCommand {
         }
 
         let trainer = SeparatorTrainer(options: options, training: training, validation: validationSongs, outputURL: outputURL)
-        let interrupts = InterruptHandler { trainer.cancel() }
+        let interrupts = InterruptHandler(message: "stopping before the next batch; continue later with --resume") { trainer.cancel() }
         let bar = ProgressBar(total: batchesPerEpoch, unit: "batches")
         var epochNumber = 1
         // Under mpirun every rank trains; only rank 0 reports and writes.
@@ -194,6 +194,11 @@ struct TrainSeparatorCommand: ParsableCommand {
         failed = false
         bar.clear()
         withExtendedLifetime(interrupts) {}
+        if trainer.interrupted {
+            // Not finished: a script that goes on to score the model must not take it for done.
+            if reports { print("interrupted after epoch \(history.last?.epoch ?? 0); run the same command with --resume to continue") }
+            throw ExitCode(130)
+        }
         if history.count < epochs, let last = history.last, last.epoch < epochs, FileManager.default.fileExists(atPath: trainer.checkpointURL.path) {
             print("stopped after epoch \(last.epoch); the best model is in \(output)")
         }

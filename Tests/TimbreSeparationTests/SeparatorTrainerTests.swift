@@ -48,8 +48,12 @@ import TimbreTestSupport
             // Stop part-way through the second epoch: its batches are lost, the checkpoint of the first stays.
             if epochs == 1 && done == 2 { first.cancel() }
         })
+        // The caller is told the run was cut short, and a finished run is not.
+        #expect(first.interrupted)
+        #expect(!whole.interrupted)
         let second = trainer(options(), songs, writing: "interrupted.h5", in: folder)
         let resumed = try second.run(resume: true)
+        #expect(!second.interrupted)
         #expect(resumed.count == 3)
         #expect(resumed.map(\.validationLoss) == history.map(\.validationLoss))
         #expect(try checkpointWeights(second) == checkpointWeights(whole))
