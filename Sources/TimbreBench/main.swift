@@ -10,6 +10,8 @@ import TimbreNN
 //   Inference also reports CPU milliseconds per clip, for comparing builds on a busy machine.
 // Usage: timbre-bench [--classes 13] [--batch 32] [--seconds 20] [--inference-only]
 
+BLASCore.runAgainIfFallenBack()
+
 func argument(_ name: String, default value: Int) -> Int {
     guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else { return value }
     return Int(CommandLine.arguments[index + 1]) ?? value

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimbreNN
 import TimbreCore
 import TimbreConsole
 
@@ -18,6 +19,8 @@ struct Timbre: ParsableCommand {
 
     /// Parses and runs; usage errors exit with status 1 (DESIGN.md), not ArgumentParser's 64.
     static func main() {
+        // Before anything else: an OpenBLAS that took this CPU for an old one is loaded again.
+        BLASCore.runAgainIfFallenBack()
         do {
             // Arguments decoded from their bytes, so a file name that is not UTF-8 still opens.
             var command = try parseAsRoot(Array(FileSystemName.arguments.dropFirst()))

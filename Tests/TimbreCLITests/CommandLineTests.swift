@@ -108,6 +108,25 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         }
     }
 
+    /// On a CPU with AVX2 or AVX-512 the matrix products never run on OpenBLAS's SSE3
+    /// fallback, which it picks for processors newer than itself; a core the user names stays.
+    @Test func openBLASRunsOnTheCoreTheCPUCanRun() throws {
+        func core(_ environment: [String: String]) throws -> String? {
+            let version = try TimbreProcess.run(["--version"], environment: environment)
+            let line = version.stdout.split(separator: "\n").first { $0.hasPrefix("OpenBLAS: ") }
+            return line.flatMap { $0.range(of: "(core ") }.map { found in
+                String(version.stdout[found.upperBound...].prefix { $0 != ")" })
+            }
+        }
+        let flags = cpuFlags()
+        guard flags.isSuperset(of: ["avx2", "fma"]) else { return }
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            let chosen = try #require(try core([:]))
+            #expect(chosen.lowercased() != "prescott", "OpenBLAS core \(chosen)")
+        }
+        #expect(try core(["OPENBLAS_CORETYPE": "Haswell"]) == "Haswell")
+    }
+
     @Test func anInstalledBinaryFindsItsModelsInShareTimbre() throws {
         let prefix = scratchFolder("cli")
         let products = TimbreProcess.executable.deletingLastPathComponent()
@@ -649,8 +668,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         for (folder, base) in [("flute", 880.0), ("organ", 220.0), ("cello", 110.0)] {
             for take in 0..<2 { try writeTone(data.appendingPathComponent("\(folder)/\(take).wav"), seconds: 6, frequency: base * (1 + Double(take) * 0.05)) }
         }
-        let cpuFlags = Set((try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)).split(separator: "\n")
-            .first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        let cpuFlags = cpuFlags()
         let hasAVX2 = cpuFlags.isSuperset(of: ["avx2", "fma"])
         let hasAVX512 = hasAVX2 && cpuFlags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq"])
         // What each request must get: never a wider unit than the CPU has.
@@ -914,4 +932,10 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(bad.status == 1)
         #expect(bad.stderr == "timbre: \(notAModel.path): not an HDF5 file\n")
     }
+}
+
+/// The feature flags of this machine's first CPU, as /proc/cpuinfo lists them.
+func cpuFlags() -> Set<String> {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    return Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
 }
