@@ -43,11 +43,11 @@ public final class AudioFileReader {
     public init(url: URL) throws {
         self.url = url
         source = try BufferedFileSource(path: url.path)
+        // An empty file (an interrupted download, say) is named as such, not as an unknown format.
+        guard source.stamp.size > 0 else { throw FileError(path: url.path, reason: "empty file (0 bytes)") }
         var sfInfo = SF_INFO()
         // By content first, read through one large buffer; then by path, which also lets
         // libsndfile use the file name's extension to tell a headerless format.
-        // An empty file (an interrupted download, say) is named as such, not as an unknown format.
-        guard source.stamp.size > 0 else { throw FileError(path: url.path, reason: "empty file (0 bytes)") }
         guard let handle = source.openSoundFile(&sfInfo) ?? FileSystemName.withPath(url.path, { sf_open($0, Int32(SFM_READ), &sfInfo) }) else {
             let reason = String(cString: sf_strerror(nil))
             throw FileError(path: url.path, reason: AudioFileReader.explain(reason, url: url))
