@@ -34,7 +34,9 @@ public enum BLASCore {
         guard let core = replacement(current: current, unit: timbre_vector_unit(),
                                      requested: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]) else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // The binary's own path, not /proc/self/exe, so ps and killall still see its name.
+        let program = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+        if execv(program, CommandLine.unsafeArgv) != 0 { execv("/proc/self/exe", CommandLine.unsafeArgv) }
         // Only reached when the exec failed: carry on with the slow kernels.
         unsetenv("OPENBLAS_CORETYPE")
     }
