@@ -113,10 +113,9 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     @Test func openBLASRunsOnTheCoreTheCPUCanRun() throws {
         func core(_ environment: [String: String]) throws -> String? {
             let version = try TimbreProcess.run(["--version"], environment: environment)
-            let line = version.stdout.split(separator: "\n").first { $0.hasPrefix("OpenBLAS: ") }
-            return line.flatMap { $0.range(of: "(core ") }.map { found in
-                String(version.stdout[found.upperBound...].prefix { $0 != ")" })
-            }
+            // "OpenBLAS: <config> (core NAME)"
+            let line = version.stdout.split(separator: "\n").first { $0.hasPrefix("OpenBLAS: ") && $0.contains("(core ") }
+            return line?.components(separatedBy: "(core ").last?.replacingOccurrences(of: ")", with: "")
         }
         let flags = cpuFlags()
         guard flags.isSuperset(of: ["avx2", "fma"]) else { return }
