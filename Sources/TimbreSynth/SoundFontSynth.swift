@@ -29,32 +29,34 @@ public final class SoundFontSynth {
         SoundFontSynth.silenceLibraryLog()
         self.soundFont = soundFont
         self.sampleRate = sampleRate
-        guard let settings = new_fluid_settings() else {
-            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot allocate settings")
+        (settings, synth, fontID) = try SoundFontSynth.inTurn {
+            guard let settings = new_fluid_settings() else {
+                throw FileError(path: soundFont.path, reason: "libfluidsynth cannot allocate settings")
+            }
+            fluid_settings_setnum(settings, "synth.sample-rate", Double(sampleRate))
+            fluid_settings_setint(settings, "synth.reverb.active", 0)
+            fluid_settings_setint(settings, "synth.chorus.active", 0)
+            fluid_settings_setint(settings, "synth.polyphony", 256)
+            fluid_settings_setnum(settings, "synth.gain", 0.5)
+            guard let synth = new_fluid_synth(settings) else {
+                delete_fluid_settings(settings)
+                throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
+            }
+            let id = fluid_synth_sfload(synth, soundFont.path, 0)
+            guard id != FLUID_FAILED else {
+                delete_fluid_synth(synth)
+                delete_fluid_settings(settings)
+                throw FileError(path: soundFont.path, reason: "not a SoundFont libfluidsynth can load")
+            }
+            return (settings, synth, id)
         }
-        fluid_settings_setnum(settings, "synth.sample-rate", Double(sampleRate))
-        fluid_settings_setint(settings, "synth.reverb.active", 0)
-        fluid_settings_setint(settings, "synth.chorus.active", 0)
-        fluid_settings_setint(settings, "synth.polyphony", 256)
-        fluid_settings_setnum(settings, "synth.gain", 0.5)
-        guard let synth = new_fluid_synth(settings) else {
-            delete_fluid_settings(settings)
-            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
-        }
-        let id = fluid_synth_sfload(synth, soundFont.path, 0)
-        guard id != FLUID_FAILED else {
-            delete_fluid_synth(synth)
-            delete_fluid_settings(settings)
-            throw FileError(path: soundFont.path, reason: "not a SoundFont libfluidsynth can load")
-        }
-        self.settings = settings
-        self.synth = synth
-        fontID = id
     }
 
     deinit {
-        delete_fluid_synth(synth)
-        delete_fluid_settings(settings)
+        SoundFontSynth.inTurn {
+            delete_fluid_synth(synth)
+            delete_fluid_settings(settings)
+        }
     }
 
     /// True when the SoundFont defines `preset` (fluidsynth would otherwise fall back
@@ -74,12 +76,18 @@ public final class SoundFontSynth {
         // 64-frame blocks, recycled voices' filter ramps), so each take gets a fresh one.
         // Its SoundFont load is cheap: the samples come from fluidsynth's cache, which
         // `synth` keeps alive.
-        guard let synth = new_fluid_synth(settings) else {
-            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
+        let (synth, fontID) = try SoundFontSynth.inTurn {
+            guard let synth = new_fluid_synth(settings) else {
+                throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
+            }
+            let fontID = fluid_synth_sfload(synth, soundFont.path, 1)
+            guard fontID != FLUID_FAILED else {
+                delete_fluid_synth(synth)
+                throw FileError(path: soundFont.path, reason: "SoundFont failed to load again")
+            }
+            return (synth, fontID)
         }
-        defer { delete_fluid_synth(synth) }
-        let fontID = fluid_synth_sfload(synth, soundFont.path, 1)
-        guard fontID != FLUID_FAILED else { throw FileError(path: soundFont.path, reason: "SoundFont failed to load again") }
+        defer { SoundFontSynth.inTurn { delete_fluid_synth(synth) } }
         let channel: Int32 = preset.isDrumKit ? 9 : 0
         if preset.isDrumKit { fluid_synth_set_channel_type(synth, channel, Int32(CHANNEL_TYPE_DRUM.rawValue)) }
         fluid_synth_program_select(synth, channel, fontID, Int32(preset.bank), Int32(preset.program))
@@ -121,6 +129,19 @@ public final class SoundFontSynth {
             }
         }
         return signal
+    }
+
+    /// libfluidsynth 2.3 sets up process-wide state (the default modulators, libinstpatch's
+    /// types, the sample cache) while synthesisers are created, loaded and deleted, without a
+    /// lock of its own: when worker threads create theirs at once, a synthesiser can get
+    /// broken default modulators (fluidsynth warns "Modulator with source 1 none") or a valid
+    /// SoundFont can fail to load. So those steps take turns; rendering stays parallel.
+    private static let setupLock = NSLock()
+
+    private static func inTurn<T>(_ body: () throws -> T) rethrows -> T {
+        setupLock.lock()
+        defer { setupLock.unlock() }
+        return try body()
     }
 
     /// fluidsynth prints warnings (e.g. about missing MIDI drivers) on stderr; a batch

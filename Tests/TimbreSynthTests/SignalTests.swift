@@ -96,6 +96,27 @@ struct SoundFontSynthTests {
         let differing = zip(fresh.left + fresh.right, again.left + again.right).enumerated().filter { $0.element.0 != $0.element.1 }
         #expect(differing.isEmpty, "\(differing.count) samples differ, first at \(differing.first?.offset ?? -1): \(String(describing: differing.first?.element))")
     }
+
+    /// Corpus workers each create their own synthesiser at the same moment; libfluidsynth's
+    /// process-wide set-up must not let one of them load or play differently.
+    @Test func synthesisersMadeOnManyThreadsAtOncePlayAlike() throws {
+        let font = URL(fileURLWithPath: "/usr/share/sounds/sf2/sf_GMbank.sf2")
+        let performance = Performance(notes: [Note(start: 0, duration: 0.4, key: 64, velocity: 50), Note(start: 0.2, duration: 0.3, key: 71, velocity: 110)], seconds: 0.6)
+        let threads = 8
+        let slots = UnsafeMutableBufferPointer<StereoSignal?>.allocate(capacity: threads)
+        slots.initialize(repeating: nil)
+        defer { slots.deallocate() }
+        let shared = UncheckedBox(slots)
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            shared.value[thread] = try? SoundFontSynth(soundFont: font).render(performance, preset: Preset(program: 73))
+        }
+        let renders = Array(slots)
+        let reference = try SoundFontSynth(soundFont: font).render(performance, preset: Preset(program: 73))
+        #expect(reference.rms > 1e-3)
+        for (thread, render) in renders.enumerated() {
+            #expect(render?.left == reference.left && render?.right == reference.right, "thread \(thread) rendered \(render.map { "rms \($0.rms)" } ?? "nothing")")
+        }
+    }
 }
 
 /// Amplitude of the `frequency` component of `x` (a single-bin DFT over whole periods).
