@@ -42,11 +42,13 @@ public final class SoundFontSynth {
                 delete_fluid_settings(settings)
                 throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
             }
+            LibraryErrors.shared.clear()
             let id = fluid_synth_sfload(synth, soundFont.path, 0)
             guard id != FLUID_FAILED else {
                 delete_fluid_synth(synth)
                 delete_fluid_settings(settings)
-                throw FileError(path: soundFont.path, reason: "not a SoundFont libfluidsynth can load")
+                let why = LibraryErrors.shared.first.map { " (\($0))" } ?? ""
+                throw FileError(path: soundFont.path, reason: "not a SoundFont libfluidsynth can load" + why)
             }
             return (settings, synth, id)
         }
@@ -145,14 +147,45 @@ public final class SoundFontSynth {
     }
 
     /// fluidsynth prints warnings (e.g. about missing MIDI drivers) on stderr; a batch
-    /// renderer has no use for them.
+    /// renderer has no use for them. Its errors are kept instead, so that a SoundFont that
+    /// fails to load is reported with fluidsynth's reason on the file's one line.
     private static let silence: Void = {
-        for level in [FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG] {
+        for level in [FLUID_WARN, FLUID_INFO, FLUID_DBG] {
             fluid_set_log_function(Int32(level.rawValue), nil, nil)
         }
+        for level in [FLUID_PANIC, FLUID_ERR] {
+            fluid_set_log_function(Int32(level.rawValue), { _, message, _ in
+                if let message { LibraryErrors.shared.record(String(cString: message)) }
+            }, nil)
+        }
+        silenceGLibLog()
     }()
 
+    /// When fluidsynth's own loader rejects a file, it hands it to libinstpatch's DLS
+    /// loader, which complains through GLib's log ("CRITICAL ... IPATCH_IS_CONTAINER") on
+    /// stderr. fluidsynth's reason is already on the file's line, so GLib's default log
+    /// handler (found at run time; GLib comes with libfluidsynth) is given one that drops it.
+    private static func silenceGLibLog() {
+        typealias LogHandler = @convention(c) (UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void
+        typealias SetDefaultHandler = @convention(c) (LogHandler?, UnsafeMutableRawPointer?) -> LogHandler?
+        guard let program = dlopen(nil, RTLD_NOW), let symbol = dlsym(program, "g_log_set_default_handler") else { return }
+        _ = unsafeBitCast(symbol, to: SetDefaultHandler.self)({ _, _, _, _ in }, nil)
+    }
+
     private static func silenceLibraryLog() { _ = silence }
+}
+
+/// The errors libfluidsynth reported since the last `clear()`. Loads take turns, so between
+/// a load's `clear()` and its end they are that load's; the first is the default loader's
+/// reason (the DLS loader it falls back to only adds that the file is not DLS either).
+private final class LibraryErrors: @unchecked Sendable {
+    static let shared = LibraryErrors()
+    private let lock = NSLock()
+    private var messages: [String] = []
+
+    func clear() { lock.lock(); messages = []; lock.unlock() }
+    func record(_ message: String) { lock.lock(); if messages.count < 8 { messages.append(message) }; lock.unlock() }
+    var first: String? { lock.lock(); defer { lock.unlock() }; return messages.first }
 }
 
 extension Comparable {

@@ -97,6 +97,22 @@ struct SoundFontSynthTests {
         #expect(differing.isEmpty, "\(differing.count) samples differ, first at \(differing.first?.offset ?? -1): \(String(describing: differing.first?.element))")
     }
 
+    /// A file that is not a SoundFont is named with fluidsynth's own reason, on one line.
+    @Test func aBrokenSoundFontIsReportedWithFluidSynthsReason() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("broken-sf2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cases: [(bytes: [UInt8], reason: String)] = [
+            (Array("this is no RIFF file at all".utf8), "not a SoundFont libfluidsynth can load (Not a RIFF file)"),
+            (Array("RIFF".utf8) + [0x10, 0, 0, 0] + Array("sfbkLIST".utf8), "not a SoundFont libfluidsynth can load (SoundFont file size mismatch)"),
+        ]
+        for (index, broken) in cases.enumerated() {
+            let file = folder.appendingPathComponent("font\(index).sf2")
+            try Data(broken.bytes).write(to: file)
+            #expect(throws: FileError(path: file.path, reason: broken.reason)) { try SoundFontSynth(soundFont: file) }
+        }
+    }
+
     /// Corpus workers each create their own synthesiser at the same moment; libfluidsynth's
     /// process-wide set-up must not let one of them load or play differently.
     @Test func synthesisersMadeOnManyThreadsAtOncePlayAlike() throws {
