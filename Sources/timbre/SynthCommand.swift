@@ -116,6 +116,8 @@ struct SynthCommand: ParsableCommand {
             options.families = families == "all" ? options.catalogue.families : families.split(separator: ",").map(String.init)
         }
         if let soundFont {
+            // Loaded once here, so a file that is no SoundFont gets one line, not one per take.
+            _ = try reportingErrors { try SoundFontSynth(soundFont: URL(fileURLWithPath: soundFont)) }
             let family = options.addGeneralMIDIFamily(soundFont: URL(fileURLWithPath: soundFont))
             if families == nil { options.families = [family, "hydrogen"] } else { options.families.append(family) }
         }

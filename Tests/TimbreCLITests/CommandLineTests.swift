@@ -748,6 +748,19 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(try ModelFile.read(from: URL(fileURLWithPath: tuned)).weights == ModelFile.read(from: URL(fileURLWithPath: model)).weights)
     }
 
+    /// A `--sound-font` that is no SoundFont stops `synth` with one line naming it and
+    /// fluidsynth's reason, before anything is rendered.
+    @Test func synthNamesABrokenSoundFontOnce() throws {
+        let root = scratchFolder("cli")
+        let font = root.appendingPathComponent("broken.sf2")
+        try Data("no RIFF here".utf8).write(to: font)
+        let output = root.appendingPathComponent("corpus")
+        let run = try TimbreProcess.run(["synth", "-o", output.path, "--sound-font", font.path, "--takes-per-class", "1", "--songs", "0"])
+        #expect(run.status == 1)
+        #expect(run.stderr == "timbre: \(font.path): not a SoundFont libfluidsynth can load (Not a RIFF file)\n", "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
     /// `synth --print-settings` prints what a render records in synth-settings.txt, and
     /// renders nothing: recipes compare the two to know whether a corpus is still theirs.
     @Test func synthPrintsTheSettingsItWouldRecord() throws {
