@@ -78,18 +78,14 @@ public final class SoundFontSynth {
         // 64-frame blocks, recycled voices' filter ramps), so each take gets a fresh one.
         // Its SoundFont load is cheap: the samples come from fluidsynth's cache, which
         // `synth` keeps alive.
-        let (synth, fontID) = try SoundFontSynth.inTurn {
-            guard let synth = new_fluid_synth(settings) else {
-                throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
-            }
-            let fontID = fluid_synth_sfload(synth, soundFont.path, 1)
-            guard fontID != FLUID_FAILED else {
-                delete_fluid_synth(synth)
-                throw FileError(path: soundFont.path, reason: "SoundFont failed to load again")
-            }
-            return (synth, fontID)
+        // No turn is needed here: this instance's own creation, in turn, finished
+        // libfluidsynth's process-wide set-up.
+        guard let synth = new_fluid_synth(settings) else {
+            throw FileError(path: soundFont.path, reason: "libfluidsynth cannot create a synthesiser")
         }
-        defer { SoundFontSynth.inTurn { delete_fluid_synth(synth) } }
+        defer { delete_fluid_synth(synth) }
+        let fontID = fluid_synth_sfload(synth, soundFont.path, 1)
+        guard fontID != FLUID_FAILED else { throw FileError(path: soundFont.path, reason: "SoundFont failed to load again") }
         let channel: Int32 = preset.isDrumKit ? 9 : 0
         if preset.isDrumKit { fluid_synth_set_channel_type(synth, channel, Int32(CHANNEL_TYPE_DRUM.rawValue)) }
         fluid_synth_program_select(synth, channel, fontID, Int32(preset.bank), Int32(preset.program))
@@ -134,10 +130,11 @@ public final class SoundFontSynth {
     }
 
     /// libfluidsynth 2.3 sets up process-wide state (the default modulators, libinstpatch's
-    /// types, the sample cache) while synthesisers are created, loaded and deleted, without a
-    /// lock of its own: when worker threads create theirs at once, a synthesiser can get
-    /// broken default modulators (fluidsynth warns "Modulator with source 1 none") or a valid
-    /// SoundFont can fail to load. So those steps take turns; rendering stays parallel.
+    /// types) while its first synthesisers are created and loaded, without a lock of its
+    /// own: when worker threads create theirs at once, a synthesiser can get broken default
+    /// modulators (fluidsynth warns "Modulator with source 1 none") or a valid SoundFont can
+    /// fail to load. So instances are created (and freed) in turn; once one exists the
+    /// set-up is done, and the per-take synthesisers and rendering run in parallel.
     private static let setupLock = NSLock()
 
     private static func inTurn<T>(_ body: () throws -> T) rethrows -> T {
