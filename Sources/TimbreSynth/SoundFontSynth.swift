@@ -172,9 +172,11 @@ public final class SoundFontSynth {
     private static func silenceLibraryLog() { _ = silence }
 }
 
-/// The errors libfluidsynth reported since the last `clear()`. Loads take turns, so between
-/// a load's `clear()` and its end they are that load's; the first is the default loader's
-/// reason (the DLS loader it falls back to only adds that the file is not DLS either).
+/// The errors libfluidsynth reported since the last `clear()`. Instances load their
+/// SoundFont in turn, so between such a load's `clear()` and its end they are that load's
+/// (a take's reload of a SoundFont already loaded has nothing to report); the first is the
+/// default loader's reason (the DLS loader it falls back to only adds that the file is not
+/// DLS either).
 private final class LibraryErrors: @unchecked Sendable {
     static let shared = LibraryErrors()
     private let lock = NSLock()
