@@ -127,6 +127,32 @@ import Testing
         }
     }
 
+    /// The separator's estimates and the baselines are scored in one call that shares the
+    /// references' filters; each set must score exactly as it does alone.
+    @Test func setsScoredTogetherScoreAsEachAlone() throws {
+        let references = Self.sources()
+        var silenced = Self.inputs("noise").estimates
+        for c in 0..<2 { for t in 8_000..<16_000 { silenced[0][c][t] = 0 } }
+        let sets = ["mixture", "half", "delay"].map { Self.inputs($0).estimates } + [silenced]
+        let together = try BSSEval.evaluate(references: references, estimateSets: sets, window: 8_000, hop: 4_000)
+        #expect(together.count == sets.count)
+        for (set, estimates) in sets.enumerated() {
+            let alone = try BSSEval.evaluate(references: references, estimates: estimates, window: 8_000, hop: 4_000)
+            #expect(together[set][0].sdr.contains(where: \.isNaN) == (set == 3))
+            for j in 0..<references.count {
+                for (path, metric) in [(\BSSEval.Scores.sdr, "SDR"), (\.isr, "ISR"), (\.sir, "SIR"), (\.sar, "SAR")] {
+                    let a = together[set][j][keyPath: path], b = alone[j][keyPath: path]
+                    // Equal up to rounding; NaN where a window is silent; both huge where
+                    // the decomposition is perfect and only numerical noise is left.
+                    let same = zip(a, b).allSatisfy { x, y in
+                        x.isNaN ? y.isNaN : x > 100 ? y > 100 : abs(x - y) < 1e-9
+                    }
+                    #expect(a.count == b.count && same, "set \(set) source \(j) \(metric): \(a) against \(b)")
+                }
+            }
+        }
+    }
+
     @Test func anEstimateEqualToItsReferenceScoresVeryHigh() throws {
         let references = Self.sources()
         let scores = try BSSEval.evaluate(references: references, estimates: references, window: 8_000, hop: 8_000)

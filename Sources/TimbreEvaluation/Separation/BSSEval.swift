@@ -32,29 +32,42 @@ public enum BSSEval {
     ///   - window, hop: in samples (museval: one second each).
     public static func evaluate(references: [[[Double]]], estimates: [[[Double]]], window: Int, hop: Int,
                                 filterLength: Int = 512) throws -> [Scores] {
+        try evaluate(references: references, estimateSets: [estimates], window: window, hop: hop, filterLength: filterLength)[0]
+    }
+
+    /// Scores several sets of estimates of the same references, each set as `evaluate`
+    /// scores it alone: the references' share of the work (their Gram matrix, its
+    /// factorisation, their windows' spectra) is done once for all of them.
+    /// - Returns: [set][source].
+    public static func evaluate(references: [[[Double]]], estimateSets: [[[[Double]]]], window: Int, hop: Int,
+                                filterLength: Int = 512) throws -> [[Scores]] {
         let sources = references.count, channels = references[0].count, length = references[0][0].count
-        let filters = try DistortionFilters(references: references, estimates: estimates, length: filterLength)
+        let filterSets = try DistortionFilters.forEach(of: estimateSets, references: references, length: filterLength)
         let ranges = windows(length: length, window: window, hop: hop)
         let windowLength = ranges[0].count
         let projector = WindowProjector(windowLength: windowLength, filterLength: filterLength)
-        let allSpectra = filters.all.map { $0.map { taps in projector.filterSpectra(taps) } }
-        let ownSpectra = filters.own.map { $0.map { taps in projector.filterSpectra(taps) } }
-        var scores = [Scores](repeating: Scores(), count: sources)
+        let allSpectra = filterSets.map { $0.all.map { $0.map { taps in projector.filterSpectra(taps) } } }
+        let ownSpectra = filterSets.map { $0.own.map { $0.map { taps in projector.filterSpectra(taps) } } }
+        var scores = [[Scores]](repeating: [Scores](repeating: Scores(), count: sources), count: estimateSets.count)
         for range in ranges {
-            if (references + estimates).contains(where: { isSilent($0, over: range) }) {
-                for j in 0..<sources { scores[j].append(.nan, .nan, .nan, .nan) }
-                continue
+            let referenceSilent = references.contains { isSilent($0, over: range) }
+            let silentSets = estimateSets.map { estimates in referenceSilent || estimates.contains { isSilent($0, over: range) } }
+            for (set, silent) in silentSets.enumerated() where silent {
+                for j in 0..<sources { scores[set][j].append(.nan, .nan, .nan, .nan) }
             }
+            guard silentSets.contains(false) else { continue }
             let segmentSpectra = references.map { $0.map { projector.segmentSpectrum($0[range]) } }
             let everySegment = segmentSpectra.flatMap { $0 }
-            for j in 0..<sources {
-                var energies = Energies()
-                for c in 0..<channels {
-                    let everyone = projector.project(segments: everySegment, filters: allSpectra[j][c])
-                    let own = projector.project(segments: segmentSpectra[j], filters: ownSpectra[j][c])
-                    energies.add(reference: references[j][c][range], estimate: estimates[j][c][range], own: own, everyone: everyone)
+            for (set, estimates) in estimateSets.enumerated() where !silentSets[set] {
+                for j in 0..<sources {
+                    var energies = Energies()
+                    for c in 0..<channels {
+                        let everyone = projector.project(segments: everySegment, filters: allSpectra[set][j][c])
+                        let own = projector.project(segments: segmentSpectra[j], filters: ownSpectra[set][j][c])
+                        energies.add(reference: references[j][c][range], estimate: estimates[j][c][range], own: own, everyone: everyone)
+                    }
+                    scores[set][j].append(energies.sdr, energies.isr, energies.sir, energies.sar)
                 }
-                scores[j].append(energies.sdr, energies.isr, energies.sir, energies.sar)
             }
         }
         return scores

@@ -24,56 +24,84 @@ struct DistortionFilters {
     /// - Parameters:
     ///   - references: [source][channel][sample]; estimates: the same shape, estimate j for source j.
     init(references: [[[Double]]], estimates: [[[Double]]], length: Int) throws {
+        self = try Self.forEach(of: [estimates], references: references, length: length)[0]
+    }
+
+    private init(all: [[[Double]]], own: [[[Double]]], length: Int) {
+        self.all = all
+        self.own = own
+        self.length = length
+    }
+
+    /// The filters of several sets of estimates of the same references (a separator's and
+    /// the baselines'). The references' correlations, their Gram matrix and its LU
+    /// factorisation, the costly part, are made once and serve every set.
+    /// - Parameters:
+    ///   - estimateSets: [set][source][channel][sample], each set shaped as `references`.
+    static func forEach(of estimateSets: [[[[Double]]]], references: [[[Double]]], length: Int) throws -> [DistortionFilters] {
         let sources = references.count, channels = references[0].count
-        let signals = references.flatMap { $0 } + estimates.flatMap { $0 }
-        let referenceCount = sources * channels
+        let referenceCount = sources * channels, sets = estimateSets.count
+        let signals = references.flatMap { $0 } + estimateSets.flatMap { $0.flatMap { $0 } }
         var pairs: [(Int, Int)] = []
         for p in 0..<referenceCount {
             for q in p..<referenceCount { pairs.append((p, q)) }
-            for e in 0..<(sources * channels) { pairs.append((p, referenceCount + e)) }
+            for e in 0..<(sets * referenceCount) { pairs.append((p, referenceCount + e)) }
         }
         let correlations = LaggedCorrelations(signals: signals, pairs: pairs, maxLag: length)
-        self.length = length
 
         // Gram of delayed references: G[(p,a),(q,b)] = Σ x_p[n−a]·x_q[n−b] = R_pq[a−b].
         let n = referenceCount * length
         var gram = [Double](repeating: 0, count: n * n)
         for p in 0..<referenceCount {
             for q in p..<referenceCount {
+                let r = correlations.series(p, q), zeroLag = length - 1
                 for a in 0..<length {
                     for b in 0..<length {
-                        let value = correlations.value(p, q, lag: a - b)
+                        let value = r[zeroLag + a - b]
                         gram[(p * length + a) * n + q * length + b] = value
                         gram[(q * length + b) * n + p * length + a] = value
                     }
                 }
             }
         }
-        // Right-hand sides, one column per estimate channel: D[(p,a), e] = Σ x_p[n−a]·e[n] = R_pe[a].
-        let columns = sources * channels
+        // Right-hand sides, one column per estimate channel of every set:
+        // D[(p,a), e] = Σ x_p[n−a]·e[n] = R_pe[a].
+        let columns = sets * referenceCount
         var rhs = [Double](repeating: 0, count: n * columns)
         for e in 0..<columns {
             for p in 0..<referenceCount {
-                for a in 0..<length { rhs[e * n + p * length + a] = correlations.value(p, referenceCount + e, lag: a) }
+                let r = correlations.series(p, referenceCount + e)
+                for a in 0..<length { rhs[e * n + p * length + a] = r[length - 1 + a] }
             }
         }
-        let solvedAll = try Self.solve(gram, size: n, rhs: rhs, columns: columns)
-        all = (0..<sources).map { j in
-            (0..<channels).map { c in Array(solvedAll[((j * channels + c) * n)..<((j * channels + c + 1) * n)]) }
-        }
+        let solvedAll = try solve(gram, size: n, rhs: rhs, columns: columns)
         // Each estimate on its own reference alone: the diagonal block of G and its rows of D.
         let m = channels * length
-        own = try (0..<sources).map { j in
+        let solvedOwn: [[Double]] = try (0..<sources).map { j in
             var block = [Double](repeating: 0, count: m * m)
             for r in 0..<m {
                 for c in 0..<m { block[r * m + c] = gram[(j * m + r) * n + j * m + c] }
             }
-            var ownRHS = [Double](repeating: 0, count: m * channels)
-            for c in 0..<channels {
-                for r in 0..<m { ownRHS[c * m + r] = rhs[(j * channels + c) * n + j * m + r] }
+            var ownRHS = [Double](repeating: 0, count: m * sets * channels)
+            for s in 0..<sets {
+                for c in 0..<channels {
+                    let column = (s * sources + j) * channels + c
+                    for r in 0..<m { ownRHS[(s * channels + c) * m + r] = rhs[column * n + j * m + r] }
+                }
             }
-            let solved = try Self.solve(block, size: m, rhs: ownRHS, columns: channels)
-            return (0..<channels).map { c in Array(solved[(c * m)..<((c + 1) * m)]) }
+            return try solve(block, size: m, rhs: ownRHS, columns: sets * channels)
+        }
+        return (0..<sets).map { s in
+            let all = (0..<sources).map { j in
+                (0..<channels).map { c in
+                    let column = (s * sources + j) * channels + c
+                    return Array(solvedAll[(column * n)..<((column + 1) * n)])
+                }
+            }
+            let own = (0..<sources).map { j in
+                (0..<channels).map { c in Array(solvedOwn[j][((s * channels + c) * m)..<((s * channels + c + 1) * m)]) }
+            }
+            return DistortionFilters(all: all, own: own, length: length)
         }
     }
 

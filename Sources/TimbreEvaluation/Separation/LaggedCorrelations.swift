@@ -83,4 +83,10 @@ struct LaggedCorrelations {
     func value(_ p: Int, _ q: Int, lag: Int) -> Double {
         values[Self.key((p, q), signalCount)]![lag + maxLag - 1]
     }
+
+    /// R_pq at every lag of a requested pair, from −(maxLag − 1) up: one look-up for loops
+    /// that read many lags.
+    func series(_ p: Int, _ q: Int) -> [Double] {
+        values[Self.key((p, q), signalCount)]!
+    }
 }

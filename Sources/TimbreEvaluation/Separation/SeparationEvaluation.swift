@@ -41,17 +41,18 @@ public struct SeparationEvaluation {
         guard window >= 1, hop >= 1 else {
             throw FileError(path: track.name, reason: "the window or hop is shorter than one sample at \(track.sampleRate) Hz")
         }
-        func score(_ estimates: [[[Double]]]) throws -> [String: BSSEval.Scores] {
-            let scores = try BSSEval.evaluate(references: track.references, estimates: estimates, window: window, hop: hop)
-            return Dictionary(uniqueKeysWithValues: zip(track.stems, scores))
+        var estimateSets = [track.estimates]
+        if baselines {
+            let mixture = Self.mixture(of: track.references)
+            estimateSets += [track.references.map { _ in mixture }, OracleRatioMask.estimates(references: track.references)]
         }
-        var result = TrackResult(track: track.name, sampleRate: track.sampleRate, hop: hop, windows: try score(track.estimates), baselines: [:])
+        let scores = try BSSEval.evaluate(references: track.references, estimateSets: estimateSets, window: window, hop: hop)
+            .map { Dictionary(uniqueKeysWithValues: zip(track.stems, $0)) }
+        var result = TrackResult(track: track.name, sampleRate: track.sampleRate, hop: hop, windows: scores[0], baselines: [:])
         let levels = Self.referenceLevels(track.references, window: window, hop: hop)
         result.referenceLevels = Dictionary(uniqueKeysWithValues: zip(track.stems, levels))
         if baselines {
-            let mixture = Self.mixture(of: track.references)
-            result.baselines["mixture"] = try score(track.references.map { _ in mixture })
-            result.baselines["oracle IRM"] = try score(OracleRatioMask.estimates(references: track.references))
+            for (name, baseline) in zip(Self.baselineNames, scores.dropFirst()) { result.baselines[name] = baseline }
         }
         tracks.append(result)
     }
