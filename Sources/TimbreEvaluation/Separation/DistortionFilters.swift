@@ -21,12 +21,6 @@ struct DistortionFilters {
 
     static let fallbackLoad = 1e-10
 
-    /// - Parameters:
-    ///   - references: [source][channel][sample]; estimates: the same shape, estimate j for source j.
-    init(references: [[[Double]]], estimates: [[[Double]]], length: Int) throws {
-        self = try Self.forEach(of: [estimates], references: references, length: length)[0]
-    }
-
     private init(all: [[[Double]]], own: [[[Double]]], length: Int) {
         self.all = all
         self.own = own
@@ -37,7 +31,8 @@ struct DistortionFilters {
     /// the baselines'). The references' correlations, their Gram matrix and its LU
     /// factorisation, the costly part, are made once and serve every set.
     /// - Parameters:
-    ///   - estimateSets: [set][source][channel][sample], each set shaped as `references`.
+    ///   - estimateSets: [set][source][channel][sample], each set shaped as `references`
+    ///     ([source][channel][sample]), estimate j for source j.
     static func forEach(of estimateSets: [[[[Double]]]], references: [[[Double]]], length: Int) throws -> [DistortionFilters] {
         let sources = references.count, channels = references[0].count
         let referenceCount = sources * channels, sets = estimateSets.count
