@@ -17,15 +17,8 @@ struct DistortionFilters {
     /// [channel · length + lag]).
     let all: [[[Double]]]
     let own: [[[Double]]]
-    let length: Int
 
     static let fallbackLoad = 1e-10
-
-    private init(all: [[[Double]]], own: [[[Double]]], length: Int) {
-        self.all = all
-        self.own = own
-        self.length = length
-    }
 
     /// The filters of several sets of estimates of the same references (a separator's and
     /// the baselines'). The references' correlations, their Gram matrix and its LU
@@ -96,7 +89,7 @@ struct DistortionFilters {
             let own = (0..<sources).map { j in
                 (0..<channels).map { c in Array(solvedOwn[j][((s * channels + c) * m)..<((s * channels + c + 1) * m)]) }
             }
-            return DistortionFilters(all: all, own: own, length: length)
+            return DistortionFilters(all: all, own: own)
         }
     }
 

@@ -81,7 +81,7 @@ struct LaggedCorrelations {
 
     /// R_pq[lag] for a requested pair and |lag| < maxLag.
     func value(_ p: Int, _ q: Int, lag: Int) -> Double {
-        values[Self.key((p, q), signalCount)]![lag + maxLag - 1]
+        series(p, q)[lag + maxLag - 1]
     }
 
     /// R_pq at every lag of a requested pair, from −(maxLag − 1) up: one look-up for loops
