@@ -16,8 +16,9 @@ APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libop
 	csound-soundfont denemo-data stk festival festvox-kallpc16k libopenmpi-dev openmpi-bin
 
 # What the model targets install besides: Festival's six other voices, which every model
-# recipe's songs sing with, and the real guitar recordings, which `make model` trains on.
-MODEL_PACKAGES := fretsonfire-songs-muldjord festvox-itapc16k festvox-italp16k festvox-czech-dita \
+# recipe's songs sing with, the real guitar recordings, which `make model` trains on, and
+# Sectoid's guitar tracks, which the real-solo test scores.
+MODEL_PACKAGES := fretsonfire-songs-muldjord fretsonfire-songs-sectoid festvox-itapc16k festvox-italp16k festvox-czech-dita \
 	festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
 
 # Data-parallel training over MPI (`mpirun -np R timbre train ...`) is built in; a plain

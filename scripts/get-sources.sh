@@ -80,6 +80,16 @@ if [ -d "$songs" ]; then
 else
     echo "real guitar recordings need the Debian package fretsonfire-songs-muldjord" >&2
 fi
+# The guitar tracks of Sectoid's four songs, for the real-solo test only (never trained on).
+songs=/usr/share/games/fretsonfire/data/songs/sectoid
+if [ -d "$songs" ]; then
+    mkdir -p "$dir/sectoid"
+    for song in "$songs"/*/; do
+        ln -sfn "$song/guitar.ogg" "$dir/sectoid/$(basename "$song").ogg"
+    done
+else
+    echo "the real-solo test's Sectoid guitar tracks need the Debian package fretsonfire-songs-sectoid" >&2
+fi
 # Real solo violin from the Bach violin data set: only the recordings under CC BY 3.0 or in
 # the public domain (the set's other folders forbid commercial use or derivatives).
 violin=$dir/bach-violin

@@ -2,7 +2,8 @@
 """Scores a classifier on real solo recordings it never trained on, listed in
 datasets/real-solo-test.csv by library: the sms-tools sounds (CC BY 4.0, from
 freesound.org), the DI guitar and bass phrases of nam-inputs (MIT) and the sung clips of
-DrakoTune (CC BY 4.0, from VocalSet); get them with scripts/get-sources.sh.
+DrakoTune (CC BY 4.0, from VocalSet) and the guitar tracks of Sectoid's songs (MIT, Debian
+fretsonfire-songs-sectoid); get them with scripts/get-sources.sh.
 Each file's checksum is verified first. Prints every file's top class, then the top-1
 error over files and over 3-s windows, in all and per library, and the recall per class.
 
