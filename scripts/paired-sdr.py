@@ -2,8 +2,8 @@
 """Whether separator B beats separator A on the same songs, beyond the spread between songs.
 
 Reads `timbre evaluate-separation --report` folders in pairs (A's report, then B's, for each
-song set), pools the songs of every set, and prints each separator's mean over the four stems
-of the median SDR over songs (each song's SDR being the median over its 1-s windows, as
+song set), pools the songs of every set, and prints each separator's mean over the stems
+(the four of the design, or whichever the reports score) of the median SDR over songs (each song's SDR being the median over its 1-s windows, as
 evaluate-separation reports it), their difference, and a 95% interval for that difference
 from a paired bootstrap over songs (1,000 resamples, fixed seed).
 
@@ -15,9 +15,6 @@ import random
 import statistics
 import sys
 from collections import defaultdict
-
-STEMS = ("bass", "drums", "other", "vocals")
-
 
 def song_medians(report, song_set):
     """(song, stem) -> median SDR over the song's finite windows."""
@@ -31,7 +28,8 @@ def song_medians(report, song_set):
 
 
 def mean_sdr(songs, medians):
-    per_stem = [[medians[(song, stem)] for song in songs if (song, stem) in medians] for stem in STEMS]
+    stems = sorted({stem for _, stem in medians})
+    per_stem = [[medians[(song, stem)] for song in songs if (song, stem) in medians] for stem in stems]
     return statistics.mean(statistics.median(values) for values in per_stem if values)
 
 

@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""Tags and separates real band recordings that no model trains on: Sectoid's four songs
-(MIT, Debian fretsonfire-songs-sectoid) ship their guitar track apart from the rest of the
-band, so their sum is the song as recorded and the guitar track is a true stem.
+"""Tags and separates real band recordings: Frets on Fire songs ship their guitar track
+apart from the rest of the band, so their sum is the song as recorded and the guitar
+track is a true stem. Sectoid's four songs (MIT, Debian fretsonfire-songs-sectoid) are
+never trained on; Muldjord's four (CC BY-SA 3.0, fretsonfire-songs-muldjord) lend their
+guitar tracks to the classifier's training, so they only test the separator, which never
+hears them.
 
-Tagging: the guitar track says in which 3-s windows the guitar is clearly heard (within
-GAP dB of the mix's level). Prints, with and without `--separate`, in how many of those
-windows `timbre tag` names electric guitar, and how often it names each class there. Only
-the guitar is labelled: the band's other instruments are not known, so the other tags
-are counted, not judged.
+Tagging (Sectoid's songs): the guitar track says in which 3-s windows the guitar is
+clearly heard (within GAP dB of the mix's level). Prints, with and without `--separate`,
+in how many of those windows `timbre tag` names electric guitar, and how often it names
+each class there. Only the guitar is labelled: the band's other instruments are not
+known, so the other tags are counted, not judged.
 
-Separation (--separation): `timbre separate` splits each song; its `other` stem is scored
-as the guitar and the sum of its vocals, drums and bass as the band, against the two
-tracks, by `timbre evaluate-separation` (museval's metrics, beside the mixture and
-oracle-mask baselines). Instruments of the band that belong in `other` (keyboards, say)
-count against it, so the figures are a lower bound for a four-stem reference.
+Separation (--separation, both sets): `timbre separate` splits each song; its `other`
+stem is scored as the guitar and the sum of its vocals, drums and bass as the band,
+against the two tracks, by `timbre evaluate-separation` (museval's metrics, beside the
+mixture and oracle-mask baselines). Instruments of the band that belong in `other`
+(keyboards, say) count against it, so the figures are a lower bound for a four-stem
+reference.
 
     python3 scripts/real-band-test.py --timbre .build/release/timbre [--model M]
-        [--separator-model S] [--separation]
+        [--separator-model S] [--separation [--report DIR]]
 """
 import argparse
 import collections
@@ -29,7 +33,9 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-SONGS = "/usr/share/games/fretsonfire/data/songs/sectoid"
+SONGS = "/usr/share/games/fretsonfire/data/songs"
+# (set, Debian package, whether the classifier never trained on its guitar)
+SETS = (("sectoid", "fretsonfire-songs-sectoid", True), ("muldjord", "fretsonfire-songs-muldjord", False))
 
 
 def fail(message):
@@ -100,7 +106,8 @@ def tagging(args, songs):
               f"where it is heard ({share:.1f}%); tags there: {counts}")
 
 
-def separation(args, songs, folder):
+def separation(args, set_name, songs, folder):
+    """Scores the separator on songs (folders of mixture, guitar and band), in folder."""
     references, estimates, stems = (os.path.join(folder, part) for part in ("references", "estimates", "stems"))
     os.makedirs(references)
     names = [os.path.basename(song) for song in songs]
@@ -120,7 +127,10 @@ def separation(args, songs, folder):
         os.makedirs(os.path.join(estimates, name))
         sf.write(os.path.join(estimates, name, "guitar.wav"), parts["other"][0].astype(np.float32), rate, subtype="FLOAT")
         sf.write(os.path.join(estimates, name, "band.wav"), band.astype(np.float32), rate, subtype="FLOAT")
-    print(run([args.timbre, "evaluate-separation", estimates, references]), end="")
+    command = [args.timbre, "evaluate-separation", estimates, references]
+    if args.report:
+        command += ["--report", os.path.join(args.report, set_name)]
+    print(run(command), end="")
 
 
 def main():
@@ -128,17 +138,25 @@ def main():
     parser.add_argument("--timbre", required=True)
     parser.add_argument("--model", help="classifier model (default: the bundled one)")
     parser.add_argument("--separator-model", dest="separator", help="separator model (default: the bundled one)")
-    parser.add_argument("--separation", action="store_true", help="also score the separator on guitar against band")
-    parser.add_argument("--songs", default=SONGS, help="the Sectoid songs' folder (default: where Debian installs it)")
+    parser.add_argument("--separation", action="store_true", help="also score the separator, guitar against band, on both sets")
+    parser.add_argument("--report", help="write each set's evaluate-separation report to REPORT/<set> (for scripts/paired-sdr.py)")
+    parser.add_argument("--songs", default=SONGS, help="where Debian installs the Frets on Fire songs (default: %(default)s)")
     parser.add_argument("--gap", type=float, default=12, help="a window counts when the guitar is at most GAP dB under the mix")
     args = parser.parse_args()
-    if not os.path.isdir(args.songs):
-        fail(f"{args.songs}: missing (apt-get install fretsonfire-songs-sectoid)")
-    with tempfile.TemporaryDirectory() as folder:
-        songs = write_songs(args.songs, os.path.join(folder, "songs"))
-        tagging(args, songs)
-        if args.separation:
-            separation(args, songs, folder)
+    for name, package, unseen in SETS:
+        if not (unseen or args.separation):
+            continue
+        songs = os.path.join(args.songs, name)
+        if not os.path.isdir(songs):
+            fail(f"{songs}: missing (apt-get install {package})")
+        with tempfile.TemporaryDirectory() as folder:
+            written = write_songs(songs, os.path.join(folder, "songs"))
+            if unseen:
+                print(f"{name}: tagging")
+                tagging(args, written)
+            if args.separation:
+                print(f"{name}: separation")
+                separation(args, name, written, folder)
 
 
 if __name__ == "__main__":
