@@ -70,26 +70,21 @@ mkdir -p "$dir/impulse-responses"
 ln -sfn "$dir/ToobAmp/impulseFiles/reverb" "$dir/impulse-responses/rooms"
 ln -sfn "$dir/ToobAmp/impulseFiles/CabIR" "$dir/impulse-responses/cabinets"
 
+# Links the guitar track of every Frets on Fire song of Debian package $1 into folder $2,
+# as <song>.ogg; $3 says what the tracks are for, should the package be missing.
+link_guitar_tracks() {
+    local songs=/usr/share/games/fretsonfire/data/songs/${1#fretsonfire-songs-} song
+    if [ -d "$songs" ]; then
+        mkdir -p "$2"
+        for song in "$songs"/*/; do ln -sfn "$song/guitar.ogg" "$2/$(basename "$song").ogg"; done
+    else
+        echo "$3 need the Debian package $1" >&2
+    fi
+}
 # Real recordings, one folder per class (the `folders` layout of `timbre prepare`).
-songs=/usr/share/games/fretsonfire/data/songs/muldjord
-if [ -d "$songs" ]; then
-    mkdir -p "$dir/recordings/electric guitar"
-    for song in "$songs"/*/; do
-        ln -sfn "$song/guitar.ogg" "$dir/recordings/electric guitar/$(basename "$song").ogg"
-    done
-else
-    echo "real guitar recordings need the Debian package fretsonfire-songs-muldjord" >&2
-fi
+link_guitar_tracks fretsonfire-songs-muldjord "$dir/recordings/electric guitar" "real guitar recordings"
 # The guitar tracks of Sectoid's four songs, for the real-solo test only (never trained on).
-songs=/usr/share/games/fretsonfire/data/songs/sectoid
-if [ -d "$songs" ]; then
-    mkdir -p "$dir/sectoid"
-    for song in "$songs"/*/; do
-        ln -sfn "$song/guitar.ogg" "$dir/sectoid/$(basename "$song").ogg"
-    done
-else
-    echo "the real-solo test's Sectoid guitar tracks need the Debian package fretsonfire-songs-sectoid" >&2
-fi
+link_guitar_tracks fretsonfire-songs-sectoid "$dir/sectoid" "the real-solo test's Sectoid guitar tracks"
 # Real solo violin from the Bach violin data set: only the recordings under CC BY 3.0 or in
 # the public domain (the set's other folders forbid commercial use or derivatives).
 violin=$dir/bach-violin
