@@ -17,7 +17,7 @@ APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libop
 
 # What the model targets install besides: Festival's six other voices, which every model
 # recipe's songs sing with, the real guitar recordings, which `make model` trains on, and
-# Sectoid's guitar tracks, which the real-solo test scores.
+# Sectoid's songs, which the real-solo and real-band tests score.
 MODEL_PACKAGES := fretsonfire-songs-muldjord fretsonfire-songs-sectoid festvox-itapc16k festvox-italp16k festvox-czech-dita \
 	festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
 
