@@ -3,9 +3,10 @@
 
 Reads `timbre evaluate-separation --report` folders in pairs (A's report, then B's, for each
 song set), pools the songs of every set, and prints each separator's mean over the stems
-(the four of the design, or whichever the reports score) of the median SDR over songs (each song's SDR being the median over its 1-s windows, as
-evaluate-separation reports it), their difference, and a 95% interval for that difference
-from a paired bootstrap over songs (1,000 resamples, fixed seed).
+(the design's four, or whichever the reports score) of the median SDR over songs (each
+song's SDR being the median over its 1-s windows, as evaluate-separation reports it),
+their difference, and a 95% interval for that difference from a paired bootstrap over
+songs (1,000 resamples, fixed seed).
 
     scripts/paired-sdr.py REPORT_A REPORT_B [REPORT_A2 REPORT_B2 ...]
 """
@@ -15,6 +16,7 @@ import random
 import statistics
 import sys
 from collections import defaultdict
+
 
 def song_medians(report, song_set):
     """(song, stem) -> median SDR over the song's finite windows."""
