@@ -20,7 +20,7 @@ mixture and oracle-mask baselines). Instruments of the band that belong in `othe
 reference.
 
     python3 scripts/real-band-test.py --timbre .build/release/timbre [--model M]
-        [--separator-model S] [--separation [--report DIR]]
+        [--separator-model S] [--separation [--report DIR]] [--gain-db DB]
 """
 import argparse
 import collections
@@ -42,9 +42,9 @@ def fail(message):
     sys.exit(f"real-band-test: {message}")
 
 
-def write_songs(songs, folder):
+def write_songs(songs, folder, gain):
     """Each song as folder/<song>/{mixture,guitar,band}.wav (the mix as the game plays it,
-    the two tracks it sums), in 32-bit float so that nothing clips."""
+    the two tracks it sums), times gain, in 32-bit float so that nothing clips."""
     names = []
     for name in sorted(os.listdir(songs)):
         guitar_path, band_path = os.path.join(songs, name, "guitar.ogg"), os.path.join(songs, name, "song.ogg")
@@ -57,7 +57,8 @@ def write_songs(songs, folder):
         length = min(len(guitar), len(band))
         song = os.path.join(folder, name.replace(" ", "_"))
         os.makedirs(song)
-        for stem, audio in (("guitar", guitar[:length]), ("band", band[:length]), ("mixture", guitar[:length] + band[:length])):
+        guitar, band = gain * guitar[:length], gain * band[:length]
+        for stem, audio in (("guitar", guitar), ("band", band), ("mixture", guitar + band)):
             sf.write(os.path.join(song, f"{stem}.wav"), audio.astype(np.float32), rate, subtype="FLOAT")
         names.append(song)
     if not names:
@@ -141,6 +142,7 @@ def main():
     parser.add_argument("--separation", action="store_true", help="also score the separator, guitar against band, on both sets")
     parser.add_argument("--report", help="write each set's evaluate-separation report to REPORT/<set> (for scripts/paired-sdr.py)")
     parser.add_argument("--songs", default=SONGS, help="where Debian installs the Frets on Fire songs (default: %(default)s)")
+    parser.add_argument("--gain-db", type=float, default=0, help="play the songs this many dB louder (negative: quieter)")
     parser.add_argument("--gap", type=float, default=12, help="a window counts when the guitar is at most GAP dB under the mix")
     args = parser.parse_args()
     for name, package, unseen in SETS:
@@ -150,7 +152,7 @@ def main():
         if not os.path.isdir(songs):
             fail(f"{songs}: missing (apt-get install {package})")
         with tempfile.TemporaryDirectory() as folder:
-            written = write_songs(songs, os.path.join(folder, "songs"))
+            written = write_songs(songs, os.path.join(folder, "songs"), 10 ** (args.gain_db / 20))
             if unseen:
                 print(f"{name}: tagging")
                 tagging(args, written)
