@@ -80,6 +80,8 @@ def mono(path):
 
 def tagging(args, songs):
     mixes = [os.path.join(song, "mixture.wav") for song in songs]
+    # Each song's guitar and mix, read once for both modes.
+    audio = {mix: (mono(os.path.join(os.path.dirname(mix), "guitar.wav")), mono(mix)) for mix in mixes}
     for mode in ([], ["--separate"]):
         command = [args.timbre, "tag", "--format", "jsonl", "--timeline", *mode, *mixes]
         if args.model:
@@ -90,8 +92,7 @@ def tagging(args, songs):
         named = collections.Counter()
         for line in run(command).splitlines():
             record = json.loads(line)
-            guitar, rate = mono(os.path.join(os.path.dirname(record["path"]), "guitar.wav"))
-            mix, _ = mono(record["path"])
+            (guitar, rate), (mix, _) = audio[record["path"]]
             for window in record["timeline"]:
                 a, b = int(window["start_s"] * rate), int(window["end_s"] * rate)
                 level = lambda x: 10 * np.log10(np.mean(x[a:b] ** 2) + 1e-20)
