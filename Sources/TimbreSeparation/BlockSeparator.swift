@@ -15,6 +15,10 @@ import TimbreCore
 /// then makes one inverse STFT per stem and channel of exactly the samples it owns, with
 /// the frames around them, so blocks join without seams: any block size gives the same
 /// stems as one block. The masks sum to one, so the stems add up to the mix.
+///
+/// Before the network hears a file, a first pass measures the gain that brings it to the
+/// training mixtures' level (`InputLevel`). By default a quieter recording is lifted to that
+/// level, where the network separates best, and a louder one is heard as it is.
 public final class BlockSeparator {
     public let model: SeparatorModel
     /// Model frames per block (rounded up to a whole number of half chunks).
@@ -23,6 +27,19 @@ public final class BlockSeparator {
     public var batchChunks = 32
     /// The most input frames held at once by the last `separate` (memory follows the block).
     public private(set) var peakBufferedFrames = 0
+    /// How loud the network hears a file.
+    public var inputGain = InputGain.liftToTraining
+    /// The gain the network heard the last `separate`'s file with, in dB.
+    public private(set) var lastInputGainDecibels = 0.0
+
+    /// How loud the network hears a file: brought to the level of the training mixtures
+    /// (`InputLevel`); lifted to it when quieter and heard as it is when louder; or as it is
+    /// times a fixed gain (0 dB: as it is).
+    public enum InputGain: Equatable, Sendable {
+        case matchTraining
+        case liftToTraining
+        case decibels(Double)
+    }
 
     public init(model: SeparatorModel, blockSeconds: Double = 30) {
         self.model = model
@@ -88,24 +105,13 @@ public final class BlockSeparator {
         let half = g.fftSize / 2
         try FileSystemName.makeFolders(output.folder.path)
         let files = output.files
+        let gain = try networkGain(input, geometry: g)
+        lastInputGainDecibels = 20 * log10(Double(gain))
         let writers = try files.map { file in
             try AudioFileStreamWriter(url: output.folder.appendingPathComponent("\(file.name).\(output.fileExtension)"), channels: channels, sampleRate: rate, format: output.format)
         }
         let fade = (0..<t).map { Float(pow(sin(Double.pi * (Double($0) + 0.5) / Double(t)), 2)) }
-
-        // Interleaved samples bufferStart ..< bufferStart + buffer.count / channels.
-        var buffer: [Float] = [], bufferStart = 0, readUpTo = 0
-        func ensure(_ range: Range<Int>) throws {
-            let drop = min(max(0, range.lowerBound - bufferStart), buffer.count / channels)
-            if drop > 0 { buffer.removeFirst(drop * channels); bufferStart += drop }
-            while readUpTo < min(range.upperBound, length) {
-                let block = try reader.readInterleaved(maxFrames: min(1 << 16, range.upperBound - readUpTo))
-                if block.isEmpty { throw FileError(path: input.path, reason: "ends at frame \(readUpTo) of \(length)") }
-                buffer += block
-                readUpTo += block.count / channels
-            }
-            peakBufferedFrames = max(peakBufferedFrames, buffer.count / channels)
-        }
+        let window = SlidingSamples(reader: reader, path: input.path, length: length)
 
         var real: [Float] = [], imaginary: [Float] = []
         let blockSamples = blockFrames * g.hop
@@ -116,13 +122,13 @@ public final class BlockSeparator {
             let lastFrame = min(g.totalFrames - 1, Self.floorDivide(blockEnd - 1 + half, g.hop))
             let firstChunk = max(0, Self.ceilDivide(firstFrame - t + 1, h)), lastChunk = lastFrame / h
             let analysedFrames = (firstChunk * h)..<(lastChunk * h + t)
-            try ensure(max(0, analysedFrames.lowerBound * g.hop - half)..<min(length, (analysedFrames.upperBound - 1) * g.hop + half))
+            try window.ensure(max(0, analysedFrames.lowerBound * g.hop - half)..<min(length, (analysedFrames.upperBound - 1) * g.hop + half))
+            peakBufferedFrames = max(peakBufferedFrames, window.heldFrames)
+            let buffer = window.buffer, bufferStart = window.start
 
             // Mono magnitudes of every frame the chunks read, on the model's bins.
-            let mono = Self.mono(buffer, channels: channels)
-            mono.withUnsafeBufferPointer { analyser.analyse($0, origin: bufferStart, length: length, frames: analysedFrames, real: &real, imaginary: &imaginary) }
-            let fileMagnitudes = analyser.magnitudes(real: real, imaginary: imaginary)
-            let modelMagnitudes = Self.resampleBins(fileMagnitudes, frames: analysedFrames.count, from: analyser.bins, to: settings.bins, position: { Double($0) * g.binRatio })
+            let modelMagnitudes = modelMagnitudes(buffer, origin: bufferStart, channels: channels, frames: analysedFrames, analyser: analyser, geometry: g,
+                                                       real: &real, imaginary: &imaginary)
 
             // Cross-faded masks of the frames this block synthesises, on the model's bins.
             let frameCount = lastFrame - firstFrame + 1, plane = frameCount * settings.bins
@@ -134,7 +140,7 @@ public final class BlockSeparator {
                     let offset = (c * h - analysedFrames.lowerBound) * settings.bins
                     return Array(modelMagnitudes[offset..<(offset + t * settings.bins)])
                 }
-                for (c, masks) in zip(batch, model.masks(forChunks: inputs)) {
+                for (c, masks) in zip(batch, model.masks(forChunks: inputs, gain: gain)) {
                     for i in 0..<t {
                         let frame = c * h + i
                         guard frame >= firstFrame, frame <= lastFrame else { continue }
@@ -177,6 +183,44 @@ public final class BlockSeparator {
             progress(Double(blockStart) / Double(rate), Double(length) / Double(rate))
         }
         for writer in writers { try writer.finish() }
+    }
+
+    /// Mono magnitudes of `frames`, on the model's bins, from interleaved samples that start
+    /// at sample `origin` of the file.
+    func modelMagnitudes(_ interleaved: [Float], origin: Int, channels: Int, frames: Range<Int>, analyser: SpectralFrames, geometry g: Geometry,
+                         real: inout [Float], imaginary: inout [Float]) -> [Float] {
+        let mono = Self.mono(interleaved, channels: channels)
+        mono.withUnsafeBufferPointer { analyser.analyse($0, origin: origin, length: g.length, frames: frames, real: &real, imaginary: &imaginary) }
+        let fileMagnitudes = analyser.magnitudes(real: real, imaginary: imaginary)
+        return Self.resampleBins(fileMagnitudes, frames: frames.count, from: analyser.bins, to: model.settings.bins, position: { Double($0) * g.binRatio })
+    }
+
+    /// The gain the network hears `input` with: `inputGain`'s fixed one, else the one that
+    /// brings the file's mean log magnitude to the training mixtures' (a first pass over the
+    /// file, block by block), or at least 1 when only lifting. The floor's fixed masks need none.
+    func networkGain(_ input: URL, geometry g: Geometry) throws -> Float {
+        switch inputGain {
+        case .decibels(let decibels): return Float(pow(10, decibels / 20))
+        case .matchTraining where model.isFloor, .liftToTraining where model.isFloor: return 1
+        case .matchTraining, .liftToTraining: break
+        }
+        let reader = try AudioFileReader(url: input)
+        let channels = reader.info.channels, half = g.fftSize / 2
+        let analyser = SpectralFrames(fftSize: g.fftSize, hopLength: g.hop)
+        let window = SlidingSamples(reader: reader, path: input.path, length: g.length)
+        var level = InputLevel(), real: [Float] = [], imaginary: [Float] = []
+        var first = 0
+        while first < g.totalFrames {
+            let frames = first..<min(g.totalFrames, first + blockFrames)
+            try window.ensure(max(0, frames.lowerBound * g.hop - half)..<min(g.length, (frames.upperBound - 1) * g.hop + half))
+            peakBufferedFrames = max(peakBufferedFrames, window.heldFrames)
+            let magnitudes = modelMagnitudes(window.buffer, origin: window.start, channels: channels, frames: frames, analyser: analyser, geometry: g,
+                                             real: &real, imaginary: &imaginary)
+            magnitudes.withUnsafeBufferPointer { level.add($0) }
+            first = frames.upperBound
+        }
+        let matching = level.gain(matching: model.trainingMeanLogMagnitude, floor: Double(SpectralFrames.floor))
+        return Float(inputGain == .liftToTraining ? max(1, matching) : matching)
     }
 
     /// a ⊙ b, value by value.
@@ -223,5 +267,36 @@ public final class BlockSeparator {
             }
         }
         return result
+    }
+}
+
+/// A file's interleaved samples from a moving start: `ensure` reads on to a range's end and
+/// drops what lies before its start, so what is held follows the block, not the file.
+final class SlidingSamples {
+    let reader: AudioFileReader
+    let path: String
+    let length: Int
+    /// Samples `start ..< start + heldFrames`, interleaved.
+    private(set) var buffer: [Float] = []
+    private(set) var start = 0
+    private var readUpTo = 0
+    var heldFrames: Int { buffer.count / reader.info.channels }
+
+    init(reader: AudioFileReader, path: String, length: Int) {
+        self.reader = reader
+        self.path = path
+        self.length = length
+    }
+
+    func ensure(_ range: Range<Int>) throws {
+        let channels = reader.info.channels
+        let drop = min(max(0, range.lowerBound - start), heldFrames)
+        if drop > 0 { buffer.removeFirst(drop * channels); start += drop }
+        while readUpTo < min(range.upperBound, length) {
+            let block = try reader.readInterleaved(maxFrames: min(1 << 16, range.upperBound - readUpTo))
+            if block.isEmpty { throw FileError(path: path, reason: "ends at frame \(readUpTo) of \(length)") }
+            buffer += block
+            readUpTo += block.count / channels
+        }
     }
 }

@@ -80,20 +80,28 @@ public final class SeparatorModel {
         }
     }
 
-    /// Standardised network input from scaled magnitudes (time-major, frames × bins).
-    public func input(fromMagnitudes magnitudes: UnsafeBufferPointer<Float>, into destination: UnsafeMutablePointer<Float>) {
+    /// The training mixtures' mean log magnitude over the network's bins: the level
+    /// `InputLevel` brings a recording to.
+    public var trainingMeanLogMagnitude: Double {
+        settings.inputMean.isEmpty ? log(Double(SpectralFrames.floor)) : settings.inputMean.reduce(0) { $0 + Double($1) } / Double(settings.inputMean.count)
+    }
+
+    /// Standardised network input from scaled magnitudes (time-major, frames × bins), each
+    /// multiplied by `gain` first.
+    public func input(fromMagnitudes magnitudes: UnsafeBufferPointer<Float>, gain: Float = 1, into destination: UnsafeMutablePointer<Float>) {
         let bins = settings.bins, frames = settings.frames, floor = SpectralFrames.floor
         for t in 0..<frames {
             for f in 0..<bins {
-                let value = (log(floor + magnitudes[t * bins + f]) - settings.inputMean[f]) * settings.inputScale[f]
+                let value = (log(floor + gain * magnitudes[t * bins + f]) - settings.inputMean[f]) * settings.inputScale[f]
                 destination[settings.timeMajor ? t * bins + f : f * frames + t] = value
             }
         }
     }
 
     /// Soft masks that sum to one across stems for a batch of chunks of scaled magnitudes
-    /// (each frames × bins, time-major); returned time-major, stem by stem per chunk.
-    public func masks(forChunks chunks: [[Float]]) -> [[Float]] {
+    /// (each frames × bins, time-major), which the network hears `gain` times louder (the
+    /// fixed masks of the floor do not depend on it); returned time-major, stem by stem per chunk.
+    public func masks(forChunks chunks: [[Float]], gain: Float = 1) -> [[Float]] {
         let bins = settings.bins, frames = settings.frames, stems = settings.stems.count, plane = bins * frames
         if let fixed = settings.fixedMasks {
             var mask = [Float](repeating: 0, count: stems * plane)
@@ -103,7 +111,7 @@ public final class SeparatorModel {
         var input = Tensor(uninitialized: [chunks.count, 1] + spec.inputs[0].shape.dropFirst())
         input.data.withUnsafeMutableBufferPointer { destination in
             for (index, chunk) in chunks.enumerated() {
-                chunk.withUnsafeBufferPointer { self.input(fromMagnitudes: $0, into: destination.baseAddress! + index * plane) }
+                chunk.withUnsafeBufferPointer { self.input(fromMagnitudes: $0, gain: gain, into: destination.baseAddress! + index * plane) }
             }
         }
         let output = graph.forward(["mixture": input], context: ForwardContext(training: false))["masks"]!

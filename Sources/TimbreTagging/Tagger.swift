@@ -54,6 +54,14 @@ public final class Tagger {
         MemoryPolicy.reuseLargeAllocations()
     }
 
+    /// The same tagger with its silence gate `decibels` lower: what `tag --separate` tags
+    /// stems with when the separator heard their file that much louder.
+    public func gateLowered(by decibels: Double) -> Tagger {
+        var settings = settings
+        settings.rmsThresholdDB -= decibels
+        return Tagger(model: model, settings: settings, classCodes: classCodes, classNames: classNames, options: options)
+    }
+
     /// Log-mel windows of one file, before the model sees them.
     struct Windows {
         var starts: [Int] = []

@@ -58,6 +58,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --separate: a stem's window this many dB under the mix's is what other stems leaked into it, and gives no tag.")
     var stemGateDB = SeparatedTagging.defaultGateDB
 
+    @OptionGroup var inputGain: InputGainOption
+
     @Flag(help: "With --separate: tag each song's own stems, summed into the separator's four targets (labels/separation-groups.csv), instead of separating its mix: what a perfect separator would give this classifier.")
     var oracleStems = false
 
@@ -125,6 +127,7 @@ struct EvaluateCommand: ParsableCommand {
         let stemClassifier = try SeparatedTagging.loadStemClassifier(stemModel, classifier: modelFile)
         let tagger = try SeparatedTagging.stemTagger(stemClassifier, options: TagOptions(), threshold: self.threshold, stemThreshold: stemThreshold)
         let separator = oracleStems ? nil : BlockSeparator(model: try SeparatedTagging.loadSeparator(separatorModel), blockSeconds: 60)
+        separator?.inputGain = inputGain.choice
         var windows: [String: [WindowTags]] = [:]
         for source in Set(mixClips.map(\.source)).sorted() {
             let file = (url: root.appendingPathComponent(source), path: source)
@@ -134,7 +137,7 @@ struct EvaluateCommand: ParsableCommand {
                 tagged = SeparatedTagging.tag(file, separator: separator, tagger: tagger, gateDB: stemGateDB)
             } else {
                 Terminal.printError("grouping the stems of \(source)")
-                tagged = SeparatedTagging.tag(file, tagger: tagger, gateDB: stemGateDB) { folder in
+                tagged = SeparatedTagging.tag(file, tagger: { tagger }, gateDB: stemGateDB) { folder in
                     try MultitrackLibrary.writeGroupedStems(try Self.song(of: file.url), to: folder, mixture: false)
                     return SeparationStem.allCases
                 }

@@ -47,6 +47,8 @@ struct SeparateCommand: ParsableCommand {
     @Option(help: "Seconds of audio per block: the memory used grows with it, the stems do not change.")
     var blockSeconds = 30.0
 
+    @OptionGroup var inputGain: InputGainOption
+
     func validate() throws {
         if !(blockSeconds >= 0.5 && blockSeconds <= 3600) { throw ValidationError("--block-seconds must be between 0.5 and 3600") }
         if let stems { _ = try SeparationStem.parseList(stems) }
@@ -72,6 +74,7 @@ struct SeparateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let separator = BlockSeparator(model: separatorModel, blockSeconds: blockSeconds)
+        separator.inputGain = inputGain.choice
         let root = URL(fileURLWithPath: output)
         var failures = 0
         var jobs: [(url: URL, name: String)] = []

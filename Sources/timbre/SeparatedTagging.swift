@@ -64,9 +64,15 @@ enum SeparatedTagging {
     static let defaultGateDB = -17.0
 
     /// Separates `file` into a temporary folder, tags every stem, silences the windows where
-    /// a stem is more than `gateDB` under the mix, and merges the tags.
+    /// a stem is more than `gateDB` under the mix, and merges the tags. A file the separator
+    /// lifted to its training level (`--input-gain lift`) has its stems gated as lifted: the
+    /// classifier's silence gate moves down by the same gain, so a quiet recording's stems
+    /// are not silenced where the recording played louder would be tagged.
     static func tag(_ file: (url: URL, path: String), separator: BlockSeparator, tagger: Tagger, gateDB: Double = defaultGateDB) -> Result<FileTags, FileError> {
-        tag(file, tagger: tagger, gateDB: gateDB) { folder in
+        tag(file, tagger: {
+            let lift = separator.lastInputGainDecibels
+            return lift > 0 ? tagger.gateLowered(by: lift) : tagger
+        }, gateDB: gateDB) { folder in
             var output = BlockSeparator.Output(folder: folder, stems: separator.model.settings.stems)
             output.format = .wavFloat
             try separator.separate(file.url, into: output)
@@ -75,9 +81,9 @@ enum SeparatedTagging {
     }
 
     /// Tags the stems `writeStems` puts into a temporary folder (`<stem>.wav`, returning
-    /// which) as `tag --separate` tags separated ones: `evaluate --oracle-stems` gives it a
-    /// song's own stems.
-    static func tag(_ file: (url: URL, path: String), tagger: Tagger, gateDB: Double, writeStems: (URL) throws -> [SeparationStem]) -> Result<FileTags, FileError> {
+    /// which) as `tag --separate` tags separated ones, with the tagger `tagger` gives once
+    /// they are written: `evaluate --oracle-stems` gives it a song's own stems.
+    static func tag(_ file: (url: URL, path: String), tagger makeTagger: () -> Tagger, gateDB: Double, writeStems: (URL) throws -> [SeparationStem]) -> Result<FileTags, FileError> {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timbre-stems-\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let written: [SeparationStem]
@@ -92,6 +98,7 @@ enum SeparatedTagging {
         var stems: [(stem: String, tags: FileTags)] = []
         var failure: FileError?
         var mixLevels: [Double]?
+        let tagger = makeTagger()
         let stemFiles = written.map { (url: folder.appendingPathComponent("\($0.rawValue).wav"), path: $0.rawValue) }
         tagger.tag(stemFiles) { outcome in
             do {

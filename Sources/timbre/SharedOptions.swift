@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TimbreModel
+import TimbreSeparation
 import TimbreTraining
 
 // Options several commands take, defined once so that their names, help and checks agree.
@@ -41,4 +42,25 @@ struct WorkerOptions: ParsableArguments {
 struct LayoutOption: ParsableArguments {
     @Option(help: "Layout of an audio folder (auto: detect it, reading side-by-side layouts part by part).")
     var layout = LayoutChoice.auto
+}
+
+/// `--input-gain`: how loud the separator's network hears a file.
+struct InputGainOption: ParsableArguments {
+    @Option(help: ArgumentHelp("How loud the separator's network hears a file: match brings it to the level of the mixtures it was trained on, so the stems do not change with the recording's level; lift does so only for a recording quieter than those; a number of dB plays it that much louder (0: as it is). The stems keep the file's level either way.",
+                               valueName: "lift|match|dB"))
+    var inputGain = "lift"
+
+    var choice: BlockSeparator.InputGain {
+        switch inputGain {
+        case "match": return .matchTraining
+        case "lift": return .liftToTraining
+        default: return .decibels(Double(inputGain) ?? 0)
+        }
+    }
+
+    func validate() throws {
+        guard ["lift", "match"].contains(inputGain) || Double(inputGain).map({ $0.isFinite && abs($0) <= 60 }) == true else {
+            throw ValidationError("--input-gain must be lift, match or a number of dB between -60 and 60")
+        }
+    }
 }

@@ -74,6 +74,8 @@ struct TagCommand: ParsableCommand {
     @Option(help: "With --separate: a stem's window this many dB under the mix's is what other stems leaked into it, and gives no tag.")
     var stemGateDB = SeparatedTagging.defaultGateDB
 
+    @OptionGroup var inputGain: InputGainOption
+
     @Option(help: "Tag only shard K of N of the files (K from 0, e.g. $SLURM_ARRAY_TASK_ID/N), chosen by each file's path as printed.")
     var shard: String?
 
@@ -137,6 +139,7 @@ struct TagCommand: ParsableCommand {
         if separate {
             let separatorFile = try reportingErrors { try SeparatedTagging.loadSeparator(separatorModel) }
             let separator = BlockSeparator(model: separatorFile, blockSeconds: 60)
+            separator.inputGain = inputGain.choice
             let stemTagger = try reportingErrors {
                 let stemClassifier = try SeparatedTagging.loadStemClassifier(stemModel, classifier: modelFile)
                 return try SeparatedTagging.stemTagger(stemClassifier, network: stemModel == nil ? network : nil, options: options, threshold: threshold, stemThreshold: stemThreshold, rmsThresholdDB: rmsThresholdDB)

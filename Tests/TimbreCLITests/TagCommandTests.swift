@@ -261,6 +261,29 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(!openTags.isEmpty, "no window is gated: \(open)")
     }
 
+    /// The piano phrase, quieter than the separator's training mixtures, and a copy 20 dB
+    /// quieter still are both lifted to that level, and their stems are gated as lifted: the
+    /// two get the same tags and scores. (Heard as they are, they get other masks; with the
+    /// classifier's −50 dBFS gate where it was, the quieter copy's stems are silent.)
+    @Test func separateTagsAQuietRecordingAsALouderOne() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let phrase = try MultichannelAudio(contentsOf: root.appendingPathComponent("session/piano phrase.wav"))
+        var records: [[String: Any]] = []
+        for decibels in [0.0, 20.0] {
+            let quiet = root.appendingPathComponent("quiet \(Int(decibels)).wav")
+            let gain = Float(pow(10, -decibels / 20))
+            try MultichannelAudio(channels: phrase.channels.map { $0.map { $0 * gain } }, sampleRate: phrase.sampleRate).write(to: quiet, format: .wavFloat)
+            let result = try TimbreProcess.run(["tag", "--separate", "--format", "jsonl", "--all-scores", quiet.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            records.append(try #require(try jsonLines(result.stdout)[quiet.lastPathComponent]))
+        }
+        let tags = records.map { (($0["tags"] as? [[String: Any]]) ?? []).compactMap { $0["code"] as? String }.sorted() }
+        #expect(!tags[1].isEmpty && tags[0] == tags[1], "\(tags)")
+        let scores = try records.map { try #require($0["scores"] as? [String: Double]) }
+        for (code, score) in scores[0] { #expect(abs(score - (scores[1][code] ?? -1)) < 0.01, "\(code): \(score) against \(scores[1][code] ?? -1)") }
+    }
+
     /// `--stem-model` gives the stems their own classifier (here the bundled network with
     /// its output layer's weights and biases halved); without it they take the classifier of `--model`.
     /// One that names other classes than the classifier (the bundled model with its class

@@ -55,8 +55,10 @@ import TimbreTestSupport
         return audio
     }
 
-    func separate(_ model: SeparatorModel, _ input: URL, blockSeconds: Double, into folder: URL, residual: Bool = false) throws -> [SeparationStem: MultichannelAudio] {
+    func separate(_ model: SeparatorModel, _ input: URL, blockSeconds: Double, into folder: URL, residual: Bool = false,
+                  inputGain: BlockSeparator.InputGain = .matchTraining) throws -> [SeparationStem: MultichannelAudio] {
         let separator = BlockSeparator(model: model, blockSeconds: blockSeconds)
+        separator.inputGain = inputGain
         var output = BlockSeparator.Output(folder: folder, stems: SeparationStem.allCases)
         output.format = .wavFloat
         output.residual = residual
@@ -121,5 +123,70 @@ import TimbreTestSupport
         let separator = BlockSeparator(model: try smallModel())
         #expect(throws: FileError.self) { try separator.separate(damaged, into: BlockSeparator.Output(folder: folder.appendingPathComponent("out"), stems: [.vocals])) }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/vocals.wav").path))
+    }
+
+    /// A recording 20 dB quieter gives the same stems 20 dB quieter: the network hears both
+    /// at its training level. Heard as they are, the two get other masks.
+    @Test func theStemsDoNotDependOnTheRecordingsLevel() throws {
+        let folder = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let loud = folder.appendingPathComponent("loud.wav"), quiet = folder.appendingPathComponent("quiet.wav")
+        let mix = try writeMix(loud, seconds: 2, rate: 8000, channels: 1)
+        try MultichannelAudio(channels: [mix[0].map { $0 / 10 }], sampleRate: 8000).write(to: quiet, format: .wavFloat)
+        let model = try smallModel()
+        func largestMismatch(_ gain: BlockSeparator.InputGain) throws -> Float {
+            let a = try separate(model, loud, blockSeconds: 1, into: folder.appendingPathComponent("loud-\(gain)"), inputGain: gain)
+            let b = try separate(model, quiet, blockSeconds: 1, into: folder.appendingPathComponent("quiet-\(gain)"), inputGain: gain)
+            var largest: Float = 0
+            for stem in SeparationStem.allCases {
+                for (x, y) in zip(a[stem]!.channels[0], b[stem]!.channels[0]) { largest = max(largest, abs(x - 10 * y)) }
+            }
+            return largest
+        }
+        let matched = try largestMismatch(.matchTraining), asItIs = try largestMismatch(.decibels(0))
+        #expect(matched < 0.01, "matched stems differ by \(matched)")
+        #expect(asItIs > 0.05, "stems heard as they are differ by only \(asItIs)")
+    }
+
+    /// The gain measured is the one that brings the file's mean network input, over all its
+    /// frames and bins, to the training mixtures' mean (−3 for the small model).
+    @Test func theMeasuredGainMatchesTheTrainingMean() throws {
+        let folder = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("mix.wav")
+        let mix = try writeMix(input, seconds: 2, rate: 8000, channels: 1)[0]
+        let separator = BlockSeparator(model: try smallModel(), blockSeconds: 0.5)
+        try separator.separate(input, into: BlockSeparator.Output(folder: folder.appendingPathComponent("out"), stems: [.vocals]))
+        let frames = SpectralFrames(fftSize: 64, hopLength: 16)
+        var real: [Float] = [], imaginary: [Float] = []
+        mix.withUnsafeBufferPointer { frames.analyse($0, origin: 0, length: mix.count, frames: 0..<(1 + mix.count / 16), real: &real, imaginary: &imaginary) }
+        let gain = pow(10, separator.lastInputGainDecibels / 20)
+        let meanInput = frames.magnitudes(real: real, imaginary: imaginary).reduce(0.0) { $0 + log(Double(SpectralFrames.floor) + gain * Double($1)) } / Double(real.count)
+        #expect(abs(meanInput + 3) < 0.01, "mean input \(meanInput) at \(separator.lastInputGainDecibels) dB")
+        #expect(abs(separator.lastInputGainDecibels) > 1, "the file needs a gain to reach the training level")
+        separator.inputGain = .decibels(-6)
+        try separator.separate(input, into: BlockSeparator.Output(folder: folder.appendingPathComponent("fixed"), stems: [.vocals]))
+        #expect(abs(separator.lastInputGainDecibels + 6) < 1e-5)
+    }
+
+    /// Lifting brings a recording quieter than the training mixtures to their level and
+    /// leaves a louder one as it is.
+    @Test func liftingRaisesQuietRecordingsOnly() throws {
+        let folder = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let quiet = folder.appendingPathComponent("quiet.wav"), loud = folder.appendingPathComponent("loud.wav")
+        let mix = try writeMix(quiet, seconds: 1, rate: 8000, channels: 1)
+        try MultichannelAudio(channels: [mix[0].map { $0 * 10 }], sampleRate: 8000).write(to: loud, format: .wavFloat)
+        let separator = BlockSeparator(model: try smallModel())
+        func gain(_ file: URL, _ choice: BlockSeparator.InputGain) throws -> Double {
+            separator.inputGain = choice
+            try separator.separate(file, into: BlockSeparator.Output(folder: folder.appendingPathComponent("\(file.lastPathComponent)-\(choice)"), stems: [.vocals]))
+            return separator.lastInputGainDecibels
+        }
+        let quietMatch = try gain(quiet, .matchTraining), loudMatch = try gain(loud, .matchTraining)
+        #expect(quietMatch > 1 && loudMatch < -1, "matching gains \(quietMatch) and \(loudMatch) dB")
+        #expect(abs(quietMatch - loudMatch - 20) < 0.1)
+        #expect(abs(try gain(quiet, .liftToTraining) - quietMatch) < 1e-9)
+        #expect(try gain(loud, .liftToTraining) == 0)
     }
 }
