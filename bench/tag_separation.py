@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--per-class] [--union] SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--input-gain auto|DB] [--per-class] [--union] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
@@ -76,6 +76,7 @@ def main():
     parser.add_argument("--model", help="classifier model (default: the bundled one)")
     parser.add_argument("--separator", help="separator model (default: the bundled one)")
     parser.add_argument("--stem-model", help="classifier for the stems (default: as tag --separate chooses)")
+    parser.add_argument("--input-gain", help="the separator's --input-gain (default: timbre's)")
     parser.add_argument("--per-class", action="store_true", help="also print each class's right/false/missed windows")
     parser.add_argument("--union", action="store_true", help="also score each window's tags of the mix and of the stems together")
     parser.add_argument("--gate-db", type=float, default=-50.0)
@@ -89,6 +90,7 @@ def main():
     plain = predictions(args.timbre, mixes, model)
     separated = predictions(args.timbre, mixes, model + ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
                             + (["--stem-model", args.stem_model] if args.stem_model else [])
+                            + (["--input-gain", args.input_gain] if args.input_gain else [])
                             + (["--stem-threshold", str(args.stem_threshold)] if args.stem_threshold is not None else [])
                             + ([f"--stem-gate-db={args.stem_gate_db}"] if args.stem_gate_db is not None else []))
     pairs_plain, pairs_separated = [], []

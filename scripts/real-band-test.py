@@ -20,7 +20,7 @@ mixture and oracle-mask baselines). Instruments of the band that belong in `othe
 reference.
 
     python3 scripts/real-band-test.py --timbre .build/release/timbre [--model M]
-        [--separator-model S] [--separation [--report DIR]] [--gain-db DB]
+        [--separator-model S] [--input-gain auto|DB] [--separation [--report DIR]] [--gain-db DB]
 """
 import argparse
 import collections
@@ -88,6 +88,8 @@ def tagging(args, songs):
             command[2:2] = ["--model", args.model]
         if mode and args.separator:
             command += ["--separator-model", args.separator]
+        if mode and args.input_gain:
+            command += ["--input-gain", args.input_gain]
         found = heard = 0
         named = collections.Counter()
         for line in run(command).splitlines():
@@ -120,6 +122,8 @@ def separation(args, set_name, songs, folder):
                "-o", stems, "--format", "float"]
     if args.separator:
         command += ["--model", args.separator]
+    if args.input_gain:
+        command += ["--input-gain", args.input_gain]
     run(command)
     for name in names:
         parts = {stem: sf.read(os.path.join(stems, name, f"{stem}.wav"), always_2d=True)
@@ -140,6 +144,7 @@ def main():
     parser.add_argument("--timbre", required=True)
     parser.add_argument("--model", help="classifier model (default: the bundled one)")
     parser.add_argument("--separator-model", dest="separator", help="separator model (default: the bundled one)")
+    parser.add_argument("--input-gain", help="the separator's --input-gain (default: timbre's)")
     parser.add_argument("--separation", action="store_true", help="also score the separator, guitar against band, on both sets")
     parser.add_argument("--report", help="write each set's evaluate-separation report to REPORT/<set> (for scripts/paired-sdr.py)")
     parser.add_argument("--songs", default=SONGS, help="where Debian installs the Frets on Fire songs (default: %(default)s)")
