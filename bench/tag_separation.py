@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--input-gain auto|DB] [--per-class] [--union] SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--input-gain lift|match|DB] [--per-class] [--union] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
