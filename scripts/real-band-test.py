@@ -20,7 +20,7 @@ mixture and oracle-mask baselines). Instruments of the band that belong in `othe
 reference.
 
     python3 scripts/real-band-test.py --timbre .build/release/timbre [--model M]
-        [--separator-model S] [--input-gain auto|DB] [--separation [--report DIR]] [--gain-db DB]
+        [--separator-model S] [--input-gain lift|match|DB] [--separation [--report DIR]] [--gain-db DB]
 """
 import argparse
 import collections
