@@ -470,6 +470,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         (["train", "f.h5", "-o", "m.h5", "--max-mix", "99"], "--max-mix must be between 2 and 16 (got 99)"),
         (["train", "f.h5", "-o", "m.h5", "--validation-fraction", "nan"], "--validation-fraction must be at least 0 and below 1 (got nan)"),
         (["train-separator", "songs", "-o", "s.h5", "--batches-per-epoch", "0"], "--batches-per-epoch must be between 1 and 1000000 (got 0)"),
+        (["separate", "song.wav", "-o", "stems", "--input-gain", "loud"], "--input-gain must be lift, match or a number of dB between -60 and 60"),
+        (["tag", "--separate", "--input-gain", "nan", "song.wav"], "--input-gain must be lift, match or a number of dB between -60 and 60"),
     ])
     func unboundedCountsAreRefusedByTheParser(arguments: [String], message: String) throws {
         let result = try TimbreProcess.run(arguments)
