@@ -199,11 +199,8 @@ public final class BlockSeparator {
     /// brings the file's mean log magnitude to the training mixtures' (a first pass over the
     /// file, block by block), or at least 1 when only lifting. The floor's fixed masks need none.
     func networkGain(_ input: URL, geometry g: Geometry) throws -> Float {
-        switch inputGain {
-        case .decibels(let decibels): return Float(pow(10, decibels / 20))
-        case .matchTraining where model.isFloor, .liftToTraining where model.isFloor: return 1
-        case .matchTraining, .liftToTraining: break
-        }
+        if case .decibels(let decibels) = inputGain { return Float(pow(10, decibels / 20)) }
+        guard !model.isFloor else { return 1 }
         let reader = try AudioFileReader(url: input)
         let channels = reader.info.channels, half = g.fftSize / 2
         let analyser = SpectralFrames(fftSize: g.fftSize, hopLength: g.hop)

@@ -19,7 +19,7 @@ public struct InputLevel: Sendable {
     static let lowest = -25.0, step = 0.01, stepCount = 3000
     private var counts = [Double](repeating: 0, count: stepCount + 1)
     /// Magnitudes counted, zeros included.
-    public private(set) var total = 0.0
+    private var total = 0.0
 
     public init() {}
 
