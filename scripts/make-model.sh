@@ -37,6 +37,8 @@
 # its thresholds (and its temperature) chosen per class on a tenth of its own recordings
 # held back from training, so they are not cross-source; no cross-source table is made,
 # and make stem-model, which needs the folds' thresholds, does not run after it.
+# TRAIN_OPTIONS="..." adds `timbre train` options to the recipe of every training (a
+# candidate such as "--spec-augment", measured with FOLDS against the recipe without it).
 #
 # Needs the sources of datasets/sources.md in $TIMBRE_SOURCES (scripts/get-sources.sh).
 # Every step resumes: rendering, preparing and training pick up where they stopped, and
@@ -68,6 +70,8 @@ recording_repitch=${RECORDING_REPITCH:-4}
 repitch_options=()
 [ "$recording_repitch" = 0 ] || repitch_options=(--recording-repitch "$recording_repitch")
 recipe=(--learning-rate 5e-4 --output-layer sigmoid --mix-fraction 0.25 --max-mix 4 --seed 1 --last-epoch)
+read -r -a train_options <<< "${TRAIN_OPTIONS:-}"
+recipe+=("${train_options[@]}")
 test_family=stk
 # Every family with the seed of its place in this list (the test family included):
 # families added later come last, so adding one leaves the takes of the others as they were.
