@@ -79,10 +79,10 @@ demo: build
 # Trains a classifier like the bundled one and installs it as the package resource: fetches
 # the sound sources of datasets/sources.md into TIMBRE_SOURCES, renders a corpus per family
 # and the songs, runs the cross-source folds, trains on every family but the test family and
-# scores it there (on a 2-core machine where the bundled model's training took 90 minutes:
-# 20 minutes of corpora and songs, then nine trainings, about 12 hours; the songs take about
-# 60 GB of disk). The bundled model is `NO_FOLDS=1 make model`: no folds, one training
-# (about 2 hours there). SONGS=0 leaves the songs out.
+# scores it there (roughly 6 hours on 2 cores once the sources are in place, most of it
+# eight fold trainings of about 30 minutes and the bundled model's 32; the songs take about
+# 7 GB of disk at a time). The bundled model is made so. `NO_FOLDS=1 make
+# model` trains it alone, with thresholds chosen without folds. SONGS=0 leaves the songs out.
 TIMBRE_SOURCES ?= sources
 model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"

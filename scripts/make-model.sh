@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the classifier from many independent sound sources, choosing its recipe by
 # cross-source validation: no decision is taken on sounds of a source it trains on
-# (NO_FOLDS=1, below, which made the bundled model, chooses its thresholds without folds).
+# (except with NO_FOLDS=1, below, which chooses the thresholds without folds).
 #
 # 1. Renders one solo corpus per sound family (labels/sound-sources.csv) and prepares each
 #    into its own feature file; the real recordings under SOURCES/recordings are prepared
