@@ -81,8 +81,8 @@ demo: build
 # and the songs, runs the cross-source folds, trains on every family but the test family and
 # scores it there (roughly 6 hours on 2 cores once the sources are in place, most of it
 # eight fold trainings of about 30 minutes and the bundled model's 32; the songs take about
-# 7 GB of disk at a time). The bundled model is made so. `NO_FOLDS=1 make
-# model` trains it alone, with thresholds chosen without folds. SONGS=0 leaves the songs out.
+# 7 GB of disk at a time). The bundled model is made so. `NO_FOLDS=1 make model` trains
+# it alone, with thresholds chosen without folds. SONGS=0 leaves the songs out.
 TIMBRE_SOURCES ?= sources
 model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
