@@ -123,7 +123,10 @@ enum ModelFileHarness {
         var floor = SeparatorSettings(architecture: "floor")
         (floor.fftSize, floor.hopLength, floor.bins) = (64, 16, 33)
         floor.fixedMasks = Array(repeating: Array(repeating: 0.25, count: floor.bins), count: floor.stems.count)
-        for model in [try SeparatorModel(settings: settings, spec: network), try SeparatorModel.floor(settings: floor)] {
+        let single = try SeparatorModel(settings: settings, spec: network)
+        // An ensemble lists its members in model_info and holds their networks under their names.
+        let ensemble = try SeparatorModel.ensemble([(single, 1), (try SeparatorModel(settings: settings, spec: network), 1)])
+        for model in [single, try SeparatorModel.floor(settings: floor), ensemble] {
             seeds.append(try input(model.spec, model.file().modelInfo))
         }
         return seeds

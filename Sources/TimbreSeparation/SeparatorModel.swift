@@ -3,29 +3,41 @@ import TimbreCore
 import TimbreNN
 import TimbreTraining
 
-/// A trained separator: its settings and, unless it is the network-free floor, its network.
-/// On disk it is a version-2 model file (`GraphModelFile`) whose `model_info` holds the
-/// settings as JSON, with `"kind": "separator"`; the floor stores its masks there and an
-/// empty-weight identity graph.
+/// A trained separator: its settings and, unless it is the network-free floor, its network
+/// (or an ensemble's networks, whose masks it averages). On disk it is a version-2 model
+/// file (`GraphModelFile`) whose `model_info` holds the settings as JSON, with `"kind":
+/// "separator"`; the floor stores its masks there and an empty-weight identity graph; an
+/// ensemble also lists its members there, and its graph holds each member's network under
+/// the member's name.
 public final class SeparatorModel {
     public let settings: SeparatorSettings
     public let spec: GraphSpec
     public let graph: Graph
     public let store: ParameterStore
     public let batchNorms: [String: BatchNorm]
+    /// The networks of an ensemble (`ensemble(_:)`), each under its own name in the graph;
+    /// empty for one network or the floor.
+    public let members: [EnsembleMember]
 
-    public init(settings: SeparatorSettings, spec: GraphSpec, store: ParameterStore = ParameterStore()) throws {
-        if let problem = settings.problem() { throw FileError(path: "separator", reason: problem) }
+    public init(settings: SeparatorSettings, spec: GraphSpec, store: ParameterStore = ParameterStore(), members: [EnsembleMember] = []) throws {
+        if let problem = settings.problem() ?? Self.ensembleProblem(settings, members) { throw FileError(path: "separator", reason: problem) }
         self.settings = settings
         self.spec = spec
         self.store = store
+        self.members = members
         (graph, batchNorms) = try spec.build(store: store)
-        let expected = settings.timeMajor ? [settings.stems.count, settings.frames, settings.bins] : [settings.stems.count, settings.bins, settings.frames]
-        let input = settings.timeMajor ? [1, settings.frames, settings.bins] : [1, settings.bins, settings.frames]
         if settings.fixedMasks == nil {
             let shapes = try spec.shapes()
-            guard spec.inputs.count == 1, spec.inputs[0].shape == input, spec.outputs.count == 1, shapes[spec.outputs[0]] == expected else {
-                throw FileError(path: "separator", reason: "the network maps \(spec.inputs.map(\.shape)) to \(spec.outputs.compactMap { shapes[$0] }), the settings need \(input) to \(expected)")
+            let heard = members.isEmpty ? [settings] : members.map(\.settings)
+            let planes = heard.map { s in
+                (input: s.timeMajor ? [1, s.frames, s.bins] : [1, s.bins, s.frames],
+                 output: s.timeMajor ? [s.stems.count, s.frames, s.bins] : [s.stems.count, s.bins, s.frames])
+            }
+            // An ensemble's i-th input and output belong to its i-th member.
+            let namesFit = members.isEmpty || (spec.inputs.count == members.count && spec.outputs.count == members.count
+                && zip(members, zip(spec.inputs, spec.outputs)).allSatisfy { $1.0.name.hasPrefix("\($0.name)/") && $1.1.hasPrefix("\($0.name)/") })
+            guard namesFit, spec.inputs.map(\.shape) == planes.map(\.input), spec.outputs.compactMap({ shapes[$0] }) == planes.map(\.output) else {
+                throw FileError(path: "separator", reason: "the network maps \(spec.inputs.map(\.shape)) to \(spec.outputs.compactMap { shapes[$0] }), the settings need \(planes.map(\.input)) to \(planes.map(\.output))")
             }
         }
     }
@@ -42,11 +54,12 @@ public final class SeparatorModel {
     struct Info: Codable {
         var kind = "separator"
         var settings: SeparatorSettings
+        var members: [EnsembleMember]? = nil
     }
 
     public func file() -> GraphModelFile {
         var file = GraphModelFile(graph: spec, store: store, batchNorms: batchNorms)
-        file.modelInfo = String(decoding: (try? JSONEncoder().encode(Info(settings: settings))) ?? Data("{}".utf8), as: UTF8.self)
+        file.modelInfo = String(decoding: (try? JSONEncoder().encode(Info(settings: settings, members: members.isEmpty ? nil : members))) ?? Data("{}".utf8), as: UTF8.self)
         return file
     }
 
@@ -72,7 +85,7 @@ public final class SeparatorModel {
             throw FileError(path: path, reason: "is not a separator model (no separator settings in model_info)")
         }
         do {
-            let model = try SeparatorModel(settings: info.settings, spec: file.graph)
+            let model = try SeparatorModel(settings: info.settings, spec: file.graph, members: info.members ?? [])
             try file.loadValues(into: model.store, batchNorms: model.batchNorms)
             return model
         } catch let error as FileError {
@@ -89,6 +102,10 @@ public final class SeparatorModel {
     /// Standardised network input from scaled magnitudes (time-major, frames × bins), each
     /// multiplied by `gain` first.
     public func input(fromMagnitudes magnitudes: UnsafeBufferPointer<Float>, gain: Float = 1, into destination: UnsafeMutablePointer<Float>) {
+        Self.input(fromMagnitudes: magnitudes, gain: gain, settings: settings, into: destination)
+    }
+
+    static func input(fromMagnitudes magnitudes: UnsafeBufferPointer<Float>, gain: Float, settings: SeparatorSettings, into destination: UnsafeMutablePointer<Float>) {
         let bins = settings.bins, frames = settings.frames, floor = SpectralFrames.floor
         for t in 0..<frames {
             for f in 0..<bins {
@@ -108,21 +125,42 @@ public final class SeparatorModel {
             for s in 0..<stems { for t in 0..<frames { for f in 0..<bins { mask[s * plane + t * bins + f] = fixed[s][f] } } }
             return Array(repeating: mask, count: chunks.count)
         }
-        var input = Tensor(uninitialized: [chunks.count, 1] + spec.inputs[0].shape.dropFirst())
-        input.data.withUnsafeMutableBufferPointer { destination in
-            for (index, chunk) in chunks.enumerated() {
-                chunk.withUnsafeBufferPointer { self.input(fromMagnitudes: $0, gain: gain, into: destination.baseAddress! + index * plane) }
+        let total = members.reduce(Float(0)) { $0 + $1.weight }
+        let heard = members.isEmpty ? [(settings: settings, weight: Float(1))] : members.map { (settings: $0.settings, weight: $0.weight / total) }
+        var inputs: [String: Tensor] = [:]
+        for (input, member) in zip(spec.inputs, heard) {
+            var tensor = Tensor(uninitialized: [chunks.count, 1] + input.shape.dropFirst())
+            tensor.data.withUnsafeMutableBufferPointer { destination in
+                for (index, chunk) in chunks.enumerated() {
+                    chunk.withUnsafeBufferPointer { Self.input(fromMagnitudes: $0, gain: gain, settings: member.settings, into: destination.baseAddress! + index * plane) }
+                }
+            }
+            inputs[input.name] = tensor
+        }
+        let outputs = graph.forward(inputs, context: ForwardContext(training: false))
+        let masksOfMembers = zip(spec.outputs, heard).map { name, member in
+            outputs[name]!.data.withUnsafeBufferPointer { all in
+                chunks.indices.map { Self.timeMajorMasks(UnsafeBufferPointer(rebasing: all[($0 * stems * plane)..<(($0 + 1) * stems * plane)]), settings: member.settings) }
             }
         }
-        let output = graph.forward(["mixture": input], context: ForwardContext(training: false))["masks"]!
-        return output.data.withUnsafeBufferPointer { all in
-            (0..<chunks.count).map { index in
-                let masks = SourceMasking.masks(UnsafeBufferPointer(rebasing: all[(index * stems * plane)..<((index + 1) * stems * plane)]), stems: stems, normalisation: .acrossStems)
-                guard !settings.timeMajor else { return masks }
-                var timeMajor = [Float](repeating: 0, count: masks.count)
-                for s in 0..<stems { for f in 0..<bins { for t in 0..<frames { timeMajor[s * plane + t * bins + f] = masks[s * plane + f * frames + t] } } }
-                return timeMajor
+        guard masksOfMembers.count > 1 else { return masksOfMembers[0] }
+        return chunks.indices.map { index in
+            var mean = [Float](repeating: 0, count: stems * plane)
+            for (masks, member) in zip(masksOfMembers, heard) {
+                let chunk = masks[index]
+                for i in mean.indices { mean[i] += member.weight * chunk[i] }
             }
+            return mean
         }
+    }
+
+    /// One chunk's network outputs as masks normalised across stems, time-major.
+    static func timeMajorMasks(_ output: UnsafeBufferPointer<Float>, settings: SeparatorSettings) -> [Float] {
+        let bins = settings.bins, frames = settings.frames, stems = settings.stems.count, plane = bins * frames
+        let masks = SourceMasking.masks(output, stems: stems, normalisation: .acrossStems)
+        guard !settings.timeMajor else { return masks }
+        var timeMajor = [Float](repeating: 0, count: masks.count)
+        for s in 0..<stems { for f in 0..<bins { for t in 0..<frames { timeMajor[s * plane + t * bins + f] = masks[s * plane + f * frames + t] } } }
+        return timeMajor
     }
 }

@@ -184,6 +184,9 @@ public final class SeparatorTrainer: @unchecked Sendable {
             throw FileError(path: "--arch", reason: "unknown architecture '\(options.architecture)'")
         }
         let start = try SeparatorModel.read(from: URL(fileURLWithPath: path))
+        guard start.members.isEmpty else {
+            throw FileError(path: path, reason: "is an ensemble of separators; go on training one of its networks instead")
+        }
         guard !start.isFloor, start.settings.architecture == options.architecture else {
             throw FileError(path: path, reason: "is a \(start.isFloor ? "floor" : start.settings.architecture) separator, not the \(options.architecture) network to train")
         }

@@ -93,12 +93,20 @@ struct InfoCommand: ParsableCommand {
         let s = separator.settings
         if json {
             let settings = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(s))) ?? [:]
-            let object: [String: Any] = ["kind": "separator", "settings": settings, "parameters": separator.store.count]
+            var object: [String: Any] = ["kind": "separator", "settings": settings, "parameters": separator.store.count]
+            if !separator.members.isEmpty {
+                object["members"] = separator.members.map { member -> [String: Any] in
+                    ["name": member.name, "weight": member.weight, "architecture": member.settings.architecture]
+                }
+            }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
             return
         }
         ResultOutput.line("model: \(path)")
         ResultOutput.line("separator: \(s.architecture)\(s.mode.isEmpty ? "" : " (\(s.mode))"), \(separator.store.count) parameters")
+        for member in separator.members {
+            ResultOutput.line("member: \(member.name), \(member.settings.architecture)\(member.settings.mode.isEmpty ? "" : " (\(member.settings.mode))"), weight \(String(format: "%.3f", member.weight))")
+        }
         ResultOutput.line("stems: \(s.stems.map(\.rawValue).joined(separator: " "))")
         ResultOutput.line("STFT: \(s.fftSize)/\(s.hopLength) at \(s.sampleRate) Hz, \(s.bins) bins, chunks of \(s.frames) frames")
     }

@@ -14,7 +14,7 @@ struct Timbre: ParsableCommand {
             1 usage or fatal error, 2 finished but some inputs failed, 130 interrupted.
             """,
         version: VersionReport.text,
-        subcommands: [TagCommand.self, SynthCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, EvaluateSeparationCommand.self, TrainSeparatorCommand.self, SeparateCommand.self, GroupStemsCommand.self, MergeCommand.self, InfoCommand.self, ClassesCommand.self, CalibrateCommand.self, ProbeFileCommand.self]
+        subcommands: [TagCommand.self, SynthCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, EvaluateSeparationCommand.self, TrainSeparatorCommand.self, SeparateCommand.self, CombineSeparatorsCommand.self, GroupStemsCommand.self, MergeCommand.self, InfoCommand.self, ClassesCommand.self, CalibrateCommand.self, ProbeFileCommand.self]
     )
 
     /// Parses and runs; usage errors exit with status 1 (DESIGN.md), not ArgumentParser's 64.

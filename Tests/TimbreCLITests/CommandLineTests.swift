@@ -499,6 +499,42 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(floor.stderr.hasPrefix("Error: --start-from needs a network"), "\(floor.stderr)")
     }
 
+    /// `combine-separators` writes an ensemble that `info` lists and `separate` uses: a
+    /// network joined with itself separates exactly as the network alone. A classifier among
+    /// the inputs is one line naming it.
+    @Test func combinedSeparatorsSeparateAsTheMeanOfTheirNetworks() throws {
+        let folder = scratchFolder("cli")
+        var settings = SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
+        (settings.fftSize, settings.hopLength, settings.bins, settings.frames) = (256, 64, 129, 16)
+        (settings.inputMean, settings.inputScale) = ([Float](repeating: -3, count: 129), [Float](repeating: 0.5, count: 129))
+        let network = try SeparatorModel(settings: settings, spec: SeparatorArchitecture.chandna.spec(settings: settings))
+        var generator = SeededGenerator(seed: 5)
+        network.graph.initializeParameters(using: &generator)
+        let single = folder.appendingPathComponent("network.h5").path
+        try network.write(to: URL(fileURLWithPath: single))
+        let ensemble = folder.appendingPathComponent("ensemble.h5").path
+        let made = try TimbreProcess.run(["combine-separators", single, single, "--weights", "2,2", "-o", ensemble])
+        #expect(made.status == 0, "\(made.stderr)")
+        let info = try TimbreProcess.run(["info", ensemble])
+        #expect(info.stdout.contains("separator: ensemble") && info.stdout.contains("member: member2, chandna, weight 0.500"), "\(info.stdout)")
+        let mix = folder.appendingPathComponent("mix.wav")
+        try writeTone(mix, seconds: 3, frequency: 330)
+        var stems: [[Float]] = []
+        for (model, name) in [(single, "alone"), (ensemble, "joined")] {
+            let run = try TimbreProcess.run(["separate", mix.path, "-o", folder.appendingPathComponent(name).path, "--model", model, "--format", "float", "--stems", "bass"])
+            #expect(run.status == 0, "\(run.stderr)")
+            stems.append(try MultichannelAudio(contentsOf: folder.appendingPathComponent("\(name)/mix/bass.wav")).channels[0])
+        }
+        #expect(stems[0].count == 3 * 44_100 && stems[0] == stems[1])
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/TimbreModel")
+        for refused in [models.appendingPathComponent("default-model.h5").path] {
+            let wrong = try TimbreProcess.run(["combine-separators", single, refused, "-o", folder.appendingPathComponent("bad.h5").path])
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.hasPrefix("timbre: \(refused): ") && wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
+        }
+    }
+
     @Test func controlCharactersInNamesReachTheTerminalEscaped() throws {
         let data = scratchFolder("cli")
         let folder = data.appendingPathComponent("flute")
