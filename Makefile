@@ -91,11 +91,12 @@ model: build
 
 # Reproduces the bundled separator and the README's separation table: renders training and
 # held-out songs from the sound sources of datasets/sources.md, learns the per-frequency
-# floor, trains the Chandna network and the temporal convolutional network, scores all three
-# on the held-out songs and installs the one that does best on the held-out validation songs
-# (3 to 5 hours on 2 cores once the sources are in place, by machine: 75 to 185 minutes of
-# it for the temporal convolutional network's 120 epochs, of 35 to 92 s each; 35 GB of disk
-# and 8 GB of memory for the 1,000 training songs). The bundled separator is `TCN_EPOCHS=50 make separator-model`.
+# floor, trains the Chandna network and two temporal convolutional networks, joins those
+# two into an ensemble, scores every candidate on the held-out songs and installs the one
+# that does best on the held-out validation songs. The bundled separator, the ensemble, is
+# `TCN_EPOCHS=50 make separator-model`: each temporal network's 50 epochs take 20 to 92 s
+# each by machine (about 20 to 75 minutes a network), the Chandna network up to 120 shorter
+# ones; 35 GB of disk and 8 GB of memory for the 1,000 training songs.
 separator-model: build
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MODEL_PACKAGES)"
 	@bash scripts/get-sources.sh $(TIMBRE_SOURCES)

@@ -500,8 +500,8 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
     }
 
     /// `combine-separators` writes an ensemble that `info` lists and `separate` uses: a
-    /// network joined with itself separates exactly as the network alone. A classifier among
-    /// the inputs is one line naming it.
+    /// network joined with itself separates exactly as the network alone. An ensemble (the
+    /// bundled separator) or a classifier among the inputs is one line naming it.
     @Test func combinedSeparatorsSeparateAsTheMeanOfTheirNetworks() throws {
         let folder = scratchFolder("cli")
         var settings = SeparatorArchitecture.chandna.defaultSettings(stems: SeparationStem.allCases)
@@ -528,7 +528,7 @@ private func writeTone(_ url: URL, seconds: Double, frequency: Double) throws {
         #expect(stems[0].count == 3 * 44_100 && stems[0] == stems[1])
         let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources/TimbreModel")
-        for refused in [models.appendingPathComponent("default-model.h5").path] {
+        for refused in [models.appendingPathComponent("default-model.h5").path, models.appendingPathComponent("default-separator.h5").path] {
             let wrong = try TimbreProcess.run(["combine-separators", single, refused, "-o", folder.appendingPathComponent("bad.h5").path])
             #expect(wrong.status == 1)
             #expect(wrong.stderr.hasPrefix("timbre: \(refused): ") && wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
