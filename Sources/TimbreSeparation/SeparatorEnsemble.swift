@@ -27,10 +27,8 @@ extension SeparatorModel {
         var members: [EnsembleMember] = []
         var spec = GraphSpec(inputs: [], nodes: [], outputs: [])
         for (index, part) in parts.enumerated() {
-            guard part.model.members.isEmpty, !part.model.isFloor, part.model.spec.inputs.count == 1, part.model.spec.outputs.count == 1 else {
-                throw FileError(path: "ensemble", reason: "member \(index + 1) is \(part.model.isFloor ? "the floor" : "an ensemble"), not one network")
-            }
             let name = "member\(index + 1)"
+            if let problem = memberProblem(part.model) { throw FileError(path: "ensemble", reason: "\(name) \(problem)") }
             members.append(EnsembleMember(name: name, weight: part.weight / total, settings: part.model.settings))
             // Every tensor, and so every parameter, of the member under its name.
             let own = part.model.spec
@@ -45,10 +43,10 @@ extension SeparatorModel {
         settings.inputMean = (0..<settings.bins).map { f in members.reduce(Float(0)) { $0 + $1.weight * $1.settings.inputMean[f] } }
         settings.inputScale = (0..<settings.bins).map { f in members.reduce(Float(0)) { $0 + $1.weight * $1.settings.inputScale[f] } }
         let ensemble = try SeparatorModel(settings: settings, spec: spec, members: members)
+        let slices = Dictionary(uniqueKeysWithValues: ensemble.store.slices.map { ($0.name, $0) })
         for (member, part) in zip(members, parts) {
             for slice in part.model.store.slices {
-                let name = "\(member.name)/\(slice.name)"
-                guard let target = ensemble.store.slices.first(where: { $0.name == name }), target.count == slice.count else {
+                guard let target = slices["\(member.name)/\(slice.name)"], target.count == slice.count else {
                     throw FileError(path: "ensemble", reason: "\(member.name): parameter \(slice.name) has no place in the ensemble")
                 }
                 ensemble.store.values(target).update(from: part.model.store.values(slice), count: slice.count)
@@ -60,6 +58,13 @@ extension SeparatorModel {
             }
         }
         return ensemble
+    }
+
+    /// Why a separator cannot join an ensemble ("is the floor", ...), or nil for one network.
+    public static func memberProblem(_ model: SeparatorModel) -> String? {
+        if model.isFloor { return "is the floor, not a network" }
+        if !model.members.isEmpty { return "is an ensemble; an ensemble joins single networks" }
+        return model.spec.inputs.count == 1 && model.spec.outputs.count == 1 ? nil : "is not one network of one input and one output"
     }
 
     /// Why the members an ensemble file lists cannot be used with its shared settings, or nil.

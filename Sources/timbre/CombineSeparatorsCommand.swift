@@ -27,29 +27,31 @@ struct CombineSeparatorsCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Ensemble separator file to write.")
     var output: String
 
+    /// Each separator's weight: those of --weights when they are one positive number per
+    /// separator, equal ones without it, nil otherwise.
+    private var shares: [Float]? {
+        guard let weights else { return [Float](repeating: 1, count: separators.count) }
+        let values = weights.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        return values.count == separators.count && values.allSatisfy({ $0 > 0 && $0.isFinite }) ? values : nil
+    }
+
     func validate() throws {
         guard (2...SeparatorModel.maximumMembers).contains(separators.count) else {
             throw ValidationError("give 2 to \(SeparatorModel.maximumMembers) separators, not \(separators.count)")
         }
-        if let weights {
-            let values = weights.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == separators.count, values.allSatisfy({ ($0 ?? -1) > 0 && $0!.isFinite }) else {
-                throw ValidationError("--weights needs \(separators.count) positive numbers, one per separator")
-            }
-        }
+        guard shares != nil else { throw ValidationError("--weights needs \(separators.count) positive numbers, one per separator") }
     }
 
     func run() throws {
         let destination = URL(fileURLWithPath: output)
-        let shares = weights.map { $0.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces))! } }
-            ?? [Float](repeating: 1, count: separators.count)
+        let shares = self.shares!
         let ensemble = try reportingErrors { () -> SeparatorModel in
             try OutputPath.checkFile(destination)
             try OutputPath.checkNotAnInput(destination, inputs: separators)
             try FileProbe.check(separators, as: .separator)
             let models = try separators.map { try SeparatorModel.read(from: URL(fileURLWithPath: $0)) }
-            for (path, model) in zip(separators, models) where model.isFloor || !model.members.isEmpty {
-                throw FileError(path: path, reason: "is \(model.isFloor ? "the floor" : "an ensemble"); an ensemble joins single networks")
+            for (path, model) in zip(separators, models) {
+                if let problem = SeparatorModel.memberProblem(model) { throw FileError(path: path, reason: problem) }
             }
             let ensemble = try SeparatorModel.ensemble(Array(zip(models, shares)))
             try ensemble.write(to: destination)
