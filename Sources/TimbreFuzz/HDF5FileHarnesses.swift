@@ -73,8 +73,14 @@ enum ModelFileHarness {
         _ = try crafted.writeMetadata(classes: crafted.choices.pick([classes, 3, 0]), bands: 16)
         var parameterCount = 0
         if let architecture, let count = try? architecture.validate(), count <= writtenParameters {
-            for slice in Sequential(architecture).parameters.slices {
+            let model = Sequential(architecture)
+            for slice in model.parameters.slices {
                 try crafted.writeDataset("weights/\(slice.name)", shape: slice.shape, kind: .float)
+            }
+            for norm in model.batchNorms {
+                for statistic in ["running_mean", "running_variance"] {
+                    try crafted.writeDataset("state/\(norm.name)/\(statistic)", shape: [norm.channels], kind: .float)
+                }
             }
             parameterCount = count
         } else if let graph, let count = try? graph.parameterCount(), count <= writtenParameters {
@@ -95,8 +101,8 @@ enum ModelFileHarness {
         }
     }
 
-    /// Inputs describing valid files: a small classifier (softmax, and sigmoid with a
-    /// temperature and per-class thresholds), a separator network and the floor.
+    /// Inputs describing valid files: a small classifier (softmax, sigmoid with a
+    /// temperature and per-class thresholds, and batch-normalised), a separator network and the floor.
     static func seeds() throws -> [[UInt8]] {
         func input(_ network: some Encodable, _ second: String, choices: [UInt8] = []) throws -> [UInt8] {
             Array(try JSONEncoder().encode(network)) + [0] + Array(second.utf8) + [0] + choices
@@ -106,6 +112,7 @@ enum ModelFileHarness {
         var seeds = [
             try input(Architecture.instrumentCNN(classes: 3, inputShape: [1, 16, 130], filters: 2, hidden: 4), "{}"),
             try input(sigmoid, #"{"class_thresholds": [0.3, 0.5, 0.7], "threshold": 0.5}"#, choices: [0, 0, 0, 1]),
+            try input(Architecture.instrumentCNN(classes: 3, inputShape: [1, 16, 130], filters: 2, hidden: 4, normalisesBatches: true), "{}"),
         ]
         // A small separator network (a real architecture's weights would make every
         // execution slow) with batch normalisation, whose running statistics are read too.

@@ -41,6 +41,28 @@ public enum ModelCalibration {
         return Outcome(calibration: calibration, clips: count, keptSoftmaxThresholds: raw.output == .softmax && hasThresholds)
     }
 
+    /// Re-estimates the model's batch-norm statistics on every clip of `features`, labelled
+    /// or not (`Sequential.adaptBatchNorms`), and records the files in the training
+    /// summary; returns how many clips. A model without batch norms is refused.
+    public static func adaptStatistics(_ model: inout ModelFile, on features: [URL], batchSize: Int = 32) throws -> Int {
+        let clips = try ClipLibrary(urls: features)
+        try model.checkCompatible(with: clips.readers[0].metadata, source: features[0].path)
+        let network = try model.makeModel()
+        guard !network.batchNorms.isEmpty else { throw TrainingError("the model has no batch norm whose statistics could be adapted (train with --batch-norm)") }
+        guard clips.count > 1 else { throw TrainingError("\(features[0].path): at least two clips are needed to estimate statistics") }
+        openblas_set_num_threads(1)
+        let reader = BatchReader(clips: clips)
+        let batches = (clips.count + batchSize - 1) / batchSize
+        try network.adaptBatchNorms(batchCount: batches) { b in
+            try reader.batch(Array((b * batchSize)..<min(clips.count, (b + 1) * batchSize))).input
+        }
+        model.batchNormState = network.batchNormState
+        var object = ((try? JSONSerialization.jsonObject(with: Data(model.trainingSummary.utf8))) as? [String: Any]) ?? [:]
+        object["batch_norm_statistics_from"] = ["files": features.map(\.lastPathComponent), "clips": clips.count] as [String: Any]
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { model.trainingSummary = String(decoding: data, as: UTF8.self) }
+        return clips.count
+    }
+
     /// What `chooseThresholds` did: the thresholds before and after, and the micro F1 of
     /// each over the clips.
     public struct ThresholdChoice: Sendable {

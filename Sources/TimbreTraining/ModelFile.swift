@@ -7,7 +7,8 @@ import TimbreCore
 
 /// A trained classifier as stored on disk (DESIGN.md, "Model file"): weights under
 /// `/weights/<layer>/<name>`, the architecture as JSON, the class vocabulary and the
-/// feature settings it was trained on, and a training summary. Checkpoints also carry the
+/// feature settings it was trained on, and a training summary; batch norms' running
+/// statistics under `/state/<layer>/running_mean|running_variance`. Checkpoints also carry the
 /// optimiser state and the trainer's position so training resumes exactly.
 public struct ModelFile {
     public var architecture: Architecture
@@ -15,6 +16,9 @@ public struct ModelFile {
     public var features: FeatureFileMetadata
     /// Flat parameter values in the order of the model's `ParameterStore`.
     public var weights: [Float]
+    /// Every batch norm's running mean then variance, in layer order (`Sequential.batchNormState`);
+    /// empty for networks without batch norms.
+    public var batchNormState: [Float] = []
     /// Free-form JSON describing how the model was trained (data, recipe, metrics).
     public var trainingSummary: String = "{}"
     /// Present in checkpoints only.
@@ -70,10 +74,16 @@ public struct ModelFile {
         }
     }
 
-    public init(architecture: Architecture, features: FeatureFileMetadata, weights: [Float]) {
+    public init(architecture: Architecture, features: FeatureFileMetadata, weights: [Float], batchNormState: [Float] = []) {
         self.architecture = architecture
         self.features = features
         self.weights = weights
+        self.batchNormState = batchNormState
+    }
+
+    /// The values of a built network: its weights and its batch norms' statistics.
+    public init(architecture: Architecture, features: FeatureFileMetadata, model: Sequential) {
+        self.init(architecture: architecture, features: features, weights: model.parameters.valueArray, batchNormState: model.batchNormState)
     }
 
     /// Builds the network and loads the weights into it.
@@ -83,6 +93,10 @@ public struct ModelFile {
             throw FileError(path: "model", reason: "holds \(weights.count) weights, its architecture needs \(model.parameters.count)")
         }
         model.parameters.setValues(weights)
+        guard model.batchNormStateCount == batchNormState.count else {
+            throw FileError(path: "model", reason: "holds \(batchNormState.count) batch-norm statistics, its architecture needs \(model.batchNormStateCount)")
+        }
+        model.batchNormState = batchNormState
         return model
     }
 
@@ -99,6 +113,18 @@ public struct ModelFile {
                 try file.createGroup((name as NSString).deletingLastPathComponent)
                 let dataset = try file.createDataset(name, of: Float.self, shape: slice.shape)
                 try dataset.writeRows(Array(weights[slice.offset..<slice.offset + slice.count]))
+            }
+            let norms = architecture.layers.contains(.batchNorm) ? Sequential(architecture).batchNorms : []
+            guard batchNormState.count == norms.reduce(0, { $0 + 2 * $1.channels }) else {
+                throw FileError(path: url.path, reason: "\(batchNormState.count) batch-norm statistics for a network that needs \(norms.reduce(0) { $0 + 2 * $1.channels })")
+            }
+            var offset = 0
+            for norm in norms {
+                for (part, count) in [("running_mean", norm.channels), ("running_variance", norm.channels)] {
+                    try file.createGroup("state/\(norm.name)")
+                    try file.createDataset("state/\(norm.name)/\(part)", of: Float.self, shape: [count]).writeRows(Array(batchNormState[offset..<offset + count]))
+                    offset += count
+                }
             }
             try checkpoint?.write(to: file)
             try file.flush()
@@ -139,7 +165,20 @@ public struct ModelFile {
             }
             weights.replaceSubrange(slice.offset..<slice.offset + slice.count, with: values)
         }
-        var result = ModelFile(architecture: architecture, features: features, weights: weights)
+        var state: [Float] = []
+        for norm in model.batchNorms {
+            for part in ["running_mean", "running_variance"] {
+                let name = "state/\(norm.name)/\(part)"
+                guard file.exists(name) else { throw FileError(path: url.path, reason: "\(name) is missing") }
+                let dataset = try file.dataset(name)
+                let values = dataset.valueCount == norm.channels ? try dataset.readRows(as: Float.self) : []
+                guard values.count == norm.channels, values.allSatisfy(\.isFinite), part == "running_mean" || values.allSatisfy({ $0 >= 0 }) else {
+                    throw FileError(path: url.path, reason: "\(name) holds \(dataset.shape) values, expected \(norm.channels) finite ones (a variance none negative)")
+                }
+                state += values
+            }
+        }
+        var result = ModelFile(architecture: architecture, features: features, weights: weights, batchNormState: state)
         result.trainingSummary = try file.attribute("training_summary")?.stringValue ?? "{}"
         result.checkpoint = try Checkpoint.read(from: file, parameterCount: weights.count, path: url.path)
         return result

@@ -36,6 +36,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Take each feature's maximum over time after the convolution blocks, so the dense
     /// layer sees where in frequency features fire, not when.
     public var poolsTime = false
+    /// Batch-normalise every convolution's output before its ReLU (an addition to the
+    /// design's network; training uses each batch's statistics, inference the running ones).
+    public var normalisesBatches = false
     /// Per-class decision thresholds chosen elsewhere (e.g. by cross-source validation),
     /// recorded in the model instead of searching them on this run's validation clips.
     public var classThresholds: [Double]?
@@ -66,7 +69,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay, multiLabelClips
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, normalisesBatches, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay, multiLabelClips
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -89,6 +92,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         styleMixing = try c.decodeIfPresent(SourceStyleMixing.self, forKey: .styleMixing)
         centresBands = try c.decodeIfPresent(Bool.self, forKey: .centresBands) ?? false
         poolsTime = try c.decodeIfPresent(Bool.self, forKey: .poolsTime) ?? false
+        normalisesBatches = try c.decodeIfPresent(Bool.self, forKey: .normalisesBatches) ?? false
         classThresholds = try c.decodeIfPresent([Double].self, forKey: .classThresholds)
         keepsLastEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLastEpoch) ?? false
         calibrates = try c.decodeIfPresent(Bool.self, forKey: .calibrates) ?? true
@@ -264,6 +268,11 @@ public final class Trainer: @unchecked Sendable {
             split = DataSplit.byGroup(labels: library.label, groups: library.groups, fraction: options.validationFraction, seed: options.seed)
             validationBatches = batches
         }
+        guard !options.normalisesBatches || (options.averageFrom == nil && TrainingGroup.size == 1) else {
+            // Averaged weights would need batch statistics recomputed for them, and each
+            // process of a group would keep running statistics of its own share.
+            throw TrainingError("batch normalisation trains in one process and without weight averaging (--average-from)")
+        }
         guard !options.multiLabelClips || options.output == .sigmoid else {
             throw TrainingError("training on clips with several labels needs the sigmoid output (--output-layer sigmoid)")
         }
@@ -286,7 +295,8 @@ public final class Trainer: @unchecked Sendable {
 
         let architecture = Architecture.instrumentCNN(
             classes: classCount, inputShape: batches.inputShape, filters: options.filters, hidden: options.hidden, dropout: options.dropout,
-            output: options.output, centresBands: options.centresBands, poolsTime: options.poolsTime)
+            output: options.output, centresBands: options.centresBands, poolsTime: options.poolsTime,
+            normalisesBatches: options.normalisesBatches)
         let model = Sequential(architecture)
         let optimizer = Adam(parameterCount: model.parameters.count, learningRate: options.learningRate)
         var state = TrainerState(options: options)
@@ -306,6 +316,7 @@ public final class Trainer: @unchecked Sendable {
             }
             state.options = options
             model.parameters.setValues(saved.weights)
+            model.batchNormState = saved.batchNormState
             optimizer.restore(checkpoint.optimizer)
             average = checkpoint.average ?? WeightAverage()
         } else {
@@ -396,13 +407,13 @@ public final class Trainer: @unchecked Sendable {
                 state.bestValidationLoss = record.validationLoss ?? record.trainingLoss
                 state.bestEpoch = epoch + 1
                 state.epochsWithoutImprovement = 0
-                var best = ModelFile(architecture: architecture, features: metadata, weights: model.parameters.valueArray)
+                var best = ModelFile(architecture: architecture, features: metadata, model: model)
                 best.trainingSummary = summary(state, split: split)
                 if TrainingGroup.isLeader { try best.write(to: outputURL, slices: model.parameters.slices) }
             } else {
                 state.epochsWithoutImprovement += 1
             }
-            var checkpoint = ModelFile(architecture: architecture, features: metadata, weights: trained)
+            var checkpoint = ModelFile(architecture: architecture, features: metadata, weights: trained, batchNormState: model.batchNormState)
             checkpoint.checkpoint = .init(optimizer: optimizer.state, trainerState: String(decoding: try JSONEncoder().encode(state), as: UTF8.self),
                                           average: average.count > 0 ? average : nil)
             if TrainingGroup.isLeader { try checkpoint.write(to: checkpointURL, slices: model.parameters.slices) }

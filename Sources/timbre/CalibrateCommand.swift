@@ -27,11 +27,16 @@ struct CalibrateCommand: ParsableCommand {
             on its validation clips; a class no clip holds keeps its threshold. The model's \
             training summary records the files, the clips holding each class and the choice.
 
+            With --statistics (a model trained with --batch-norm) it keeps every weight and \
+            re-estimates each batch norm's running mean and variance on the clips given, \
+            labels unused (AdaBN).
+
             Examples:
               timbre calibrate --model model.h5 held-out.h5 -o calibrated.h5
               timbre calibrate held-out.h5 -o calibrated.h5        (the bundled model)
               timbre calibrate --model model.h5 --thresholds held-out-songs.h5 -o tuned.h5
               timbre calibrate --model model.h5 --thresholds --per-class held-out.h5 held-out-songs.h5 -o tuned.h5
+              timbre calibrate --model normalised.h5 --statistics collection.h5 -o adapted.h5
             """
     )
 
@@ -49,12 +54,17 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "With --thresholds: each class at its own best F1, not all together for micro F1.")
     var perClass = false
 
+    @Flag(help: "Re-estimate the batch norms' running statistics on the clips given, labels unused (a model trained with --batch-norm).")
+    var statistics = false
+
     func validate() throws {
         if perClass && !thresholds { throw ValidationError("--per-class chooses thresholds; give --thresholds too") }
+        if statistics && thresholds { throw ValidationError("--statistics and --thresholds are separate calibrations; run one, then the other") }
     }
 
     func run() throws {
         if thresholds { return try chooseThresholds() }
+        if statistics { return try adaptStatistics() }
         let outcome = try reportingErrors { () -> ModelCalibration.Outcome in
             var file = try checkedModel()
             let outcome = try ModelCalibration.calibrate(&file, on: features.map { URL(fileURLWithPath: $0) })
@@ -80,6 +90,16 @@ struct CalibrateCommand: ParsableCommand {
         let moved = zip(codes, zip(choice.before, choice.after)).map { String(format: "%@ %.2f→%.2f", $0, $1.0, $1.1) }
         print(String(format: "wrote %@: thresholds chosen on %d clips; micro F1 %.4f → %.4f", output, choice.clips, choice.microF1Before, choice.microF1After))
         print("thresholds: " + moved.joined(separator: ", "))
+    }
+
+    private func adaptStatistics() throws {
+        let clips = try reportingErrors { () -> Int in
+            var file = try checkedModel()
+            let clips = try ModelCalibration.adaptStatistics(&file, on: features.map { URL(fileURLWithPath: $0) })
+            try file.write(to: URL(fileURLWithPath: output), slices: try file.makeModel().parameters.slices)
+            return clips
+        }
+        print("wrote \(output): batch-norm statistics re-estimated on \(clips) clips")
     }
 
     /// The model, once the output and the feature files have passed their checks.

@@ -78,6 +78,7 @@ struct InfoCommand: ParsableCommand {
             case .standardize: return "standardise"
             case .centreBands: return "centre bands"
             case .conv2d(let filters, let kernel): return "conv \(kernel)×\(kernel)×\(filters)"
+            case .batchNorm: return "batch norm"
             case .relu: return "ReLU"
             case .maxPool(let size): return "max-pool \(size)"
             case .maxOverTime: return "max over time"

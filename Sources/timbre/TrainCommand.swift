@@ -88,6 +88,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Take each feature's maximum over time after the convolution blocks (global max-pooling over time).")
     var poolTime = false
 
+    @Flag(help: "Batch-normalise each convolution's output before its ReLU (an addition to the design's network).")
+    var batchNorm = false
+
     @Option(help: "Comma-separated per-class thresholds to record instead of choosing them on validation data (e.g. chosen by cross-source validation).")
     var classThresholds: String?
 
@@ -158,6 +161,7 @@ struct TrainCommand: ParsableCommand {
         options.styleMixing = styleMix > 0 ? SourceStyleMixing(probability: styleMix) : nil
         options.centresBands = centreBands
         options.poolsTime = poolTime
+        options.normalisesBatches = batchNorm
         options.classThresholds = classThresholds.flatMap(parsedThresholds)
         options.keepsLastEpoch = lastEpoch
         options.averageFrom = averageFrom

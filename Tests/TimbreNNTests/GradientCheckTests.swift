@@ -131,10 +131,12 @@ func checkGradients(layer: Layer, store: ParameterStore?, input: Tensor, step: F
         #expect(abs(huge.loss - 1000) < 1e-3)
     }
 
-    @Test func wholeNetwork() {
-        let architecture = Architecture(inputShape: [1, 6, 7], layers: [
-            .standardize, .conv2d(filters: 3, kernel: 3), .relu, .maxPool(size: 2), .dropout(rate: 0.5),
-            .conv2d(filters: 2, kernel: 3), .relu, .flatten, .dense(units: 5), .relu, .dropout(rate: 0.5), .dense(units: 3),
+    /// The classifier end to end, plain and with a batch norm after each convolution.
+    @Test(arguments: [false, true]) func wholeNetwork(normalisesBatches: Bool) {
+        let norm: [Architecture.LayerSpec] = normalisesBatches ? [.batchNorm] : []
+        let architecture = Architecture(inputShape: [1, 6, 7], layers: [.standardize, .conv2d(filters: 3, kernel: 3)] + norm + [
+            .relu, .maxPool(size: 2), .dropout(rate: 0.5), .conv2d(filters: 2, kernel: 3)] + norm + [
+            .relu, .flatten, .dense(units: 5), .relu, .dropout(rate: 0.5), .dense(units: 3),
         ])
         let model = Sequential(architecture)
         model.initialize(seed: 21)
@@ -221,5 +223,39 @@ func checkGradients(layer: Layer, store: ParameterStore?, input: Tensor, step: F
         let dxPlain = plain.backward(relu.backward(gradient))
         #expect(dxFused == dxPlain)
         #expect(Array(fusedStore.gradients) == Array(plainStore.gradients))
+    }
+}
+
+@Suite struct BatchNormAdaptationTests {
+    /// Each batch norm takes the exact mean and unbiased variance of what reaches it over
+    /// every batch, after the batch norms before it are adapted and with dropout off: the
+    /// second one, fed the first one's adapted output, sees mean 0 and variance 1.
+    @Test func eachBatchNormTakesTheStatisticsOfItsInputInTurn() {
+        let model = Sequential(Architecture(inputShape: [2, 3, 4], layers: [.batchNorm, .dropout(rate: 0.5), .batchNorm, .flatten, .dense(units: 2)]))
+        model.initialize(seed: 1)
+        let batches = (0..<3).map { b -> Tensor in
+            var batch = randomTensor([5, 2, 3, 4], seed: UInt64(30 + b), scale: 2)
+            for n in 0..<5 {
+                for i in (n * 24)..<(n * 24 + 12) { batch.data[i] = batch.data[i] * 2 + 3 }
+            }
+            return batch
+        }
+        model.adaptBatchNorms(batchCount: batches.count) { batches[$0] }
+        for c in 0..<2 {
+            var values: [Double] = []
+            for batch in batches {
+                for n in 0..<5 {
+                    let start = n * 24 + c * 12
+                    values += batch.data[start..<(start + 12)].map { Double($0) }
+                }
+            }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+            #expect(abs(Double(model.batchNorms[0].runningMean[c]) - mean) < 1e-5)
+            #expect(abs(Double(model.batchNorms[0].runningVariance[c]) - variance) < 1e-4 * variance)
+            #expect(abs(model.batchNorms[1].runningMean[c]) < 1e-5)
+            #expect(abs(model.batchNorms[1].runningVariance[c] - 1) < 1e-3)
+        }
+        #expect(abs(Double(model.batchNorms[0].runningMean[0]) - 3) < 1, "channel 0 was moved to mean 3")
     }
 }

@@ -93,6 +93,42 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(rebuilt.parameters.valueArray == model.parameters.valueArray)
     }
 
+    /// A batch-normalised network keeps its running statistics through the file: the read
+    /// network infers exactly as the written one, and damaged statistics are refused.
+    @Test func batchNormStatisticsRoundTripAndDamagedOnesAreRefused() throws {
+        let folder = scratchFolder("training")
+        let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8, normalisesBatches: true)
+        #expect(architecture.layers.filter { $0 == .batchNorm }.count == 4)
+        let model = Sequential(architecture)
+        model.initialize(seed: 5)
+        #expect(model.batchNormState == [Float]((0..<4).flatMap { _ in [Float](repeating: 0, count: 4) + [Float](repeating: 1, count: 4) }))
+        var generator = SeededGenerator(seed: 8)
+        let input = Tensor(shape: [6, 1, 24, 25], data: (0..<3600).map { _ in Float(generator.nextNormal()) * 3 })
+        // Training passes move the running statistics away from 0 and 1.
+        for step in 0..<3 { _ = model.forward(input, context: ForwardContext(training: true, seed: 1, step: UInt64(step))) }
+        let state = model.batchNormState
+        #expect(state.count == 32 && state.contains { $0 != 0 && $0 != 1 })
+        let expected = model.forward(input, context: ForwardContext(training: false)).data
+        let metadata = FeatureFileMetadata(classCodes: ["a", "b", "c"], classNames: ["A", "B", "C"], settings: smallSettings(), resampler: "x")
+        let url = folder.appendingPathComponent("normalised.h5")
+        try ModelFile(architecture: architecture, features: metadata, model: model).write(to: url, slices: model.parameters.slices)
+        let read = try ModelFile.read(from: url)
+        #expect(read.batchNormState == state)
+        #expect(try read.makeModel().forward(input, context: ForwardContext(training: false)).data == expected)
+        // Fresh statistics infer differently, so the comparison above can fail.
+        var fresh = read
+        fresh.batchNormState = Sequential(architecture).batchNormState
+        #expect(try fresh.makeModel().forward(input, context: ForwardContext(training: false)).data != expected)
+
+        for (dataset, values) in [("running_variance", [Float](repeating: -1, count: 4)), ("running_mean", [Float](repeating: .nan, count: 4))] {
+            let damaged = folder.appendingPathComponent("damaged-\(dataset).h5")
+            try FileManager.default.copyItem(at: url, to: damaged)
+            try HDF5File(opening: damaged, mode: .readWrite).dataset("state/batchnorm2/\(dataset)").writeRows(values)
+            let error = #expect(throws: FileError.self) { try ModelFile.read(from: damaged) }
+            #expect(error?.reason == "state/batchnorm2/\(dataset) holds [4] values, expected 4 finite ones (a variance none negative)", "\(error?.reason ?? "")")
+        }
+    }
+
     /// Weights are stored uncompressed, so a file too small for the parameters its
     /// architecture declares is refused before the network is built (here 966 MB of it).
     @Test func aModelDeclaringMoreParametersThanItsFileHoldsIsRefusedBeforeBuilding() throws {
@@ -207,6 +243,31 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(try ModelFile.read(from: straight).weights == ModelFile.read(from: resumed).weights)
     }
 
+    /// Batch norms' running statistics are saved in the checkpoint, so a resumed run ends
+    /// with the uninterrupted run's weights and statistics.
+    @Test func aBatchNormalisedRunResumesExactly() throws {
+        let folder = scratchFolder("training")
+        let features = try syntheticFeatureFile(clips: 72, seed: 2, in: folder)
+        var options = smallOptions(epochs: 3)
+        options.normalisesBatches = true
+        let straight = folder.appendingPathComponent("straight.h5")
+        _ = try Trainer(features: features, output: straight, options: options).run(resume: false)
+        let resumed = folder.appendingPathComponent("resumed.h5")
+        let first = Trainer(features: features, output: resumed, options: options)
+        _ = try first.run(resume: false, epochDone: { record, _ in if record.epoch == 2 { first.cancel() } })
+        _ = try Trainer(features: features, output: resumed, options: options).run(resume: true)
+        let a = try ModelFile.read(from: straight), b = try ModelFile.read(from: resumed)
+        #expect(a.architecture.layers.contains(.batchNorm))
+        #expect(a.batchNormState.count == 64 && a.batchNormState.contains { $0 != 0 && $0 != 1 })
+        // Compared as one value each, so a failure does not print thousands of numbers.
+        let sameWeights = a.weights == b.weights, sameStatistics = a.batchNormState == b.batchNormState
+        #expect(sameWeights)
+        #expect(sameStatistics)
+        options.averageFrom = 2
+        let error = #expect(throws: TrainingError.self) { try Trainer(features: features, output: straight, options: options).run(resume: false) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("without weight averaging"))
+    }
+
     /// With cosine decay every epoch trains at lr·(1 + cos(π·e/E))/2, a resumed run keeps
     /// to that schedule and ends with the uninterrupted run's weights, and a checkpoint of
     /// one length is not resumed with another (the schedule would change under it).
@@ -303,5 +364,28 @@ func smallOptions(epochs: Int) -> TrainingOptions {
         #expect(ThresholdSearch.best(probabilities: probabilities, truth: [[0], [0]], classes: 3) == 0.45)
         #expect(ThresholdSearch.recorded(in: #"{"threshold":0.3}"#) == 0.3)
         #expect(ThresholdSearch.recorded(in: "{}") == nil)
+    }
+}
+
+@Suite struct BatchNormStatisticsCalibrationTests {
+    /// `calibrate --statistics` re-estimates the statistics on the clips given and records
+    /// them; a network without batch norms is refused with the reason.
+    @Test func statisticsAreReestimatedOnTheClipsGivenAndRecorded() throws {
+        let folder = scratchFolder("training")
+        let features = try syntheticFeatureFile(clips: 40, seed: 3, in: folder)
+        let metadata = try ClipLibrary(urls: [features]).metadata
+        let architecture = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8, normalisesBatches: true)
+        let network = Sequential(architecture)
+        network.initialize(seed: 2)
+        var file = ModelFile(architecture: architecture, features: metadata, model: network)
+        #expect(try ModelCalibration.adaptStatistics(&file, on: [features]) == 40)
+        #expect(file.batchNormState != network.batchNormState)
+        #expect(file.batchNormState[0..<4].allSatisfy { $0 != 0 } && file.batchNormState[4..<8].allSatisfy { $0 > 0 && $0 != 1 })
+        #expect(file.trainingSummary.contains(#""clips":40"#) && file.trainingSummary.contains("features.h5"))
+
+        let plain = Architecture.instrumentCNN(classes: 3, inputShape: [1, 24, 25], filters: 4, hidden: 8)
+        var unnormalised = ModelFile(architecture: plain, features: metadata, model: Sequential(plain))
+        let error = #expect(throws: TrainingError.self) { try ModelCalibration.adaptStatistics(&unnormalised, on: [features]) }
+        #expect(error?.description == "the model has no batch norm whose statistics could be adapted (train with --batch-norm)")
     }
 }

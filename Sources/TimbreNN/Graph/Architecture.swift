@@ -4,6 +4,9 @@ public struct Architecture: Codable, Equatable, Sendable {
         case standardize
         case centreBands
         case conv2d(filters: Int, kernel: Int)
+        /// Batch normalisation per channel (`BatchNorm`), its running statistics stored with
+        /// the weights.
+        case batchNorm
         case relu
         case maxPool(size: Int)
         case maxOverTime
@@ -46,14 +49,16 @@ public struct Architecture: Codable, Equatable, Sendable {
 
     /// Timbre's instrument classifier: per-clip standardisation (after removing each
     /// band's mean when `centresBands`); four blocks of 3×3
-    /// convolution with `filters` filters, ReLU and 2×2 max-pooling, with dropout 0.5
+    /// convolution with `filters` filters (batch-normalised when `normalisesBatches`),
+    /// ReLU and 2×2 max-pooling, with dropout 0.5
     /// after blocks 2, 3 and 4; a fully connected ReLU layer of `hidden` units with
     /// dropout 0.5; and one output per class (softmax or sigmoid is applied by the loss).
     public static func instrumentCNN(classes: Int, inputShape: [Int] = [1, 128, 130], filters: Int = 64, hidden: Int = 256, dropout: Double = 0.5,
-                                     output: OutputActivation = .softmax, centresBands: Bool = false, poolsTime: Bool = false) -> Architecture {
+                                     output: OutputActivation = .softmax, centresBands: Bool = false, poolsTime: Bool = false,
+                                     normalisesBatches: Bool = false) -> Architecture {
         var layers: [LayerSpec] = centresBands ? [.centreBands, .standardize] : [.standardize]
         for block in 1...4 {
-            layers += [.conv2d(filters: filters, kernel: 3), .relu, .maxPool(size: 2)]
+            layers += [.conv2d(filters: filters, kernel: 3)] + (normalisesBatches ? [.batchNorm] : []) + [.relu, .maxPool(size: 2)]
             if block >= 2 { layers.append(.dropout(rate: dropout)) }
         }
         if poolsTime { layers.append(.maxOverTime) }
@@ -90,6 +95,9 @@ extension Architecture {
                 break
             case .centreBands:
                 guard shape.count == 3 else { throw fail("layer \(index): centring bands of \(shape)") }
+            case .batchNorm:
+                guard shape.count == 3 || shape.count == 1 else { throw fail("layer \(index): batch normalisation of \(shape)") }
+                added = 2 * shape[0]
             case .conv2d(let filters, let kernel):
                 guard shape.count == 3, filters > 0, filters <= 1 << 16, kernel > 0, kernel % 2 == 1, kernel <= 63 else {
                     throw fail("layer \(index): a convolution of \(filters) filters of \(kernel)×\(kernel) on \(shape)")

@@ -8,6 +8,9 @@ public final class Sequential {
     public private(set) var layers: [Layer] = []
     /// Output shape of every layer (without batch), for checks and summaries.
     public private(set) var shapes: [[Int]] = []
+    /// The batch-norm layers, in order: their running statistics are state that is not a
+    /// parameter, saved and restored beside the weights (`batchNormState`).
+    public private(set) var batchNorms: [BatchNorm] = []
     /// Index of the first layer with parameters; nothing below it needs a gradient.
     private var firstWeightedLayer = 0
     /// Per-worker room for one image's activations between fused inference blocks.
@@ -42,6 +45,10 @@ public final class Sequential {
                 }
                 isFirstWeightedLayer = false
                 layer = conv
+            case .batchNorm:
+                let norm = BatchNorm(channels: shape[0], store: parameters, name: "batchnorm\(index)")
+                batchNorms.append(norm)
+                layer = norm
             case .relu:
                 layer = fusion.identityReLUs.contains(index) ? Identity() : ReLU()
             case .maxPool(let size):
@@ -69,17 +76,66 @@ public final class Sequential {
 
     public var outputShape: [Int] { shapes.last ?? architecture.inputShape }
 
+    /// Every batch norm's running mean then running variance, in layer order (empty
+    /// without batch norms).
+    public var batchNormState: [Float] {
+        get { batchNorms.flatMap { $0.runningMean + $0.runningVariance } }
+        set {
+            precondition(newValue.count == batchNormStateCount, "\(newValue.count) batch-norm statistics for \(batchNormStateCount)")
+            var offset = 0
+            for norm in batchNorms {
+                norm.runningMean = Array(newValue[offset..<offset + norm.channels])
+                norm.runningVariance = Array(newValue[offset + norm.channels..<offset + 2 * norm.channels])
+                offset += 2 * norm.channels
+            }
+        }
+    }
+
+    public var batchNormStateCount: Int { batchNorms.reduce(0) { $0 + 2 * $1.channels } }
+
+    /// Re-estimates every batch norm's running statistics on the items of `batches` (of
+    /// `batchCount`), as AdaBN (Li et al., 2016) adapts a network to another domain
+    /// without labels: each batch norm in turn takes the mean and unbiased variance, over
+    /// all items and positions, of what reaches it with the batch norms before it already
+    /// adapted and dropout off. Weights do not change.
+    public func adaptBatchNorms(batchCount: Int, batch: (Int) throws -> Tensor) rethrows {
+        let inference = ForwardContext(training: false)
+        for norm in batchNorms {
+            guard let index = layers.firstIndex(where: { $0 === norm }) else { continue }
+            var sums = [Double](repeating: 0, count: norm.channels), squares = sums, count = 0
+            for b in 0..<batchCount {
+                let values = layers[..<index].reduce(try batch(b)) { $1.forward($0, context: inference) }
+                let inner = values.shape.dropFirst(2).reduce(1, *)
+                for n in 0..<values.batch {
+                    for c in 0..<norm.channels {
+                        let start = (n * norm.channels + c) * inner
+                        for x in values.data[start..<start + inner] { sums[c] += Double(x); squares[c] += Double(x) * Double(x) }
+                    }
+                }
+                count += values.batch * inner
+            }
+            guard count > 1 else { continue }
+            for c in 0..<norm.channels {
+                let mean = sums[c] / Double(count)
+                norm.runningMean[c] = Float(mean)
+                norm.runningVariance[c] = Float(max(0, (squares[c] - Double(count) * mean * mean) / Double(count - 1)))
+            }
+        }
+    }
+
     /// He initialisation for the layers that feed a ReLU: weights ~ N(0, 2 / fan_in),
     /// truncated at two standard deviations (Keras's `he_normal`). The output layer, which
     /// feeds the softmax, gets Glorot-uniform weights (Keras's default for Dense), so the
-    /// first logits are small and the starting loss is near ln(classes). Biases are zero.
+    /// first logits are small and the starting loss is near ln(classes). Biases are zero;
+    /// batch norms start as the identity (scale 1, shift 0, running statistics 0 and 1).
     public func initialize(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         let outputKernel = parameters.slices.last { $0.name.hasSuffix("/kernel") }?.name
+        for norm in batchNorms { norm.initializeParameters(using: &generator) }
         for slice in parameters.slices {
             let values = parameters.values(slice)
             guard slice.name.hasSuffix("/kernel") else {
-                values.update(repeating: 0, count: slice.count)
+                values.update(repeating: slice.name.hasSuffix("/gamma") ? 1 : 0, count: slice.count)
                 continue
             }
             // Kernels are [filters, in, k, k] (conv) or [in, out] (dense).
