@@ -30,6 +30,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Per-band statistics of training clips blended with another source's clip of the
     /// same class, when set.
     public var styleMixing: SourceStyleMixing?
+    /// Convex blends of training items and their targets in the log-mel domain, when set.
+    public var mixup: InputMixup?
     /// Subtract each mel band's mean over the clip before the per-clip standardisation,
     /// so the network sees no static colouring (microphone, room, equaliser) at all.
     public var centresBands = false
@@ -69,7 +71,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, centresBands, poolsTime, normalisesBatches, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay, multiLabelClips
+        case epochs, batchSize, learningRate, validationFraction, seed, patience, filters, hidden, dropout, output, mixing, masking, equalisation, bandShift, styleMixing, mixup, centresBands, poolsTime, normalisesBatches, classThresholds, calibrates, keepsLastEpoch, averageFrom, cosineDecay, multiLabelClips
     }
 
     /// Fields added after the first checkpoints take their defaults when absent.
@@ -90,6 +92,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         equalisation = try c.decodeIfPresent(RandomEqualisation.self, forKey: .equalisation)
         bandShift = try c.decodeIfPresent(RandomBandShift.self, forKey: .bandShift)
         styleMixing = try c.decodeIfPresent(SourceStyleMixing.self, forKey: .styleMixing)
+        mixup = try c.decodeIfPresent(InputMixup.self, forKey: .mixup)
         centresBands = try c.decodeIfPresent(Bool.self, forKey: .centresBands) ?? false
         poolsTime = try c.decodeIfPresent(Bool.self, forKey: .poolsTime) ?? false
         normalisesBatches = try c.decodeIfPresent(Bool.self, forKey: .normalisesBatches) ?? false
@@ -360,9 +363,11 @@ public final class Trainer: @unchecked Sendable {
                     if agreed.stop { interrupted = true; break epochs }
                     continue
                 }
-                let (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
+                var (input, targets) = try batches.batch(examples, masking: options.masking, equalisation: options.equalisation,
                                                          bandShift: options.bandShift, seed: options.seed, step: state.step,
                                                          firstSlot: positions.lowerBound - whole.lowerBound)
+                options.mixup?.apply(input: &input, targets: &targets, seed: options.seed, step: state.step,
+                                     firstSlot: positions.lowerBound - whole.lowerBound)
                 let result = model.trainStep(input, targetRows: targets, optimizer: optimizer, seed: options.seed, step: state.step,
                                              itemOffset: positions.lowerBound - whole.lowerBound,
                                              combineGradients: TrainingGroup.size > 1 ? { TrainingGroup.combine($0, items: examples.count, batchItems: whole.count) } : nil)

@@ -82,6 +82,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Chance that a training clip takes in part the per-band statistics of a clip of the same class from another feature file (frequency-wise style mixing across sources; 0: off).")
     var styleMix = 0.0
 
+    @Option(help: "Chance that a training item is blended with another item of its batch, log-mels and targets alike (mixup; 0: off).")
+    var mixup = 0.0
+
     @Flag(help: "Subtract each mel band's mean over the clip before the network (removes static colouring).")
     var centreBands = false
 
@@ -125,6 +128,7 @@ struct TrainCommand: ParsableCommand {
         if !(eqAugmentDb >= 0 && eqAugmentDb <= 40) { throw ValidationError("--eq-augment-db must be between 0 and 40") }
         try requireOption(bandShift, "--band-shift", in: 0...32)
         if !(0...1).contains(styleMix) { throw ValidationError("--style-mix must be between 0 and 1") }
+        if !(0...1).contains(mixup) { throw ValidationError("--mixup must be between 0 and 1") }
         if !(mixSpreadDb >= 0 && mixSpreadDb <= 60) { throw ValidationError("--mix-spread-db must be between 0 and 60") }
         if let classThresholds, parsedThresholds(classThresholds) == nil {
             throw ValidationError("--class-thresholds must be numbers between 0 and 1, separated by commas")
@@ -159,6 +163,7 @@ struct TrainCommand: ParsableCommand {
         options.equalisation = eqAugmentDb > 0 ? RandomEqualisation(maxDB: eqAugmentDb) : nil
         options.bandShift = bandShift > 0 ? RandomBandShift(maxBands: bandShift) : nil
         options.styleMixing = styleMix > 0 ? SourceStyleMixing(probability: styleMix) : nil
+        options.mixup = mixup > 0 ? InputMixup(probability: mixup) : nil
         options.centresBands = centreBands
         options.poolsTime = poolTime
         options.normalisesBatches = batchNorm

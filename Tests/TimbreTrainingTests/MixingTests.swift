@@ -316,3 +316,40 @@ import TimbreTestSupport
         #expect(abs((object["threshold"] as? Double ?? 0) - 1 / (1 + 3.0.squareRoot())) < 1e-6)
     }
 }
+
+@Suite struct InputMixupTests {
+    /// Every blended item is λ·x + (1 − λ)·x′ of itself and one other item, its targets the
+    /// same blend (λ ≥ 0.5 read from its own class), partners taken before any blending; a
+    /// chance of 0 changes nothing and the same seed and step blend the same way.
+    @Test func blendedItemsAreConvexBlendsOfInputsAndTargets() {
+        let n = 4, size = 6
+        var generator = SeededGenerator(seed: 3)
+        let input = Tensor(shape: [n, 1, 2, 3], data: (0..<(n * size)).map { _ in Float(generator.nextNormal()) * 10 })
+        var oneHot = [Float](repeating: 0, count: n * n)
+        for item in 0..<n { oneHot[item * n + item] = 1 }
+        let targets = Tensor(shape: [n, n], data: oneHot)
+        var blended = input, blendedTargets = targets
+        InputMixup(probability: 1).apply(input: &blended, targets: &blendedTargets, seed: 5, step: 9, firstSlot: 0)
+        var shares: [Float] = []
+        for item in 0..<n {
+            let row = Array(blendedTargets.data[(item * n)..<(item * n + n)])
+            let share = row[item]
+            let partners = row.indices.filter { $0 != item && row[$0] > 0 }
+            #expect(share >= 0.5 && share < 1 && partners.count == 1, "row \(row)")
+            guard let partner = partners.first else { continue }
+            #expect(abs(row[partner] - (1 - share)) < 1e-6)
+            for i in 0..<size {
+                let expected = share * input.data[item * size + i] + (1 - share) * input.data[partner * size + i]
+                #expect(abs(blended.data[item * size + i] - expected) < 1e-4)
+            }
+            shares.append(share)
+        }
+        #expect(Set(shares).count == n, "each item draws its own λ: \(shares)")
+        var again = input, againTargets = targets
+        InputMixup(probability: 1).apply(input: &again, targets: &againTargets, seed: 5, step: 9, firstSlot: 0)
+        #expect(again == blended && againTargets == blendedTargets)
+        var untouched = input, untouchedTargets = targets
+        InputMixup(probability: 0).apply(input: &untouched, targets: &untouchedTargets, seed: 5, step: 9, firstSlot: 0)
+        #expect(untouched == input && untouchedTargets == targets)
+    }
+}
