@@ -71,28 +71,22 @@ enum ModelFileHarness {
         var classes = 3
         if case .dense(let units)? = architecture?.layers.last { classes = max(0, min(units, 300)) }
         _ = try crafted.writeMetadata(classes: crafted.choices.pick([classes, 3, 0]), bands: 16)
-        var parameterCount = 0
+        // The weights and batch-norm statistics the description asks for (none when it is
+        // invalid or too large to write).
+        var parameterCount = 0, slices: [ParameterStore.Slice] = [], norms: [BatchNorm] = []
         if let architecture, let count = try? architecture.validate(), count <= writtenParameters {
             let model = Sequential(architecture)
-            for slice in model.parameters.slices {
-                try crafted.writeDataset("weights/\(slice.name)", shape: slice.shape, kind: .float)
-            }
-            for norm in model.batchNorms {
-                for statistic in ["running_mean", "running_variance"] {
-                    try crafted.writeDataset("state/\(norm.name)/\(statistic)", shape: [norm.channels], kind: .float)
-                }
-            }
-            parameterCount = count
+            (parameterCount, slices, norms) = (count, model.parameters.slices, model.batchNorms)
         } else if let graph, let count = try? graph.parameterCount(), count <= writtenParameters {
             let store = ParameterStore()
             let batchNorms = try graph.build(store: store).batchNorms
-            for slice in store.slices { try crafted.writeDataset("weights/\(slice.name)", shape: slice.shape, kind: .float) }
-            for (name, norm) in batchNorms.sorted(by: { $0.key < $1.key }) {
-                for statistic in ["running_mean", "running_variance"] {
-                    try crafted.writeDataset("state/\(name)/\(statistic)", shape: [norm.channels], kind: .float)
-                }
+            (parameterCount, slices, norms) = (store.count, store.slices, batchNorms.values.sorted { $0.name < $1.name })
+        }
+        for slice in slices { try crafted.writeDataset("weights/\(slice.name)", shape: slice.shape, kind: .float) }
+        for norm in norms {
+            for statistic in ["running_mean", "running_variance"] {
+                try crafted.writeDataset("state/\(norm.name)/\(statistic)", shape: [norm.channels], kind: .float)
             }
-            parameterCount = store.count
         }
         if crafted.choices.byte() % 2 == 1 {
             for moment in ["optimizer/m", "optimizer/v"] { try crafted.writeDataset(moment, shape: [parameterCount], kind: .float) }

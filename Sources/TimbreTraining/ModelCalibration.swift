@@ -57,9 +57,9 @@ public enum ModelCalibration {
             try reader.batch(Array((b * batchSize)..<min(clips.count, (b + 1) * batchSize))).input
         }
         model.batchNormState = network.batchNormState
-        var object = ((try? JSONSerialization.jsonObject(with: Data(model.trainingSummary.utf8))) as? [String: Any]) ?? [:]
-        object["batch_norm_statistics_from"] = ["files": features.map(\.lastPathComponent), "clips": clips.count] as [String: Any]
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) { model.trainingSummary = String(decoding: data, as: UTF8.self) }
+        model.trainingSummary = summary(model.trainingSummary, adding: [
+            "batch_norm_statistics_from": ["files": features.map(\.lastPathComponent), "clips": clips.count] as [String: Any],
+        ])
         return clips.count
     }
 
@@ -120,10 +120,18 @@ public enum ModelCalibration {
     /// they were chosen.
     static func replacingThresholds(in summary: String, with thresholds: [Double], chosenOn files: [String],
                                     objective: ThresholdObjective, choice: ThresholdChoice) -> String {
+        Self.summary(summary, adding: [
+            "class_thresholds": thresholds,
+            "thresholds_chosen_on": ["files": files, "clips": choice.clips, "class_counts": choice.classCounts, "objective": objective.rawValue,
+                                     "micro_f1_before": choice.microF1Before, "micro_f1_after": choice.microF1After] as [String: Any],
+        ])
+    }
+
+    /// The training summary with `entries` set at its top level (a summary that is not a
+    /// JSON object is replaced by one holding them).
+    static func summary(_ summary: String, adding entries: [String: Any]) -> String {
         var object = ((try? JSONSerialization.jsonObject(with: Data(summary.utf8))) as? [String: Any]) ?? [:]
-        object["class_thresholds"] = thresholds
-        object["thresholds_chosen_on"] = ["files": files, "clips": choice.clips, "class_counts": choice.classCounts, "objective": objective.rawValue,
-                                          "micro_f1_before": choice.microF1Before, "micro_f1_after": choice.microF1After] as [String: Any]
+        object.merge(entries) { _, new in new }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return summary }
         return String(decoding: data, as: UTF8.self)
     }

@@ -115,8 +115,9 @@ public struct ModelFile {
                 try dataset.writeRows(Array(weights[slice.offset..<slice.offset + slice.count]))
             }
             let norms = architecture.layers.contains(.batchNorm) ? Sequential(architecture).batchNorms : []
-            guard batchNormState.count == norms.reduce(0, { $0 + 2 * $1.channels }) else {
-                throw FileError(path: url.path, reason: "\(batchNormState.count) batch-norm statistics for a network that needs \(norms.reduce(0) { $0 + 2 * $1.channels })")
+            let needed = norms.reduce(0) { $0 + 2 * $1.channels }
+            guard batchNormState.count == needed else {
+                throw FileError(path: url.path, reason: "\(batchNormState.count) batch-norm statistics for a network that needs \(needed)")
             }
             var offset = 0
             for norm in norms {

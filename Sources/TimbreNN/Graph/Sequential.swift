@@ -97,7 +97,8 @@ public final class Sequential {
     /// `batchCount`), as AdaBN (Li et al., 2016) adapts a network to another domain
     /// without labels: each batch norm in turn takes the mean and unbiased variance, over
     /// all items and positions, of what reaches it with the batch norms before it already
-    /// adapted and dropout off. Weights do not change.
+    /// adapted and dropout off. Weights do not change. The batches are read again for each
+    /// batch norm, so memory stays one batch whatever the collection's size.
     public func adaptBatchNorms(batchCount: Int, batch: (Int) throws -> Tensor) rethrows {
         let inference = ForwardContext(training: false)
         for norm in batchNorms {
@@ -131,11 +132,11 @@ public final class Sequential {
     public func initialize(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         let outputKernel = parameters.slices.last { $0.name.hasSuffix("/kernel") }?.name
-        for norm in batchNorms { norm.initializeParameters(using: &generator) }
+        defer { for norm in batchNorms { norm.initializeParameters(using: &generator) } }
         for slice in parameters.slices {
             let values = parameters.values(slice)
             guard slice.name.hasSuffix("/kernel") else {
-                values.update(repeating: slice.name.hasSuffix("/gamma") ? 1 : 0, count: slice.count)
+                values.update(repeating: 0, count: slice.count)
                 continue
             }
             // Kernels are [filters, in, k, k] (conv) or [in, out] (dense).
