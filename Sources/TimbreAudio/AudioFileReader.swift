@@ -30,6 +30,15 @@ public final class AudioFileReader {
     private let source: BufferedFileSource
     private var handle: OpaquePointer?
     private var interleaved: [Float] = []
+    /// When true, NaN and infinite samples are read as 0 and counted: one such value would
+    /// otherwise spread through a resampler's filter, an STFT frame or a separator's masks
+    /// to thousands of samples around it. Off by default: `prepare` skips such clips instead.
+    public var silencesNonFiniteSamples = false
+    /// NaN or infinite samples read as 0 so far (all channels), and the frame of the first.
+    public private(set) var silencedSamples = 0
+    public private(set) var firstSilencedFrame: Int?
+    /// Frames decoded so far.
+    private var framesRead = 0
 
     /// Sample rates accepted. A header claiming 1 Hz would otherwise ask the resampler for
     /// gigabytes of output from a file of kilobytes.
@@ -103,6 +112,7 @@ public final class AudioFileReader {
             }
             return []
         }
+        interleaved.withUnsafeMutableBufferPointer { silenceNonFinite(in: UnsafeMutableBufferPointer(rebasing: $0[0..<(got * channels)])) }
         if channels == 1 { return Array(interleaved[0..<got]) }
         // Divide (not multiply by the reciprocal) to round exactly as numpy's mean does.
         let divisor = Float(channels)
@@ -138,6 +148,7 @@ public final class AudioFileReader {
             return []
         }
         block.removeLast(block.count - got * info.channels)
+        block.withUnsafeMutableBufferPointer { silenceNonFinite(in: $0) }
         return block
     }
 
@@ -154,6 +165,7 @@ public final class AudioFileReader {
                 if code != 0 { throw FileError(path: url.path, reason: String(cString: sf_error_number(code))) }
                 return samples
             }
+            block.withUnsafeMutableBufferPointer { silenceNonFinite(in: UnsafeMutableBufferPointer(rebasing: $0[0..<(got * info.channels)])) }
             samples.append(contentsOf: block[0..<got * info.channels])
         }
     }
@@ -169,6 +181,23 @@ public final class AudioFileReader {
             samples.append(contentsOf: block)
         }
         return samples
+    }
+
+    /// How a report says that `count` samples were read as silence, or nil for none.
+    public static func silencedNote(_ count: Int) -> String? {
+        count == 0 ? nil : "\(count) NaN or infinite sample\(count == 1 ? "" : "s") read as silence"
+    }
+
+    /// Counts the frames of a block just decoded (interleaved) and, when asked, reads its
+    /// NaN and infinite samples as 0.
+    private func silenceNonFinite(in block: UnsafeMutableBufferPointer<Float>) {
+        defer { framesRead += block.count / info.channels }
+        guard silencesNonFiniteSamples else { return }
+        for index in block.indices where !block[index].isFinite {
+            if firstSilencedFrame == nil { firstSilencedFrame = framesRead + index / info.channels }
+            block[index] = 0
+            silencedSamples += 1
+        }
     }
 
     private static func explain(_ reason: String, url: URL) -> String {

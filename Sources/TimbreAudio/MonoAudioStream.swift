@@ -14,6 +14,10 @@ public final class MonoAudioStream {
     /// The sample rate of the delivered blocks.
     public let sampleRate: Int
     private let reader: AudioFileReader
+    /// NaN or infinite samples read as 0 so far (with `silencingNonFiniteSamples`), and the
+    /// time of the first in seconds.
+    public var silencedSamples: Int { reader.silencedSamples }
+    public var firstSilencedSecond: Double? { reader.firstSilencedFrame.map { Double($0) / Double(info.sampleRate) } }
     private let resampler: SampleRateConverter?
     private let blockFrames: Int
     private var finished = false
@@ -22,8 +26,12 @@ public final class MonoAudioStream {
     ///   - sampleRate: the rate to deliver; nil keeps the file's own rate.
     ///   - quality: converter used when the rates differ.
     ///   - blockFrames: source frames decoded per block.
-    public init(url: URL, sampleRate: Int? = nil, quality: ResamplerQuality = .polyphase, blockFrames: Int = 1 << 16) throws {
+    ///   - silencingNonFiniteSamples: read NaN and infinite samples as 0 (counted in
+    ///     `silencedSamples`) instead of passing them on.
+    public init(url: URL, sampleRate: Int? = nil, quality: ResamplerQuality = .polyphase, blockFrames: Int = 1 << 16,
+                silencingNonFiniteSamples: Bool = false) throws {
         reader = try AudioFileReader(url: url)
+        reader.silencesNonFiniteSamples = silencingNonFiniteSamples
         info = reader.info
         self.sampleRate = sampleRate ?? info.sampleRate
         self.blockFrames = blockFrames

@@ -31,6 +31,9 @@ public final class BlockSeparator {
     public var inputGain = InputGain.liftToTraining
     /// The gain the network heard the last `separate`'s file with, in dB.
     public private(set) var lastInputGainDecibels = 0.0
+    /// NaN or infinite samples of the last file separated, read as silence (they would
+    /// otherwise turn a whole block of every stem into NaN).
+    public private(set) var lastSilencedSamples = 0
 
     /// How loud the network hears a file: brought to the level of the training mixtures
     /// (`InputLevel`); lifted to it when quieter and heard as it is when louder; or as it is
@@ -93,9 +96,12 @@ public final class BlockSeparator {
     /// - Parameter progress: called after each block with the input seconds done and in all.
     public func separate(_ input: URL, into output: Output, progress: (Double, Double) -> Void = { _, _ in }) throws {
         peakBufferedFrames = 0
+        lastSilencedSamples = 0
         // The layers spread a batch's chunks over the cores themselves.
         openblas_set_num_threads(1)
         let reader = try AudioFileReader(url: input)
+        reader.silencesNonFiniteSamples = true
+        defer { lastSilencedSamples = reader.silencedSamples }
         let channels = reader.info.channels, rate = reader.info.sampleRate
         guard reader.info.frames > 0, reader.info.frames < Int64(Int.max / 4) else { throw FileError(path: input.path, reason: "holds no audio") }
         let length = Int(reader.info.frames)
@@ -202,6 +208,7 @@ public final class BlockSeparator {
         if case .decibels(let decibels) = inputGain { return Float(pow(10, decibels / 20)) }
         guard !model.isFloor else { return 1 }
         let reader = try AudioFileReader(url: input)
+        reader.silencesNonFiniteSamples = true
         let channels = reader.info.channels, half = g.fftSize / 2
         let analyser = SpectralFrames(fftSize: g.fftSize, hopLength: g.hop)
         let window = SlidingSamples(reader: reader, path: input.path, length: g.length)

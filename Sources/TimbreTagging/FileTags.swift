@@ -1,3 +1,5 @@
+import TimbreAudio
+
 /// One instrument reported for a file or a window, with the model's probability.
 public struct Tag: Equatable, Sendable, Codable {
     public let code: String
@@ -39,6 +41,8 @@ public struct FileTags: Equatable, Sendable {
     /// Set when the file is not silent but every window is under the gate: a quiet
     /// recording, which a lower `--rms-threshold-db` would tag.
     public var quiet: Quiet?
+    /// NaN or infinite samples in the file, read as silence (a damaged float file).
+    public var silencedSamples = 0
 
     public struct Quiet: Equatable, Sendable {
         /// RMS level of the loudest window, dBFS.
@@ -46,6 +50,9 @@ public struct FileTags: Equatable, Sendable {
         /// The gate it stayed under, dBFS.
         public let gateDB: Double
     }
+
+    /// What the output says of samples read as silence, or nil when there were none.
+    public var silencedNote: String? { AudioFileReader.silencedNote(silencedSamples) }
 
     /// What the output says of a file without tags: "silent", or "below the gate (−52 dBFS)".
     public var silenceNote: String {

@@ -50,6 +50,7 @@ public struct TagFormatter {
         var line = pad(t.path, pathWidth) + "  " + pad(clock(t.duration), 8) + "  " + pad("\(t.windows)", 7) + "  "
             + (t.isSilent ? t.silenceNote : describe(t.tags, silent: false))
         if t.isPadded { line += "  (shorter than a window: padded)" }
+        if let note = t.silencedNote { line += "  (\(note))" }
         guard timeline else { return line }
         for window in t.timeline {
             line += "\n" + pad("", pathWidth) + "  " + clock(window.start) + "–" + clock(window.end) + "  " + describe(window.tags, silent: window.isSilent)
@@ -116,6 +117,7 @@ public struct TagFormatter {
             fields += [("loudest_dbfs", .number(quiet.loudestDB)), ("gate_dbfs", .number(quiet.gateDB))]
         }
         if t.isPadded { fields.append(("padded", .bool(true))) }
+        if t.silencedSamples > 0 { fields.append(("non_finite_samples", .integer(t.silencedSamples))) }
         if timeline {
             fields.append(("timeline", .array(t.timeline.map { window in
                 jsonObject([("start_s", .number(window.start)), ("end_s", .number(window.end)), ("silent", .bool(window.isSilent)), ("tags", jsonTags(window.tags))]
@@ -153,7 +155,7 @@ public struct TagFormatter {
                 return [field(t.path), scope, times, "\(rank + 1)", field(tag.code), field(tag.name), String(format: "%.4f", tag.confidence), field(rowNote)].joined(separator: ",")
             }
         }
-        let note = t.isSilent ? t.silenceNote : t.isPadded ? "padded" : ""
+        let note = [t.isSilent ? t.silenceNote : t.isPadded ? "padded" : "", t.silencedNote ?? ""].filter { !$0.isEmpty }.joined(separator: "; ")
         var lines = rows(scope: "file", start: 0, end: t.duration, tags: t.tags, note: note)
         if timeline {
             for window in t.timeline {

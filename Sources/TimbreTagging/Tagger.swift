@@ -74,6 +74,8 @@ public final class Tagger {
         var padded = false
         /// Set when the file was too long to hold; it is then tagged by `tagStreaming`.
         var isLong = false
+        /// NaN or infinite samples the reader read as silence.
+        var silencedSamples = 0
         /// Windows whose log-mel is in `mel` (the rest were predicted and dropped).
         var pendingCount: Int { mel.count / max(1, melSize) }
         var melSize = 0
@@ -183,7 +185,7 @@ public final class Tagger {
     /// each one is added (to predict and drop their log-mel, or to give up on a long file).
     static func windows(of url: URL, settings: FeatureSettings, extractor: LogMelExtractor, hopSeconds: Double?,
                         afterWindow: (inout Windows) throws -> Void = { _ in }) throws -> Windows {
-        let stream = try MonoAudioStream(url: url, sampleRate: settings.sampleRate)
+        let stream = try MonoAudioStream(url: url, sampleRate: settings.sampleRate, silencingNonFiniteSamples: true)
         let hop = hopSeconds.map { max(1, Int(($0 * Double(settings.sampleRate)).rounded())) } ?? settings.clipSamples
         var slicer = ClipSlicer(clipLength: settings.clipSamples, hop: hop, minLastClip: settings.minLastClipSamples)
         var windows = Windows()
@@ -208,13 +210,15 @@ public final class Tagger {
         }
         for clip in clips { add(clip, to: &windows, settings: settings, extractor: extractor) }
         windows.padded = windows.sampleCount < settings.clipSamples
+        windows.silencedSamples = stream.silencedSamples
         return windows
     }
 
     private static func add(_ clip: Clip, to windows: inout Windows, settings: FeatureSettings, extractor: LogMelExtractor) {
         let level = clip.samples.withUnsafeBufferPointer { Decibels.rmsLevel(UnsafeBufferPointer(rebasing: $0[0..<clip.validCount])) }
         windows.starts.append(clip.start)
-        // NaN or infinite samples cannot be classified: such a window counts as silent.
+        // The reader silences NaN and infinite samples; should one still get through, the
+        // window counts as silent rather than being classified.
         let silent = !(level >= settings.rmsThresholdDB && level.isFinite)
         if level.isFinite { windows.loudestDB = max(windows.loudestDB, level) }
         windows.silent.append(silent)
@@ -240,6 +244,7 @@ public final class Tagger {
             row += 1
         }
         var tags = fileTags(path: path, duration: duration, windows: windows.starts.count, isPadded: windows.padded, timeline: timeline)
+        tags.silencedSamples = windows.silencedSamples
         if tags.isSilent, windows.loudestDB.isFinite { tags.quiet = FileTags.Quiet(loudestDB: windows.loudestDB, gateDB: settings.rmsThresholdDB) }
         return tags
     }

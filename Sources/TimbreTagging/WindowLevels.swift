@@ -9,9 +9,10 @@ public enum WindowLevels {
     static let grainSeconds = 0.02
 
     /// 10·log10 of the mean square of `url`'s mono samples in each span (start, end in
-    /// seconds), −∞ for a silent or empty span.
+    /// seconds), −∞ for a silent or empty span. NaN and infinite samples count as silence,
+    /// as the tagger reads them, so that one of them cannot spoil every later span's sum.
     public static func decibels(of url: URL, spans: [(start: Double, end: Double)]) throws -> [Double] {
-        let stream = try MonoAudioStream(url: url)
+        let stream = try MonoAudioStream(url: url, silencingNonFiniteSamples: true)
         let grain = max(1, Int((grainSeconds * Double(stream.sampleRate)).rounded()))
         var energy: [Double] = [], filled = 0, current = 0.0
         while let block = try stream.next() {

@@ -131,6 +131,10 @@ struct SeparateCommand: ParsableCommand {
                                rate: (Int(seconds), "audio s"))
                 }
                 written += 1
+                if let note = AudioFileReader.silencedNote(separator.lastSilencedSamples) {
+                    bar.clear()
+                    Terminal.printError("timbre: \(job.url.path): \(note)")
+                }
             } catch {
                 bar.clear()
                 Terminal.printError("timbre: " + ErrorDescription.line(error))

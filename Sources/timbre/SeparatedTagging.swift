@@ -69,7 +69,7 @@ enum SeparatedTagging {
     /// classifier's silence gate moves down by the same gain, so a quiet recording's stems
     /// are not silenced where the recording played louder would be tagged.
     static func tag(_ file: (url: URL, path: String), separator: BlockSeparator, tagger: Tagger, gateDB: Double = defaultGateDB) -> Result<FileTags, FileError> {
-        tag(file, tagger: {
+        let merged = tag(file, tagger: {
             let lift = separator.lastInputGainDecibels
             return lift > 0 ? tagger.gateLowered(by: lift) : tagger
         }, gateDB: gateDB) { folder in
@@ -77,6 +77,11 @@ enum SeparatedTagging {
             output.format = .wavFloat
             try separator.separate(file.url, into: output)
             return output.stems
+        }
+        return merged.map { tags in
+            var tags = tags
+            tags.silencedSamples = separator.lastSilencedSamples
+            return tags
         }
     }
 

@@ -57,6 +57,34 @@ private let losslessCases: [(AudioFileFormat, String, Double)] = [
         }
     }
 
+    /// Asked to, the reader reads NaN and infinite samples as 0 and counts them, with the
+    /// frame of the first; by default they pass through (`prepare` skips such clips itself).
+    @Test func nonFiniteSamplesAreSilencedOnlyWhenAsked() throws {
+        let folder = TemporaryFolder()
+        let url = folder.file("damaged.wav")
+        var interleaved = sine(frequency: 300, sampleRate: 8000, seconds: 0.5).flatMap { [$0, $0 / 2] }
+        let damaged = [2 * 1000 + 1, 2 * 3000, 2 * 3000 + 1]
+        (interleaved[damaged[0]], interleaved[damaged[1]], interleaved[damaged[2]]) = (.nan, .infinity, -.infinity)
+        try AudioFileWriter.write(interleaved, channels: 2, sampleRate: 8000, to: url, format: .wavFloat)
+        #expect(try AudioFileReader(url: url).readAllInterleaved().filter { !$0.isFinite }.count == 3)
+
+        let reader = try AudioFileReader(url: url)
+        reader.silencesNonFiniteSamples = true
+        var decoded: [Float] = []
+        while case let block = try reader.readInterleaved(maxFrames: 777), !block.isEmpty { decoded += block }
+        var expected = interleaved
+        for index in damaged { expected[index] = 0 }
+        #expect(decoded == expected)
+        #expect(reader.silencedSamples == 3 && reader.firstSilencedFrame == 1000)
+
+        let stream = try MonoAudioStream(url: url, silencingNonFiniteSamples: true)
+        let mono = try stream.readAll()
+        #expect(mono.count == 4000 && mono.allSatisfy(\.isFinite))
+        #expect(mono[1000] == interleaved[2000] / 2 && mono[3000] == 0)
+        #expect(stream.silencedSamples == 3 && stream.firstSilencedSecond == 0.125)
+        #expect(AudioFileReader.silencedNote(stream.silencedSamples) == "3 NaN or infinite samples read as silence")
+    }
+
     /// Several megabytes: libsndfile's reads cross the read buffer's refills, its large
     /// requests bypass the buffer, and every sample still arrives in place.
     @Test func aFileLargerThanTheReadBufferDecodesExactly() throws {

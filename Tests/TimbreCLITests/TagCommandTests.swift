@@ -227,6 +227,34 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
     }
 }
 
+extension TagCommandTests {
+    /// A NaN sample is read as silence and reported, instead of making its loud window
+    /// silent: the file gets exactly the scores of the same file with that sample at 0,
+    /// and every output format says how many samples were read so.
+    @Test func aNaNSampleIsReadAsSilenceAndReported() throws {
+        let folder = scratchFolder("nan")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let rate = 22_050
+        var samples = (0..<(4 * rate)).map { Float(0.2 * sin(2 * Double.pi * 440 * Double($0) / Double(rate))) }
+        let clean = folder.appendingPathComponent("clean.wav"), damaged = folder.appendingPathComponent("damaged.wav")
+        samples[5000] = 0
+        try AudioFileWriter.write(samples, sampleRate: rate, to: clean, format: .wavFloat)
+        samples[5000] = .nan
+        try AudioFileWriter.write(samples, sampleRate: rate, to: damaged, format: .wavFloat)
+        let model = try BundledModel.load()
+        let tagger = Tagger(model: try model.makeModel(), settings: model.features.settings, classCodes: model.features.classCodes,
+                            classNames: model.features.classNames, options: TagOptions())
+        var results: [FileTags] = []
+        tagger.tag([(clean, "clean.wav"), (damaged, "damaged.wav")]) { results.append(try! $0.get()) }
+        #expect(!results[1].isSilent && !results[1].scores.isEmpty)
+        #expect(results[1].scores == results[0].scores)
+        #expect(results.map(\.silencedSamples) == [0, 1])
+        #expect(TagFormatter(format: .jsonl, timeline: false).format(results[1]).contains("\"non_finite_samples\":1"))
+        #expect(TagFormatter(format: .table, timeline: false).format(results[1]).hasSuffix("(1 NaN or infinite sample read as silence)"))
+        #expect(!TagFormatter(format: .csv, timeline: false).format(results[0]).contains("NaN"))
+    }
+}
+
 @Suite(.serialized) struct SeparateCommandTests {
     @Test func tagSeparateNamesTheStemOfEveryTag() throws {
         let root = try makeTagFolder()

@@ -125,6 +125,31 @@ import TimbreTestSupport
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/vocals.wav").path))
     }
 
+    /// A NaN and an infinite sample are separated as silence, and counted: the stems are
+    /// exactly those of the file with both set to 0, where each would otherwise turn a block
+    /// of every stem into NaN.
+    @Test func nonFiniteSamplesAreSeparatedAsSilence() throws {
+        let folder = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let clean = folder.appendingPathComponent("clean.wav"), damaged = folder.appendingPathComponent("damaged.wav")
+        var mix = try writeMix(clean, seconds: 2, rate: 8000, channels: 2)
+        (mix[0][3000], mix[1][9000]) = (0, 0)
+        try MultichannelAudio(channels: mix, sampleRate: 8000).write(to: clean, format: .wavFloat)
+        (mix[0][3000], mix[1][9000]) = (.nan, -.infinity)
+        try MultichannelAudio(channels: mix, sampleRate: 8000).write(to: damaged, format: .wavFloat)
+        let model = try smallModel()
+        let separator = BlockSeparator(model: model, blockSeconds: 1)
+        var output = BlockSeparator.Output(folder: folder.appendingPathComponent("damaged-stems"), stems: SeparationStem.allCases)
+        output.format = .wavFloat
+        try separator.separate(damaged, into: output)
+        #expect(separator.lastSilencedSamples == 2)
+        let expected = try separate(model, clean, blockSeconds: 1, into: folder.appendingPathComponent("clean-stems"))
+        for stem in SeparationStem.allCases {
+            let stems = try MultichannelAudio(contentsOf: output.folder.appendingPathComponent("\(stem.rawValue).wav"))
+            #expect(stems == expected[stem], "\(stem.rawValue) differs from the clean file's")
+        }
+    }
+
     /// A recording 20 dB quieter gives the same stems 20 dB quieter: the network hears both
     /// at its training level. Heard as they are, the two get other masks.
     @Test func theStemsDoNotDependOnTheRecordingsLevel() throws {
