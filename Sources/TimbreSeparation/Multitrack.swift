@@ -124,10 +124,17 @@ public enum MultitrackLibrary {
     }
 
     /// Reads a song's sources as mono at `sampleRate`.
-    /// - Throws: `FileError` naming the file that cannot be read.
+    /// - Throws: `FileError` naming the file that cannot be read, or that holds NaN or
+    ///   infinite samples: every mixture drawn from it would make the loss NaN, and training
+    ///   would stop blaming the learning rate.
     public static func load(_ entry: Entry, sampleRate: Int, groups: StemGroups = .standard) throws -> Multitrack {
         let sources = try sourceFiles(entry, groups: groups).map { file in
-            Multitrack.Source(stem: file.stem, instrument: file.instrument, samples: try MonoAudioStream.load(file.url, sampleRate: sampleRate).samples)
+            let samples = try MonoAudioStream.load(file.url, sampleRate: sampleRate).samples
+            if let first = samples.firstIndex(where: { !$0.isFinite }) {
+                let seconds = String(format: "%.2f", Double(first) / Double(sampleRate))
+                throw FileError(path: file.url.path, reason: "NaN or infinite samples from about \(seconds) s; song left out")
+            }
+            return Multitrack.Source(stem: file.stem, instrument: file.instrument, samples: samples)
         }
         return Multitrack(name: entry.name, sampleRate: sampleRate, sources: sources)
     }

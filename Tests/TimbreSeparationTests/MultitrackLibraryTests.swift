@@ -51,6 +51,30 @@ import TimbreTestSupport
         #expect(musdb.sources.map(\.stem) == SeparationStem.allCases, "the mixture is not a source")
     }
 
+    /// A stem holding an infinite sample leaves its song out with one line naming the stem
+    /// and where, instead of turning every mixture drawn from it into NaN; a clean song beside
+    /// it still loads.
+    @Test func aStemWithNonFiniteSamplesLeavesItsSongOut() throws {
+        let root = scratchFolder("separation")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for name in ["Clean", "Damaged"] {
+            let track = root.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: track, withIntermediateDirectories: true)
+            for (index, stem) in ["mixture", "vocals", "drums", "bass", "other"].enumerated() {
+                var samples = tone(100 + 50 * Double(index))
+                if name == "Damaged" && stem == "bass" { samples[33_075] = .infinity }
+                try AudioFileWriter.write(samples, sampleRate: 44_100, to: track.appendingPathComponent("\(stem).wav"), format: .wavFloat)
+            }
+        }
+        let entries = try MultitrackLibrary.find(root)
+        let results = MultitrackLibrary.loadAll(entries, sampleRate: 44_100)
+        #expect(entries.map(\.name) == ["Clean", "Damaged"])
+        #expect((try? results[0].get())?.sources.count == 4)
+        #expect(throws: FileError(path: root.appendingPathComponent("Damaged/bass.wav").path, reason: "NaN or infinite samples from about 0.75 s; song left out")) {
+            _ = try results[1].get()
+        }
+    }
+
     /// `group-stems` and `evaluate --oracle-stems` write each target as the sum of its
     /// sources, silence for a target no source plays, and the mixture as their sum; a source
     /// at another rate is refused by name.
