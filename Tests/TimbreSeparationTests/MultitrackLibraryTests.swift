@@ -51,6 +51,17 @@ import TimbreTestSupport
         #expect(musdb.sources.map(\.stem) == SeparationStem.allCases, "the mixture is not a source")
     }
 
+    /// `separate --stems` names each stem once: a repeated one would have two writers race
+    /// for one file, and an empty list would find every file done.
+    @Test func aStemListNamesAtLeastOneStemEachOnce() throws {
+        #expect(try SeparationStem.parseList("vocals, BASS") == [.vocals, .bass])
+        #expect(throws: FileError(path: "--stems", reason: "'vocals' is named twice")) { _ = try SeparationStem.parseList("vocals,drums,vocals") }
+        for empty in ["", ","] {
+            #expect(throws: FileError(path: "--stems", reason: "no stem named; use vocals,drums,bass,other")) { _ = try SeparationStem.parseList(empty) }
+        }
+        #expect(throws: FileError(path: "--stems", reason: "unknown stem 'piano'; use vocals,drums,bass,other")) { _ = try SeparationStem.parseList("piano") }
+    }
+
     /// A stem holding an infinite sample leaves its song out with one line naming the stem
     /// and where, instead of turning every mixture drawn from it into NaN; a clean song beside
     /// it still loads.
