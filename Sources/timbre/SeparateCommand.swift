@@ -110,7 +110,8 @@ struct SeparateCommand: ParsableCommand {
         let totalSeconds = durations.reduce(0, +)
         let bar = ProgressBar(total: max(1, Int(totalSeconds.rounded(.up))), unit: "audio s")
         let started = Date()
-        var secondsBefore = 0.0, written = 0, skipped = 0
+        // Seconds before the current file (for the bar), and of the files separated (for the summary).
+        var secondsBefore = 0.0, separatedSeconds = 0.0, written = 0, skipped = 0
         for (job, duration) in zip(jobs, durations) {
             if stop.isSet { break }
             var target = BlockSeparator.Output(folder: root.appendingPathComponent(job.name), stems: wanted)
@@ -131,6 +132,7 @@ struct SeparateCommand: ParsableCommand {
                                rate: (Int(seconds), "audio s"))
                 }
                 written += 1
+                separatedSeconds += duration
                 if let note = AudioFileReader.silencedNote(separator.lastSilencedSamples) {
                     bar.clear()
                     Terminal.printError("timbre: \(job.url.path): \(note)")
@@ -146,7 +148,7 @@ struct SeparateCommand: ParsableCommand {
         withExtendedLifetime(interrupts) {}
         let elapsed = Date().timeIntervalSince(started)
         print(String(format: "separated %d files into %@ (%d already there): %.0f s of audio in %.1f s, %.0f× real time",
-                     written, output, skipped, secondsBefore, elapsed, secondsBefore / max(elapsed, 1e-9)))
+                     written, output, skipped, separatedSeconds, elapsed, separatedSeconds / max(elapsed, 1e-9)))
         if stop.isSet { throw ExitCode(130) }
         if failures > 0 { throw ExitCode(2) }
     }
