@@ -77,6 +77,9 @@ struct EvaluateSeparationCommand: ParsableCommand {
                     throw FileError(path: referenceRoot.appendingPathComponent(name).path, reason: ErrorDescription.line(error))
                 }
                 Terminal.printError("scored \(name)")
+            } catch let unscorable as SeparationTrack.UnscorableEstimates {
+                for problem in unscorable.problems { Terminal.printError("timbre: " + ErrorDescription.line(problem)) }
+                failures += 1
             } catch {
                 Terminal.printError("timbre: " + ErrorDescription.line(error))
                 failures += 1

@@ -78,6 +78,29 @@ import TimbreTestSupport
         #expect(vocalsLevels.allSatisfy { abs($0 - 10 * log10(0.09 / 3)) < 0.1 }, "\(vocalsLevels)")
     }
 
+    /// Every estimate of a track that cannot be scored is named, one line each, so that a
+    /// user fixes them in one go; the track is skipped and a scorable one is still scored.
+    @Test func everyUnscorableEstimateOfATrackIsNamed() throws {
+        let root = scratchPath("separation")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
+        let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
+        for track in ["bad", "good"] {
+            try write(a, references.appendingPathComponent("\(track)/vocals.wav"))
+            try write(b, references.appendingPathComponent("\(track)/other.wav"))
+        }
+        try write([a[0]], estimates.appendingPathComponent("bad/vocals.wav"))
+        try write(b.map { $0.map { _ in 0 } }, estimates.appendingPathComponent("bad/other.wav"))
+        try write(a, estimates.appendingPathComponent("good/vocals.wav"))
+        try write(b, estimates.appendingPathComponent("good/other.wav"))
+        let result = try TimbreProcess.run(["evaluate-separation", estimates.path, references.path, "--no-baselines"])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("timbre: ") }
+        #expect(lines == ["timbre: \(estimates.path)/bad/other.wav: silent throughout the reference's length; BSSEval cannot score it",
+                          "timbre: \(estimates.path)/bad/vocals.wav: 1 channel, the reference 2"], "\(result.stderr)")
+        #expect(result.stdout.contains("1 track,"))
+    }
+
     @Test func aSilentEstimateAndAnImpossibleHopAreOneLineErrors() throws {
         let root = scratchPath("separation")
         defer { try? FileManager.default.removeItem(at: root) }

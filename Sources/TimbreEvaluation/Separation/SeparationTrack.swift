@@ -9,7 +9,8 @@ import TimbreCore
 /// `mixture` file is not a stem. A reference silent throughout is left out (an
 /// instrumental song has no vocals), and so is an estimate stem with no reference. An
 /// estimate of another length is cut or padded with zeros to the reference's, as museval
-/// does; a different rate or channel count, or a missing estimate, is an error.
+/// does; a different rate or channel count, or a missing or silent estimate, is an error,
+/// and every such estimate of the track is named (`UnscorableEstimates`).
 public struct SeparationTrack {
     public let name: String
     public let stems: [String]
@@ -19,6 +20,12 @@ public struct SeparationTrack {
     public let estimates: [[[Double]]]
     /// One line each: stems left out, lengths adjusted.
     public let notes: [String]
+
+    /// Every estimate of a track that cannot be scored, one error each, so that a user
+    /// fixes them in one go; the track is then skipped.
+    public struct UnscorableEstimates: Error {
+        public let problems: [FileError]
+    }
 
     /// Stems × channels per track: 16 (8 stereo stems) makes a Gram matrix of 8,192² values, 512 MB.
     public static let maximumSignals = 16
@@ -43,6 +50,29 @@ public struct SeparationTrack {
             files[stem] = url
         }
         return files
+    }
+
+    /// The estimate of `stem` on the reference's length (cut or padded with zeros, with a
+    /// note saying so), or the reason it cannot be scored.
+    static func scorableEstimate(_ url: URL?, of stem: String, in folder: URL, against reference: MultichannelAudio) throws -> ([[Double]], String?) {
+        guard let url else { throw FileError(path: folder.appendingPathComponent(stem).path, reason: "no estimate for the reference stem '\(stem)'") }
+        let estimate = try read(url)
+        guard estimate.sampleRate == reference.sampleRate else {
+            throw FileError(path: url.path, reason: "\(estimate.sampleRate) Hz, the reference \(reference.sampleRate) Hz")
+        }
+        guard estimate.channelCount == reference.channelCount else {
+            throw FileError(path: url.path, reason: "\(estimate.channelCount) channel\(estimate.channelCount == 1 ? "" : "s"), the reference \(reference.channelCount)")
+        }
+        let padded = estimate.channels.map { channel in
+            (0..<reference.frameCount).map { $0 < channel.count ? Double(channel[$0]) : 0 }
+        }
+        // museval refuses a silent estimate: the projection has nothing to work on.
+        guard !isSilent(padded) else {
+            throw FileError(path: url.path, reason: "silent throughout the reference's length; BSSEval cannot score it")
+        }
+        guard estimate.frameCount != reference.frameCount else { return (padded, nil) }
+        let change = estimate.frameCount > reference.frameCount ? "cut" : "padded with zeros (windows left silent score nothing)"
+        return (padded, "\(url.path): \(estimate.frameCount) samples, the reference \(reference.frameCount); \(change) to its length")
     }
 
     /// Decodes a stem, refusing files without samples or with values that are not finite.
@@ -79,6 +109,7 @@ public struct SeparationTrack {
         }
         var stems: [String] = [], references: [[[Double]]] = [], estimates: [[[Double]]] = []
         var format: (rate: Int, channels: Int, length: Int)?
+        var problems: [FileError] = []
         for stem in referenceFiles.keys.sorted() {
             let referenceURL = referenceFiles[stem]!
             let reference = try Self.read(referenceURL)
@@ -95,31 +126,17 @@ public struct SeparationTrack {
                 notes.append("\(referenceURL.path): silent throughout; '\(stem)' not scored on this track")
                 continue
             }
-            guard let estimateURL = estimateFiles[stem] else {
-                throw FileError(path: estimateFolder.appendingPathComponent(stem).path, reason: "no estimate for the reference stem '\(stem)'")
+            do {
+                let (padded, note) = try Self.scorableEstimate(estimateFiles[stem], of: stem, in: estimateFolder, against: reference)
+                if let note { notes.append(note) }
+                stems.append(stem)
+                references.append(reference.channels.map { $0.map(Double.init) })
+                estimates.append(padded)
+            } catch let problem as FileError {
+                problems.append(problem)
             }
-            let estimate = try Self.read(estimateURL)
-            guard estimate.sampleRate == reference.sampleRate else {
-                throw FileError(path: estimateURL.path, reason: "\(estimate.sampleRate) Hz, the reference \(reference.sampleRate) Hz")
-            }
-            guard estimate.channelCount == reference.channelCount else {
-                throw FileError(path: estimateURL.path, reason: "\(estimate.channelCount) channels, the reference \(reference.channelCount)")
-            }
-            let padded = estimate.channels.map { channel in
-                (0..<reference.frameCount).map { $0 < channel.count ? Double(channel[$0]) : 0 }
-            }
-            // museval refuses a silent estimate: the projection has nothing to work on.
-            guard !Self.isSilent(padded) else {
-                throw FileError(path: estimateURL.path, reason: "silent throughout the reference's length; BSSEval cannot score it")
-            }
-            if estimate.frameCount != reference.frameCount {
-                let change = estimate.frameCount > reference.frameCount ? "cut" : "padded with zeros (windows left silent score nothing)"
-                notes.append("\(estimateURL.path): \(estimate.frameCount) samples, the reference \(reference.frameCount); \(change) to its length")
-            }
-            stems.append(stem)
-            references.append(reference.channels.map { $0.map(Double.init) })
-            estimates.append(padded)
         }
+        guard problems.isEmpty else { throw UnscorableEstimates(problems: problems) }
         guard !stems.isEmpty else { throw FileError(path: referenceFolder.path, reason: "every reference stem is silent") }
         self.stems = stems
         self.sampleRate = format!.rate
