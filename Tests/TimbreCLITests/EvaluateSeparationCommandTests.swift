@@ -26,17 +26,27 @@ import TimbreTestSupport
         try MultichannelAudio(channels: channels, sampleRate: Self.rate).write(to: url, format: .wavFloat)
     }
 
-    @Test func scoresHalfGainEstimatesAndReportsAMissingStem() throws {
+    /// White noise for vocals and smoothed noise for other.
+    static let a = stem(seed: 1, smooth: false), b = stem(seed: 2, smooth: true)
+
+    /// A scratch folder with the references `references/<track>/{vocals,other}.wav` (`a` and
+    /// `b`) of each track named; the estimates go under `estimates`.
+    func referenceTracks(_ names: [String]) throws -> (root: URL, references: URL, estimates: URL) {
         let root = scratchPath("separation")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
-        let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
-        for track in ["one", "two"] {
-            try write(a, references.appendingPathComponent("\(track)/vocals.wav"))
-            try write(b, references.appendingPathComponent("\(track)/other.wav"))
-            // A mixture file beside the stems is not a stem.
-            try write(a, references.appendingPathComponent("\(track)/mixture.wav"))
+        let references = root.appendingPathComponent("references")
+        for track in names {
+            try write(Self.a, references.appendingPathComponent("\(track)/vocals.wav"))
+            try write(Self.b, references.appendingPathComponent("\(track)/other.wav"))
         }
+        return (root, references, root.appendingPathComponent("estimates"))
+    }
+
+    @Test func scoresHalfGainEstimatesAndReportsAMissingStem() throws {
+        let (root, references, estimates) = try referenceTracks(["one", "two"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (a, b) = (Self.a, Self.b)
+        // A mixture file beside the stems is not a stem.
+        for track in ["one", "two"] { try write(a, references.appendingPathComponent("\(track)/mixture.wav")) }
         // Track one: every estimate is its reference at half gain, SDR = 10·log10(4).
         try write(a.map { $0.map { $0 / 2 } }, estimates.appendingPathComponent("one/vocals.wav"))
         try write(b.map { $0.map { $0 / 2 } }, estimates.appendingPathComponent("one/other.wav"))
@@ -81,14 +91,9 @@ import TimbreTestSupport
     /// Every estimate of a track that cannot be scored is named, one line each, so that a
     /// user fixes them in one go; the track is skipped and a scorable one is still scored.
     @Test func everyUnscorableEstimateOfATrackIsNamed() throws {
-        let root = scratchPath("separation")
+        let (root, references, estimates) = try referenceTracks(["bad", "good"])
         defer { try? FileManager.default.removeItem(at: root) }
-        let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
-        let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
-        for track in ["bad", "good"] {
-            try write(a, references.appendingPathComponent("\(track)/vocals.wav"))
-            try write(b, references.appendingPathComponent("\(track)/other.wav"))
-        }
+        let (a, b) = (Self.a, Self.b)
         try write([a[0]], estimates.appendingPathComponent("bad/vocals.wav"))
         try write(b.map { $0.map { _ in 0 } }, estimates.appendingPathComponent("bad/other.wav"))
         try write(a, estimates.appendingPathComponent("good/vocals.wav"))
@@ -102,12 +107,9 @@ import TimbreTestSupport
     }
 
     @Test func aSilentEstimateAndAnImpossibleHopAreOneLineErrors() throws {
-        let root = scratchPath("separation")
+        let (root, references, estimates) = try referenceTracks(["t"])
         defer { try? FileManager.default.removeItem(at: root) }
-        let references = root.appendingPathComponent("references"), estimates = root.appendingPathComponent("estimates")
-        let a = Self.stem(seed: 1, smooth: false), b = Self.stem(seed: 2, smooth: true)
-        try write(a, references.appendingPathComponent("t/vocals.wav"))
-        try write(b, references.appendingPathComponent("t/other.wav"))
+        let (a, b) = (Self.a, Self.b)
         try write(a, estimates.appendingPathComponent("t/vocals.wav"))
         try write(b.map { $0.map { _ in 0 } }, estimates.appendingPathComponent("t/other.wav"))
         let silent = try TimbreProcess.run(["evaluate-separation", estimates.path, references.path])
