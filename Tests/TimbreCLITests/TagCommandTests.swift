@@ -228,6 +228,20 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
 }
 
 extension TagCommandTests {
+    /// A separator given for a classifier, and a classifier for a separator, are each
+    /// named as what they are, in one line.
+    @Test func aSeparatorAndAClassifierGivenForEachOtherAreNamed() throws {
+        let classifier = try #require(BundledModel.url), separator = try #require(BundledSeparator.url)
+        let tagged = try TimbreProcess.run(["tag", "--model", separator.path, classifier.path])
+        #expect(tagged.status == 1)
+        #expect(tagged.stderr == "timbre: \(separator.path): is a separator model, not an instrument classifier\n", "\(tagged.stderr)")
+        let output = scratchFolder("models")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let separated = try TimbreProcess.run(["separate", "--model", classifier.path, separator.path, "-o", output.path])
+        #expect(separated.status == 1)
+        #expect(separated.stderr == "timbre: \(classifier.path): is an instrument classifier, not a separator model\n", "\(separated.stderr)")
+    }
+
     /// A NaN sample is read as silence and reported, instead of making its loud window
     /// silent: the file gets exactly the scores of the same file with that sample at 0,
     /// and every output format says how many samples were read so.
