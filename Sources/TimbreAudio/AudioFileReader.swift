@@ -34,11 +34,8 @@ public final class AudioFileReader {
     /// otherwise spread through a resampler's filter, an STFT frame or a separator's masks
     /// to thousands of samples around it. Off by default: `prepare` skips such clips instead.
     public var silencesNonFiniteSamples = false
-    /// NaN or infinite samples read as 0 so far (all channels), and the frame of the first.
+    /// NaN or infinite samples read as 0 so far (all channels).
     public private(set) var silencedSamples = 0
-    public private(set) var firstSilencedFrame: Int?
-    /// Frames decoded so far.
-    private var framesRead = 0
 
     /// Sample rates accepted. A header claiming 1 Hz would otherwise ask the resampler for
     /// gigabytes of output from a file of kilobytes.
@@ -188,13 +185,10 @@ public final class AudioFileReader {
         count == 0 ? nil : "\(count) NaN or infinite sample\(count == 1 ? "" : "s") read as silence"
     }
 
-    /// Counts the frames of a block just decoded (interleaved) and, when asked, reads its
-    /// NaN and infinite samples as 0.
+    /// When asked, reads the NaN and infinite samples of a block just decoded as 0.
     private func silenceNonFinite(in block: UnsafeMutableBufferPointer<Float>) {
-        defer { framesRead += block.count / info.channels }
         guard silencesNonFiniteSamples else { return }
         for index in block.indices where !block[index].isFinite {
-            if firstSilencedFrame == nil { firstSilencedFrame = framesRead + index / info.channels }
             block[index] = 0
             silencedSamples += 1
         }

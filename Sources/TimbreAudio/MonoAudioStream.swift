@@ -14,10 +14,8 @@ public final class MonoAudioStream {
     /// The sample rate of the delivered blocks.
     public let sampleRate: Int
     private let reader: AudioFileReader
-    /// NaN or infinite samples read as 0 so far (with `silencingNonFiniteSamples`), and the
-    /// time of the first in seconds.
+    /// NaN or infinite samples read as 0 so far (with `silencingNonFiniteSamples`).
     public var silencedSamples: Int { reader.silencedSamples }
-    public var firstSilencedSecond: Double? { reader.firstSilencedFrame.map { Double($0) / Double(info.sampleRate) } }
     private let resampler: SampleRateConverter?
     private let blockFrames: Int
     private var finished = false

@@ -136,9 +136,9 @@ public struct ModelFile {
     public static func read(from url: URL) throws -> ModelFile {
         let file = try HDF5File(opening: url)
         guard let json = try file.attribute("architecture")?.stringValue else {
-            // A separator is a layer graph (model file version 2), named as such when given
-            // where a classifier is wanted.
-            if case .some(.some) = try? file.attribute("graph") {
+            // Separators are model files of version 2, named as such when given where a
+            // classifier is wanted.
+            if try file.attribute("model_format_version")?.intValue == GraphModelFile.formatVersion {
                 throw FileError(path: url.path, reason: "is a separator model, not an instrument classifier")
             }
             throw FileError(path: url.path, reason: "is not a Timbre model (no architecture attribute)")

@@ -132,7 +132,6 @@ public final class Sequential {
     public func initialize(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         let outputKernel = parameters.slices.last { $0.name.hasSuffix("/kernel") }?.name
-        defer { for norm in batchNorms { norm.initializeParameters(using: &generator) } }
         for slice in parameters.slices {
             let values = parameters.values(slice)
             guard slice.name.hasSuffix("/kernel") else {
@@ -154,6 +153,8 @@ public final class Sequential {
                 values[i] = Float(z * deviation)
             }
         }
+        // After the loop above, which zeroes every non-kernel, batch-norm scales included.
+        for norm in batchNorms { norm.initializeParameters(using: &generator) }
     }
 
     /// Runs the batch through every layer; outputs are logits.
