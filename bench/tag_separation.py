@@ -2,7 +2,7 @@
 MedleyDB-layout songs: a window's true classes are the instruments whose stems sound in it
 (RMS above the gate), mapped through labels/medleydb.csv; predictions are the timeline's tags.
 
-    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--input-gain lift|match|DB] [--per-class] [--union] SONGS...
+    python bench/tag_separation.py --timbre .build/release/timbre [--model M] [--separator S] [--stem-model C] [--input-gain lift|match|DB] [--top-k K] [--per-class] [--union] SONGS...
 """
 import argparse, csv, json, os, subprocess, sys
 
@@ -79,6 +79,7 @@ def main():
     parser.add_argument("--input-gain", help="the separator's --input-gain (default: timbre's)")
     parser.add_argument("--per-class", action="store_true", help="also print each class's right/false/missed windows")
     parser.add_argument("--union", action="store_true", help="also score each window's tags of the mix and of the stems together")
+    parser.add_argument("--top-k", type=int, help="tag's --top-k for both modes (default: timbre's)")
     parser.add_argument("--gate-db", type=float, default=-50.0)
     parser.add_argument("--stem-threshold", type=float)
     parser.add_argument("--stem-gate-db", type=float)
@@ -86,7 +87,7 @@ def main():
     args = parser.parse_args()
     songs = sorted(s for s in args.songs if os.path.isdir(s))
     mixes = [os.path.join(s, f"{os.path.basename(s)}_MIX.wav") for s in songs]
-    model = ["--model", args.model] if args.model else []
+    model = (["--model", args.model] if args.model else []) + (["--top-k", str(args.top_k)] if args.top_k else [])
     plain = predictions(args.timbre, mixes, model)
     separated = predictions(args.timbre, mixes, model + ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
                             + (["--stem-model", args.stem_model] if args.stem_model else [])
