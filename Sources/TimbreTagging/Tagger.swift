@@ -7,8 +7,10 @@ import TimbreNN
 
 /// How `Tagger` turns window probabilities into tags.
 public struct TagOptions: Sendable {
-    /// Reported classes per file (and per window), at most.
-    public var topK = 3
+    /// Reported classes per file (and per window), at most. Four, because a band's window
+    /// usually holds drums, bass, a singer and one more instrument: with three, the fourth
+    /// was crowded out even when it passed its threshold.
+    public var topK = 4
     /// Mean probability at or above which a class is reported (the top class always is).
     public var threshold = 0.5
     /// One threshold per class, used instead of `threshold` when set (chosen per class on

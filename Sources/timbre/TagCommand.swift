@@ -36,8 +36,8 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Output format.")
     var format = TagFormat.table
 
-    @Option(help: "Most tags reported per file.")
-    var topK = 3
+    @Option(help: "Most tags reported per file and per window.")
+    var topK = TagOptions().topK
 
     @Option(help: "Mean probability at or above which an instrument is reported (default: the model's per-class thresholds, chosen on validation data).")
     var threshold: Double?

@@ -148,6 +148,20 @@ private func jsonLines(_ text: String) throws -> [String: [String: Any]] {
         #expect(rows.last!.hasSuffix(",silent"))
     }
 
+    /// A band's window holds drums, bass, a singer and often one more instrument, so four
+    /// classes that pass their thresholds are all reported, in the file and in every window.
+    @Test func fourTagsAtMostByDefault() throws {
+        let root = try makeTagFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let piano = root.appendingPathComponent("session/piano phrase.wav").path
+        let result = try TimbreProcess.run(["tag", "--format", "jsonl", "--timeline", "--threshold", "0", piano])
+        #expect(result.status == 0, "\(result.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect((record["tags"] as? [Any])?.count == 4, "\(record)")
+        let windows = try #require(record["timeline"] as? [[String: Any]])
+        #expect(windows.count == 4 && windows.allSatisfy { ($0["tags"] as? [Any])?.count == 4 }, "\(windows)")
+    }
+
     @Test func missingPathsAndBadOptions() throws {
         let missing = try TimbreProcess.run(["tag", "/nonexistent/folder"])
         #expect(missing.status == 2)
