@@ -36,7 +36,7 @@ struct TagCommand: ParsableCommand {
     @Option(help: "Output format.")
     var format = TagFormat.table
 
-    @Option(help: "Most tags reported per file and per window.")
+    @Option(help: "Most tags reported per file and per window (with --separate, per stem).")
     var topK = TagOptions().topK
 
     @Option(help: "Mean probability at or above which an instrument is reported (default: the model's per-class thresholds, chosen on validation data).")
