@@ -87,9 +87,9 @@ def main():
     args = parser.parse_args()
     songs = sorted(s for s in args.songs if os.path.isdir(s))
     mixes = [os.path.join(s, f"{os.path.basename(s)}_MIX.wav") for s in songs]
-    model = (["--model", args.model] if args.model else []) + (["--top-k", str(args.top_k)] if args.top_k else [])
-    plain = predictions(args.timbre, mixes, model)
-    separated = predictions(args.timbre, mixes, model + ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
+    common = (["--model", args.model] if args.model else []) + (["--top-k", str(args.top_k)] if args.top_k else [])
+    plain = predictions(args.timbre, mixes, common)
+    separated = predictions(args.timbre, mixes, common + ["--separate"] + (["--separator-model", args.separator] if args.separator else [])
                             + (["--stem-model", args.stem_model] if args.stem_model else [])
                             + (["--input-gain", args.input_gain] if args.input_gain else [])
                             + (["--stem-threshold", str(args.stem_threshold)] if args.stem_threshold is not None else [])
