@@ -10,15 +10,16 @@ public enum SeparationStem: String, CaseIterable, Codable, Sendable {
     /// Stems named on a command line (`vocals,bass`), in the order given: at least one, and
     /// none twice (two writers of one file would race to move it into place).
     public static func parseList(_ text: String) throws -> [SeparationStem] {
+        let choices = allCases.map(\.rawValue).joined(separator: ",")
         var stems: [SeparationStem] = []
         for name in text.split(separator: ",") {
             guard let stem = SeparationStem(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw FileError(path: "--stems", reason: "unknown stem '\(name)'; use \(allCases.map(\.rawValue).joined(separator: ","))")
+                throw FileError(path: "--stems", reason: "unknown stem '\(name)'; use \(choices)")
             }
             guard !stems.contains(stem) else { throw FileError(path: "--stems", reason: "'\(stem.rawValue)' is named twice") }
             stems.append(stem)
         }
-        guard !stems.isEmpty else { throw FileError(path: "--stems", reason: "no stem named; use \(allCases.map(\.rawValue).joined(separator: ","))") }
+        guard !stems.isEmpty else { throw FileError(path: "--stems", reason: "no stem named; use \(choices)") }
         return stems
     }
 }
